@@ -1,0 +1,56 @@
+# DeeperCluster Explorer. `make run` starts the explorer on the embedded
+# synthetic dataset; `make test` runs the whole test suite (what CI runs).
+
+GO       ?= go
+BIN      := bin/deepercluster
+GOROOT   := $(shell $(GO) env GOROOT)
+WASM     := static/main.wasm
+
+.PHONY: build wasm run test lint fuzz \
+	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load
+
+build: wasm
+	$(GO) build -o $(BIN) ./cmd/deepercluster
+
+# The browser client, built into static/ beside its loader and compressed
+# once so the server never gzips it per request.
+wasm:
+	cp $(GOROOT)/lib/wasm/wasm_exec.js static/wasm_exec.js
+	@if [ -d wasm ] && ls wasm/*.go >/dev/null 2>&1; then \
+		GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WASM) ./wasm && \
+		gzip -9 -k -f $(WASM); \
+	fi
+
+run: build
+	./$(BIN) serve
+
+test: wasm
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz FUZZTIME=5s
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+# Each fuzz target runs for FUZZTIME (short in `make test`, longer by hand).
+FUZZTIME ?= 60s
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+bench-ingest:
+	@scripts/bench-ingest.sh
+bench-kmeans:
+	@scripts/bench-kmeans.sh
+bench-index:
+	@scripts/bench-index.sh
+bench-train:
+	@scripts/bench-train.sh
+bench-quality:
+	@scripts/bench-quality.sh
+bench-ws:
+	@scripts/bench-ws.sh
+bench-ui:
+	@scripts/bench-ui.sh
+bench-load:
+	@scripts/bench-load.sh

@@ -1,0 +1,102 @@
+// Command deepercluster learns image features from unlabeled photos with the
+// DeeperCluster method and shows the clusters live in a browser.
+//
+// Usage:
+//
+//	deepercluster [serve] [flags]   train in the background and serve the UI (default)
+//	deepercluster train   [flags]   train from the command line
+//	deepercluster ingest  [flags]   turn a YFCC100M subset into a dataset directory
+//	deepercluster info    [flags] DATASET
+//	deepercluster eval    [flags]   linear-probe evaluation of a checkpoint
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// app is what every subcommand gets: where to write and how to log.
+type app struct {
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+// command is one subcommand of the binary.
+type command struct {
+	summary string
+	run     func(ctx context.Context, a *app, args []string) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"serve":  {"train in the background and serve the explorer UI (default)", runServe},
+		"train":  {"train a network on a dataset", runTrain},
+		"ingest": {"turn YFCC100M metadata and images into a dataset directory", runIngest},
+		"info":   {"describe a dataset (synthetic, fashion-mnist or a directory)", runInfo},
+		"eval":   {"linear-probe evaluation of a checkpoint's features", runEval},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+		log:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	if err := dispatch(ctx, a, os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "deepercluster:", err)
+		os.Exit(1)
+	}
+}
+
+// dispatch picks the subcommand; with none, or with a flag first, it serves.
+func dispatch(ctx context.Context, a *app, args []string) error {
+	cmds := commands()
+	name := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	if name == "help" {
+		usage(a.stdout, cmds)
+		return nil
+	}
+	c, ok := cmds[name]
+	if !ok {
+		usage(a.stderr, cmds)
+		return fmt.Errorf("unknown command %q", name)
+	}
+	return c.run(ctx, a, args)
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "usage: deepercluster <command> [flags]")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-7s %s\n", n, cmds[n].summary)
+	}
+}
+
+// newFlagSet makes a flag set that reports errors instead of exiting.
+func newFlagSet(a *app, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("deepercluster "+name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	return fs
+}

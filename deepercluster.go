@@ -228,3 +228,46 @@ func (p RunParams) Validate(n int) error {
 	}
 	return nil
 }
+
+// Observer receives the events of a run. The trainer calls it from its own
+// goroutine, so implementations must return quickly (queue, never block):
+// a slow observer must not stall training.
+type Observer interface {
+	OnProgress(Progress)
+	// OnAssignment is called with each new Assignment version once it is
+	// saved; the Assignment must not be modified.
+	OnAssignment(*Assignment)
+	OnMetrics(Metrics)
+}
+
+// RunInfo describes a run: what it trains on and where it stands.
+type RunInfo struct {
+	ID         string    `json:"id"`
+	Dataset    string    `json:"dataset"`
+	Images     int       `json:"images"`
+	Resolution int       `json:"resolution"`
+	Labels     bool      `json:"labels"`
+	Params     RunParams `json:"params"`
+	Progress   Progress  `json:"progress"`
+	// Version is the latest Assignment version, 0 before the first.
+	Version uint32    `json:"version"`
+	Started time.Time `json:"started"`
+}
+
+// TagCount is a tag and how many images carry it.
+type TagCount struct {
+	Tag   string `json:"tag"`
+	Count int    `json:"count"`
+}
+
+// ClusterSummary is what the UI shows of one sub-cluster without asking
+// for more: its place in the hierarchy, its size and its top tags.
+type ClusterSummary struct {
+	Sub   int32 `json:"sub"`
+	Super int32 `json:"super"`
+	Size  int   `json:"size"`
+	// TopTags are the most frequent tags, most frequent first.
+	TopTags []TagCount `json:"top_tags"`
+	// TopShare is the share of the cluster's images carrying TopTags[0].
+	TopShare float64 `json:"top_share"`
+}

@@ -6,7 +6,7 @@ BIN      := bin/deepercluster
 GOROOT   := $(shell $(GO) env GOROOT)
 WASM     := static/main.wasm
 
-.PHONY: build wasm run test lint fuzz \
+.PHONY: build wasm run test deps bench-deps lint fuzz \
 	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load
 
 build: wasm
@@ -24,14 +24,23 @@ wasm:
 run: build
 	./$(BIN) serve
 
-test: wasm
+# Debian packages the tests need (chromium, dataset-fashion-mnist), where missing.
+deps:
+	@scripts/install-deps.sh
+
+bench-deps:
+	@scripts/install-deps.sh --bench
+
+test: deps wasm
 	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz FUZZTIME=5s
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
 
 # Each fuzz target runs for FUZZTIME (short in `make test`, longer by hand).
 FUZZTIME ?= 60s
@@ -40,13 +49,13 @@ fuzz:
 
 bench-ingest:
 	@scripts/bench-ingest.sh
-bench-kmeans:
+bench-kmeans: bench-deps
 	@scripts/bench-kmeans.sh
 bench-index:
 	@scripts/bench-index.sh
-bench-train:
+bench-train: bench-deps
 	@scripts/bench-train.sh
-bench-quality:
+bench-quality: bench-deps
 	@scripts/bench-quality.sh
 bench-ws:
 	@scripts/bench-ws.sh

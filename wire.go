@@ -1,0 +1,782 @@
+package deepercluster
+
+// The wire format between the server and the browser client. Every websocket
+// message is one frame: a fixed 12-byte header and a kind-specific payload.
+// The server encodes a frame once and sends the same bytes to every client;
+// the wasm client decodes with this very code, so both ends never disagree.
+//
+// Header (little-endian):
+//
+//	0  'D' 'C'        magic
+//	2  WireVersion    format version
+//	3  kind           FrameKind
+//	4  run  uint32    RunHash of the run id: a client notices a new run
+//	8  ver  uint32    Assignment version the frame belongs to
+//
+// Id arrays (Super, Sub, SubParent) are stored with the narrowest width that
+// holds their range (1, 2 or 4 bytes a value), so a million images with
+// m<=256 and <=65536 sub-clusters cost 3 MB. Counts and small integers are
+// varints; floats are IEEE-754 bits.
+//
+// Decoding trusts nothing: every length is checked against the bytes that
+// are really left before anything is allocated, strings and lists are
+// capped, and ids are validated, so a forged frame yields an error, never a
+// panic or a huge allocation.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"time"
+)
+
+// WireVersion is the format version in every frame header; a decoder refuses
+// other versions instead of misreading them.
+const WireVersion = 1
+
+// HeaderSize is the size of the fixed frame header.
+const HeaderSize = 12
+
+// Caps on decoded values: generous for real data, small enough that a forged
+// frame cannot make the client allocate or loop without bound.
+const (
+	// MaxWireString is the longest string a frame may hold.
+	MaxWireString = 1 << 16
+	// MaxWireTags is the most tags one cluster summary may list.
+	MaxWireTags = 1024
+	// MaxWireClusters caps M (super-clusters) in a frame.
+	MaxWireClusters = 1 << 20
+	// MaxWireImages caps the number of images an Assignment may describe.
+	MaxWireImages = 1 << 28
+)
+
+// FrameKind says what a frame's payload is.
+type FrameKind uint8
+
+// Frame kinds. Server to client: Snapshot, Delta, Progress, Metrics,
+// RunInfo, Summaries, Pong. Client to server: Ping, RequestSnapshot.
+const (
+	KindSnapshot        FrameKind = 1
+	KindDelta           FrameKind = 2
+	KindProgress        FrameKind = 3
+	KindMetrics         FrameKind = 4
+	KindRunInfo         FrameKind = 5
+	KindSummaries       FrameKind = 6
+	KindPong            FrameKind = 7
+	KindPing            FrameKind = 16
+	KindRequestSnapshot FrameKind = 17
+)
+
+// String names a kind for logs and errors.
+func (k FrameKind) String() string {
+	switch k {
+	case KindSnapshot:
+		return "snapshot"
+	case KindDelta:
+		return "delta"
+	case KindProgress:
+		return "progress"
+	case KindMetrics:
+		return "metrics"
+	case KindRunInfo:
+		return "runinfo"
+	case KindSummaries:
+		return "summaries"
+	case KindPong:
+		return "pong"
+	case KindPing:
+		return "ping"
+	case KindRequestSnapshot:
+		return "request-snapshot"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// ErrBadFrame is wrapped by every decoding error, so callers can tell a
+// corrupt or hostile frame from other failures.
+var ErrBadFrame = errors.New("bad frame")
+
+// RunHash is the 32-bit run identifier of frame headers (FNV-1a of the run
+// id): enough for a client to notice that the server switched runs.
+func RunHash(id string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return h.Sum32()
+}
+
+// Frame is one decoded message. Only the fields of its Kind are set.
+type Frame struct {
+	Kind FrameKind
+	// Run is the RunHash of the run the frame belongs to.
+	Run uint32
+	// Version is the Assignment version of the header.
+	Version uint32
+
+	Info       *RunInfo         // Snapshot, RunInfo
+	Assignment *Assignment      // Snapshot
+	Summaries  []ClusterSummary // Snapshot, Summaries
+	Delta      *Delta           // Delta
+	Progress   *Progress        // Progress
+	Metrics    *Metrics         // Metrics
+	// Nonce is echoed from Ping to Pong so a client can measure round trips;
+	// for RequestSnapshot it is the version the client already holds.
+	Nonce uint64
+}
+
+// Delta turns Assignment version From into version To: the images whose
+// super- or sub-cluster changed, with their new ids, and the new hierarchy.
+// After a reclustering most images keep their place, so a delta is much
+// smaller than a snapshot.
+type Delta struct {
+	From, To uint32
+	// N is the number of images of both versions.
+	N int
+	// Index lists the changed images in increasing order; Super and Sub
+	// hold their new ids, in the same order.
+	Index []uint32
+	Super []int32
+	Sub   []int32
+	// M and SubParent are those of version To.
+	M         int
+	SubParent []int32
+	// Summaries are the cluster summaries of version To, if known when the
+	// delta was made (they may also come later in a Summaries frame).
+	Summaries []ClusterSummary
+}
+
+// DiffAssignments computes the delta from old to new. Both must describe the
+// same number of images.
+func DiffAssignments(old, new *Assignment) (Delta, error) {
+	if len(old.Super) != len(new.Super) || len(old.Sub) != len(new.Sub) {
+		return Delta{}, fmt.Errorf("diff assignments: %d images in version %d but %d in version %d",
+			len(old.Super), old.Version, len(new.Super), new.Version)
+	}
+	d := Delta{From: old.Version, To: new.Version, N: len(new.Super), M: new.M, SubParent: new.SubParent}
+	os, oz, ns, nz := old.Super, old.Sub[:len(old.Super)], new.Super[:len(old.Super)], new.Sub[:len(old.Super)]
+	for i := range os {
+		if os[i] != ns[i] || oz[i] != nz[i] {
+			d.Index = append(d.Index, uint32(i))
+			d.Super = append(d.Super, ns[i])
+			d.Sub = append(d.Sub, nz[i])
+		}
+	}
+	return d, nil
+}
+
+// Apply turns a (version From) into version To in place. It checks
+// everything first and changes nothing when the delta does not fit a or
+// would leave an invalid Assignment.
+func (d *Delta) Apply(a *Assignment) error {
+	if a.Version != d.From {
+		return fmt.Errorf("apply delta %d->%d: assignment is version %d", d.From, d.To, a.Version)
+	}
+	if len(a.Super) != d.N || len(a.Sub) != d.N {
+		return fmt.Errorf("apply delta %d->%d: delta has %d images, assignment %d", d.From, d.To, d.N, len(a.Super))
+	}
+	if len(d.Super) != len(d.Index) || len(d.Sub) != len(d.Index) {
+		return fmt.Errorf("%w: delta lists %d images but %d super and %d sub ids", ErrInvalidAssignment, len(d.Index), len(d.Super), len(d.Sub))
+	}
+	for j, p := range d.SubParent {
+		if p < 0 || int(p) >= d.M {
+			return fmt.Errorf("%w: sub-cluster %d has parent %d outside [0,%d)", ErrInvalidAssignment, j, p, d.M)
+		}
+	}
+	ok := func(i int, s, z int32) error {
+		if s < 0 || int(s) >= d.M || z < 0 || int(z) >= len(d.SubParent) || d.SubParent[z] != s {
+			return fmt.Errorf("%w: image %d would be in super-cluster %d, sub-cluster %d", ErrInvalidAssignment, i, s, z)
+		}
+		return nil
+	}
+	prev := -1
+	for j, ix := range d.Index {
+		i := int(ix)
+		if i <= prev || i >= d.N {
+			return fmt.Errorf("%w: delta index %d (image %d) out of order or outside [0,%d)", ErrInvalidAssignment, j, i, d.N)
+		}
+		prev = i
+		if err := ok(i, d.Super[j], d.Sub[j]); err != nil {
+			return err
+		}
+	}
+	// Unchanged images must still agree with a new hierarchy.
+	if a.M != d.M || !slices.Equal(a.SubParent, d.SubParent) {
+		j := 0
+		for i := range a.Super {
+			if j < len(d.Index) && int(d.Index[j]) == i {
+				j++
+				continue
+			}
+			if err := ok(i, a.Super[i], a.Sub[i]); err != nil {
+				return err
+			}
+		}
+	}
+	for j, ix := range d.Index {
+		a.Super[ix] = d.Super[j]
+		a.Sub[ix] = d.Sub[j]
+	}
+	a.M = d.M
+	a.SubParent = slices.Clone(d.SubParent)
+	a.Version = d.To
+	return nil
+}
+
+// ---- encoding ----
+
+func appendHeader(dst []byte, k FrameKind, run, version uint32) []byte {
+	dst = append(dst, 'D', 'C', WireVersion, byte(k))
+	dst = binary.LittleEndian.AppendUint32(dst, run)
+	return binary.LittleEndian.AppendUint32(dst, version)
+}
+
+// idWidth is the narrowest width holding ids in [0, n).
+func idWidth(n int) byte {
+	switch {
+	case n <= 1<<8:
+		return 1
+	case n <= 1<<16:
+		return 2
+	}
+	return 4
+}
+
+// appendIDs writes ids with width w; callers pick w from the ids' range.
+func appendIDs(dst []byte, ids []int32, w byte) []byte {
+	dst = append(dst, w)
+	off := len(dst)
+	dst = slices.Grow(dst, len(ids)*int(w))[:off+len(ids)*int(w)]
+	out := dst[off:]
+	switch w {
+	case 1:
+		out = out[:len(ids)]
+		for i, v := range ids {
+			out[i] = byte(v)
+		}
+	case 2:
+		out = out[:2*len(ids)]
+		for i, v := range ids {
+			binary.LittleEndian.PutUint16(out[2*i:], uint16(v))
+		}
+	default:
+		out = out[:4*len(ids)]
+		for i, v := range ids {
+			binary.LittleEndian.PutUint32(out[4*i:], uint32(v))
+		}
+	}
+	return dst
+}
+
+func appendString(dst []byte, s string) []byte {
+	if len(s) > MaxWireString {
+		s = s[:MaxWireString]
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendInt(dst []byte, v int) []byte { return binary.AppendVarint(dst, int64(v)) }
+
+func appendFloat(dst []byte, f float64) []byte {
+	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(f))
+}
+
+func appendHierarchy(dst []byte, m int, subParent []int32) []byte {
+	dst = binary.AppendUvarint(dst, uint64(m))
+	dst = binary.AppendUvarint(dst, uint64(len(subParent)))
+	return appendIDs(dst, subParent, idWidth(m))
+}
+
+func appendSummaries(dst []byte, sums []ClusterSummary) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(sums)))
+	for _, s := range sums {
+		dst = binary.AppendVarint(dst, int64(s.Sub))
+		dst = binary.AppendVarint(dst, int64(s.Super))
+		dst = appendInt(dst, s.Size)
+		dst = appendFloat(dst, s.TopShare)
+		tags := s.TopTags
+		if len(tags) > MaxWireTags {
+			tags = tags[:MaxWireTags]
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(tags)))
+		for _, t := range tags {
+			dst = appendString(dst, t.Tag)
+			dst = appendInt(dst, t.Count)
+		}
+	}
+	return dst
+}
+
+func appendProgress(dst []byte, p Progress) []byte {
+	dst = appendString(dst, string(p.Phase))
+	for _, v := range [...]int{p.Epoch, p.Epochs, p.Step, p.Steps} {
+		dst = appendInt(dst, v)
+	}
+	for _, f := range [...]float64{p.Done, p.LossSuper, p.LossSub, p.PrecSuper, p.PrecSub, p.ImagesPerSec} {
+		dst = appendFloat(dst, f)
+	}
+	return dst
+}
+
+func appendRunInfo(dst []byte, info RunInfo) []byte {
+	dst = appendString(dst, info.ID)
+	dst = appendString(dst, info.Dataset)
+	dst = appendInt(dst, info.Images)
+	dst = appendInt(dst, info.Resolution)
+	if info.Labels {
+		dst = append(dst, 1)
+	} else {
+		dst = append(dst, 0)
+	}
+	p := info.Params
+	dst = appendString(dst, string(p.Preset))
+	for _, v := range [...]int{p.M, p.K, p.ReclusterEvery, p.PCADim} {
+		dst = appendInt(dst, v)
+	}
+	dst = appendProgress(dst, info.Progress)
+	dst = binary.LittleEndian.AppendUint32(dst, info.Version)
+	if info.Started.IsZero() {
+		return append(dst, 0)
+	}
+	dst = append(dst, 1)
+	dst = binary.AppendVarint(dst, info.Started.Unix())
+	return binary.AppendUvarint(dst, uint64(info.Started.Nanosecond()))
+}
+
+// AppendSnapshot appends a Snapshot frame: the run, the whole Assignment and
+// the cluster summaries, everything a client needs to start drawing. The
+// Assignment must be valid (see Assignment.Validate).
+func AppendSnapshot(dst []byte, info RunInfo, a *Assignment, sums []ClusterSummary) []byte {
+	dst = slices.Grow(dst, HeaderSize+64+len(a.Super)*int(idWidth(a.M)+idWidth(len(a.SubParent)))+len(a.SubParent)*4+len(sums)*64)
+	dst = appendHeader(dst, KindSnapshot, RunHash(info.ID), a.Version)
+	dst = appendRunInfo(dst, info)
+	dst = appendHierarchy(dst, a.M, a.SubParent)
+	dst = binary.AppendUvarint(dst, uint64(len(a.Super)))
+	dst = appendIDs(dst, a.Super, idWidth(a.M))
+	dst = appendIDs(dst, a.Sub[:len(a.Super)], idWidth(len(a.SubParent)))
+	return appendSummaries(dst, sums)
+}
+
+// AppendDelta appends a Delta frame of run (a RunHash); its header version
+// is d.To.
+func AppendDelta(dst []byte, run uint32, d *Delta) []byte {
+	dst = slices.Grow(dst, HeaderSize+32+len(d.Index)*(3+int(idWidth(d.M)+idWidth(len(d.SubParent))))+len(d.SubParent)*4)
+	dst = appendHeader(dst, KindDelta, run, d.To)
+	dst = binary.LittleEndian.AppendUint32(dst, d.From)
+	dst = binary.AppendUvarint(dst, uint64(d.N))
+	dst = appendHierarchy(dst, d.M, d.SubParent)
+	dst = binary.AppendUvarint(dst, uint64(len(d.Index)))
+	prev := uint32(0)
+	for j, ix := range d.Index {
+		if j == 0 {
+			dst = binary.AppendUvarint(dst, uint64(ix))
+		} else {
+			dst = binary.AppendUvarint(dst, uint64(ix-prev-1))
+		}
+		prev = ix
+	}
+	dst = appendIDs(dst, d.Super, idWidth(d.M))
+	dst = appendIDs(dst, d.Sub, idWidth(len(d.SubParent)))
+	return appendSummaries(dst, d.Summaries)
+}
+
+// AppendProgress appends a Progress frame.
+func AppendProgress(dst []byte, run, version uint32, p Progress) []byte {
+	return appendProgress(appendHeader(dst, KindProgress, run, version), p)
+}
+
+// AppendMetrics appends a Metrics frame; its header version is m.Version.
+func AppendMetrics(dst []byte, run uint32, m Metrics) []byte {
+	dst = appendHeader(dst, KindMetrics, run, m.Version)
+	dst = appendInt(dst, m.Epoch)
+	for _, f := range [...]float64{m.StabilityNMI, m.LabelNMI, m.LabelARI, m.LabelPurity} {
+		dst = appendFloat(dst, f)
+	}
+	return dst
+}
+
+// AppendRunInfo appends a RunInfo frame (parameters or state changed).
+func AppendRunInfo(dst []byte, info RunInfo) []byte {
+	return appendRunInfo(appendHeader(dst, KindRunInfo, RunHash(info.ID), info.Version), info)
+}
+
+// AppendSummaries appends a Summaries frame: the cluster summaries of an
+// Assignment version, which the index computes after the version was sent.
+func AppendSummaries(dst []byte, run, version uint32, sums []ClusterSummary) []byte {
+	return appendSummaries(appendHeader(dst, KindSummaries, run, version), sums)
+}
+
+// AppendPing appends a client Ping; the server answers with a Pong carrying
+// the same nonce.
+func AppendPing(dst []byte, nonce uint64) []byte {
+	return binary.LittleEndian.AppendUint64(appendHeader(dst, KindPing, 0, 0), nonce)
+}
+
+// AppendPong appends the server's answer to a Ping.
+func AppendPong(dst []byte, run, version uint32, nonce uint64) []byte {
+	return binary.LittleEndian.AppendUint64(appendHeader(dst, KindPong, run, version), nonce)
+}
+
+// AppendRequestSnapshot appends a client's request for a fresh snapshot
+// (after it lost track, e.g. a delta that does not apply); have is the
+// version it holds, 0 for none.
+func AppendRequestSnapshot(dst []byte, have uint32) []byte {
+	return binary.LittleEndian.AppendUint64(appendHeader(dst, KindRequestSnapshot, 0, have), uint64(have))
+}
+
+// ---- decoding ----
+
+// reader reads a payload; the first error sticks and later reads return
+// zero values, so decoders check once at the end of each section.
+type reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *reader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s at byte %d", ErrBadFrame, fmt.Sprintf(format, args...), r.off)
+	}
+}
+
+func (r *reader) left() int { return len(r.b) - r.off }
+
+func (r *reader) byte1(what string) byte {
+	if r.err != nil {
+		return 0
+	}
+	if r.left() < 1 {
+		r.fail("%s: truncated", what)
+		return 0
+	}
+	v := r.b[r.off]
+	r.off++
+	return v
+}
+
+func (r *reader) u32(what string) uint32 {
+	if r.err != nil {
+		return 0
+	}
+	if r.left() < 4 {
+		r.fail("%s: truncated", what)
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(r.b[r.off:])
+	r.off += 4
+	return v
+}
+
+func (r *reader) u64(what string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	if r.left() < 8 {
+		r.fail("%s: truncated", what)
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b[r.off:])
+	r.off += 8
+	return v
+}
+
+func (r *reader) f64(what string) float64 { return math.Float64frombits(r.u64(what)) }
+
+func (r *reader) uvarint(what string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b[r.off:])
+	if n <= 0 {
+		r.fail("%s: bad varint", what)
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+func (r *reader) varint(what string) int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b[r.off:])
+	if n <= 0 {
+		r.fail("%s: bad varint", what)
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+// count reads a length that is followed by at least minEach bytes per
+// element, and refuses it when the frame is too short to hold that many:
+// no allocation is ever larger than the frame itself.
+func (r *reader) count(what string, max, minEach int) int {
+	v := r.uvarint(what)
+	if r.err != nil {
+		return 0
+	}
+	if v > uint64(max) {
+		r.fail("%s: %d over the limit %d", what, v, max)
+		return 0
+	}
+	if minEach > 0 && v > uint64(r.left()/minEach) {
+		r.fail("%s: %d elements but only %d bytes left", what, v, r.left())
+		return 0
+	}
+	return int(v)
+}
+
+func (r *reader) int(what string) int {
+	v := r.varint(what)
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		r.fail("%s: %d out of range", what, v)
+		return 0
+	}
+	return int(v)
+}
+
+func (r *reader) str(what string) string {
+	n := r.count(what, MaxWireString, 1)
+	if r.err != nil {
+		return ""
+	}
+	s := string(r.b[r.off : r.off+n])
+	r.off += n
+	return s
+}
+
+// ids reads n ids written by appendIDs and checks them against [0, bound).
+func (r *reader) ids(what string, n, bound int) []int32 {
+	w := int(r.byte1(what + " width"))
+	if r.err != nil {
+		return nil
+	}
+	if w != 1 && w != 2 && w != 4 {
+		r.fail("%s: width %d, want 1, 2 or 4", what, w)
+		return nil
+	}
+	if n > r.left()/w {
+		r.fail("%s: %d ids of %d bytes but only %d bytes left", what, n, w, r.left())
+		return nil
+	}
+	in := r.b[r.off : r.off+n*w]
+	r.off += n * w
+	out := make([]int32, n)
+	var max uint32
+	switch w {
+	case 1:
+		in = in[:len(out)]
+		for i := range out {
+			v := in[i]
+			out[i] = int32(v)
+			if uint32(v) > max {
+				max = uint32(v)
+			}
+		}
+	case 2:
+		in = in[:2*len(out)]
+		for i := range out {
+			v := binary.LittleEndian.Uint16(in[2*i:])
+			out[i] = int32(v)
+			if uint32(v) > max {
+				max = uint32(v)
+			}
+		}
+	default:
+		in = in[:4*len(out)]
+		for i := range out {
+			v := binary.LittleEndian.Uint32(in[4*i:])
+			out[i] = int32(v)
+			if v > max {
+				max = v
+			}
+		}
+	}
+	if n > 0 && uint64(max) >= uint64(bound) {
+		r.fail("%s: id %d outside [0,%d)", what, max, bound)
+		return nil
+	}
+	return out
+}
+
+func (r *reader) hierarchy() (m int, subParent []int32) {
+	m = r.count("m", MaxWireClusters, 0)
+	nsub := r.count("sub-clusters", math.MaxInt32, 1)
+	subParent = r.ids("sub parents", nsub, m)
+	return m, subParent
+}
+
+func (r *reader) summaries() []ClusterSummary {
+	// The smallest summary is 4 varints of one byte and a float: 12 bytes.
+	n := r.count("summaries", math.MaxInt32, 12)
+	if r.err != nil || n == 0 {
+		return nil
+	}
+	out := make([]ClusterSummary, n)
+	for i := range out {
+		s := &out[i]
+		s.Sub = int32(r.int("summary sub"))
+		s.Super = int32(r.int("summary super"))
+		s.Size = r.int("summary size")
+		s.TopShare = r.f64("summary top share")
+		nt := r.count("summary tags", MaxWireTags, 2)
+		if nt > 0 {
+			s.TopTags = make([]TagCount, nt)
+			for j := range s.TopTags {
+				s.TopTags[j].Tag = r.str("tag")
+				s.TopTags[j].Count = r.int("tag count")
+			}
+		}
+		if r.err != nil {
+			return nil
+		}
+	}
+	return out
+}
+
+func (r *reader) progress() Progress {
+	var p Progress
+	p.Phase = Phase(r.str("phase"))
+	p.Epoch = r.int("epoch")
+	p.Epochs = r.int("epochs")
+	p.Step = r.int("step")
+	p.Steps = r.int("steps")
+	p.Done = r.f64("done")
+	p.LossSuper = r.f64("loss super")
+	p.LossSub = r.f64("loss sub")
+	p.PrecSuper = r.f64("precision super")
+	p.PrecSub = r.f64("precision sub")
+	p.ImagesPerSec = r.f64("images per second")
+	return p
+}
+
+func (r *reader) runInfo() *RunInfo {
+	info := &RunInfo{}
+	info.ID = r.str("run id")
+	info.Dataset = r.str("dataset")
+	info.Images = r.int("images")
+	info.Resolution = r.int("resolution")
+	switch b := r.byte1("labels"); b {
+	case 0:
+	case 1:
+		info.Labels = true
+	default:
+		r.fail("labels: flag %d, want 0 or 1", b)
+	}
+	info.Params.Preset = Preset(r.str("preset"))
+	info.Params.M = r.int("m")
+	info.Params.K = r.int("k")
+	info.Params.ReclusterEvery = r.int("recluster_every")
+	info.Params.PCADim = r.int("pca_dim")
+	info.Progress = r.progress()
+	info.Version = r.u32("version")
+	switch b := r.byte1("started flag"); b {
+	case 0:
+	case 1:
+		sec := r.varint("started")
+		ns := r.uvarint("started ns")
+		if ns >= 1e9 {
+			r.fail("started: %d nanoseconds", ns)
+		}
+		info.Started = time.Unix(sec, int64(ns)).UTC()
+	default:
+		r.fail("started: flag %d, want 0 or 1", b)
+	}
+	return info
+}
+
+// DecodeFrame decodes one frame. The Assignment of a Snapshot is validated;
+// a Delta is checked for order and id ranges (Delta.Apply checks it against
+// the client's Assignment). Trailing bytes are an error.
+func DecodeFrame(b []byte) (Frame, error) {
+	if len(b) < HeaderSize {
+		return Frame{}, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrBadFrame, len(b), HeaderSize)
+	}
+	if b[0] != 'D' || b[1] != 'C' {
+		return Frame{}, fmt.Errorf("%w: magic %q, want \"DC\"", ErrBadFrame, b[:2])
+	}
+	if b[2] != WireVersion {
+		return Frame{}, fmt.Errorf("%w: format version %d, want %d", ErrBadFrame, b[2], WireVersion)
+	}
+	f := Frame{
+		Kind:    FrameKind(b[3]),
+		Run:     binary.LittleEndian.Uint32(b[4:]),
+		Version: binary.LittleEndian.Uint32(b[8:]),
+	}
+	r := &reader{b: b, off: HeaderSize}
+	switch f.Kind {
+	case KindSnapshot:
+		f.Info = r.runInfo()
+		m, sp := r.hierarchy()
+		n := r.count("images", MaxWireImages, 2)
+		a := &Assignment{Version: f.Version, M: m, SubParent: sp}
+		a.Super = r.ids("super ids", n, m)
+		a.Sub = r.ids("sub ids", n, len(sp))
+		f.Summaries = r.summaries()
+		if r.err == nil {
+			if err := a.Validate(); err != nil {
+				return Frame{}, fmt.Errorf("%w: snapshot: %w", ErrBadFrame, err)
+			}
+			f.Assignment = a
+		}
+	case KindDelta:
+		d := &Delta{To: f.Version}
+		d.From = r.u32("from version")
+		d.N = r.count("images", MaxWireImages, 0)
+		d.M, d.SubParent = r.hierarchy()
+		nc := r.count("changed images", MaxWireImages, 1)
+		if nc > d.N {
+			r.fail("changed images: %d of %d", nc, d.N)
+		}
+		if r.err == nil && nc > 0 {
+			d.Index = make([]uint32, nc)
+			next := uint64(0)
+			for j := range d.Index {
+				g := r.uvarint("changed image")
+				v := next + g
+				if g >= uint64(d.N) || v >= uint64(d.N) {
+					r.fail("changed image %d: index outside [0,%d)", j, d.N)
+					break
+				}
+				d.Index[j] = uint32(v)
+				next = v + 1
+			}
+		}
+		d.Super = r.ids("super ids", nc, d.M)
+		d.Sub = r.ids("sub ids", nc, len(d.SubParent))
+		d.Summaries = r.summaries()
+		if r.err == nil {
+			f.Delta = d
+		}
+	case KindProgress:
+		p := r.progress()
+		f.Progress = &p
+	case KindMetrics:
+		m := Metrics{Version: f.Version}
+		m.Epoch = r.int("epoch")
+		m.StabilityNMI = r.f64("stability nmi")
+		m.LabelNMI = r.f64("label nmi")
+		m.LabelARI = r.f64("label ari")
+		m.LabelPurity = r.f64("label purity")
+		f.Metrics = &m
+	case KindRunInfo:
+		f.Info = r.runInfo()
+	case KindSummaries:
+		f.Summaries = r.summaries()
+	case KindPing, KindPong, KindRequestSnapshot:
+		f.Nonce = r.u64("nonce")
+	default:
+		return Frame{}, fmt.Errorf("%w: unknown kind %d", ErrBadFrame, b[3])
+	}
+	if r.err == nil && r.left() != 0 {
+		r.fail("%d trailing bytes after %s", r.left(), f.Kind)
+	}
+	if r.err != nil {
+		return Frame{}, fmt.Errorf("decode %s: %w", f.Kind, r.err)
+	}
+	return f, nil
+}

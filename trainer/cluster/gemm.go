@@ -1,0 +1,320 @@
+package cluster
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// microKernels is one instruction set's register-blocked kernels. A tile is
+// mr lanes (columns of C, or centroids) by nr rows (rows of C, or points).
+//
+// P is a packed panel: element (p, r) at p[p*mr+r], r < mr.
+// Q is read in place: element (j, p) at q[j*rs+p*ps], j < nr, so a
+// row-major matrix needs no packing (rs = ld, ps = 1), nor a transposed one
+// (rs = 1, ps = ld).
+type microKernels struct {
+	name   string
+	mr, nr int
+	// gemm sets c[j*ldc+r] = alpha*sum_p P(p,r)*Q(j,p) + beta*c[j*ldc+r]
+	// for the whole tile; with beta == 0 it does not read c.
+	gemm func(kc int, p, q []float32, rs, ps int, c []float32, ldc int, alpha, beta float32)
+	// argmin computes d = cn[r] + sum_p P(p,r)*Q(j,p) and, where
+	// d < minv[j*mr+r], stores d there and j0+r in idxv[j*mr+r].
+	argmin func(kc int, p, q []float32, rs, ps int, cn, minv []float32, idxv []int32, j0 int32)
+}
+
+// kernels is chosen once from the CPU; it is read-only after init.
+var kernels = pickKernels()
+
+// KernelName says which micro-kernel this process uses ("avx512", "avx2" or
+// "generic"), for benchmarks and logs.
+func KernelName() string { return kernels.name }
+
+// Blocking sizes. kcBlock bounds the inner dimension handled per pass so a
+// P micro-panel (kcBlock x mr) stays in L1; mcRows bounds the rows of one
+// work item so that its rows of A stay in L2.
+const (
+	kcBlock = 256
+	ncBlock = 3072
+	mcRows  = 120
+)
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
+// matrices, where op(A) is m x k (A itself, or A transposed when transA) and
+// op(B) is k x n. It is the fast matrix product of the package, exported so
+// other packages (the trainer's layers) can use the same kernels; it runs in
+// parallel over GOMAXPROCS goroutines when the product is large. With
+// beta == 0, C is not read (NaNs in it do not propagate), as in BLAS.
+//
+// Sizes that do not fit the slices are programming errors and panic with a
+// message, as gonum's BLAS does.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if err := checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc); err != nil {
+		panic(err)
+	}
+	sgemm(kernels, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) error {
+	if m < 0 || n < 0 || k < 0 {
+		return fmt.Errorf("cluster.Sgemm: negative size m=%d n=%d k=%d", m, n, k)
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	check := func(name string, s []float32, rows, cols, ld int) error {
+		if rows == 0 || cols == 0 {
+			return nil
+		}
+		if ld < cols {
+			return fmt.Errorf("cluster.Sgemm: ld%s = %d < %d columns", name, ld, cols)
+		}
+		if need := (rows-1)*ld + cols; len(s) < need {
+			return fmt.Errorf("cluster.Sgemm: %s has %d elements, %d x %d with ld %d needs %d", name, len(s), rows, cols, ld, need)
+		}
+		return nil
+	}
+	if m == 0 || n == 0 {
+		return check("c", c, m, n, ldc)
+	}
+	if err := check("a", a, ar, ac, lda); err != nil {
+		return err
+	}
+	if err := check("b", b, br, bc, ldb); err != nil {
+		return err
+	}
+	return check("c", c, m, n, ldc)
+}
+
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// sgemm is Sgemm with a given kernel set and thread count (0 = GOMAXPROCS).
+//
+// Layout of the work: C's columns are the lanes of the kernel (P = op(B)
+// transposed, packed in panels of mr columns), C's rows are its broadcast
+// rows (Q = op(A), read in place). Loop order: column block (ncBlock) ->
+// inner-dimension block (kcBlock) -> pack P -> row blocks of mcRows in
+// parallel -> P panel -> row tile.
+func sgemm(kr *microKernels, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	if float64(m)*float64(n)*float64(k) < 1<<18 {
+		threads = 1
+	}
+	mr, nr := kr.mr, kr.nr
+	nc := min(n, ncBlock)
+	kc := min(k, kcBlock)
+	packed := make([]float32, kc*((nc+mr-1)/mr)*mr)
+	rowBlocks := (m + mcRows - 1) / mcRows
+	type scratch struct {
+		tile []float32
+		qpad []float32
+	}
+	scr := make([]scratch, threads)
+	for t := range scr {
+		scr[t] = scratch{tile: make([]float32, mr*nr), qpad: make([]float32, nr*kc)}
+	}
+	for jc := 0; jc < n; jc += nc {
+		ncb := min(nc, n-jc)
+		panels := (ncb + mr - 1) / mr
+		for pc := 0; pc < k; pc += kc {
+			kcb := min(kc, k-pc)
+			betaEff := beta
+			if pc > 0 {
+				betaEff = 1
+			}
+			packB(packed, transB, b, ldb, pc, kcb, jc, ncb, mr)
+			var next atomic.Int64
+			work := func(w int) {
+				s := scr[w]
+				for {
+					blk := int(next.Add(1)) - 1
+					if blk >= rowBlocks {
+						return
+					}
+					i0 := blk * mcRows
+					i1 := min(m, i0+mcRows)
+					for t := 0; t < panels; t++ {
+						pp := packed[t*kcb*mr : (t+1)*kcb*mr]
+						j0 := jc + t*mr
+						cols := min(mr, n-j0)
+						for i := i0; i < i1; i += nr {
+							rows := min(nr, i1-i)
+							var q []float32
+							var rs, ps int
+							switch {
+							case rows < nr:
+								packQ(s.qpad, transA, a, lda, i, rows, pc, kcb, nr)
+								q, rs, ps = s.qpad, kcb, 1
+							case transA:
+								q, rs, ps = a[pc*lda+i:], 1, lda
+							default:
+								q, rs, ps = a[i*lda+pc:], lda, 1
+							}
+							if rows == nr && cols == mr {
+								kr.gemm(kcb, pp, q, rs, ps, c[i*ldc+j0:], ldc, alpha, betaEff)
+								continue
+							}
+							kr.gemm(kcb, pp, q, rs, ps, s.tile, mr, 1, 0)
+							for j := 0; j < rows; j++ {
+								crow := c[(i+j)*ldc+j0 : (i+j)*ldc+j0+cols]
+								trow := s.tile[j*mr : j*mr+cols]
+								if betaEff == 0 {
+									for r := range crow {
+										crow[r] = alpha * trow[r]
+									}
+								} else {
+									for r := range crow {
+										crow[r] = alpha*trow[r] + betaEff*crow[r]
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			runWorkers(min(threads, rowBlocks), work)
+		}
+	}
+}
+
+// runWorkers runs work(0..n-1) concurrently, the first in the caller's
+// goroutine, and waits for all.
+func runWorkers(n int, work func(w int)) {
+	if n <= 1 {
+		work(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(w)
+		}()
+	}
+	work(0)
+	wg.Wait()
+}
+
+// packB packs op(B)[pc:pc+kcb, jc:jc+ncb] into panels of mr columns, each
+// kcb x mr, zero padded.
+func packB(dst []float32, transB bool, b []float32, ldb, pc, kcb, jc, ncb, mr int) {
+	panels := (ncb + mr - 1) / mr
+	for t := 0; t < panels; t++ {
+		pp := dst[t*kcb*mr : (t+1)*kcb*mr]
+		j0 := jc + t*mr
+		cols := min(mr, jc+ncb-j0)
+		for p := 0; p < kcb; p++ {
+			row := pp[p*mr : p*mr+mr]
+			if !transB {
+				copy(row, b[(pc+p)*ldb+j0:(pc+p)*ldb+j0+cols])
+			} else {
+				for r := 0; r < cols; r++ {
+					row[r] = b[(j0+r)*ldb+pc+p]
+				}
+			}
+			clear(row[cols:])
+		}
+	}
+}
+
+// packQ copies rows i..i+rows-1 of op(A), columns pc..pc+kcb-1, into dst as a
+// nr x kcb row-major block, padding the missing rows with zeros.
+func packQ(dst []float32, transA bool, a []float32, lda, i, rows, pc, kcb, nr int) {
+	for j := 0; j < nr; j++ {
+		row := dst[j*kcb : (j+1)*kcb]
+		if j >= rows {
+			clear(row)
+			continue
+		}
+		if !transA {
+			copy(row, a[(i+j)*lda+pc:(i+j)*lda+pc+kcb])
+		} else {
+			for p := range row {
+				row[p] = a[(pc+p)*lda+i+j]
+			}
+		}
+	}
+}
+
+// genericKernels are the portable pure-Go kernels.
+var genericKernels = &microKernels{name: "generic", mr: 16, nr: 4, gemm: gemmGeneric, argmin: argminGeneric}
+
+func gemmGeneric(kc int, p, q []float32, rs, ps int, c []float32, ldc int, alpha, beta float32) {
+	const mr, nr = 16, 4
+	var acc [nr][mr]float32
+	for pi := 0; pi < kc; pi++ {
+		pv := p[pi*mr : pi*mr+mr]
+		for j := 0; j < nr; j++ {
+			qv := q[j*rs+pi*ps]
+			a := &acc[j]
+			for r := range a {
+				a[r] += pv[r] * qv
+			}
+		}
+	}
+	for j := 0; j < nr; j++ {
+		row := c[j*ldc : j*ldc+mr]
+		for r := range row {
+			if beta == 0 {
+				row[r] = alpha * acc[j][r]
+			} else {
+				row[r] = alpha*acc[j][r] + beta*row[r]
+			}
+		}
+	}
+}
+
+func argminGeneric(kc int, p, q []float32, rs, ps int, cn, minv []float32, idxv []int32, j0 int32) {
+	const mr, nr = 16, 4
+	var acc [nr][mr]float32
+	for pi := 0; pi < kc; pi++ {
+		pv := p[pi*mr : pi*mr+mr]
+		for j := 0; j < nr; j++ {
+			qv := q[j*rs+pi*ps]
+			a := &acc[j]
+			for r := range a {
+				a[r] += pv[r] * qv
+			}
+		}
+	}
+	for j := 0; j < nr; j++ {
+		for r := 0; r < mr; r++ {
+			d := cn[r] + acc[j][r]
+			if d < minv[j*mr+r] {
+				minv[j*mr+r] = d
+				idxv[j*mr+r] = j0 + int32(r)
+			}
+		}
+	}
+}
+
+var posInf = float32(math.Inf(1))

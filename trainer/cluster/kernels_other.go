@@ -1,0 +1,5 @@
+//go:build !amd64
+
+package cluster
+
+func pickKernels() *microKernels { return genericKernels }

@@ -1,0 +1,538 @@
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/deepercluster/deepercluster"
+)
+
+// The two published YFCC100M metadata layouts, told apart by field count.
+const (
+	// YFCCColumns is the layout of the original ten-file release.
+	YFCCColumns = 23
+	// YFCCColumnsNumbered is the single-file release, which adds a line
+	// number and the photo hash in front.
+	YFCCColumnsNumbered = 25
+)
+
+// MaxYFCCLine is the longest metadata line accepted, in bytes. Real lines
+// are well under 64 KiB even with long descriptions; anything longer is
+// reported as a bad line so that one broken file cannot make the reader
+// buffer without bound.
+const MaxYFCCLine = 256 << 10
+
+// MaxProblems is how many bad-input problems are kept in full; the rest
+// are only counted.
+const MaxProblems = 20
+
+// Column indexes of the 23-column layout; the 25-column layout shifts them
+// by two (after line number, photo id and hash).
+const (
+	colPhotoID = iota
+	colUser
+	colNickname
+	colTaken
+	colUploaded
+	colDevice
+	colTitle
+	colDescription
+	colTags
+	colMachineTags
+	colLongitude
+	colLatitude
+	colAccuracy
+	colPageURL
+	colDownloadURL
+	colLicenseName
+	colLicenseURL
+	colServer
+	colFarm
+	colSecret
+	colSecretOriginal
+	colExtension
+	colMarker
+)
+
+// Record is one parsed YFCC100M metadata line.
+type Record struct {
+	// Line is the 1-based line number in the metadata file, used to
+	// report problems with the image of this record.
+	Line int
+	// Meta holds the fields the rest of the program uses.
+	Meta deepercluster.Meta
+	// Number is the line number printed in the 25-column layout (0-based in
+	// the published file); -1 for the 23-column layout.
+	Number   int64
+	Nickname string
+	// Uploaded is the upload time; zero when junk.
+	Uploaded time.Time
+	// Longitude and Latitude are valid only when HasGeo is set.
+	Longitude, Latitude float64
+	HasGeo              bool
+	PageURL             string
+	DownloadURL         string
+	LicenseName         string
+	// Extension is the file extension of the original ("jpg", "png").
+	Extension string
+	// Marker is 0 for photos and 1 for videos.
+	Marker int
+}
+
+// PhotoHash is the hash under which the images folder may store the
+// photo: the published hash when the line had one, else the MD5 of the
+// download URL (which is how YFCC100M defines the hash).
+func (r *Record) PhotoHash() string {
+	if r.Meta.Hash != "" {
+		return r.Meta.Hash
+	}
+	if r.DownloadURL == "" {
+		return ""
+	}
+	sum := md5.Sum([]byte(r.DownloadURL))
+	return hex.EncodeToString(sum[:])
+}
+
+// LineError is a metadata line that could not be parsed.
+type LineError struct {
+	File  string
+	Line  int
+	Field string // empty when the line as a whole is bad
+	Err   error
+}
+
+func (e *LineError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s line %d field %s: %v", e.File, e.Line, e.Field, e.Err)
+	}
+	return fmt.Sprintf("%s line %d: %v", e.File, e.Line, e.Err)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Errors the line parser wraps, so callers can tell kinds of bad lines apart.
+var (
+	ErrFieldCount  = errors.New("wrong number of fields")
+	ErrLineTooLong = errors.New("line too long")
+	ErrInvalidUTF8 = errors.New("invalid UTF-8")
+	ErrBadNumber   = errors.New("bad number")
+	ErrBadEncoding = errors.New("bad percent-encoding")
+)
+
+// fieldError is what ParseYFCCLine returns before the reader knows the
+// file and line: it becomes a LineError.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e *fieldError) Error() string {
+	if e.field == "" {
+		return e.err.Error()
+	}
+	return "field " + e.field + ": " + e.err.Error()
+}
+
+func (e *fieldError) Unwrap() error { return e.err }
+
+var fieldNames = [YFCCColumns]string{
+	"photo id", "user nsid", "nickname", "date taken", "date uploaded",
+	"capture device", "title", "description", "user tags", "machine tags",
+	"longitude", "latitude", "accuracy", "page url", "download url",
+	"license name", "license url", "server id", "farm id", "secret",
+	"secret original", "extension", "marker",
+}
+
+// ParseYFCCLine parses one metadata line (without its newline) in either
+// layout. The returned Record has Line 0; errors name the bad field and
+// wrap one of the Err* values above.
+func ParseYFCCLine(line []byte) (Record, error) {
+	var rec Record
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	if len(line) > MaxYFCCLine {
+		return rec, &fieldError{"", fmt.Errorf("%w: %d bytes, limit %d", ErrLineTooLong, len(line), MaxYFCCLine)}
+	}
+	n := bytes.Count(line, []byte{'\t'}) + 1
+	if n != YFCCColumns && n != YFCCColumnsNumbered {
+		return rec, &fieldError{"", fmt.Errorf("%w: %d, want %d or %d", ErrFieldCount, n, YFCCColumns, YFCCColumnsNumbered)}
+	}
+	if !utf8.Valid(line) {
+		return rec, &fieldError{"", ErrInvalidUTF8}
+	}
+	// One string for the whole line: fields that need no decoding are
+	// substrings of it, which saves an allocation per field.
+	s := string(line)
+	var f [YFCCColumnsNumbered]string
+	for i := 0; i < n-1; i++ {
+		j := strings.IndexByte(s, '\t')
+		f[i], s = s[:j], s[j+1:]
+	}
+	f[n-1] = s
+
+	fs := f[:YFCCColumns]
+	rec.Number = -1
+	if n == YFCCColumnsNumbered {
+		num, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil || num < 0 {
+			return rec, &fieldError{"line number", fmt.Errorf("%w: %q", ErrBadNumber, f[0])}
+		}
+		rec.Number = num
+		h := f[2]
+		if len(h) > 32 || !isHex(h) {
+			return rec, &fieldError{"photo hash", fmt.Errorf("%w: %q is not an MD5 in hex", ErrBadNumber, clip(h))}
+		}
+		rec.Meta.Hash = strings.ToLower(h)
+		// Drop the line number and hash: the rest matches the 23 columns.
+		f[2] = f[1]
+		fs = f[2:YFCCColumnsNumbered]
+	}
+	if !isDigits(fs[colPhotoID]) || len(fs[colPhotoID]) > 20 {
+		return rec, &fieldError{fieldNames[colPhotoID], fmt.Errorf("%w: %q", ErrBadNumber, clip(fs[colPhotoID]))}
+	}
+	if _, err := strconv.ParseUint(fs[colPhotoID], 10, 64); err != nil {
+		return rec, &fieldError{fieldNames[colPhotoID], fmt.Errorf("%w: %q", ErrBadNumber, fs[colPhotoID])}
+	}
+	rec.Meta.PhotoID = fs[colPhotoID]
+	rec.Meta.User = fs[colUser]
+	rec.Nickname = decodeText(fs[colNickname])
+	rec.Meta.Taken = parseTaken(fs[colTaken])
+	rec.Uploaded = parseUnix(fs[colUploaded])
+	rec.Meta.Device = decodeText(fs[colDevice])
+	rec.Meta.Title = decodeText(fs[colTitle])
+	rec.Meta.Description = decodeText(fs[colDescription])
+	var err error
+	if rec.Meta.Tags, err = splitTags(fs[colTags]); err != nil {
+		return rec, &fieldError{fieldNames[colTags], err}
+	}
+	if rec.Meta.MachineTags, err = splitTags(fs[colMachineTags]); err != nil {
+		return rec, &fieldError{fieldNames[colMachineTags], err}
+	}
+	lon, lat := fs[colLongitude], fs[colLatitude]
+	if lon != "" || lat != "" {
+		if rec.Longitude, err = strconv.ParseFloat(lon, 64); err != nil || !(rec.Longitude >= -180 && rec.Longitude <= 180) {
+			return rec, &fieldError{fieldNames[colLongitude], fmt.Errorf("%w: %q", ErrBadNumber, clip(lon))}
+		}
+		if rec.Latitude, err = strconv.ParseFloat(lat, 64); err != nil || !(rec.Latitude >= -90 && rec.Latitude <= 90) {
+			return rec, &fieldError{fieldNames[colLatitude], fmt.Errorf("%w: %q", ErrBadNumber, clip(lat))}
+		}
+		rec.HasGeo = true
+	}
+	rec.PageURL = fs[colPageURL]
+	rec.DownloadURL = fs[colDownloadURL]
+	rec.LicenseName = fs[colLicenseName]
+	rec.Extension = strings.ToLower(fs[colExtension])
+	switch m := fs[colMarker]; m {
+	case "0", "":
+	case "1":
+		rec.Marker = 1
+	default:
+		return rec, &fieldError{fieldNames[colMarker], fmt.Errorf("%w: %q, want 0 or 1", ErrBadNumber, clip(m))}
+	}
+	return rec, nil
+}
+
+// splitTags splits a comma-separated tag field, then URL-decodes each tag
+// (in this order: a decoded tag may hold a comma). Empty tags are dropped.
+func splitTags(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	tags := make([]string, 0, strings.Count(s, ",")+1)
+	for s != "" {
+		var t string
+		if i := strings.IndexByte(s, ','); i >= 0 {
+			t, s = s[:i], s[i+1:]
+		} else {
+			t, s = s, ""
+		}
+		if t == "" {
+			continue
+		}
+		if strings.ContainsAny(t, "%+") {
+			d, err := url.QueryUnescape(t)
+			if err != nil {
+				return nil, fmt.Errorf("%w: tag %q", ErrBadEncoding, clip(t))
+			}
+			if !utf8.ValidString(d) {
+				return nil, fmt.Errorf("%w: tag %q decodes to invalid UTF-8", ErrBadEncoding, clip(t))
+			}
+			t = d
+		}
+		if t != "" {
+			tags = append(tags, t)
+		}
+	}
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	return tags, nil
+}
+
+// decodeText URL-decodes a free-text field (title, description, device);
+// YFCC text is not always well encoded, so on failure the raw text stays.
+func decodeText(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	d, err := url.QueryUnescape(s)
+	if err != nil || !utf8.ValidString(d) {
+		return s
+	}
+	return d
+}
+
+// parseTaken reads "2005-06-12 14:52:41.0" (fraction optional). Junk dates
+// (year 4501, empty, garbage, impossible days) give the zero time.
+func parseTaken(s string) time.Time {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}
+	}
+	num := func(a, b int) int {
+		v := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d := num(0, 4), num(5, 7), num(8, 10)
+	h, mi, se := num(11, 13), num(14, 16), num(17, 19)
+	if y < 1826 || y > 2100 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60 {
+		return time.Time{}
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, se, 0, time.UTC)
+	if t.Day() != d { // 31 February and the like
+		return time.Time{}
+	}
+	return t
+}
+
+// parseUnix reads seconds since the epoch; junk gives the zero time.
+func parseUnix(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 || v > 4102444800 { // after 2100 is junk
+		return time.Time{}
+	}
+	return time.Unix(v, 0).UTC()
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens a value quoted in an error message.
+func clip(s string) string {
+	if len(s) > 40 {
+		s = s[:40]
+		for !utf8.ValidString(s) && len(s) > 0 {
+			s = s[:len(s)-1]
+		}
+		return s + "..."
+	}
+	return s
+}
+
+// Problems collects bad input while reading goes on: a count and the
+// first MaxProblems errors in full.
+type Problems struct {
+	Count int
+	First []error
+}
+
+// Add counts one problem and keeps it if it is among the first.
+func (p *Problems) Add(err error) {
+	p.Count++
+	if len(p.First) < MaxProblems {
+		p.First = append(p.First, err)
+	}
+}
+
+// YFCCReader streams records from a YFCC100M metadata file in bounded
+// memory: one line at a time, never more than MaxYFCCLine bytes buffered.
+// Bad lines are counted and skipped; Next only fails on I/O errors.
+type YFCCReader struct {
+	br    *bufio.Reader
+	name  string
+	line  int
+	bytes int64
+	bad   Problems
+	long  []byte
+}
+
+// NewYFCCReader reads metadata from r; name is used in error messages
+// (usually the file name).
+func NewYFCCReader(r io.Reader, name string) *YFCCReader {
+	return &YFCCReader{br: bufio.NewReaderSize(r, MaxYFCCLine+1), name: name}
+}
+
+// Next returns the next good record, skipping (and counting) bad lines and
+// blank lines. It returns io.EOF at the end of the input.
+func (y *YFCCReader) Next() (Record, error) {
+	for {
+		line, err := y.br.ReadSlice('\n')
+		y.bytes += int64(len(line))
+		if errors.Is(err, bufio.ErrBufferFull) {
+			y.line++
+			size := int64(len(line))
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = y.br.ReadSlice('\n')
+				y.bytes += int64(len(line))
+				size += int64(len(line))
+			}
+			y.bad.Add(&LineError{File: y.name, Line: y.line, Err: fmt.Errorf("%w: over %d bytes (%d)", ErrLineTooLong, MaxYFCCLine, size)})
+			if err != nil && err != io.EOF {
+				return Record{}, fmt.Errorf("read %s line %d: %w", y.name, y.line, err)
+			}
+			if err == io.EOF {
+				return Record{}, io.EOF
+			}
+			continue
+		}
+		if len(line) == 0 {
+			if err == nil || err == io.EOF {
+				return Record{}, io.EOF
+			}
+			return Record{}, fmt.Errorf("read %s after line %d: %w", y.name, y.line, err)
+		}
+		if err != nil && err != io.EOF {
+			return Record{}, fmt.Errorf("read %s line %d: %w", y.name, y.line+1, err)
+		}
+		y.line++
+		line = bytes.TrimSuffix(line, []byte{'\n'})
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		rec, perr := ParseYFCCLine(line)
+		if perr != nil {
+			le := &LineError{File: y.name, Line: y.line, Err: perr}
+			var fe *fieldError
+			if errors.As(perr, &fe) {
+				le.Field, le.Err = fe.field, fe.err
+			}
+			y.bad.Add(le)
+			continue
+		}
+		rec.Line = y.line
+		return rec, nil
+	}
+}
+
+// Line is the number of lines read so far.
+func (y *YFCCReader) Line() int { return y.line }
+
+// BytesRead is how much of the input has been consumed, for progress bars.
+func (y *YFCCReader) BytesRead() int64 { return y.bytes }
+
+// BadLines reports the lines skipped so far: their count and the first
+// MaxProblems as *LineError values.
+func (y *YFCCReader) BadLines() Problems { return y.bad }
+
+// ReadAutoTags streams an autotags file ("photoid<TAB>concept:prob,...",
+// the second field possibly empty) and calls fn for every good line. Bad
+// lines are counted and skipped like metadata lines; fn returning an error
+// stops the read with that error.
+func ReadAutoTags(r io.Reader, name string, fn func(photoID string, tags []deepercluster.AutoTag) error) (Problems, error) {
+	var bad Problems
+	br := bufio.NewReaderSize(r, 64<<10)
+	sc := bufio.NewScanner(br)
+	sc.Buffer(make([]byte, 64<<10), MaxYFCCLine)
+	line := 0
+	for {
+		if !sc.Scan() {
+			if err := sc.Err(); err != nil {
+				if errors.Is(err, bufio.ErrTooLong) {
+					bad.Add(&LineError{File: name, Line: line + 1, Err: ErrLineTooLong})
+					return bad, fmt.Errorf("read %s line %d: %w", name, line+1, ErrLineTooLong)
+				}
+				return bad, fmt.Errorf("read %s line %d: %w", name, line+1, err)
+			}
+			return bad, nil
+		}
+		line++
+		b := bytes.TrimSuffix(sc.Bytes(), []byte{'\r'})
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		id, tags, err := parseAutoTagLine(b)
+		if err != nil {
+			bad.Add(&LineError{File: name, Line: line, Err: err})
+			continue
+		}
+		if err := fn(id, tags); err != nil {
+			return bad, err
+		}
+	}
+}
+
+func parseAutoTagLine(b []byte) (string, []deepercluster.AutoTag, error) {
+	if !utf8.Valid(b) {
+		return "", nil, ErrInvalidUTF8
+	}
+	s := string(b)
+	id, rest, ok := strings.Cut(s, "\t")
+	if !ok {
+		id, rest = s, ""
+	}
+	if !isDigits(id) {
+		return "", nil, fmt.Errorf("photo id: %w: %q", ErrBadNumber, clip(id))
+	}
+	if strings.Contains(rest, "\t") {
+		return "", nil, fmt.Errorf("%w: want 2", ErrFieldCount)
+	}
+	if rest == "" {
+		return id, nil, nil
+	}
+	tags := make([]deepercluster.AutoTag, 0, strings.Count(rest, ",")+1)
+	for part := range strings.SplitSeq(rest, ",") {
+		if part == "" {
+			continue
+		}
+		i := strings.LastIndexByte(part, ':')
+		if i <= 0 {
+			return "", nil, fmt.Errorf("autotag %q: want concept:prob", clip(part))
+		}
+		p, err := strconv.ParseFloat(part[i+1:], 32)
+		if err != nil || !(p >= 0 && p <= 1) {
+			return "", nil, fmt.Errorf("autotag %q: %w: probability not in [0,1]", clip(part), ErrBadNumber)
+		}
+		tags = append(tags, deepercluster.AutoTag{Concept: decodeText(part[:i]), Prob: float32(p)})
+	}
+	return id, tags, nil
+}

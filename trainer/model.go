@@ -86,7 +86,7 @@ func newParam(name string, shape ...int) *Param {
 // (S = 4m with rotation, m without) and the S sub-heads W_s with K outputs
 // each, stored stacked as one (S, Hidden*K) weight and one (S, K) bias.
 type Heads struct {
-	S, K int
+	S, K  int
 	V, VB *Param // (Hidden, S), (1, S); nil when S == 1
 	W, WB *Param // (S, Hidden*K), (S, K); nil when K == 1
 }

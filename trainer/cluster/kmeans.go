@@ -113,6 +113,12 @@ func checkMatrix(x []float32, n, d int) error {
 // probability proportional to its size minus one (DESIGN.md section 1), so
 // no cluster of the result is empty. Duplicate rows are fine.
 func KMeans(ctx context.Context, x []float32, n, d int, opt KMeansOptions) (*KMeansResult, error) {
+	return kmeans(ctx, kernels, x, n, d, opt, nil)
+}
+
+// kmeans is KMeans with a given kernel set and, when init is not nil, given
+// first centroids (for tests against a reference).
+func kmeans(ctx context.Context, kr *microKernels, x []float32, n, d int, opt KMeansOptions, init []float32) (*KMeansResult, error) {
 	k := opt.K
 	if k < 1 {
 		return nil, fmt.Errorf("%w: k = %d, want at least 1", ErrBadInput, k)
@@ -133,13 +139,15 @@ func KMeans(ctx context.Context, x []float32, n, d int, opt KMeansOptions) (*KMe
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x6b6d65616e73))
 	cent := make([]float32, k*d)
-	switch opt.Init {
-	case InitRandom:
+	switch {
+	case init != nil:
+		copy(cent, init)
+	case opt.Init == InitRandom:
 		perm := rng.Perm(n)
 		for c := 0; c < k; c++ {
 			copy(cent[c*d:(c+1)*d], x[perm[c]*d:perm[c]*d+d])
 		}
-	case InitPlusPlus:
+	case opt.Init == InitPlusPlus:
 		if err := plusPlus(ctx, x, n, d, k, cent, rng, threads); err != nil {
 			return nil, err
 		}
@@ -148,7 +156,7 @@ func KMeans(ctx context.Context, x []float32, n, d int, opt KMeansOptions) (*KMe
 	}
 	res := &KMeansResult{Centroids: cent, Assign: make([]int32, n), Sizes: make([]int, k)}
 	xnorm := rowNorms(x, n, d)
-	es := newEStep(kernels, n, d, k, threads)
+	es := newEStep(kr, n, d, k, threads)
 	ms := newMembers(n, k)
 	prev := math.Inf(1)
 	for it := 0; it < iters; it++ {

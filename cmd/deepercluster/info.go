@@ -2,10 +2,98 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+
+	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/trainer/dataset"
 )
 
-// runInfo is not built yet.
+// datasetInfo is what `info --json` prints, as one JSON object.
+type datasetInfo struct {
+	Dataset       string                   `json:"dataset"`
+	Images        int                      `json:"images"`
+	Resolution    int                      `json:"resolution"`
+	Labels        bool                     `json:"labels"`
+	Lines         int                      `json:"lines"`
+	BadLines      int                      `json:"bad_lines"`
+	MissingImages int                      `json:"missing_images"`
+	CorruptImages int                      `json:"corrupt_images"`
+	Problems      []string                 `json:"problems"`
+	TopTags       []deepercluster.TagCount `json:"top_tags"`
+}
+
+// runInfo describes a dataset: its size, whether it has labels, what was
+// skipped when it was built, and its most frequent tags.
 func runInfo(ctx context.Context, a *app, args []string) error {
-	return errors.New("info: not built yet")
+	fs := newFlagSet(a, "info")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	top := fs.Int("top", 20, "how many top tags to list")
+	seed := fs.Int64("seed", 0, "synthetic: seed (0: default)")
+	n := fs.Int("n", 0, "synthetic: number of images (0: default)")
+	res := fs.Int("resolution", 0, "synthetic: image side in pixels (0: default)")
+	fmDir := fs.String("fashion-mnist-dir", dataset.DefaultFashionMNISTDir, "fashion-mnist: folder of the IDX files")
+	split := fs.String("split", "train", "fashion-mnist: train or test")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: deepercluster info [--json] DATASET   (synthetic, fashion-mnist or a dataset directory)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("info: want one dataset, got %d arguments", fs.NArg())
+	}
+	sp, err := dataset.ParseSplit(*split)
+	if err != nil {
+		return fmt.Errorf("info: %w", err)
+	}
+	spec := fs.Arg(0)
+	ds, err := dataset.Open(spec, dataset.OpenOptions{Seed: *seed, N: *n, Resolution: *res, FashionMNISTDir: *fmDir, Split: sp})
+	if err != nil {
+		return fmt.Errorf("info: %w", err)
+	}
+	if c, ok := ds.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	_, labels := ds.Label(0)
+	info := datasetInfo{
+		Dataset: spec, Images: ds.Len(), Resolution: ds.Resolution(), Labels: ds.Len() > 0 && labels,
+		Problems: []string{}, TopTags: dataset.TopTags(ds, *top),
+	}
+	if d, ok := ds.(*dataset.Dir); ok {
+		m := d.Manifest()
+		info.Labels = m.Labels
+		info.Lines, info.BadLines, info.MissingImages, info.CorruptImages = m.Lines, m.BadLines, m.MissingImages, m.CorruptImages
+		info.Problems = m.Problems
+	}
+	if info.TopTags == nil {
+		info.TopTags = []deepercluster.TagCount{}
+	}
+	if *asJSON {
+		b, err := json.Marshal(info)
+		if err != nil {
+			return fmt.Errorf("info: %w", err)
+		}
+		_, err = fmt.Fprintln(a.stdout, string(b))
+		return err
+	}
+	w := a.stdout
+	fmt.Fprintf(w, "dataset     %s\n", info.Dataset)
+	fmt.Fprintf(w, "images      %d at %dx%d\n", info.Images, info.Resolution, info.Resolution)
+	fmt.Fprintf(w, "labels      %v\n", info.Labels)
+	if _, ok := ds.(*dataset.Dir); ok {
+		fmt.Fprintf(w, "lines       %d read, %d bad\n", info.Lines, info.BadLines)
+		fmt.Fprintf(w, "missing     %d images (%d corrupt)\n", info.MissingImages, info.CorruptImages)
+		for _, p := range info.Problems {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
+	}
+	fmt.Fprintf(w, "top tags   ")
+	for _, t := range info.TopTags {
+		fmt.Fprintf(w, " %s(%d)", t.Tag, t.Count)
+	}
+	fmt.Fprintln(w)
+	return nil
 }

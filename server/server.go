@@ -1,0 +1,476 @@
+// Package server is the explorer's HTTP side: a JSON API over the run and
+// its index, a websocket stream of cluster assignments in the binary wire
+// format of the root package, and the embedded browser client.
+//
+// The server depends on the trainer and the index only through the small
+// Run and Searcher interfaces below, and receives the trainer's events as a
+// deepercluster.Observer that never blocks: events are coalesced into
+// "latest" mailboxes and handled on the server's own goroutines, so the
+// trainer and the websocket clients never wait for each other.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deepercluster/deepercluster"
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Run is what the server needs of a training run.
+type Run interface {
+	// Info describes the run and where it stands.
+	Info() deepercluster.RunInfo
+	// Assignment is the latest Assignment, nil before the first.
+	Assignment() *deepercluster.Assignment
+	// RequestRecluster asks for a reclustering with new parameters at the
+	// next safe point; it must not block for long.
+	RequestRecluster(deepercluster.RunParams) error
+}
+
+// ClusterHit is one cluster found by a search, ranked by how characteristic
+// the query is for it.
+type ClusterHit struct {
+	Super int32   `json:"super"`
+	Sub   int32   `json:"sub"`
+	Size  int     `json:"size"`
+	Count int     `json:"count"` // images of the cluster matching the query
+	Share float64 `json:"share"` // Count / Size
+	Lift  float64 `json:"lift"`  // Share over the query's base rate
+	Score float64 `json:"score"`
+	// Samples are a few matching image ids.
+	Samples []int `json:"samples,omitempty"`
+}
+
+// Searcher is what the server needs of the index. Update runs on the
+// server's own goroutine after each Assignment; the others serve requests.
+// Errors that carry a *deepercluster.FieldError become 400 answers naming
+// the field.
+type Searcher interface {
+	Update(ctx context.Context, a *deepercluster.Assignment) error
+	// Summaries are the cluster summaries of the last Assignment given to
+	// Update, one per sub-cluster.
+	Summaries(ctx context.Context) ([]deepercluster.ClusterSummary, error)
+	Search(ctx context.Context, q string, n int) ([]ClusterHit, error)
+	Suggest(ctx context.Context, prefix string, n int) ([]deepercluster.TagCount, error)
+}
+
+// ErrNotReady is returned (wrapped) by a Searcher that has no Assignment
+// indexed yet; the server answers 503.
+var ErrNotReady = errors.New("not ready")
+
+// ErrBusy is returned (wrapped) by Run.RequestRecluster when a reclustering
+// is already pending; the server answers 409.
+var ErrBusy = errors.New("a reclustering is already pending")
+
+// Config holds what the server is started with.
+type Config struct {
+	// Addr is where it listens; a non-loopback address requires a token.
+	Addr string
+	// Token guards POST endpoints and /ws. Empty: none on loopback, a
+	// generated one elsewhere (see Server.Token).
+	Token string
+	// AllowOrigins are websocket origins accepted besides the server's own
+	// ("*" accepts any).
+	AllowOrigins []string
+	// MaxBody is the largest request body in bytes (default 64 KiB).
+	MaxBody int64
+	// QueueFrames and QueueBytes bound each websocket client's queue
+	// (defaults 64 frames, 64 MiB).
+	QueueFrames int
+	QueueBytes  int
+	// ProgressEvery is the least time between progress frames (default
+	// 100 ms: at most 10 a second).
+	ProgressEvery time.Duration
+	// PingEvery is the websocket keepalive period (default 20 s); a client
+	// that does not answer within twice that is dropped.
+	PingEvery time.Duration
+	// WriteTimeout bounds one websocket write (default 30 s).
+	WriteTimeout time.Duration
+	// ThumbCache is how many encoded thumbnails are kept (default 4096).
+	ThumbCache int
+	// PageSize is the number of images per page of a cluster (default 100).
+	PageSize int
+}
+
+func (c *Config) defaults() {
+	if c.MaxBody <= 0 {
+		c.MaxBody = 64 << 10
+	}
+	if c.QueueFrames <= 0 {
+		c.QueueFrames = 64
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 64 << 20
+	}
+	if c.ProgressEvery <= 0 {
+		c.ProgressEvery = 100 * time.Millisecond
+	}
+	if c.PingEvery <= 0 {
+		c.PingEvery = 20 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 30 * time.Second
+	}
+	if c.ThumbCache <= 0 {
+		c.ThumbCache = 4096
+	}
+	if c.PageSize <= 0 {
+		c.PageSize = 100
+	}
+}
+
+// Server serves one run. Create it with New, hand it to the trainer as its
+// Observer, attach the run with SetRun, then call Run (background work)
+// and serve Handler.
+type Server struct {
+	cfg    Config
+	ds     deepercluster.Dataset
+	search Searcher
+	log    *slog.Logger
+	hub    *Hub
+	reg    *prometheus.Registry
+	met    *metrics
+	thumbs *thumbCache
+	wake   chan struct{} // an event is waiting in a mailbox
+	// pubMu orders changes of the published state with the hub's base, so
+	// an older version's late summaries never replace a newer snapshot.
+	pubMu sync.Mutex
+	// reclusterMu makes concurrent recluster requests decide one at a time.
+	reclusterMu sync.Mutex
+
+	mu       sync.Mutex
+	run      Run
+	pendA    *deepercluster.Assignment // mailbox: newest assignment not yet handled
+	progress deepercluster.Progress
+	progSeq  uint64 // bumps with every OnProgress
+	metricsQ []deepercluster.Metrics
+	lastMet  *deepercluster.Metrics
+	state    *published // what clients were last sent
+	job      *Job
+	jobSeq   int
+	closing  bool
+	conns    map[*websocket.Conn]struct{}
+}
+
+// published is the assignment the clients hold, with what is derived from
+// it for the HTTP API. It is immutable once built.
+type published struct {
+	a       *deepercluster.Assignment
+	sums    []deepercluster.ClusterSummary // nil until the index has them
+	members [][]int32                      // image ids of each sub-cluster
+	supers  []int                          // size of each super-cluster
+}
+
+// Job is a reclustering asked for through the API.
+type Job struct {
+	ID          int                     `json:"id"`
+	Params      deepercluster.RunParams `json:"params"`
+	State       string                  `json:"state"` // "running" or "done"
+	FromVersion uint32                  `json:"from_version"`
+	Version     uint32                  `json:"version,omitempty"` // the version it produced
+	Requested   time.Time               `json:"requested"`
+	Finished    *time.Time              `json:"finished,omitempty"`
+}
+
+// New makes a server for dataset ds with an optional searcher (nil: search
+// endpoints answer 503).
+func New(cfg Config, ds deepercluster.Dataset, search Searcher, log *slog.Logger) (*Server, error) {
+	if ds == nil {
+		return nil, errors.New("server: no dataset")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg.defaults()
+	if cfg.Token == "" && cfg.Addr != "" && !isLoopback(cfg.Addr) {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("server: generate token: %w", err)
+		}
+		cfg.Token = hex.EncodeToString(b[:])
+	}
+	s := &Server{
+		cfg:    cfg,
+		ds:     ds,
+		search: search,
+		log:    log,
+		hub:    NewHub(cfg.QueueFrames, cfg.QueueBytes),
+		reg:    prometheus.NewRegistry(),
+		thumbs: newThumbCache(cfg.ThumbCache),
+		wake:   make(chan struct{}, 1),
+		conns:  map[*websocket.Conn]struct{}{},
+	}
+	s.met = newMetrics(s.reg, s.hub)
+	return s, nil
+}
+
+// isLoopback says whether addr (host:port) only listens on loopback.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Token is the token clients must present (empty: none required).
+func (s *Server) Token() string { return s.cfg.Token }
+
+// Hub is the server's websocket fan-out.
+func (s *Server) Hub() *Hub { return s.hub }
+
+// Registry is the server's Prometheus registry (served on /metrics).
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// SetRun attaches the training run; until then /api/run answers 503.
+func (s *Server) SetRun(r Run) {
+	s.mu.Lock()
+	s.run = r
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *Server) getRun() Run {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.run
+}
+
+func (s *Server) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// OnProgress implements deepercluster.Observer: it only stores the value.
+func (s *Server) OnProgress(p deepercluster.Progress) {
+	s.mu.Lock()
+	s.progress = p
+	s.progSeq++
+	s.mu.Unlock()
+}
+
+// OnAssignment implements deepercluster.Observer: the newest version
+// replaces any not yet handled, so a burst costs one delta.
+func (s *Server) OnAssignment(a *deepercluster.Assignment) {
+	if a == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.pendA == nil || a.Version >= s.pendA.Version {
+		s.pendA = a
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+// OnMetrics implements deepercluster.Observer.
+func (s *Server) OnMetrics(m deepercluster.Metrics) {
+	s.mu.Lock()
+	if len(s.metricsQ) < 64 {
+		s.metricsQ = append(s.metricsQ, m)
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+// info is the run's info, or what the server knows without a run.
+func (s *Server) info() deepercluster.RunInfo {
+	if r := s.getRun(); r != nil {
+		return r.Info()
+	}
+	return deepercluster.RunInfo{Images: s.ds.Len(), Resolution: s.ds.Resolution()}
+}
+
+// Run does the server's background work until ctx is done: it turns
+// assignments into snapshot and delta frames, updates the index, and sends
+// progress (at most one frame per ProgressEvery) and metrics.
+func (s *Server) Run(ctx context.Context) error {
+	idx := make(chan *deepercluster.Assignment, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.indexLoop(ctx, idx)
+	}()
+	defer wg.Wait()
+
+	tick := time.NewTicker(s.cfg.ProgressEvery)
+	defer tick.Stop()
+	var sentSeq uint64
+	// Before the first assignment, new clients get the run info.
+	s.hub.PublishBase(deepercluster.AppendRunInfo(nil, s.info()), nil)
+	if r := s.getRun(); r != nil {
+		if a := r.Assignment(); a != nil {
+			s.OnAssignment(a)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+		case <-tick.C:
+		}
+		s.mu.Lock()
+		a := s.pendA
+		s.pendA = nil
+		mets := s.metricsQ
+		s.metricsQ = nil
+		p, seq := s.progress, s.progSeq
+		s.mu.Unlock()
+
+		if a != nil {
+			if err := s.publishAssignment(a); err != nil {
+				s.log.Error("publish assignment", "version", a.Version, "err", err)
+			} else if s.search != nil {
+				// Latest wins: replace a version the index has not started.
+				select {
+				case <-idx:
+				default:
+				}
+				idx <- a
+			}
+		}
+		for _, m := range mets {
+			s.mu.Lock()
+			mm := m
+			s.lastMet = &mm
+			s.mu.Unlock()
+			s.met.observeMetrics(m)
+			s.hub.PublishMetrics(deepercluster.AppendMetrics(nil, deepercluster.RunHash(s.info().ID), m))
+		}
+		if seq != sentSeq {
+			sentSeq = seq
+			s.met.observeProgress(p)
+			s.hub.PublishProgress(deepercluster.AppendProgress(nil, deepercluster.RunHash(s.info().ID), s.version(), p))
+		}
+	}
+}
+
+func (s *Server) version() uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == nil {
+		return 0
+	}
+	return s.state.a.Version
+}
+
+// current is the published state, nil before the first assignment.
+func (s *Server) current() *published {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// publishAssignment sends a new version to every client: a delta from the
+// version they hold when it fits, else a snapshot.
+func (s *Server) publishAssignment(a *deepercluster.Assignment) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	if len(a.Super) != s.ds.Len() {
+		return fmt.Errorf("assignment version %d has %d images, the dataset %d", a.Version, len(a.Super), s.ds.Len())
+	}
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	prev := s.current()
+	if prev != nil && a.Version <= prev.a.Version {
+		return nil // already sent
+	}
+	st := derive(a, nil)
+	info := s.info()
+	info.Version = a.Version
+	snap := deepercluster.AppendSnapshot(nil, info, a, nil)
+	var update []byte
+	if prev != nil {
+		d, err := deepercluster.DiffAssignments(prev.a, a)
+		if err == nil {
+			update = deepercluster.AppendDelta(nil, deepercluster.RunHash(info.ID), &d)
+		}
+	}
+	s.mu.Lock()
+	s.state = st
+	if s.job != nil && s.job.State == "running" && a.Version > s.job.FromVersion {
+		now := time.Now()
+		s.job.State, s.job.Version, s.job.Finished = "done", a.Version, &now
+	}
+	s.mu.Unlock()
+	s.hub.PublishBase(snap, update)
+	s.met.version.Set(float64(a.Version))
+	return nil
+}
+
+// derive builds the lookups the HTTP API needs from an assignment.
+func derive(a *deepercluster.Assignment, sums []deepercluster.ClusterSummary) *published {
+	supers, subs := a.Sizes()
+	members := make([][]int32, len(subs))
+	flat := make([]int32, len(a.Sub))
+	off := 0
+	for j, n := range subs {
+		members[j] = flat[off : off : off+n]
+		off += n
+	}
+	for i, z := range a.Sub {
+		members[z] = append(members[z], int32(i))
+	}
+	return &published{a: a, sums: sums, members: members, supers: supers}
+}
+
+// indexLoop updates the index with each new assignment, then sends the
+// cluster summaries it computed.
+func (s *Server) indexLoop(ctx context.Context, in <-chan *deepercluster.Assignment) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case a := <-in:
+			start := time.Now()
+			if err := s.search.Update(ctx, a); err != nil {
+				if ctx.Err() == nil {
+					s.log.Error("index update", "version", a.Version, "err", err)
+				}
+				continue
+			}
+			sums, err := s.search.Summaries(ctx)
+			if err != nil {
+				s.log.Error("index summaries", "version", a.Version, "err", err)
+				continue
+			}
+			s.met.indexSeconds.Observe(time.Since(start).Seconds())
+			s.pubMu.Lock()
+			s.mu.Lock()
+			cur := s.state
+			if cur == nil || cur.a != a {
+				s.mu.Unlock()
+				s.pubMu.Unlock()
+				continue // a newer version is on its way to the index
+			}
+			st := *cur
+			st.sums = sums
+			s.state = &st
+			s.mu.Unlock()
+			info := s.info()
+			info.Version = a.Version
+			s.hub.SetBase(deepercluster.AppendSnapshot(nil, info, a, sums))
+			s.hub.Publish(deepercluster.AppendSummaries(nil, deepercluster.RunHash(info.ID), a.Version, sums))
+			s.pubMu.Unlock()
+		}
+	}
+}

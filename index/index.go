@@ -1,0 +1,774 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"hash/fnv"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+
+	"github.com/deepercluster/deepercluster"
+)
+
+// Options tune an Index; the zero value is ready to use.
+type Options struct {
+	// BatchSize is the number of image documents per bleve batch during a
+	// full Build (default 2000): larger batches make fewer segments to
+	// merge, smaller ones report progress more often.
+	BatchSize int
+	// Workers is the number of batches indexed at once during a full Build
+	// (default GOMAXPROCS): scorch builds each batch's segment on the
+	// calling goroutine, so two workers use both cores.
+	Workers int
+	// RebuildFraction: when more than this share of the images changed
+	// cluster, Update does a full Build into a new generation instead
+	// (default 0.3), which is faster than rewriting most documents.
+	RebuildFraction float64
+	// TopTags is how many top tags each cluster document carries
+	// (default 20); TopTags answers at most this many.
+	TopTags int
+	// Logger receives recoveries and build reports (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 2000
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.RebuildFraction <= 0 {
+		o.RebuildFraction = 0.3
+	}
+	if o.TopTags <= 0 {
+		o.TopTags = 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Internal keys, written in the same batch as the documents they describe.
+var (
+	keyMapping    = []byte("dc:mapping")    // MappingVersion, decimal
+	keyDataset    = []byte("dc:dataset")    // dataset fingerprint
+	keyVersion    = []byte("dc:version")    // indexed Assignment version, decimal
+	keySeq        = []byte("dc:seq")        // snapshot.seq, decimal
+	keyAssignment = []byte("dc:assignment") // indexed Assignment, encodeAssignment
+)
+
+const currentFile = "CURRENT"
+
+// Index is the bleve index of one run's images and clusters. All methods
+// are safe for concurrent use; Build and Update run one at a time, and
+// searches keep working while they run.
+type Index struct {
+	dir string
+	ds  deepercluster.Dataset
+	opt Options
+	log *slog.Logger
+	m   *mapping.IndexMappingImpl
+	an  analyzers
+	fp  string // dataset fingerprint
+
+	wmu       sync.Mutex // serialises Build, Update and Close
+	gen       atomic.Pointer[generation]
+	closed    atomic.Bool
+	recovered error
+
+	ttOnce sync.Once
+	tt     *tagTable
+	ttErr  error
+}
+
+// generation is one bleve index directory with the Assignment snapshots
+// its readers may see.
+type generation struct {
+	name string
+	bi   bleve.Index
+
+	life sync.RWMutex // searches hold RLock; retire takes Lock
+	gone bool
+
+	// cur is the committed snapshot: the one whose batch has landed.
+	cur atomic.Pointer[snapshot]
+	// snaps are the recent snapshots by sequence number, newest last: a
+	// reader opened just before or after a batch lands finds its own.
+	snapMu sync.RWMutex
+	snaps  []*snapshot
+}
+
+// snapshot is one indexed Assignment with its derived numbers; immutable
+// once published.
+type snapshot struct {
+	// seq numbers the writes to one generation; it is stored in the same
+	// batch as the documents (keySeq), so a reader knows which snapshot its
+	// view of bleve belongs to.
+	seq   uint64
+	a     *deepercluster.Assignment
+	stats *clusterStats
+	tt    *tagTable
+
+	qOnce   sync.Once
+	quality *Quality
+}
+
+func (g *generation) snapshot(seq uint64) *snapshot {
+	g.snapMu.RLock()
+	defer g.snapMu.RUnlock()
+	for i := len(g.snaps) - 1; i >= 0; i-- {
+		if g.snaps[i].seq == seq {
+			return g.snaps[i]
+		}
+	}
+	return nil
+}
+
+func (g *generation) latest() *snapshot { return g.cur.Load() }
+
+// stage makes s findable by readers before its batch lands.
+func (g *generation) stage(s *snapshot) {
+	g.snapMu.Lock()
+	defer g.snapMu.Unlock()
+	g.snaps = append(g.snaps, s)
+	if len(g.snaps) > 4 {
+		g.snaps = append([]*snapshot(nil), g.snaps[len(g.snaps)-4:]...)
+	}
+}
+
+// commit marks s as landed.
+func (g *generation) commit(s *snapshot) { g.cur.Store(s) }
+
+// retire waits for in-flight searches, closes the bleve index and removes
+// its directory.
+func (g *generation) retire(dir string) error {
+	g.life.Lock()
+	g.gone = true
+	err := g.bi.Close()
+	g.life.Unlock()
+	if rmErr := os.RemoveAll(filepath.Join(dir, g.name)); err == nil {
+		err = rmErr
+	}
+	return err
+}
+
+// Open opens the index in dir, creating dir if needed. It never answers
+// from an index it cannot trust: when the directory is corrupt, was built
+// with another MappingVersion or for another dataset, Open logs why,
+// removes it and returns an empty Index whose Recovered says why (wrapping
+// ErrCorrupt, ErrOldMapping or ErrOtherDataset). Call Build whenever
+// Version is 0. A directory that holds files that are not ours is refused
+// (ErrNotIndexDir) rather than deleted.
+func Open(dir string, ds deepercluster.Dataset, opt Options) (*Index, error) {
+	opt.defaults()
+	m, err := newMapping()
+	if err != nil {
+		return nil, err
+	}
+	an, err := newAnalyzers(m)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{dir: dir, ds: ds, opt: opt, log: opt.Logger, m: m, an: an, fp: fingerprint(ds)}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("index dir %s: %w", dir, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("index dir %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if e.Name() != currentFile && !strings.HasPrefix(e.Name(), "gen-") && !strings.HasPrefix(e.Name(), ".tmp-") {
+			return nil, fmt.Errorf("%w: %s holds %s", ErrNotIndexDir, dir, e.Name())
+		}
+	}
+	cur, err := os.ReadFile(filepath.Join(dir, currentFile))
+	name := strings.TrimSpace(string(cur))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if len(entries) > 0 {
+			ix.recover(fmt.Errorf("%w: %s has no %s", ErrCorrupt, dir, currentFile))
+		}
+	case err != nil:
+		return nil, fmt.Errorf("index dir %s: %w", dir, err)
+	case !validGenName(name):
+		ix.recover(fmt.Errorf("%w: %s names %q", ErrCorrupt, filepath.Join(dir, currentFile), name))
+	default:
+		g, err := ix.openGen(name)
+		if err != nil {
+			ix.recover(err)
+		} else {
+			ix.gen.Store(g)
+		}
+	}
+	ix.removeStale()
+	return ix, nil
+}
+
+func validGenName(s string) bool {
+	n, ok := strings.CutPrefix(s, "gen-")
+	if !ok || n == "" {
+		return false
+	}
+	_, err := strconv.ParseUint(n, 10, 32)
+	return err == nil
+}
+
+// recover records why Open started over.
+func (ix *Index) recover(err error) {
+	ix.recovered = err
+	ix.log.Warn("index unusable, starting over: call Build", "dir", ix.dir, "err", err)
+}
+
+// removeStale deletes every generation but the live one (left-overs of an
+// interrupted Build, or a recovered one) and a stale CURRENT.
+func (ix *Index) removeStale() {
+	live := ""
+	if g := ix.gen.Load(); g != nil {
+		live = g.name
+	} else {
+		_ = os.Remove(filepath.Join(ix.dir, currentFile))
+	}
+	entries, _ := os.ReadDir(ix.dir)
+	for _, e := range entries {
+		if e.Name() != currentFile && e.Name() != live {
+			if err := os.RemoveAll(filepath.Join(ix.dir, e.Name())); err != nil {
+				ix.log.Warn("remove stale index generation", "path", e.Name(), "err", err)
+			}
+		}
+	}
+}
+
+// openGen opens a generation and checks that it is ours and current.
+func (ix *Index) openGen(name string) (g *generation, err error) {
+	path := filepath.Join(ix.dir, name)
+	defer func() {
+		if r := recover(); r != nil { // a corrupt segment can panic inside bleve
+			err = fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, r)
+		}
+	}()
+	bi, err := bleve.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: open %s: %w", ErrCorrupt, path, err)
+	}
+	fail := func(err error) (*generation, error) {
+		_ = bi.Close()
+		return nil, err
+	}
+	mv, err := bi.GetInternal(keyMapping)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %s: read mapping version: %w", ErrCorrupt, path, err))
+	}
+	if string(mv) != strconv.Itoa(MappingVersion) {
+		return fail(fmt.Errorf("%w: %s has mapping version %q, this program writes %d", ErrOldMapping, path, mv, MappingVersion))
+	}
+	fp, err := bi.GetInternal(keyDataset)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %s: read dataset fingerprint: %w", ErrCorrupt, path, err))
+	}
+	if string(fp) != ix.fp {
+		return fail(fmt.Errorf("%w: %s was built for %q, the dataset is %q", ErrOtherDataset, path, fp, ix.fp))
+	}
+	ab, err := bi.GetInternal(keyAssignment)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %s: read assignment: %w", ErrCorrupt, path, err))
+	}
+	a, err := decodeAssignment(ab)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err))
+	}
+	if err := ix.checkAssignment(a); err != nil {
+		return fail(fmt.Errorf("%w: %s: stored %w", ErrCorrupt, path, err))
+	}
+	vb, err := bi.GetInternal(keyVersion)
+	if err != nil || string(vb) != strconv.FormatUint(uint64(a.Version), 10) {
+		return fail(fmt.Errorf("%w: %s: version key %q does not match assignment %d", ErrCorrupt, path, vb, a.Version))
+	}
+	if _, err := bi.DocCount(); err != nil {
+		return fail(fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err))
+	}
+	sb, err := bi.GetInternal(keySeq)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %s: read sequence: %w", ErrCorrupt, path, err))
+	}
+	seq, err := strconv.ParseUint(string(sb), 10, 64)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %s: sequence %q", ErrCorrupt, path, sb))
+	}
+	g = &generation{name: name, bi: bi}
+	s, err := ix.newSnapshot(context.Background(), a, seq)
+	if err != nil {
+		return fail(err)
+	}
+	g.stage(s)
+	g.commit(s)
+	return g, nil
+}
+
+// Recovered says why Open discarded what it found in dir (nil when it
+// found a usable index or nothing).
+func (ix *Index) Recovered() error { return ix.recovered }
+
+// Version is the Assignment version searches answer from; 0 until the
+// first Build completes.
+func (ix *Index) Version() uint32 {
+	if g := ix.gen.Load(); g != nil {
+		if s := g.latest(); s != nil {
+			return s.a.Version
+		}
+	}
+	return 0
+}
+
+// Close waits for a running Build or Update, then closes the index.
+// Cancel their context first to stop them early.
+func (ix *Index) Close() error {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	if ix.closed.Swap(true) {
+		return nil
+	}
+	g := ix.gen.Swap(nil)
+	if g == nil {
+		return nil
+	}
+	g.life.Lock()
+	defer g.life.Unlock()
+	g.gone = true
+	return g.bi.Close()
+}
+
+// acquire returns the live generation held for reading; release it with
+// g.life.RUnlock.
+func (ix *Index) acquire() (*generation, error) {
+	for range 100 {
+		if ix.closed.Load() {
+			return nil, ErrClosed
+		}
+		g := ix.gen.Load()
+		if g == nil {
+			return nil, ErrNotReady
+		}
+		g.life.RLock()
+		if !g.gone {
+			return g, nil
+		}
+		g.life.RUnlock() // retired under us: a newer one is live
+	}
+	return nil, ErrNotReady
+}
+
+// tags builds the tag table once.
+func (ix *Index) tags(ctx context.Context) (*tagTable, error) {
+	ix.ttOnce.Do(func() { ix.tt, ix.ttErr = buildTagTable(ctx, ix.ds, ix.an) })
+	if ix.ttErr != nil {
+		err := ix.ttErr
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			ix.ttOnce = sync.Once{} // try again next time (callers hold wmu)
+		}
+		return nil, err
+	}
+	return ix.tt, nil
+}
+
+func (ix *Index) newSnapshot(ctx context.Context, a *deepercluster.Assignment, seq uint64) (*snapshot, error) {
+	tt, err := ix.tags(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{seq: seq, a: a, tt: tt, stats: computeStats(tt, a)}, nil
+}
+
+// checkAssignment validates a against the dataset.
+func (ix *Index) checkAssignment(a *deepercluster.Assignment) error {
+	if a == nil {
+		return fmt.Errorf("%w: nil", ErrAssignment)
+	}
+	if len(a.Super) != ix.ds.Len() {
+		return fmt.Errorf("%w: %d images assigned, the dataset has %d", ErrAssignment, len(a.Super), ix.ds.Len())
+	}
+	if err := a.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrAssignment, err)
+	}
+	return nil
+}
+
+// copyAssignment keeps our own copy: callers may reuse their slices.
+func copyAssignment(a *deepercluster.Assignment) *deepercluster.Assignment {
+	return &deepercluster.Assignment{
+		Version: a.Version, M: a.M,
+		Super:     append([]int32(nil), a.Super...),
+		Sub:       append([]int32(nil), a.Sub...),
+		SubParent: append([]int32(nil), a.SubParent...),
+	}
+}
+
+// Build indexes every image in its clusters of a, and the cluster
+// documents, into a new generation; searches keep answering from the
+// previous one until the new one is complete and persisted. progress, if
+// not nil, is called after each batch with images done and total.
+func (ix *Index) Build(ctx context.Context, a *deepercluster.Assignment, progress func(done, total int)) error {
+	if err := ix.checkAssignment(a); err != nil {
+		return err
+	}
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	if ix.closed.Load() {
+		return ErrClosed
+	}
+	return ix.build(ctx, copyAssignment(a), progress)
+}
+
+func (ix *Index) build(ctx context.Context, a *deepercluster.Assignment, progress func(done, total int)) (err error) {
+	start := time.Now()
+	snap, err := ix.newSnapshot(ctx, a, 1)
+	if err != nil {
+		return err
+	}
+	name := ix.nextGenName()
+	path := filepath.Join(ix.dir, name)
+	bi, err := bleve.NewUsing(path, ix.m, scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
+	if err != nil {
+		return fmt.Errorf("create index %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = bi.Close()
+			_ = os.RemoveAll(path)
+		}
+	}()
+
+	n := ix.ds.Len()
+	bs := ix.opt.BatchSize
+	chunks := make(chan int)
+	errc := make(chan error, ix.opt.Workers)
+	var done atomic.Int64
+	var progMu sync.Mutex
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range ix.opt.Workers {
+		wg.Go(func() {
+			for lo := range chunks {
+				hi := min(lo+bs, n)
+				b := bi.NewBatch()
+				for i := lo; i < hi; i++ {
+					if err := b.IndexAdvanced(ix.an.imageDoc(i, ix.ds.Meta(i), a.Super[i], a.Sub[i])); err != nil {
+						errc <- fmt.Errorf("index image %d: %w", i, err)
+						cancel()
+						return
+					}
+				}
+				if err := bi.Batch(b); err != nil {
+					errc <- fmt.Errorf("index images %d-%d: %w", lo, hi-1, err)
+					cancel()
+					return
+				}
+				d := int(done.Add(int64(hi - lo)))
+				if progress != nil {
+					progMu.Lock()
+					progress(d, n)
+					progMu.Unlock()
+				}
+			}
+		})
+	}
+feed:
+	for lo := 0; lo < n; lo += bs {
+		select {
+		case chunks <- lo:
+		case <-wctx.Done():
+			break feed
+		}
+	}
+	close(chunks)
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	b := bi.NewBatch()
+	if err := ix.addClusters(b, snap, 0, 0); err != nil {
+		return err
+	}
+	ix.setInternals(b, snap)
+	b.SetInternal(keyMapping, []byte(strconv.Itoa(MappingVersion)))
+	b.SetInternal(keyDataset, []byte(ix.fp))
+	if err := applyPersisted(ctx, bi, b); err != nil {
+		return fmt.Errorf("index clusters: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(ix.dir, currentFile), []byte(name+"\n")); err != nil {
+		return err
+	}
+	g := &generation{name: name, bi: bi}
+	g.stage(snap)
+	g.commit(snap)
+	old := ix.gen.Swap(g)
+	if old != nil {
+		if err := old.retire(ix.dir); err != nil {
+			ix.log.Warn("retire old index generation", "gen", old.name, "err", err)
+		}
+	}
+	ix.log.Info("index built", "dir", path, "images", n, "version", a.Version,
+		"took", time.Since(start).Round(time.Millisecond), "docs_per_s", float64(n)/time.Since(start).Seconds())
+	return nil
+}
+
+func (ix *Index) nextGenName() string {
+	next := uint64(1)
+	entries, _ := os.ReadDir(ix.dir)
+	for _, e := range entries {
+		if s, ok := strings.CutPrefix(e.Name(), "gen-"); ok {
+			if k, err := strconv.ParseUint(s, 10, 32); err == nil && k >= next {
+				next = k + 1
+			}
+		}
+	}
+	return fmt.Sprintf("gen-%06d", next)
+}
+
+// addClusters adds the documents of every cluster of snap to b, and
+// deletes those of clusters that an older Assignment had beyond them.
+func (ix *Index) addClusters(b *bleve.Batch, snap *snapshot, oldM, oldK int) error {
+	st, a := snap.stats, snap.a
+	for c := range a.M {
+		if err := b.IndexAdvanced(ix.an.clusterDoc(LevelSuper, c, int32(c), st.superSize[c], snap.tt.top(st.superTags[c], ix.opt.TopTags))); err != nil {
+			return err
+		}
+	}
+	for c := range a.SubParent {
+		if err := b.IndexAdvanced(ix.an.clusterDoc(LevelSub, c, a.SubParent[c], st.subSize[c], snap.tt.top(st.subTags[c], ix.opt.TopTags))); err != nil {
+			return err
+		}
+	}
+	for c := a.M; c < oldM; c++ {
+		b.Delete(clusterID(LevelSuper, c))
+	}
+	for c := len(a.SubParent); c < oldK; c++ {
+		b.Delete(clusterID(LevelSub, c))
+	}
+	return nil
+}
+
+func (ix *Index) setInternals(b *bleve.Batch, s *snapshot) {
+	b.SetInternal(keyVersion, []byte(strconv.FormatUint(uint64(s.a.Version), 10)))
+	b.SetInternal(keySeq, []byte(strconv.FormatUint(s.seq, 10)))
+	b.SetInternal(keyAssignment, encodeAssignment(s.a))
+}
+
+// applyPersisted applies a batch and waits until scorch has persisted it
+// (and so every batch before it) to disk.
+func applyPersisted(ctx context.Context, bi bleve.Index, b *bleve.Batch) error {
+	persisted := make(chan error, 1)
+	b.SetPersistedCallback(func(err error) { persisted <- err })
+	if err := bi.Batch(b); err != nil {
+		return err
+	}
+	select {
+	case err := <-persisted:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// UpdateStats reports what Update did.
+type UpdateStats struct {
+	From, To uint32 // Assignment versions before and after
+	// Changed is the number of images whose super- or sub-cluster changed
+	// and were re-indexed.
+	Changed int
+	// Clusters is the number of cluster documents written.
+	Clusters int
+	// Rebuilt is true when so many images changed that Update did a full
+	// Build instead (or no Assignment was indexed yet).
+	Rebuilt bool
+	Took    time.Duration
+}
+
+// Update brings the index to Assignment a, re-indexing only the images
+// whose super- or sub-cluster differs from the indexed version, and every
+// cluster document, in one atomic batch: a search sees either the old or
+// the new version, never a mix. When nothing is indexed yet, or more than
+// Options.RebuildFraction of the images moved, it does a full Build.
+func (ix *Index) Update(ctx context.Context, a *deepercluster.Assignment) (UpdateStats, error) {
+	start := time.Now()
+	if err := ix.checkAssignment(a); err != nil {
+		return UpdateStats{}, err
+	}
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	if ix.closed.Load() {
+		return UpdateStats{}, ErrClosed
+	}
+	a = copyAssignment(a)
+	st := UpdateStats{To: a.Version, Clusters: a.M + len(a.SubParent)}
+	g := ix.gen.Load()
+	var old *snapshot
+	if g != nil {
+		old = g.latest()
+	}
+	if old == nil {
+		st.Rebuilt, st.Changed = true, len(a.Super)
+		err := ix.build(ctx, a, nil)
+		st.Took = time.Since(start)
+		return st, err
+	}
+	st.From = old.a.Version
+	var changed []int
+	for i := range a.Super {
+		if a.Super[i] != old.a.Super[i] || a.Sub[i] != old.a.Sub[i] {
+			changed = append(changed, i)
+		}
+	}
+	st.Changed = len(changed)
+	if float64(len(changed)) > ix.opt.RebuildFraction*float64(len(a.Super)) {
+		st.Rebuilt = true
+		err := ix.build(ctx, a, nil)
+		st.Took = time.Since(start)
+		return st, err
+	}
+	snap, err := ix.newSnapshot(ctx, a, old.seq+1)
+	if err != nil {
+		return st, err
+	}
+	b := g.bi.NewBatch()
+	for k, i := range changed {
+		if k%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+		}
+		if err := b.IndexAdvanced(ix.an.imageDoc(i, ix.ds.Meta(i), a.Super[i], a.Sub[i])); err != nil {
+			return st, fmt.Errorf("index image %d: %w", i, err)
+		}
+	}
+	if err := ix.addClusters(b, snap, old.a.M, len(old.a.SubParent)); err != nil {
+		return st, err
+	}
+	ix.setInternals(b, snap)
+	// Stage first: a search that sees the new sequence key must find its
+	// snapshot; until the batch lands searches keep using the old one.
+	g.stage(snap)
+	if err := applyPersisted(ctx, g.bi, b); err != nil {
+		// The batch may still land (ctx cancelled while persisting): then
+		// readers find the staged snapshot; commit it only when it did.
+		if sb, gerr := g.bi.GetInternal(keySeq); gerr == nil && string(sb) == strconv.FormatUint(snap.seq, 10) {
+			g.commit(snap)
+		}
+		return st, fmt.Errorf("update index to version %d: %w", a.Version, err)
+	}
+	g.commit(snap)
+	st.Took = time.Since(start)
+	ix.log.Info("index updated", "from", st.From, "to", st.To, "changed", st.Changed, "took", st.Took.Round(time.Millisecond))
+	return st, nil
+}
+
+// fingerprint identifies a dataset cheaply: its size, resolution and the
+// photo ids of up to 1024 evenly spread images.
+func fingerprint(ds deepercluster.Dataset) string {
+	n := ds.Len()
+	h := fnv.New64a()
+	step := max(1, n/1024)
+	for i := 0; i < n; i += step {
+		h.Write([]byte(ds.Meta(i).PhotoID))
+		h.Write([]byte{0})
+	}
+	return fmt.Sprintf("n=%d res=%d ids=%016x", n, ds.Resolution(), h.Sum64())
+}
+
+// writeFileAtomic writes through a temporary file, fsync and rename.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+const assignmentMagic = "DCA1"
+
+// encodeAssignment: magic, version, M, K, N, SubParent, Super, Sub (little
+// endian int32s), CRC-32 of all that.
+func encodeAssignment(a *deepercluster.Assignment) []byte {
+	var b bytes.Buffer
+	b.WriteString(assignmentMagic)
+	w := func(v uint32) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	w(a.Version)
+	w(uint32(a.M))
+	w(uint32(len(a.SubParent)))
+	w(uint32(len(a.Super)))
+	_ = binary.Write(&b, binary.LittleEndian, a.SubParent)
+	_ = binary.Write(&b, binary.LittleEndian, a.Super)
+	_ = binary.Write(&b, binary.LittleEndian, a.Sub)
+	w(crc32.ChecksumIEEE(b.Bytes()))
+	return b.Bytes()
+}
+
+func decodeAssignment(p []byte) (*deepercluster.Assignment, error) {
+	if len(p) < 24 || string(p[:4]) != assignmentMagic {
+		return nil, fmt.Errorf("stored assignment: bad header (%d bytes)", len(p))
+	}
+	body, sum := p[:len(p)-4], binary.LittleEndian.Uint32(p[len(p)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return nil, fmt.Errorf("stored assignment: checksum mismatch")
+	}
+	u := func(off int) uint32 { return binary.LittleEndian.Uint32(body[off:]) }
+	a := &deepercluster.Assignment{Version: u(4), M: int(u(8))}
+	k, n := int(u(12)), int(u(16))
+	if len(body) != 20+4*(k+2*n) {
+		return nil, fmt.Errorf("stored assignment: %d bytes for %d sub-clusters and %d images", len(body), k, n)
+	}
+	ints := func(off, cnt int) []int32 {
+		out := make([]int32, cnt)
+		for i := range out {
+			out[i] = int32(binary.LittleEndian.Uint32(body[off+4*i:]))
+		}
+		return out
+	}
+	a.SubParent = ints(20, k)
+	a.Super = ints(20+4*k, n)
+	a.Sub = ints(20+4*(k+n), n)
+	return a, nil
+}

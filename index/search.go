@@ -1,0 +1,697 @@
+package index
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+	bindex "github.com/blevesearch/bleve_index_api"
+
+	"github.com/deepercluster/deepercluster"
+)
+
+// Limits on queries.
+const (
+	// MaxQueryBytes is the most bytes a query may hold, all fields together.
+	MaxQueryBytes = 1024
+	// MaxLimit is the most clusters per level a search returns.
+	MaxLimit = 1000
+	// DefaultLimit is the number of clusters per level when Limit is 0.
+	DefaultLimit = 10
+	// MaxSamples is the most sample images per cluster.
+	MaxSamples = 20
+	// DefaultSamples is the number of samples per cluster when Samples is 0.
+	DefaultSamples = 3
+	// MaxSuggest is the most tags Suggest returns.
+	MaxSuggest = 100
+)
+
+// Op combines several tags of a Query.
+type Op string
+
+// The two ways to combine tags.
+const (
+	OpAnd Op = "and" // images carrying every tag
+	OpOr  Op = "or"  // images carrying any of the tags
+)
+
+// Query selects images; Search ranks clusters by how characteristic the
+// selected images are for them. The parts given are combined with AND.
+type Query struct {
+	// Tags are exact tags (case-insensitive, Unicode lower-casing; a tag
+	// may hold spaces: "new york").
+	Tags []string `json:"tags,omitempty"`
+	// Op combines Tags: "and" (default) or "or".
+	Op Op `json:"op,omitempty"`
+	// Prefix selects images with any tag that starts with it.
+	Prefix string `json:"prefix,omitempty"`
+	// Text is searched in titles and descriptions, in bleve's query-string
+	// syntax: bare words match any of them, +word must match, -word must
+	// not, field:value names one of title, description, tags (tag words),
+	// tag (exact tag), user, photo, super, sub, and taken:>"2010-01-01".
+	// A "phrase" matches all its words in any order: no term vectors are
+	// kept, so word positions are unknown.
+	Text string `json:"text,omitempty"`
+	// Limit is the number of clusters returned per level (default 10).
+	Limit int `json:"limit,omitempty"`
+	// Samples is the number of sample images per cluster (default 3).
+	Samples int `json:"samples,omitempty"`
+}
+
+// SearchResult ranks the clusters of both levels for a query.
+type SearchResult struct {
+	// Version is the Assignment version the clusters belong to.
+	Version uint32 `json:"version"`
+	// Matches is the number of images the query selects; Images the
+	// number indexed; BaseRate = Matches / Images.
+	Matches  int     `json:"matches"`
+	Images   int     `json:"images"`
+	BaseRate float64 `json:"base_rate"`
+	// Supers and Subs hold the clusters with at least one match, most
+	// characteristic first, at most Limit each.
+	Supers []ClusterHit `json:"supers"`
+	Subs   []ClusterHit `json:"subs"`
+}
+
+// ClusterHit is one cluster's share of a query's matches.
+type ClusterHit struct {
+	Level Level `json:"level"`
+	ID    int32 `json:"id"`
+	// Super is the parent of a sub-cluster (ID itself for a super-cluster).
+	Super int32 `json:"super"`
+	Size  int   `json:"size"`
+	// Count is the number of the cluster's images that match; Share =
+	// Count / Size; Lift = Share / BaseRate.
+	Count int     `json:"count"`
+	Share float64 `json:"share"`
+	Lift  float64 `json:"lift"`
+	// Score ranks clusters: Count * ln(Lift), the cluster's contribution
+	// to the mutual information between "matches" and "in this cluster".
+	// It favours clusters where the tag is both frequent and concentrated,
+	// so one stray image in a tiny cluster does not win on share alone.
+	Score   float64  `json:"score"`
+	Samples []Sample `json:"samples"`
+}
+
+// Sample is one matching image of a cluster.
+type Sample struct {
+	Index   int    `json:"index"`
+	PhotoID string `json:"photo_id"`
+}
+
+// compile checks q and turns it into a bleve query. Every error is
+// ErrBadQuery with a *deepercluster.FieldError.
+func (ix *Index) compile(q Query) (query.Query, error) {
+	tagBytes := 0
+	for _, t := range q.Tags {
+		tagBytes += len(t)
+	}
+	total := tagBytes + len(q.Prefix) + len(q.Text)
+	switch {
+	case len(q.Text) > MaxQueryBytes:
+		return nil, badQuery("text", "%d bytes, at most %d", len(q.Text), MaxQueryBytes)
+	case len(q.Prefix) > MaxQueryBytes:
+		return nil, badQuery("prefix", "%d bytes, at most %d", len(q.Prefix), MaxQueryBytes)
+	case tagBytes > MaxQueryBytes:
+		return nil, badQuery("tags", "%d bytes, at most %d", tagBytes, MaxQueryBytes)
+	case total > MaxQueryBytes:
+		return nil, badQuery("query", "%d bytes in tags, prefix and text, at most %d", total, MaxQueryBytes)
+	}
+	for f, s := range map[string]string{"tags": strings.Join(q.Tags, ""), "prefix": q.Prefix, "text": q.Text} {
+		if !utf8.ValidString(s) {
+			return nil, badQuery(f, "not valid UTF-8")
+		}
+	}
+	if q.Limit < 0 || q.Limit > MaxLimit {
+		return nil, badQuery("limit", "must be in [0, %d], got %d", MaxLimit, q.Limit)
+	}
+	if q.Samples < 0 || q.Samples > MaxSamples {
+		return nil, badQuery("samples", "must be in [0, %d], got %d", MaxSamples, q.Samples)
+	}
+	op := Op(strings.ToLower(string(q.Op)))
+	if op == "" {
+		op = OpAnd
+	}
+	if op != OpAnd && op != OpOr {
+		return nil, badQuery("op", "unknown operator %q: want \"and\" or \"or\"", q.Op)
+	}
+
+	var parts []query.Query
+	if len(q.Tags) > 0 {
+		terms := make([]query.Query, 0, len(q.Tags))
+		for k, t := range q.Tags {
+			nt := ix.an.normTag(t)
+			if nt == "" {
+				return nil, badQuery("tags", "tag %d is blank", k)
+			}
+			tq := query.NewTermQuery(nt)
+			tq.SetField(fieldTag)
+			terms = append(terms, tq)
+		}
+		if len(terms) == 1 {
+			parts = append(parts, terms[0])
+		} else if op == OpAnd {
+			parts = append(parts, query.NewConjunctionQuery(terms))
+		} else {
+			parts = append(parts, query.NewDisjunctionQuery(terms))
+		}
+	}
+	if p := strings.TrimLeft(q.Prefix, " \t\r\n"); p != "" {
+		ts := ix.an.tag.Analyze([]byte(p))
+		if len(ts) != 1 {
+			return nil, badQuery("prefix", "cannot be analysed")
+		}
+		pq := query.NewPrefixQuery(string(ts[0].Term))
+		pq.SetField(fieldTag)
+		parts = append(parts, pq)
+	}
+	if strings.TrimSpace(q.Text) != "" {
+		parsed, err := query.NewQueryStringQuery(q.Text).Parse()
+		if err != nil {
+			return nil, badQuery("text", "syntax error: %s", firstLine(err.Error()))
+		}
+		tq, err := ix.rewrite(parsed)
+		if err != nil {
+			return nil, badQuery("text", "%s", err.Error())
+		}
+		parts = append(parts, tq)
+	}
+	switch len(parts) {
+	case 0:
+		return nil, badQuery("query", "empty: give tags, a prefix or text")
+	case 1:
+		return parts[0], nil
+	}
+	return query.NewConjunctionQuery(parts), nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// textFields are searched by words without a field name.
+var textFields = []string{fieldTitle, fieldDescription}
+
+func fieldNames() string {
+	names := make([]string, 0, len(queryFields))
+	for f := range queryFields {
+		names = append(names, f)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+// checkField resolves a query-string field: "" means the text fields.
+func checkField(f string) ([]string, error) {
+	if f == "" {
+		return textFields, nil
+	}
+	if _, ok := queryFields[f]; !ok {
+		return nil, fmt.Errorf("unknown field %q: want one of %s", f, fieldNames())
+	}
+	return []string{f}, nil
+}
+
+// anyOf is one query per field, OR-ed.
+func anyOf(qs []query.Query) query.Query {
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return query.NewDisjunctionQuery(qs)
+}
+
+// rewrite validates the fields of a parsed query string and points
+// field-less clauses at the title and description; it refuses query types
+// this index cannot answer correctly.
+func (ix *Index) rewrite(q query.Query) (query.Query, error) {
+	var err error
+	rw := func(sub query.Query) query.Query {
+		if sub == nil || err != nil {
+			return sub
+		}
+		var r query.Query
+		r, err = ix.rewrite(sub)
+		return r
+	}
+	switch t := q.(type) {
+	case *query.BooleanQuery:
+		c := *t
+		c.Must, c.Should, c.MustNot, c.Filter = rw(t.Must), rw(t.Should), rw(t.MustNot), rw(t.Filter)
+		return &c, err
+	case *query.ConjunctionQuery:
+		c := *t
+		c.Conjuncts = make([]query.Query, len(t.Conjuncts))
+		for i, s := range t.Conjuncts {
+			c.Conjuncts[i] = rw(s)
+		}
+		return &c, err
+	case *query.DisjunctionQuery:
+		c := *t
+		c.Disjuncts = make([]query.Query, len(t.Disjuncts))
+		for i, s := range t.Disjuncts {
+			c.Disjuncts[i] = rw(s)
+		}
+		return &c, err
+	case *query.MatchAllQuery, *query.MatchNoneQuery:
+		return q, nil
+	case *query.MatchQuery:
+		fs, err := checkField(t.FieldVal)
+		if err != nil {
+			return nil, err
+		}
+		if fs[0] == fieldTaken {
+			return nil, fmt.Errorf("field taken needs a date range, like taken:>=\"2010-01-01\"")
+		}
+		var out []query.Query
+		for _, f := range fs {
+			c := *t
+			c.FieldVal, c.Analyzer = f, queryFields[f]
+			out = append(out, &c)
+		}
+		return anyOf(out), nil
+	case *query.MatchPhraseQuery:
+		fs, err := checkField(t.FieldVal)
+		if err != nil {
+			return nil, err
+		}
+		var out []query.Query
+		for _, f := range fs {
+			switch queryFields[f] {
+			case analyzerText: // all words, any order (no term vectors)
+				m := query.NewMatchQuery(t.MatchPhrase)
+				m.SetField(f)
+				m.Analyzer = analyzerText
+				m.SetOperator(query.MatchQueryOperatorAnd)
+				out = append(out, m)
+			case analyzerTag:
+				nt := ix.an.normTag(t.MatchPhrase)
+				tq := query.NewTermQuery(nt)
+				tq.SetField(f)
+				out = append(out, tq)
+			case keyword.Name:
+				tq := query.NewTermQuery(t.MatchPhrase)
+				tq.SetField(f)
+				out = append(out, tq)
+			default:
+				return nil, fmt.Errorf("field %s cannot hold a phrase", f)
+			}
+		}
+		return anyOf(out), nil
+	case *query.WildcardQuery, *query.RegexpQuery, *query.FuzzyQuery, *query.TermQuery, *query.PrefixQuery:
+		var field string
+		switch t := t.(type) {
+		case *query.WildcardQuery:
+			field = t.FieldVal
+		case *query.RegexpQuery:
+			field = t.FieldVal
+		case *query.FuzzyQuery:
+			field = t.FieldVal
+		case *query.TermQuery:
+			field = t.FieldVal
+		case *query.PrefixQuery:
+			field = t.FieldVal
+		}
+		fs, err := checkField(field)
+		if err != nil {
+			return nil, err
+		}
+		if fs[0] == fieldTaken {
+			return nil, fmt.Errorf("field taken needs a date range, like taken:>=\"2010-01-01\"")
+		}
+		var out []query.Query
+		for _, f := range fs {
+			switch t := t.(type) {
+			case *query.WildcardQuery:
+				c := *t
+				c.FieldVal = f
+				out = append(out, &c)
+			case *query.RegexpQuery:
+				c := *t
+				c.FieldVal = f
+				out = append(out, &c)
+			case *query.FuzzyQuery:
+				c := *t
+				c.FieldVal = f
+				out = append(out, &c)
+			case *query.TermQuery:
+				c := *t
+				c.FieldVal = f
+				out = append(out, &c)
+			case *query.PrefixQuery:
+				c := *t
+				c.FieldVal = f
+				out = append(out, &c)
+			}
+		}
+		return anyOf(out), nil
+	case *query.DateRangeQuery:
+		if t.FieldVal != fieldTaken {
+			return nil, fmt.Errorf("field %q holds no dates: only taken does", t.FieldVal)
+		}
+		return q, nil
+	case *query.NumericRangeQuery:
+		return nil, fmt.Errorf("field %q holds no numbers (for dates quote them: taken:>\"2010-01-01\")", t.FieldVal)
+	}
+	return nil, fmt.Errorf("unsupported query clause %T", q)
+}
+
+// view is one consistent reader of the live generation with the snapshot
+// it holds.
+type view struct {
+	g    *generation
+	r    bindex.IndexReader
+	snap *snapshot
+}
+
+func (v *view) close() {
+	_ = v.r.Close()
+	v.g.life.RUnlock()
+}
+
+// open pins the live generation and opens a reader on it.
+func (ix *Index) open() (*view, error) {
+	g, err := ix.acquire()
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*view, error) {
+		g.life.RUnlock()
+		return nil, err
+	}
+	adv, err := g.bi.Advanced()
+	if err != nil {
+		return fail(fmt.Errorf("index reader: %w", err))
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return fail(fmt.Errorf("index reader: %w", err))
+	}
+	sb, err := r.GetInternal(keySeq)
+	if err != nil {
+		_ = r.Close()
+		return fail(fmt.Errorf("index reader: %w", err))
+	}
+	seq, _ := strconv.ParseUint(string(sb), 10, 64)
+	snap := g.snapshot(seq)
+	if snap == nil {
+		_ = r.Close()
+		return fail(fmt.Errorf("%w: index holds write %q that is not in memory", ErrNotReady, sb))
+	}
+	return &view{g: g, r: r, snap: snap}, nil
+}
+
+// counter accumulates matches per cluster.
+type counter struct {
+	count   []int
+	samples [][]bindex.IndexInternalID
+	max     int
+}
+
+func newCounter(k, samples int) *counter {
+	return &counter{count: make([]int, k), samples: make([][]bindex.IndexInternalID, k), max: samples}
+}
+
+func (c *counter) add(cl int32, id bindex.IndexInternalID) {
+	c.count[cl]++
+	if len(c.samples[cl]) < c.max {
+		c.samples[cl] = append(c.samples[cl], slices.Clone(id))
+	}
+}
+
+// Search runs q and ranks the clusters of both levels by how
+// characteristic the matching images are for them. Which images match is
+// bleve's answer (its searchers, unscored, over one index snapshot); the
+// sub-cluster of each match is read from bleve's doc values of the same
+// snapshot; the parent super-cluster and the cluster sizes come from the
+// Assignment version that snapshot holds.
+func (ix *Index) Search(ctx context.Context, q Query) (*SearchResult, error) {
+	bq, err := ix.compile(q)
+	if err != nil {
+		return nil, err
+	}
+	limit, nsamp := cmp.Or(q.Limit, DefaultLimit), cmp.Or(q.Samples, DefaultSamples)
+	v, err := ix.open()
+	if err != nil {
+		return nil, err
+	}
+	defer v.close()
+	a := v.snap.a
+	subs, supers := newCounter(len(a.SubParent), nsamp), newCounter(a.M, nsamp)
+	matches, err := ix.collect(ctx, v, bq, func(sub int32, id bindex.IndexInternalID) {
+		subs.add(sub, id)
+		supers.add(a.SubParent[sub], id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := len(a.Sub)
+	res := &SearchResult{Version: a.Version, Matches: matches, Images: n}
+	if n > 0 {
+		res.BaseRate = float64(matches) / float64(n)
+	}
+	st := v.snap.stats
+	res.Supers, err = ix.rank(v, LevelSuper, supers, st.superSize, func(c int) int32 { return int32(c) }, res.BaseRate, limit)
+	if err != nil {
+		return nil, err
+	}
+	res.Subs, err = ix.rank(v, LevelSub, subs, st.subSize, func(c int) int32 { return a.SubParent[c] }, res.BaseRate, limit)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// collect runs bq unscored over the view's reader and calls fn with the
+// sub-cluster (from doc values) of every matching image document.
+func (ix *Index) collect(ctx context.Context, v *view, bq query.Query, fn func(sub int32, id bindex.IndexInternalID)) (int, error) {
+	s, err := bq.Searcher(ctx, v.r, ix.m, search.SearcherOptions{Score: "none"})
+	if err != nil {
+		return 0, badQuery("text", "%s", err.Error())
+	}
+	defer s.Close()
+	dvr, err := v.r.DocValueReader([]string{fieldSub})
+	if err != nil {
+		return 0, fmt.Errorf("doc values: %w", err)
+	}
+	sctx := &search.SearchContext{
+		DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0),
+		IndexReader:       v.r,
+	}
+	nsub := int32(len(v.snap.a.SubParent))
+	matches := 0
+	var sub int32
+	visit := func(_ string, term []byte) {
+		x := int32(0)
+		for _, b := range term {
+			if b < '0' || b > '9' {
+				x = -1
+				break
+			}
+			x = x*10 + int32(b-'0')
+		}
+		sub = x
+	}
+	for k := 0; ; k++ {
+		if k&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+		}
+		dm, err := s.Next(sctx)
+		if err != nil {
+			return 0, fmt.Errorf("search: %w", err)
+		}
+		if dm == nil {
+			break
+		}
+		sub = -1
+		if err := dvr.VisitDocValues(dm.IndexInternalID, visit); err != nil {
+			return 0, fmt.Errorf("doc values: %w", err)
+		}
+		if sub >= 0 && sub < nsub { // cluster documents have no sub field
+			matches++
+			fn(sub, dm.IndexInternalID)
+		}
+		sctx.DocumentMatchPool.Put(dm)
+	}
+	return matches, nil
+}
+
+// rank scores the clusters with matches and resolves the samples of the
+// ones returned.
+func (ix *Index) rank(v *view, l Level, c *counter, size []int, parent func(int) int32, base float64, limit int) ([]ClusterHit, error) {
+	var hits []ClusterHit
+	for id, n := range c.count {
+		if n == 0 || size[id] == 0 {
+			continue
+		}
+		h := ClusterHit{Level: l, ID: int32(id), Super: parent(id), Size: size[id], Count: n}
+		h.Share = float64(n) / float64(size[id])
+		if base > 0 {
+			h.Lift = h.Share / base
+		}
+		if h.Lift > 0 {
+			h.Score = float64(n) * math.Log(h.Lift)
+		}
+		hits = append(hits, h)
+	}
+	slices.SortFunc(hits, func(x, y ClusterHit) int {
+		return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(y.Count, x.Count), cmp.Compare(x.ID, y.ID))
+	})
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	for i := range hits {
+		ids := c.samples[hits[i].ID]
+		hits[i].Samples = make([]Sample, 0, len(ids))
+		for _, iid := range ids {
+			ext, err := v.r.ExternalID(iid)
+			if err != nil {
+				return nil, fmt.Errorf("sample of %s cluster %d: %w", l, hits[i].ID, err)
+			}
+			img, err := strconv.Atoi(ext)
+			if err != nil || img < 0 || img >= ix.ds.Len() {
+				return nil, fmt.Errorf("%w: image document id %q", ErrCorrupt, ext)
+			}
+			hits[i].Samples = append(hits[i].Samples, Sample{Index: img, PhotoID: ix.ds.Meta(img).PhotoID})
+		}
+	}
+	return hits, nil
+}
+
+// Suggest completes a tag prefix with the most frequent indexed tags
+// (count = images carrying the tag), for autocomplete. Candidates come
+// from bleve's term dictionary; their counts are then made exact with
+// bleve's postings (the dictionary's own counts still include documents
+// replaced by updates until segments merge).
+func (ix *Index) Suggest(ctx context.Context, prefix string, n int) ([]deepercluster.TagCount, error) {
+	if len(prefix) > MaxQueryBytes {
+		return nil, badQuery("prefix", "%d bytes, at most %d", len(prefix), MaxQueryBytes)
+	}
+	if !utf8.ValidString(prefix) {
+		return nil, badQuery("prefix", "not valid UTF-8")
+	}
+	p := strings.TrimLeft(prefix, " \t\r\n")
+	if p == "" {
+		return nil, badQuery("prefix", "empty")
+	}
+	if n < 0 || n > MaxSuggest {
+		return nil, badQuery("n", "must be in [0, %d], got %d", MaxSuggest, n)
+	}
+	n = cmp.Or(n, DefaultLimit)
+	ts := ix.an.tag.Analyze([]byte(p))
+	if len(ts) != 1 {
+		return nil, badQuery("prefix", "cannot be analysed")
+	}
+	v, err := ix.open()
+	if err != nil {
+		return nil, err
+	}
+	defer v.close()
+	d, err := v.r.FieldDictPrefix(fieldTag, ts[0].Term)
+	if err != nil {
+		return nil, fmt.Errorf("tag dictionary: %w", err)
+	}
+	var cands []deepercluster.TagCount // Count: upper bound
+	for {
+		e, err := d.Next()
+		if err != nil {
+			_ = d.Close()
+			return nil, fmt.Errorf("tag dictionary: %w", err)
+		}
+		if e == nil {
+			break
+		}
+		cands = append(cands, deepercluster.TagCount{Tag: e.Term, Count: int(e.Count)})
+	}
+	_ = d.Close()
+	slices.SortFunc(cands, func(x, y deepercluster.TagCount) int {
+		return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(x.Tag, y.Tag))
+	})
+	var out []deepercluster.TagCount
+	for _, c := range cands {
+		if len(out) >= n && out[n-1].Count >= c.Count {
+			break // no later candidate can beat the n-th exact count
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		tfr, err := v.r.TermFieldReader(ctx, []byte(c.Tag), fieldTag, false, false, false)
+		if err != nil {
+			return nil, fmt.Errorf("tag %q: %w", c.Tag, err)
+		}
+		exact := int(tfr.Count())
+		_ = tfr.Close()
+		if exact == 0 {
+			continue
+		}
+		out = append(out, deepercluster.TagCount{Tag: c.Tag, Count: exact})
+		slices.SortFunc(out, func(x, y deepercluster.TagCount) int {
+			return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(x.Tag, y.Tag))
+		})
+	}
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}
+
+// TopTags returns the n most frequent tags of a cluster, read back from its
+// cluster document in bleve (at most Options.TopTags are stored). sub < 0
+// names super-cluster super; otherwise sub-cluster sub, which must belong
+// to super.
+func (ix *Index) TopTags(super, sub int32, n int) ([]deepercluster.TagCount, error) {
+	if n < 0 {
+		return nil, badQuery("n", "must not be negative, got %d", n)
+	}
+	v, err := ix.open()
+	if err != nil {
+		return nil, err
+	}
+	defer v.close()
+	a := v.snap.a
+	if super < 0 || int(super) >= a.M {
+		return nil, fmt.Errorf("%w: super-cluster %d outside [0,%d)", ErrUnknownCluster, super, a.M)
+	}
+	id := clusterID(LevelSuper, int(super))
+	if sub >= 0 {
+		if int(sub) >= len(a.SubParent) || a.SubParent[sub] != super {
+			return nil, fmt.Errorf("%w: no sub-cluster %d in super-cluster %d", ErrUnknownCluster, sub, super)
+		}
+		id = clusterID(LevelSub, int(sub))
+	}
+	doc, err := v.r.Document(id)
+	if err != nil {
+		return nil, fmt.Errorf("cluster document %s: %w", id, err)
+	}
+	if doc == nil {
+		return nil, fmt.Errorf("%w: cluster document %s missing", ErrCorrupt, id)
+	}
+	var raw []byte
+	found := false
+	doc.VisitFields(func(f bindex.Field) {
+		if f.Name() == fieldCTop {
+			raw, found = f.Value(), true
+		}
+	})
+	if !found {
+		return nil, fmt.Errorf("%w: cluster document %s has no top tags", ErrCorrupt, id)
+	}
+	top, err := decodeTop(raw)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 && len(top) > n {
+		top = top[:n]
+	}
+	return top, nil
+}

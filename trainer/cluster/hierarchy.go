@@ -179,7 +179,6 @@ func Hierarchy(ctx context.Context, feats []float32, n, d int, cfg HierarchyConf
 		ks := min(k, len(rows))
 		if ks < k {
 			res.Clamped = append(res.Clamped, s)
-			log.Info("k clamped to the super-cluster's size", "super", s, "images", len(rows), "k", k)
 		}
 		base := int32(len(parent))
 		for range ks {
@@ -212,6 +211,10 @@ func Hierarchy(ctx context.Context, feats []float32, n, d int, cfg HierarchyConf
 		}
 		done += len(rows)
 		report(deepercluster.PhaseLevel2, float64(done)/float64(n))
+	}
+	if len(res.Clamped) > 0 {
+		log.Info("k clamped to the size of small super-clusters", "k", k, "clamped", len(res.Clamped), "supers", m,
+			"first", res.Clamped[:min(5, len(res.Clamped))])
 	}
 	res.Assignment = &deepercluster.Assignment{Super: super, Sub: sub, M: m, SubParent: parent}
 	if err := res.Assignment.Validate(); err != nil {

@@ -1,0 +1,239 @@
+package trainer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+
+	"github.com/deepercluster/deepercluster"
+)
+
+// File layout of every binary file of a run directory: an 8-byte magic, a
+// uint32 format version, a uint64 payload length, a uint32 CRC-32 (IEEE) of
+// the payload, then the gob-encoded payload. The checksum catches torn or
+// corrupted files; the version lets the layout grow.
+const (
+	checkpointMagic = "DCCKPT\x00\x01"
+	assignmentMagic = "DCASGN\x00\x01"
+	fileFormat      = 1
+	headerLen       = 8 + 4 + 8 + 4
+
+	// CheckpointFile is the name of the checkpoint inside a run directory.
+	CheckpointFile = "checkpoint.bin"
+	// AssignmentDir holds one file per Assignment version.
+	AssignmentDir = "assignments"
+)
+
+// ErrNoCheckpoint is returned when a run directory has no checkpoint yet.
+var ErrNoCheckpoint = errors.New("no checkpoint")
+
+// AssignmentPath is where version v of a run's Assignment is stored.
+func AssignmentPath(dir string, v uint32) string {
+	return filepath.Join(dir, AssignmentDir, fmt.Sprintf("v%06d.bin", v))
+}
+
+// TensorRecord is one named tensor in a checkpoint.
+type TensorRecord struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// Checkpoint is everything needed to continue a run where it stopped.
+type Checkpoint struct {
+	Model  ModelConfig
+	Params deepercluster.RunParams
+	Seed   uint64
+	// Epoch and Step say where training stands: the next step to run is
+	// Step of Epoch (0-based). ClusteredEpoch is when the current
+	// assignment was made.
+	Epoch, Step, ClusteredEpoch int
+	// Version is the current Assignment version (stored in its own file).
+	Version uint32
+	// HeadS and HeadK size the classifier heads.
+	HeadS, HeadK int
+	// RNG is the marshalled state of the augmentation/rotation generator.
+	RNG []byte
+	// Tensors: weights, BN running statistics, heads and momentum buffers
+	// ("momentum/<name>").
+	Tensors []TensorRecord
+	// LR is the learning rate in use.
+	LR float64
+}
+
+// writeAtomic writes data to path via a temporary file in the same
+// directory: write, fsync, rename, fsync the directory. A crash leaves the
+// old file or the new one, never a torn one.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// encodeFile frames a gob payload with magic, version, length and CRC.
+func encodeFile(magic string, v any) ([]byte, error) {
+	var payload bytes.Buffer
+	if err := gob.NewEncoder(&payload).Encode(v); err != nil {
+		return nil, err
+	}
+	out := make([]byte, headerLen, headerLen+payload.Len())
+	copy(out, magic)
+	binary.LittleEndian.PutUint32(out[8:], fileFormat)
+	binary.LittleEndian.PutUint64(out[12:], uint64(payload.Len()))
+	binary.LittleEndian.PutUint32(out[20:], crc32.ChecksumIEEE(payload.Bytes()))
+	return append(out, payload.Bytes()...), nil
+}
+
+// decodeFile checks the frame of a file written by encodeFile and decodes
+// its payload into v.
+func decodeFile(path, magic string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if len(data) < headerLen || string(data[:8]) != magic {
+		return fmt.Errorf("%s: not a %q file (bad magic)", path, magic[:6])
+	}
+	if f := binary.LittleEndian.Uint32(data[8:]); f != fileFormat {
+		return fmt.Errorf("%s: format version %d, this program reads %d", path, f, fileFormat)
+	}
+	n := binary.LittleEndian.Uint64(data[12:])
+	if n != uint64(len(data)-headerLen) {
+		return fmt.Errorf("%s: payload is %d bytes, header says %d (truncated?)", path, len(data)-headerLen, n)
+	}
+	payload := data[headerLen:]
+	if crc32.ChecksumIEEE(payload) != binary.LittleEndian.Uint32(data[20:]) {
+		return fmt.Errorf("%s: checksum mismatch (corrupted file)", path)
+	}
+	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(v); err != nil {
+		return fmt.Errorf("%s: decode: %w", path, err)
+	}
+	return nil
+}
+
+// SaveCheckpoint writes c atomically into dir.
+func SaveCheckpoint(dir string, c *Checkpoint) error {
+	data, err := encodeFile(checkpointMagic, c)
+	if err != nil {
+		return fmt.Errorf("encode checkpoint: %w", err)
+	}
+	path := filepath.Join(dir, CheckpointFile)
+	if err := writeAtomic(path, data); err != nil {
+		return fmt.Errorf("save checkpoint %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadCheckpoint reads the checkpoint of a run directory; it wraps
+// ErrNoCheckpoint when there is none.
+func LoadCheckpoint(dir string) (*Checkpoint, error) {
+	path := filepath.Join(dir, CheckpointFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", path, ErrNoCheckpoint)
+	}
+	c := &Checkpoint{}
+	if err := decodeFile(path, checkpointMagic, c); err != nil {
+		return nil, fmt.Errorf("load checkpoint: %w", err)
+	}
+	return c, nil
+}
+
+// SaveAssignment writes one Assignment version atomically.
+func SaveAssignment(dir string, a *deepercluster.Assignment) error {
+	data, err := encodeFile(assignmentMagic, a)
+	if err != nil {
+		return fmt.Errorf("encode assignment: %w", err)
+	}
+	path := AssignmentPath(dir, a.Version)
+	if err := writeAtomic(path, data); err != nil {
+		return fmt.Errorf("save assignment %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadAssignment reads and validates version v of a run's Assignment.
+func LoadAssignment(dir string, v uint32) (*deepercluster.Assignment, error) {
+	path := AssignmentPath(dir, v)
+	a := &deepercluster.Assignment{}
+	if err := decodeFile(path, assignmentMagic, a); err != nil {
+		return nil, fmt.Errorf("load assignment: %w", err)
+	}
+	if a.Version != v {
+		return nil, fmt.Errorf("load assignment: %s holds version %d", path, a.Version)
+	}
+	if err := a.Validate(); err != nil {
+		return nil, fmt.Errorf("load assignment %s: %w", path, err)
+	}
+	return a, nil
+}
+
+// find returns the tensor named name.
+func (c *Checkpoint) find(name string) *TensorRecord {
+	for i := range c.Tensors {
+		if c.Tensors[i].Name == name {
+			return &c.Tensors[i]
+		}
+	}
+	return nil
+}
+
+// restore copies the tensor name into p, checking its shape.
+func (c *Checkpoint) restore(file string, p *Param) error {
+	t := c.find(p.Name)
+	if t == nil {
+		return fmt.Errorf("checkpoint %s: no tensor %q (saved by another model?)", file, p.Name)
+	}
+	if !sameShape(t.Shape, p.Shape) || len(t.Data) != len(p.Data) {
+		return fmt.Errorf("checkpoint %s: tensor %q has shape %v, the model wants %v", file, p.Name, t.Shape, p.Shape)
+	}
+	copy(p.Data, t.Data)
+	return nil
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func record(p *Param) TensorRecord {
+	return TensorRecord{Name: p.Name, Shape: append([]int(nil), p.Shape...), Data: append([]float32(nil), p.Data...)}
+}

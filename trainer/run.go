@@ -110,6 +110,7 @@ type Run struct {
 	localSub       []int32 // sub-cluster index of each image inside its super-cluster
 
 	mu       sync.Mutex
+	history  []EpochSummary
 	assign   *deepercluster.Assignment
 	progress deepercluster.Progress
 	pending  *deepercluster.RunParams
@@ -394,12 +395,34 @@ func (r *Run) trainEpoch(ctx context.Context) (bool, error) {
 	}
 	if n > 0 {
 		f := 1 / float64(n)
+		es := EpochSummary{Epoch: r.epoch, Steps: n, LossSuper: sum.LossSuper * f, LossSub: sum.LossSub * f,
+			PrecSuper: sum.PrecSuper * f, PrecSub: sum.PrecSub * f,
+			ImagesPerSec: float64(n*B) / time.Since(t0).Seconds(), Version: a.Version}
+		r.mu.Lock()
+		r.history = append(r.history, es)
+		r.mu.Unlock()
 		r.log.Info("epoch done", "epoch", r.epoch+1, "of", r.cfg.Epochs, "steps", n,
-			"loss_super", round4(sum.LossSuper*f), "loss_sub", round4(sum.LossSub*f),
-			"prec_super", round4(sum.PrecSuper*f), "prec_sub", round4(sum.PrecSub*f),
-			"images_per_sec", math.Round(float64(n*B)/time.Since(t0).Seconds()), "version", a.Version)
+			"loss_super", round4(es.LossSuper), "loss_sub", round4(es.LossSub),
+			"prec_super", round4(es.PrecSuper), "prec_sub", round4(es.PrecSub),
+			"images_per_sec", math.Round(es.ImagesPerSec), "version", a.Version)
 	}
 	return true, nil
+}
+
+// EpochSummary is the mean of one epoch's steps.
+type EpochSummary struct {
+	Epoch, Steps       int
+	LossSuper, LossSub float64
+	PrecSuper, PrecSub float64
+	ImagesPerSec       float64
+	Version            uint32
+}
+
+// History lists the summaries of the epochs this process trained.
+func (r *Run) History() []EpochSummary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]EpochSummary(nil), r.history...)
 }
 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }

@@ -1,0 +1,381 @@
+package trainer
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/trainer/dataset"
+)
+
+// recorder is an Observer that keeps everything it is told.
+type recorder struct {
+	mu       sync.Mutex
+	progress []deepercluster.Progress
+	assigns  []*deepercluster.Assignment
+	metrics  []deepercluster.Metrics
+	onProg   func(deepercluster.Progress)
+}
+
+func (o *recorder) OnProgress(p deepercluster.Progress) {
+	o.mu.Lock()
+	o.progress = append(o.progress, p)
+	f := o.onProg
+	o.mu.Unlock()
+	if f != nil {
+		f(p)
+	}
+}
+func (o *recorder) OnAssignment(a *deepercluster.Assignment) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.assigns = append(o.assigns, a)
+}
+func (o *recorder) OnMetrics(m deepercluster.Metrics) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.metrics = append(o.metrics, m)
+}
+
+func synth(t *testing.T, n int) deepercluster.Dataset {
+	t.Helper()
+	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 7, N: n, Resolution: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+func tinyConfig(dir string) Config {
+	return Config{
+		Dir:         dir,
+		DatasetName: "synthetic",
+		Params:      deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 2, K: 3, ReclusterEvery: 2, PCADim: 8},
+		Epochs:      2,
+		Batch:       32,
+		LR:          0.05,
+		Seed:        11,
+		Model:       ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16},
+		KMeansIters: 5,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+func TestTargets(t *testing.T) {
+	for _, tc := range []struct {
+		c, z      int32
+		r         int
+		rot       bool
+		wantS, z2 int
+	}{
+		{0, 0, 0, true, 0, 0},
+		{0, 2, 3, true, 3, 2},
+		{2, 1, 1, true, 9, 1},
+		{3, 4, 2, true, 14, 4},
+		{3, 4, 0, false, 3, 4},
+	} {
+		s, z := targets(tc.c, tc.z, tc.r, tc.rot)
+		if s != tc.wantS || z != tc.z2 {
+			t.Errorf("targets(c=%d, z=%d, r=%d, rot=%v) = (%d, %d), want (%d, %d)", tc.c, tc.z, tc.r, tc.rot, s, z, tc.wantS, tc.z2)
+		}
+	}
+}
+
+func TestLocalSubsAndHeadShape(t *testing.T) {
+	a := &deepercluster.Assignment{Super: []int32{0, 1, 1, 0, 1}, Sub: []int32{0, 2, 3, 1, 4}, M: 2, SubParent: []int32{0, 0, 1, 1, 1}}
+	got := localSubs(a)
+	want := []int32{0, 0, 1, 1, 2}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("localSubs = %v, want %v", got, want)
+		}
+	}
+	if s, k := headShape(a, true); s != 8 || k != 3 {
+		t.Fatalf("headShape with rotation = %d, %d; want 8, 3", s, k)
+	}
+	if s, k := headShape(a, false); s != 2 || k != 3 {
+		t.Fatalf("headShape without rotation = %d, %d; want 2, 3", s, k)
+	}
+}
+
+// TestTrainEndToEnd trains the tiny network on the synthetic set with every
+// preset: the loss must fall, and the observer must hear about it all.
+func TestTrainEndToEnd(t *testing.T) {
+	ds := synth(t, 384)
+	for _, tc := range []struct {
+		preset deepercluster.Preset
+		m, k   int
+	}{
+		{deepercluster.PresetDeeperCluster, 2, 3},
+		{deepercluster.PresetDeepCluster, 1, 6},
+		{deepercluster.PresetRotNet, 1, 1},
+	} {
+		t.Run(string(tc.preset), func(t *testing.T) {
+			cfg := tinyConfig(t.TempDir())
+			cfg.Params.Preset, cfg.Params.M, cfg.Params.K = tc.preset, tc.m, tc.k
+			cfg.Params.ReclusterEvery = 10 // one clustering: comparable losses across epochs
+			cfg.Epochs = 4
+			obs := &recorder{}
+			r, err := NewRun(context.Background(), cfg, ds, obs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Train(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			r.Close()
+			h := r.History()
+			if len(h) != 4 {
+				t.Fatalf("%d epoch summaries, want 4", len(h))
+			}
+			first, last := h[0].LossSuper+h[0].LossSub, h[3].LossSuper+h[3].LossSub
+			if !(last < first) {
+				t.Fatalf("loss did not fall: %+v", h)
+			}
+			obs.mu.Lock()
+			defer obs.mu.Unlock()
+			if len(obs.assigns) != 1 || obs.assigns[0].Version != 1 || len(obs.assigns[0].Super) != ds.Len() {
+				t.Fatalf("observer got %d assignments", len(obs.assigns))
+			}
+			if _, err := os.Stat(AssignmentPath(cfg.Dir, 1)); err != nil {
+				t.Fatalf("assignment v1 not saved: %v", err)
+			}
+			if len(obs.metrics) != 1 || !math.IsNaN(obs.metrics[0].StabilityNMI) {
+				t.Fatalf("metrics: %+v", obs.metrics)
+			}
+			if tc.m*tc.k > 1 && math.IsNaN(obs.metrics[0].LabelNMI) {
+				t.Fatalf("no label NMI though the synthetic set has labels: %+v", obs.metrics[0])
+			}
+			sawTrain := false
+			for _, p := range obs.progress {
+				if p.Phase == deepercluster.PhaseTraining && p.Steps > 0 && p.ImagesPerSec > 0 {
+					sawTrain = true
+				}
+			}
+			if !sawTrain {
+				t.Fatal("no training progress reported")
+			}
+			if got := r.Info(); got.Version != 1 || got.Images != ds.Len() || !got.Labels {
+				t.Fatalf("info: %+v", got)
+			}
+		})
+	}
+}
+
+// TestResume stops a run after two epochs and continues it in a new Run:
+// epoch, assignment version and weights carry over.
+func TestResume(t *testing.T) {
+	ds := synth(t, 256)
+	cfg := tinyConfig(t.TempDir())
+	cfg.Params.ReclusterEvery = 1
+	r, err := NewRun(context.Background(), cfg, ds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	saved := append([]float32(nil), r.net.Trunk.Params[0].Data...)
+	savedHead := append([]float32(nil), r.net.Heads.V.Data...)
+	r.Close()
+	if v := r.Assignment().Version; v != 2 {
+		t.Fatalf("after 2 epochs with T=1: version %d, want 2", v)
+	}
+
+	cfg.Epochs = 3
+	obs := &recorder{}
+	r2, err := NewRun(context.Background(), cfg, ds, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.epoch != 2 || r2.Assignment() == nil || r2.Assignment().Version != 2 {
+		t.Fatalf("resumed at epoch %d, assignment %v", r2.epoch, r2.Assignment())
+	}
+	for i, v := range r2.net.Trunk.Params[0].Data {
+		if v != saved[i] {
+			t.Fatalf("weight %d: %v after reload, %v saved", i, v, saved[i])
+		}
+	}
+	for i, v := range r2.net.Heads.V.Data {
+		if v != savedHead[i] {
+			t.Fatalf("head weight %d: %v after reload, %v saved", i, v, savedHead[i])
+		}
+	}
+	if err := r2.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r2.Close()
+	if h := r2.History(); len(h) != 1 || h[0].Epoch != 2 {
+		t.Fatalf("resumed run trained epochs %+v, want only epoch 2", h)
+	}
+	if v := r2.Assignment().Version; v != 3 {
+		t.Fatalf("version %d after the third epoch, want 3", v)
+	}
+	if len(obs.metrics) != 1 || math.IsNaN(obs.metrics[0].StabilityNMI) {
+		t.Fatalf("stability NMI vs the reloaded assignment missing: %+v", obs.metrics)
+	}
+}
+
+func TestCheckpointMismatch(t *testing.T) {
+	ds := synth(t, 128)
+	cfg := tinyConfig(t.TempDir())
+	cfg.Epochs = 1
+	r, err := NewRun(context.Background(), cfg, ds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cfg.Model.Width = 6
+	_, err = NewRun(context.Background(), cfg, ds, nil)
+	if err == nil {
+		t.Fatal("a checkpoint of a narrower network loaded without error")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, filepath.Join(cfg.Dir, CheckpointFile)) || !strings.Contains(msg, "conv1_1.weight") || !strings.Contains(msg, "[4 3 3 3]") {
+		t.Fatalf("error does not name file, tensor and shape: %v", err)
+	}
+	// A corrupted file is caught by its checksum.
+	path := filepath.Join(cfg.Dir, CheckpointFile)
+	data, _ := os.ReadFile(path)
+	data[len(data)-10] ^= 0xff
+	os.WriteFile(path, data, 0o644)
+	cfg.Model.Width = 4
+	if _, err := NewRun(context.Background(), cfg, ds, nil); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("corrupted checkpoint: %v", err)
+	}
+}
+
+// TestCancelCheckpoints cancels mid-epoch: Train stops at a step boundary,
+// saves, and a new Run continues from that very step.
+func TestCancelCheckpoints(t *testing.T) {
+	ds := synth(t, 256)
+	cfg := tinyConfig(t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	obs := &recorder{onProg: func(p deepercluster.Progress) {
+		if p.Phase == deepercluster.PhaseTraining && p.Epoch == 0 && p.Step >= 3 {
+			cancel()
+		}
+	}}
+	r, err := NewRun(ctx, cfg, ds, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Train(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Train after cancel: %v", err)
+	}
+	stepped := r.step
+	r.Close()
+	if r.epoch != 0 || stepped < 3 || stepped >= 8 {
+		t.Fatalf("stopped at epoch %d step %d", r.epoch, stepped)
+	}
+	ck, err := LoadCheckpoint(cfg.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Epoch != 0 || ck.Step != stepped || ck.Version != 1 {
+		t.Fatalf("checkpoint at epoch %d step %d version %d, want 0/%d/1", ck.Epoch, ck.Step, ck.Version, stepped)
+	}
+	r2, err := NewRun(context.Background(), cfg, ds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if r2.step != stepped {
+		t.Fatalf("resumed at step %d, want %d", r2.step, stepped)
+	}
+	if err := r2.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h := r2.History(); len(h) != 2 || h[0].Steps != 8-stepped {
+		t.Fatalf("resumed epochs %+v: first should finish the %d remaining steps", h, 8-stepped)
+	}
+}
+
+// stuck is an observer that never returns from OnProgress.
+type stuck struct{ block chan struct{} }
+
+func (s stuck) OnProgress(deepercluster.Progress)      { <-s.block }
+func (s stuck) OnAssignment(*deepercluster.Assignment) {}
+func (s stuck) OnMetrics(deepercluster.Metrics)        {}
+
+func TestStuckObserverDoesNotStall(t *testing.T) {
+	ds := synth(t, 128)
+	cfg := tinyConfig(t.TempDir())
+	cfg.Epochs = 2
+	obs := stuck{make(chan struct{})}
+	defer close(obs.block)
+	r, err := NewRun(context.Background(), cfg, ds, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Train(context.Background()) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("training stalled behind a stuck observer")
+	}
+	if len(r.History()) != 2 {
+		t.Fatalf("trained %d epochs", len(r.History()))
+	}
+	r.net.Close()
+}
+
+func TestRequestRecluster(t *testing.T) {
+	ds := synth(t, 256)
+	cfg := tinyConfig(t.TempDir())
+	cfg.Params.ReclusterEvery = 100
+	var r *Run
+	var once sync.Once
+	var reqErr, second error
+	obs := &recorder{}
+	obs.onProg = func(p deepercluster.Progress) {
+		if p.Phase == deepercluster.PhaseTraining && p.Step >= 2 {
+			once.Do(func() {
+				np := cfg.Params
+				np.M, np.K = 3, 2
+				reqErr = r.RequestRecluster(np)
+				second = r.RequestRecluster(np)
+			})
+		}
+	}
+	var err error
+	r, err = NewRun(context.Background(), cfg, ds, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RequestRecluster(deepercluster.RunParams{Preset: "x"}); err == nil {
+		t.Fatal("invalid params accepted")
+	}
+	if err := r.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if reqErr != nil {
+		t.Fatal(reqErr)
+	}
+	if !errors.Is(second, ErrReclusterPending) {
+		t.Fatalf("second request while pending: %v", second)
+	}
+	a := r.Assignment()
+	if a.Version != 2 || a.M != 3 || r.Info().Params.M != 3 {
+		t.Fatalf("after the request: version %d, m %d", a.Version, a.M)
+	}
+}

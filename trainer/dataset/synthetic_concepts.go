@@ -26,6 +26,9 @@ var skies = [...][2]synRGB{
 	skyStage:    {{110, 30, 140}, {245, 90, 170}},
 }
 
+// daylightSkies are the skies a daylight concept may be seen under.
+var daylightSkies = [...]skyKind{skyDay, skyDusk, skyOvercast, skyHaze}
+
 // groundKind is the ground palette and texture of a scene.
 type groundKind uint8
 

@@ -27,7 +27,14 @@ func renderScene(dst []byte, res int, cp *concept, r *synRNG) {
 	if cp.inSky {
 		horizon = r.rangef(0.62, 0.78)
 	}
-	skyT, skyH := synJitter(skies[cp.sky][0], r, 18), synJitter(skies[cp.sky][1], r, 18)
+	// A quarter of the photos of a daylight concept are taken at another
+	// time of day or in other weather, so the sky alone does not give the
+	// concept away.
+	sky := cp.sky
+	if sky != skyNight && sky != skyStage && r.chance(0.25) {
+		sky = daylightSkies[r.n(len(daylightSkies))]
+	}
+	skyT, skyH := synJitter(skies[sky][0], r, 18), synJitter(skies[sky][1], r, 18)
 	grH, grB := synJitter(grounds[cp.ground][0], r, 18), synJitter(grounds[cp.ground][1], r, 14)
 	salt := uint32(r.p.Uint64())
 
@@ -35,13 +42,17 @@ func renderScene(dst []byte, res int, cp *concept, r *synRNG) {
 		fy := (float32(y) + 0.5) * inv
 		row := dst[y*res*3 : (y+1)*res*3]
 		if fy < horizon {
-			col := synLerp(skyT, skyH, fy/horizon)
-			for x := 0; x < res; x++ {
-				c := col
-				if cp.sky == skyNight && synHash(x, y, salt)&63 == 0 {
-					c = synRGB{230, 230, 210}
+			// A sky row is one colour: convert it once, then copy bytes.
+			synPut(row, 0, synLerp(skyT, skyH, fy/horizon))
+			for x := 3; x < len(row); x += 3 {
+				row[x], row[x+1], row[x+2] = row[0], row[1], row[2]
+			}
+			if sky == skyNight {
+				for x := 0; x < res; x++ {
+					if synHash(x, y, salt)&63 == 0 {
+						row[3*x], row[3*x+1], row[3*x+2] = 230, 230, 210
+					}
 				}
-				synPut(row, x, c)
 			}
 			continue
 		}
@@ -57,12 +68,12 @@ func renderScene(dst []byte, res int, cp *concept, r *synRNG) {
 	var objs [maxSceneObjects]synObject
 	n := 0
 	// Clouds in bright skies.
-	if (cp.sky == skyDay || cp.sky == skyOvercast || cp.sky == skyHaze) && r.chance(0.6) {
+	if (sky == skyDay || sky == skyOvercast || sky == skyHaze) && r.chance(0.6) {
 		for k := 1 + r.n(2); k > 0 && n < maxSceneObjects; k-- {
 			w := r.rangef(0.22, 0.4)
 			h := w * r.rangef(0.25, 0.4)
 			grey := r.rangef(225, 252)
-			if cp.sky == skyOvercast {
+			if sky == skyOvercast {
 				grey -= 35
 			}
 			c := synRGB{grey, grey, grey + 3}
@@ -112,14 +123,19 @@ func renderScene(dst []byte, res int, cp *concept, r *synRNG) {
 	}
 
 	// Global exposure, white balance and sensor noise.
+	// Fixed point (8 fractional bits): this pass touches every byte.
 	gain := r.rangef(0.85, 1.12)
-	cg := [3]float32{gain * r.rangef(0.94, 1.06), gain * r.rangef(0.94, 1.06), gain * r.rangef(0.94, 1.06)}
-	amp := r.rangef(3, 10) * (2.0 / 255)
+	var cg [3]int32
+	for ch := range cg {
+		cg[ch] = int32(gain * r.rangef(0.94, 1.06) * 256)
+	}
+	amp := int32(r.rangef(3, 10) * 2) // noise in [-amp, amp)
 	for p := 0; p+2 < len(dst); p += 3 {
 		h := r.p.Uint64()
 		for ch := 0; ch < 3; ch++ {
-			noise := (float32((h>>(ch*16))&0xff) - 127.5) * amp
-			dst[p+ch] = synClamp8(float32(dst[p+ch])*cg[ch] + noise)
+			noise := (int32((h>>(ch*16))&0xff) - 128) * amp
+			v := (int32(dst[p+ch])*cg[ch] + noise + 128) >> 8
+			dst[p+ch] = byte(min(max(v, 0), 255))
 		}
 	}
 }

@@ -55,7 +55,14 @@ func (s *Server) Handler() http.Handler {
 	e.POST("/api/recluster", s.postRecluster, s.requireToken)
 	e.GET("/api/export", s.getExport)
 	e.GET("/ws", s.serveWS, s.requireToken)
-	e.GET("/*", echo.WrapHandler(staticHandler()))
+	files := staticHandler()
+	e.GET("/*", func(c echo.Context) error {
+		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			return fail(http.StatusNotFound, "", "no such endpoint: %s %s", c.Request().Method, c.Request().URL.Path)
+		}
+		files.ServeHTTP(c.Response(), c.Request())
+		return nil
+	})
 	return e
 }
 
@@ -513,14 +520,16 @@ func decodeParams(r io.Reader, cur deepercluster.RunParams) (deepercluster.RunPa
 }
 
 func (s *Server) postRecluster(c echo.Context) error {
-	run := s.getRun()
-	if run == nil {
-		return fail(http.StatusServiceUnavailable, "", "the run is starting")
-	}
 	if ct := c.Request().Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return fail(http.StatusUnsupportedMediaType, "", "Content-Type %q: want application/json", ct)
 	}
-	info := run.Info()
+	// The body is checked before the run, so a bad request is a 4xx even
+	// while the run is starting.
+	run := s.getRun()
+	var info deepercluster.RunInfo
+	if run != nil {
+		info = run.Info()
+	}
 	p, err := decodeParams(c.Request().Body, info.Params)
 	if err != nil {
 		return err
@@ -531,6 +540,9 @@ func (s *Server) postRecluster(c echo.Context) error {
 			return fail(http.StatusBadRequest, fe.Field, "%s", fe.Msg)
 		}
 		return fail(http.StatusBadRequest, "", "%v", err)
+	}
+	if run == nil {
+		return fail(http.StatusServiceUnavailable, "", "the run is starting")
 	}
 	// One request at a time decides; the trainer's observer calls take
 	// only s.mu, so this never waits on the trainer's events.

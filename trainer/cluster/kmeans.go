@@ -174,7 +174,7 @@ func kmeans(ctx context.Context, kr *microKernels, x []float32, n, d int, opt KM
 		if err := ms.means(ctx, x, d, cent, threads); err != nil {
 			return nil, err
 		}
-		if opt.Tol > 0 && prev-obj <= opt.Tol*math.Abs(prev) {
+		if opt.Tol > 0 && it > 0 && prev-obj <= opt.Tol*math.Abs(prev) {
 			break
 		}
 		prev = obj

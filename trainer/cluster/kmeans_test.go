@@ -189,8 +189,8 @@ func TestKMeansTolStopsEarly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Iters >= 100 {
-		t.Fatalf("ran all %d iterations despite converging", res.Iters)
+	if res.Iters >= 100 || res.Iters < 2 {
+		t.Fatalf("ran %d iterations: want early stop after convergence, not before the second", res.Iters)
 	}
 }
 

@@ -130,13 +130,21 @@ func renderScene(dst []byte, res int, cp *concept, r *synRNG) {
 		cg[ch] = int32(gain * r.rangef(0.94, 1.06) * 256)
 	}
 	amp := int32(r.rangef(3, 10) * 2) // noise in [-amp, amp)
+	// Sensor noise needs no statistical quality: a xorshift step per pixel,
+	// seeded from the image's stream, is far cheaper than PCG.
+	x := r.p.Uint64() | 1
+	g0, g1, g2 := cg[0], cg[1], cg[2]
 	for p := 0; p+2 < len(dst); p += 3 {
-		h := r.p.Uint64()
-		for ch := 0; ch < 3; ch++ {
-			noise := (int32((h>>(ch*16))&0xff) - 128) * amp
-			v := (int32(dst[p+ch])*cg[ch] + noise + 128) >> 8
-			dst[p+ch] = byte(min(max(v, 0), 255))
-		}
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		px := dst[p : p+3 : p+3]
+		v0 := (int32(px[0])*g0 + (int32(x&0xff)-128)*amp + 128) >> 8
+		v1 := (int32(px[1])*g1 + (int32((x>>16)&0xff)-128)*amp + 128) >> 8
+		v2 := (int32(px[2])*g2 + (int32((x>>32)&0xff)-128)*amp + 128) >> 8
+		px[0] = byte(min(max(v0, 0), 255))
+		px[1] = byte(min(max(v1, 0), 255))
+		px[2] = byte(min(max(v2, 0), 255))
 	}
 }
 

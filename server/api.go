@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/index"
+	"github.com/deepercluster/deepercluster/trainer"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -256,6 +258,39 @@ type subJSON struct {
 	Size     int                      `json:"size"`
 	TopTags  []deepercluster.TagCount `json:"top_tags"`
 	TopShare jsonFloat                `json:"top_share"`
+	Keywords []keywordJSON            `json:"keywords"`
+}
+
+type keywordJSON struct {
+	Tag    string    `json:"tag"`
+	Weight jsonFloat `json:"weight"`
+}
+
+// tagQualityJSON is the index's agreement of clusters with the metadata.
+type tagQualityJSON struct {
+	Tagged         int                  `json:"tagged"`
+	Untagged       int                  `json:"untagged"`
+	TagNMISuper    jsonFloat            `json:"tag_nmi_super"`
+	TagNMISub      jsonFloat            `json:"tag_nmi_sub"`
+	TagPuritySuper jsonFloat            `json:"tag_purity_super"`
+	TagPuritySub   jsonFloat            `json:"tag_purity_sub"`
+	Labels         map[string]jsonFloat `json:"labels,omitempty"`
+}
+
+func toTagQuality(q *index.Quality) *tagQualityJSON {
+	if q == nil {
+		return nil
+	}
+	out := &tagQualityJSON{q.Tagged, q.Untagged, jsonFloat(q.TagNMISuper), jsonFloat(q.TagNMISub),
+		jsonFloat(q.TagPuritySuper), jsonFloat(q.TagPuritySub), nil}
+	if l := q.Labels; l != nil {
+		out.Labels = map[string]jsonFloat{
+			"nmi_super": jsonFloat(l.NMISuper), "nmi_sub": jsonFloat(l.NMISub),
+			"ari_super": jsonFloat(l.ARISuper), "ari_sub": jsonFloat(l.ARISub),
+			"purity_super": jsonFloat(l.PuritySuper), "purity_sub": jsonFloat(l.PuritySub),
+		}
+	}
+	return out
 }
 
 type superJSON struct {
@@ -272,7 +307,9 @@ type clustersJSON struct {
 	Subs    int          `json:"subs"`
 	Tagged  bool         `json:"tagged"` // whether the index has summarised this version
 	Quality *metricsJSON `json:"quality"`
-	Supers  []superJSON  `json:"supers"`
+	// TagQuality is nil until the index has summarised this version.
+	TagQuality *tagQualityJSON `json:"tag_quality"`
+	Supers     []superJSON     `json:"supers"`
 }
 
 // topTagsN is how many tags a super-cluster lists.
@@ -288,7 +325,16 @@ func (s *Server) getClusters(c echo.Context) error {
 	}
 	a := st.a
 	_, subSizes := a.Sizes()
-	out := clustersJSON{Version: a.Version, M: a.M, Subs: len(a.SubParent), Tagged: st.sums != nil, Quality: toMetricsJSON(met)}
+	out := clustersJSON{Version: a.Version, M: a.M, Subs: len(a.SubParent), Tagged: st.sums != nil,
+		Quality: toMetricsJSON(met), TagQuality: toTagQuality(st.quality)}
+	keywords := map[int32][]keywordJSON{}
+	if st.quality != nil {
+		for _, cq := range st.quality.Subs {
+			for _, k := range cq.Keywords {
+				keywords[cq.ID] = append(keywords[cq.ID], keywordJSON{k.Tag, jsonFloat(k.Weight)})
+			}
+		}
+	}
 	out.Supers = make([]superJSON, a.M)
 	tagSums := make([]map[string]int, a.M)
 	for i := range out.Supers {
@@ -300,7 +346,10 @@ func (s *Server) getClusters(c echo.Context) error {
 		bySub[st.sums[i].Sub] = &st.sums[i]
 	}
 	for j, p := range a.SubParent {
-		sj := subJSON{Sub: int32(j), Size: subSizes[j], TopTags: []deepercluster.TagCount{}}
+		sj := subJSON{Sub: int32(j), Size: subSizes[j], TopTags: []deepercluster.TagCount{}, Keywords: keywords[int32(j)]}
+		if sj.Keywords == nil {
+			sj.Keywords = []keywordJSON{}
+		}
 		if cs := bySub[int32(j)]; cs != nil {
 			sj.TopTags = cs.TopTags
 			sj.TopShare = jsonFloat(cs.TopShare)
@@ -413,13 +462,16 @@ func (s *Server) getThumb(c echo.Context) error {
 	return c.Blob(http.StatusOK, "image/png", t.png)
 }
 
-// searchErr turns a searcher's error into an answer.
-func searchErr(err error) error {
+// searchErr turns a searcher's error into an answer; the index names
+// query fields (tags, prefix, text), which map to the HTTP parameters.
+func searchErr(err error, field func(string) string) error {
 	var fe *deepercluster.FieldError
 	switch {
 	case errors.As(err, &fe):
-		return fail(http.StatusBadRequest, fe.Field, "%s", fe.Msg)
-	case errors.Is(err, ErrNotReady):
+		return fail(http.StatusBadRequest, field(fe.Field), "%s", fe.Msg)
+	case errors.Is(err, index.ErrBadQuery):
+		return fail(http.StatusBadRequest, field(""), "%v", err)
+	case errors.Is(err, index.ErrNotReady):
 		return fail(http.StatusServiceUnavailable, "", "%v", err)
 	}
 	return err
@@ -438,29 +490,55 @@ func limitParam(c echo.Context, def, max int) (int, error) {
 	return n, nil
 }
 
+// getSearch ranks clusters for a query: q holds exact tags separated by
+// commas ("new york,beach"; a single tag ending in "*" is a prefix), op
+// combines them ("and", the default, or "or"), and text searches titles
+// and descriptions. At least one of q and text is needed.
 func (s *Server) getSearch(c echo.Context) error {
-	q := c.QueryParam("q")
-	if strings.TrimSpace(q) == "" {
+	q, text := c.QueryParam("q"), c.QueryParam("text")
+	if strings.TrimSpace(q) == "" && strings.TrimSpace(text) == "" {
 		return fail(http.StatusBadRequest, "q", "the query q is empty")
 	}
-	if len(q) > maxQuery {
-		return fail(http.StatusBadRequest, "q", "the query is %d bytes, over the limit of %d", len(q), maxQuery)
+	for _, p := range [][2]string{{"q", q}, {"text", text}} {
+		if len(p[1]) > maxQuery {
+			return fail(http.StatusBadRequest, p[0], "%s is %d bytes, over the limit of %d", p[0], len(p[1]), maxQuery)
+		}
 	}
 	n, err := limitParam(c, 20, 1000)
 	if err != nil {
 		return err
 	}
+	query := index.Query{Text: text, Limit: n}
+	switch op := c.QueryParam("op"); op {
+	case "", "and":
+		query.Op = index.OpAnd
+	case "or":
+		query.Op = index.OpOr
+	default:
+		return fail(http.StatusBadRequest, "op", "op %q: want and or or", op)
+	}
+	if t := strings.TrimSpace(q); strings.HasSuffix(t, "*") && !strings.Contains(t, ",") {
+		query.Prefix = strings.TrimSuffix(t, "*")
+	} else if t != "" {
+		for _, tag := range strings.Split(t, ",") {
+			if tag = strings.TrimSpace(tag); tag != "" {
+				query.Tags = append(query.Tags, tag)
+			}
+		}
+	}
 	if s.search == nil {
 		return fail(http.StatusServiceUnavailable, "", "search is not available: no index")
 	}
-	hits, err := s.search.Search(c.Request().Context(), q, n)
+	res, err := s.search.Search(c.Request().Context(), query)
 	if err != nil {
-		return searchErr(err)
+		return searchErr(err, func(f string) string {
+			if f == "text" {
+				return "text"
+			}
+			return "q"
+		})
 	}
-	if hits == nil {
-		hits = []ClusterHit{}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"query": q, "version": s.version(), "clusters": hits})
+	return c.JSON(http.StatusOK, map[string]any{"query": q, "text": text, "result": res})
 }
 
 func (s *Server) getSuggest(c echo.Context) error {
@@ -480,7 +558,7 @@ func (s *Server) getSuggest(c echo.Context) error {
 	}
 	tags, err := s.search.Suggest(c.Request().Context(), p, n)
 	if err != nil {
-		return searchErr(err)
+		return searchErr(err, func(string) string { return "prefix" })
 	}
 	if tags == nil {
 		tags = []deepercluster.TagCount{}
@@ -560,7 +638,7 @@ func (s *Server) postRecluster(c echo.Context) error {
 		switch {
 		case errors.As(err, &fe):
 			return fail(http.StatusBadRequest, fe.Field, "%s", fe.Msg)
-		case errors.Is(err, ErrBusy):
+		case errors.Is(err, trainer.ErrReclusterPending):
 			return fail(http.StatusConflict, "", "%v", err)
 		}
 		return fail(http.StatusServiceUnavailable, "", "recluster: %v", err)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/index"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -37,40 +38,22 @@ type Run interface {
 	RequestRecluster(deepercluster.RunParams) error
 }
 
-// ClusterHit is one cluster found by a search, ranked by how characteristic
-// the query is for it.
-type ClusterHit struct {
-	Super int32   `json:"super"`
-	Sub   int32   `json:"sub"`
-	Size  int     `json:"size"`
-	Count int     `json:"count"` // images of the cluster matching the query
-	Share float64 `json:"share"` // Count / Size
-	Lift  float64 `json:"lift"`  // Share over the query's base rate
-	Score float64 `json:"score"`
-	// Samples are a few matching image ids.
-	Samples []int `json:"samples,omitempty"`
-}
-
-// Searcher is what the server needs of the index. Update runs on the
-// server's own goroutine after each Assignment; the others serve requests.
-// Errors that carry a *deepercluster.FieldError become 400 answers naming
-// the field.
+// Searcher is what the server needs of the index (*index.Index
+// implements it). Update runs on the server's own goroutine after each
+// Assignment; the others serve requests. Errors that carry a
+// *deepercluster.FieldError become 400 answers naming the field.
 type Searcher interface {
-	Update(ctx context.Context, a *deepercluster.Assignment) error
-	// Summaries are the cluster summaries of the last Assignment given to
-	// Update, one per sub-cluster.
-	Summaries(ctx context.Context) ([]deepercluster.ClusterSummary, error)
-	Search(ctx context.Context, q string, n int) ([]ClusterHit, error)
+	Update(ctx context.Context, a *deepercluster.Assignment) (index.UpdateStats, error)
+	// Summaries describes every sub-cluster of the indexed Assignment
+	// with its n top tags.
+	Summaries(n int) []deepercluster.ClusterSummary
+	Quality(ctx context.Context, n int) (*index.Quality, error)
+	Search(ctx context.Context, q index.Query) (*index.SearchResult, error)
 	Suggest(ctx context.Context, prefix string, n int) ([]deepercluster.TagCount, error)
 }
 
-// ErrNotReady is returned (wrapped) by a Searcher that has no Assignment
-// indexed yet; the server answers 503.
-var ErrNotReady = errors.New("not ready")
-
-// ErrBusy is returned (wrapped) by Run.RequestRecluster when a reclustering
-// is already pending; the server answers 409.
-var ErrBusy = errors.New("a reclustering is already pending")
+// summaryTags is how many top tags each cluster summary carries.
+const summaryTags = 5
 
 // Config holds what the server is started with.
 type Config struct {
@@ -167,6 +150,7 @@ type Server struct {
 type published struct {
 	a       *deepercluster.Assignment
 	sums    []deepercluster.ClusterSummary // nil until the index has them
+	quality *index.Quality                 // nil until the index has it
 	members [][]int32                      // image ids of each sub-cluster
 	supers  []int                          // size of each super-cluster
 }
@@ -405,9 +389,12 @@ func (s *Server) publishAssignment(a *deepercluster.Assignment) error {
 			update = deepercluster.AppendDelta(nil, deepercluster.RunHash(info.ID), &d)
 		}
 	}
+	// A job is done once a version made with its parameters arrives (a
+	// periodic reclustering already under way does not count).
+	runParams := info.Params
 	s.mu.Lock()
 	s.state = st
-	if s.job != nil && s.job.State == "running" && a.Version > s.job.FromVersion {
+	if s.job != nil && s.job.State == "running" && a.Version > s.job.FromVersion && runParams == s.job.Params {
 		now := time.Now()
 		s.job.State, s.job.Version, s.job.Finished = "done", a.Version, &now
 	}
@@ -442,16 +429,16 @@ func (s *Server) indexLoop(ctx context.Context, in <-chan *deepercluster.Assignm
 			return
 		case a := <-in:
 			start := time.Now()
-			if err := s.search.Update(ctx, a); err != nil {
+			if _, err := s.search.Update(ctx, a); err != nil {
 				if ctx.Err() == nil {
 					s.log.Error("index update", "version", a.Version, "err", err)
 				}
 				continue
 			}
-			sums, err := s.search.Summaries(ctx)
-			if err != nil {
-				s.log.Error("index summaries", "version", a.Version, "err", err)
-				continue
+			sums := s.search.Summaries(summaryTags)
+			q, err := s.search.Quality(ctx, summaryTags)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("index quality", "version", a.Version, "err", err)
 			}
 			s.met.indexSeconds.Observe(time.Since(start).Seconds())
 			s.pubMu.Lock()
@@ -463,7 +450,7 @@ func (s *Server) indexLoop(ctx context.Context, in <-chan *deepercluster.Assignm
 				continue // a newer version is on its way to the index
 			}
 			st := *cur
-			st.sums = sums
+			st.sums, st.quality = sums, q
 			s.state = &st
 			s.mu.Unlock()
 			info := s.info()

@@ -484,7 +484,6 @@ func TestClusterPagesThumbsAndExport(t *testing.T) {
 	}
 }
 
-
 func TestTokenAndOrigin(t *testing.T) {
 	const n = 100
 	ts := startServer(t, Config{Token: "s3cret", AllowOrigins: []string{"http://allowed.example"}}, testDataset(t, n), nil)

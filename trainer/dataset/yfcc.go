@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -258,9 +257,9 @@ func splitTags(s string) ([]string, error) {
 		if t == "" {
 			continue
 		}
-		if strings.ContainsAny(t, "%+") {
-			d, err := url.QueryUnescape(t)
-			if err != nil {
+		if hasEscape(t) {
+			d, ok := queryUnescape(t)
+			if !ok {
 				return nil, fmt.Errorf("%w: tag %q", ErrBadEncoding, clip(t))
 			}
 			if !utf8.ValidString(d) {
@@ -281,14 +280,63 @@ func splitTags(s string) ([]string, error) {
 // decodeText URL-decodes a free-text field (title, description, device);
 // YFCC text is not always well encoded, so on failure the raw text stays.
 func decodeText(s string) string {
-	if !strings.ContainsAny(s, "%+") {
+	if !hasEscape(s) {
 		return s
 	}
-	d, err := url.QueryUnescape(s)
-	if err != nil || !utf8.ValidString(d) {
+	d, ok := queryUnescape(s)
+	if !ok || !utf8.ValidString(d) {
 		return s
 	}
 	return d
+}
+
+// hasEscape tells whether s needs URL-decoding.
+func hasEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '%' || c == '+' {
+			return true
+		}
+	}
+	return false
+}
+
+// queryUnescape is url.QueryUnescape ('+' is a space, %XX a byte) with
+// one allocation and no error value to build: it runs on every encoded
+// tag of a million-line file.
+func queryUnescape(s string) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '+':
+			b.WriteByte(' ')
+		case '%':
+			if i+2 >= len(s) {
+				return "", false
+			}
+			h, l := unhex(s[i+1]), unhex(s[i+2])
+			if h < 0 || l < 0 {
+				return "", false
+			}
+			b.WriteByte(byte(h<<4 | l))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c - 'a' + 10)
+	case 'A' <= c && c <= 'F':
+		return int(c - 'A' + 10)
+	}
+	return -1
 }
 
 // parseTaken reads "2005-06-12 14:52:41.0" (fraction optional). Junk dates

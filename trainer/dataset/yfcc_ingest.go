@@ -97,29 +97,25 @@ func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 	}
 	jobs := make(chan job, 4*workers)
 	results := make(chan result, 4*workers)
-	reader := NewYFCCReader(meta, cfg.YFCC)
-	var readBytes atomic.Int64
+	counted := &countingReader{r: meta}
+	var stats YFCCStats
 	var readErr error
 	var wg sync.WaitGroup
-	// Producer: parse metadata in order.
+	// Producer: parse metadata (on several cores), hand records on in order.
 	wg.Go(func() {
 		defer close(jobs)
-		for seq := 0; ; seq++ {
-			rec, err := reader.Next()
-			readBytes.Store(reader.BytesRead())
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				readErr = err
-				cancel()
-				return
-			}
+		seq := 0
+		stats, readErr = ReadYFCC(ctx, counted, cfg.YFCC, 0, func(rec Record) error {
 			select {
 			case jobs <- job{seq, rec}:
+				seq++
+				return nil
 			case <-ctx.Done():
-				return
+				return ctx.Err()
 			}
+		})
+		if readErr != nil {
+			cancel()
 		}
 	})
 	// Workers: find, decode, crop, resize.
@@ -182,7 +178,7 @@ func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 		}
 		if cfg.Progress != nil && next-lastProgress >= 64 {
 			lastProgress = next
-			cfg.Progress(readBytes.Load(), st.Size(), w.Len())
+			cfg.Progress(counted.n.Load(), st.Size(), w.Len())
 		}
 	}
 	wg.Wait()
@@ -197,8 +193,8 @@ func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 	if cfg.Progress != nil {
 		cfg.Progress(st.Size(), st.Size(), w.Len())
 	}
-	bad := reader.BadLines()
-	m.Lines = reader.Line()
+	bad := stats.Bad
+	m.Lines = stats.Lines
 	m.BadLines = bad.Count
 	m.AutoTagLines, m.BadAutoTagLines = autoLines, autoBad.Count
 	m.Source = map[string]string{"yfcc": cfg.YFCC, "images": cfg.Images}
@@ -284,4 +280,17 @@ func quickPhotoID(line []byte) (uint64, bool) {
 	}
 	id, err := strconv.ParseUint(string(first), 10, 64)
 	return id, err == nil
+}
+
+// countingReader counts the bytes read through it, for progress reports
+// from another goroutine.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }

@@ -1,9 +1,11 @@
 package dataset
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -381,4 +383,95 @@ func FuzzYFCCLine(f *testing.F) {
 			t.Fatalf("second parse differs: %v", err)
 		}
 	})
+}
+
+// FuzzQueryUnescape checks the hand-written decoder against net/url.
+func FuzzQueryUnescape(f *testing.F) {
+	for _, s := range []string{"a+b", "c%2B%2B", "%", "%4", "%zz", "k%C3%B6ln", "", "100%+sure"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := queryUnescape(s)
+		want, err := url.QueryUnescape(s)
+		if ok != (err == nil) || (ok && got != want) {
+			t.Fatalf("queryUnescape(%q) = %q %v, net/url: %q %v", s, got, ok, want, err)
+		}
+	})
+}
+
+// TestReadYFCCMatchesReader checks the parallel reader against the
+// sequential one on a file with good, bad, blank and over-long lines,
+// spread over many batches.
+func TestReadYFCCMatchesReader(t *testing.T) {
+	var b strings.Builder
+	for i := range 3000 {
+		switch {
+		case i%97 == 5:
+			b.WriteString("bad\tline\n")
+		case i%500 == 7:
+			b.WriteString(line23(func(f []string) { f[7] = strings.Repeat("x", MaxYFCCLine) }) + "\n")
+		case i%301 == 0:
+			b.WriteString("\n")
+		default:
+			b.WriteString(line23(func(f []string) { f[0] = fmt.Sprint(i + 1) }) + "\n")
+		}
+	}
+	in := b.String()
+	seq := NewYFCCReader(strings.NewReader(in), "f")
+	var want []Record
+	for {
+		r, err := seq.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r)
+	}
+	for _, workers := range []int{1, 2, 5} {
+		var got []Record
+		st, err := ReadYFCC(context.Background(), strings.NewReader(in), "f", workers, func(r Record) error {
+			got = append(got, r)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("workers %d: %d records, want %d", workers, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Line != want[i].Line || got[i].Meta.PhotoID != want[i].Meta.PhotoID {
+				t.Fatalf("workers %d: record %d line %d photo %s, want line %d photo %s", workers, i, got[i].Line, got[i].Meta.PhotoID, want[i].Line, want[i].Meta.PhotoID)
+			}
+		}
+		wb := seq.BadLines()
+		if st.Lines != seq.Line() || st.Bad.Count != wb.Count || len(st.Bad.First) != len(wb.First) {
+			t.Fatalf("workers %d: lines %d bad %d, want %d %d", workers, st.Lines, st.Bad.Count, seq.Line(), wb.Count)
+		}
+		for i := range wb.First {
+			if st.Bad.First[i].Error() != wb.First[i].Error() {
+				t.Errorf("problem %d: %v, want %v", i, st.Bad.First[i], wb.First[i])
+			}
+		}
+	}
+	// fn's error stops the read; so does a cancelled context.
+	stop := errors.New("stop")
+	n := 0
+	_, err := ReadYFCC(context.Background(), strings.NewReader(in), "f", 2, func(Record) error {
+		n++
+		if n == 10 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 10 {
+		t.Errorf("fn error: %v after %d records", err, n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ReadYFCC(ctx, strings.NewReader(in), "f", 2, func(Record) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
 }

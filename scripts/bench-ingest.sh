@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Measures YFCC100M ingest speed: metadata lines/s over 1,000,000 generated
+# lines (streaming parallel reader) and images/s for find + decode + center
+# crop + resize of 500x375 JPEGs through the whole ingest pipeline.
+# Targets: >= 500,000 lines/s and >= 300 images/s on this 2-core machine.
+# There is no external peer for this benchmark; the ratios printed are
+# against the targets. Last line: {"lines_per_s": .., "images_per_s": ..}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (other work on the machine lowers the wall-clock figures; CPU time per item does not depend on it)"
+DEEPERCLUSTER_BENCH_INGEST=1 go test -count=1 -run '^TestBenchIngest$' -v -timeout 20m ./trainer/dataset >"$out" 2>&1 || { cat "$out"; exit 1; }
+grep -vE '^(=== RUN|--- PASS|PASS|ok )' "$out" | grep -v '^{' || true
+grep '^{' "$out" | tail -1

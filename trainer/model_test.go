@@ -172,3 +172,47 @@ func TestNetLearnsAndSharesWeights(t *testing.T) {
 		}
 	}
 }
+
+// TestLinearProbe separates two Gaussian blobs per class in 5-d: the probe
+// must classify held-out points almost perfectly, and chance-level labels
+// must stay near chance.
+func TestLinearProbe(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const d, classes = 5, 3
+	gen := func(n int, shuffle bool) ([]float32, []int32) {
+		x := make([]float32, n*d)
+		y := make([]int32, n)
+		for i := range n {
+			c := rng.IntN(classes)
+			y[i] = int32(c)
+			for j := range d {
+				x[i*d+j] = float32(rng.NormFloat64() * 0.5)
+			}
+			x[i*d+c] += 3
+			if shuffle {
+				y[i] = int32(rng.IntN(classes))
+			}
+		}
+		return x, y
+	}
+	trX, trY := gen(600, false)
+	teX, teY := gen(300, false)
+	res, err := LinearProbe(t.Context(), trX, trY, teX, teY, d, classes, ProbeConfig{Iters: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TestAcc < 0.95 {
+		t.Fatalf("probe on separable data: %+v", res)
+	}
+	rx, ry := gen(600, true)
+	res, err = LinearProbe(t.Context(), rx, ry, teX, teY, d, classes, ProbeConfig{Iters: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TestAcc > 0.6 {
+		t.Fatalf("probe learned from random labels: %+v", res)
+	}
+	if _, err := LinearProbe(t.Context(), trX, trY[:10], teX, teY, d, classes, ProbeConfig{}); err == nil {
+		t.Fatal("mismatched sizes accepted")
+	}
+}

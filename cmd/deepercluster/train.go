@@ -3,9 +3,124 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/trainer"
+	"github.com/deepercluster/deepercluster/trainer/dataset"
 )
 
-// runTrain is not built yet.
+// barObserver draws a run's progress as a bar on stderr. It runs on the
+// trainer's event goroutine, never on the training loop.
+type barObserver struct {
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	phase deepercluster.Phase
+	epoch int
+}
+
+func (b *barObserver) OnProgress(p deepercluster.Progress) {
+	if b.bar == nil || p.Phase != b.phase || p.Epoch != b.epoch {
+		if b.bar != nil {
+			_ = b.bar.Finish()
+			fmt.Fprintln(b.w)
+		}
+		b.phase, b.epoch = p.Phase, p.Epoch
+		max := 1000
+		desc := fmt.Sprintf("epoch %d/%d %s", p.Epoch+1, p.Epochs, p.Phase)
+		if p.Phase == deepercluster.PhaseTraining {
+			max = p.Steps
+		}
+		b.bar = progressbar.NewOptions(max, progressbar.OptionSetWriter(b.w), progressbar.OptionSetDescription(desc),
+			progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond))
+	}
+	if p.Phase == deepercluster.PhaseTraining {
+		b.bar.Describe(fmt.Sprintf("epoch %d/%d training loss %.3f/%.3f prec %.2f/%.2f %.0f img/s",
+			p.Epoch+1, p.Epochs, p.LossSuper, p.LossSub, p.PrecSuper, p.PrecSub, p.ImagesPerSec))
+		_ = b.bar.Set(p.Step)
+		return
+	}
+	_ = b.bar.Set(int(p.Done * 1000))
+}
+
+func (b *barObserver) OnAssignment(*deepercluster.Assignment) {}
+func (b *barObserver) OnMetrics(deepercluster.Metrics)        {}
+
+// runTrain trains a network on a dataset from the command line; it resumes
+// from --out when that directory holds a checkpoint.
 func runTrain(ctx context.Context, a *app, args []string) error {
-	return errors.New("train: not built yet")
+	fs := newFlagSet(a, "train")
+	dsName := fs.String("dataset", "synthetic", "dataset: synthetic, fashion-mnist or a dataset directory")
+	presetName := fs.String("preset", "deepercluster", "method: deepercluster, deepcluster or rotnet")
+	epochs := fs.Int("epochs", 10, "total number of training epochs")
+	m := fs.Int("m", 4, "number of super-clusters (deepcluster: 1)")
+	k := fs.Int("k", 16, "number of sub-clusters per super-cluster (rotnet: 1)")
+	every := fs.Int("recluster-every", 3, "recluster every T epochs")
+	out := fs.String("out", "", "run directory (created; resumed if it holds a checkpoint)")
+	pcaDim := fs.Int("pca-dim", 64, "PCA dimension before k-means")
+	batch := fs.Int("batch", 64, "training batch size")
+	lr := fs.Float64("lr", 0.05, "learning rate")
+	seed := fs.Uint64("seed", 1, "random seed")
+	width := fs.Int("width", 16, "channels of the first conv stage")
+	depth := fs.Int("depth", 3, "number of conv stages")
+	convs := fs.Int("convs", 2, "convolutions per stage")
+	hidden := fs.Int("hidden", 128, "width of the fc layers (feature dimension)")
+	sobel := fs.Bool("sobel", false, "fixed Sobel front end")
+	epochSize := fs.Int("epoch-size", 0, "samples per epoch (0: dataset size)")
+	n := fs.Int("n", 0, "images of the synthetic dataset (0: default)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("train: --out RUNDIR is required")
+	}
+	preset, err := deepercluster.ParsePreset(*presetName)
+	if err != nil {
+		return fmt.Errorf("train: --preset: %w", err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if preset == deepercluster.PresetDeepCluster && !set["m"] {
+		*m = 1
+	}
+	if preset == deepercluster.PresetRotNet && !set["k"] {
+		*k = 1
+	}
+	ds, err := dataset.Open(*dsName, dataset.OpenOptions{Seed: int64(*seed), N: *n})
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	params := deepercluster.RunParams{Preset: preset, M: *m, K: *k, ReclusterEvery: *every, PCADim: *pcaDim}
+	if err := params.Validate(ds.Len()); err != nil {
+		return fmt.Errorf("train: --%s", err)
+	}
+	cfg := trainer.Config{
+		Dir: *out, DatasetName: *dsName, Params: params, Epochs: *epochs, Batch: *batch, LR: *lr, Seed: *seed,
+		EpochSize: *epochSize, Logger: a.log,
+		Model: trainer.ModelConfig{Resolution: ds.Resolution(), Width: *width, Depth: *depth, ConvsPerStage: *convs, Hidden: *hidden, Sobel: *sobel},
+	}
+	obs := &barObserver{w: a.stderr}
+	run, err := trainer.NewRun(ctx, cfg, ds, obs)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer run.Close()
+	a.log.Info("training", "dataset", *dsName, "images", ds.Len(), "preset", preset, "m", *m, "k", *k, "epochs", *epochs, "out", *out)
+	start := time.Now()
+	err = run.Train(ctx)
+	if errors.Is(err, context.Canceled) {
+		a.log.Info("stopped; run again with the same --out to resume", "out", *out)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	info := run.Info()
+	a.log.Info("training done", "minutes", time.Since(start).Minutes(), "version", info.Version, "out", *out)
+	return nil
 }

@@ -166,21 +166,28 @@ func Thumbnail(img image.Image, res int, dst []byte) error {
 }
 
 func thumbYCbCr(m *image.YCbCr, x0, y0, res int, lo, hi func(int) int, dst []byte) {
+	// COffset is a sum of a column part and a row part: look the column
+	// part up in a table instead of calling COffset for every pixel.
+	side := hi(res-1) // the crop's side (last box edge)
+	base := m.COffset(m.Rect.Min.X, m.Rect.Min.Y)
+	col := make([]int, side)
+	for x := range side {
+		col[x] = m.COffset(x0+x, m.Rect.Min.Y) - base
+	}
 	for oy := 0; oy < res; oy++ {
 		ya, yb := y0+lo(oy), y0+hi(oy)
 		for ox := 0; ox < res; ox++ {
-			xa, xb := x0+lo(ox), x0+hi(ox)
+			xa, xb := lo(ox), hi(ox)
 			var sy, scb, scr, n int
 			for y := ya; y < yb; y++ {
-				yi := m.YOffset(xa, y)
-				row := m.Y[yi : yi+xb-xa]
-				for _, v := range row {
+				yi := m.YOffset(x0+xa, y)
+				for _, v := range m.Y[yi : yi+xb-xa] {
 					sy += int(v)
 				}
-				for x := xa; x < xb; x++ {
-					ci := m.COffset(x, y)
-					scb += int(m.Cb[ci])
-					scr += int(m.Cr[ci])
+				row := m.COffset(m.Rect.Min.X, y)
+				for _, c := range col[xa:xb] {
+					scb += int(m.Cb[row+c])
+					scr += int(m.Cr[row+c])
 				}
 				n += xb - xa
 			}

@@ -125,6 +125,7 @@ func TestThumbnail(t *testing.T) {
 		{"YCbCr (JPEG)", jpg, 12},
 		{"CMYK (generic path)", cmyk, 3},
 		{"sub-image", sub, 0},
+		{"YCbCr sub-image at odd offsets", jpg.(*image.YCbCr).SubImage(image.Rect(21, 1, 59, 39)), 12},
 	} {
 		for _, res := range []int{4, 8, 20, 32} {
 			dst := make([]byte, res*res*3)

@@ -168,7 +168,7 @@ func Thumbnail(img image.Image, res int, dst []byte) error {
 func thumbYCbCr(m *image.YCbCr, x0, y0, res int, lo, hi func(int) int, dst []byte) {
 	// COffset is a sum of a column part and a row part: look the column
 	// part up in a table instead of calling COffset for every pixel.
-	side := hi(res-1) // the crop's side (last box edge)
+	side := hi(res - 1) // the crop's side (last box edge)
 	base := m.COffset(m.Rect.Min.X, m.Rect.Min.Y)
 	col := make([]int, side)
 	for x := range side {

@@ -96,7 +96,15 @@ func checkMatrix(x []float32, n, d int) error {
 		return fmt.Errorf("%w: %d values for %d rows of %d", ErrBadInput, len(x), n, d)
 	}
 	for i := 0; i < n; i++ {
-		for j, v := range x[i*d : i*d+d] {
+		var bad float32
+		row := x[i*d : i*d+d]
+		for _, v := range row {
+			bad += v - v // 0 for finite values, NaN for NaN and +-Inf
+		}
+		if bad == 0 {
+			continue
+		}
+		for j, v := range row {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 				return fmt.Errorf("%w: row %d, column %d is %v", ErrBadInput, i, j, v)
 			}

@@ -64,3 +64,22 @@ func cpuKernels() []*microKernels {
 }
 
 func pickKernels() *microKernels { return cpuKernels()[0] }
+
+//go:noescape
+func sumRows512(sum *float64, x *float32, d int, rows *int32, nrows int)
+
+// hasAVX512 says whether the AVX-512 kernels were picked for this CPU.
+var hasAVX512 = kernels == avx512Kernels
+
+// sumRows sets sum[j] to the float64 sum of x[i*d+j] over the rows i, added
+// in the given order.
+func sumRows(sum []float64, x []float32, d int, rows []int32) {
+	if !hasAVX512 || len(rows) == 0 || d < 8 {
+		sumRowsGeneric(sum, x, d, rows)
+		return
+	}
+	sumRows512(&sum[0], &x[0], d, &rows[0], len(rows))
+	if tail := d &^ 7; tail < d {
+		sumRowsTail(sum, x, d, rows, tail)
+	}
+}

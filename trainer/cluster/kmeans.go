@@ -454,12 +454,7 @@ func (m *members) means(ctx context.Context, x []float32, d int, cent []float32,
 				if len(rows) == 0 {
 					continue // keeps its centroid; splitEmpty prevents this
 				}
-				clear(sum)
-				for _, i := range rows {
-					for j, v := range x[int(i)*d : int(i)*d+d] {
-						sum[j] += float64(v)
-					}
-				}
+				sumRows(sum, x, d, rows)
 				inv := 1 / float64(len(rows))
 				for j := range sum {
 					cent[c*d+j] = float32(sum[j] * inv)
@@ -548,4 +543,20 @@ func splitEmpty(m *members, x []float32, d int, cent []float32, assign []int32, 
 	// Rebuild the grouping from the new assignment.
 	m.build(assign)
 	return len(empties)
+}
+
+// sumRowsGeneric is the portable sumRows.
+func sumRowsGeneric(sum []float64, x []float32, d int, rows []int32) {
+	sumRowsTail(sum, x, d, rows, 0)
+}
+
+// sumRowsTail sets sum[j] for j in [from, d).
+func sumRowsTail(sum []float64, x []float32, d int, rows []int32, from int) {
+	s := sum[from:d]
+	clear(s)
+	for _, i := range rows {
+		for j, v := range x[int(i)*d+from : int(i)*d+d] {
+			s[j] += float64(v)
+		}
+	}
 }

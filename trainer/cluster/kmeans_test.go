@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -298,4 +299,53 @@ func BenchmarkKMeansIter(b *testing.B) {
 		}
 	}
 	b.ReportMetric(2*n*k*d*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkLloydParts times the assignment and update steps apart, at the
+// two shapes of the bench (n scaled down).
+func BenchmarkLloydParts(b *testing.B) {
+	for _, sh := range [][3]int{{30000, 256, 1000}, {60000, 128, 1000}} {
+		n, d, k := sh[0], sh[1], sh[2]
+		rng := rand.New(rand.NewPCG(1, 1))
+		x, cent := randMat(rng, n*d), randMat(rng, k*d)
+		xn := rowNorms(x, n, d)
+		assign := make([]int32, n)
+		es := newEStep(kernels, n, d, k, 0)
+		b.Run(fmt.Sprintf("assign/d=%d", d), func(b *testing.B) {
+			for range b.N {
+				es.assign(context.Background(), x, xn, cent, assign)
+			}
+			b.ReportMetric(2*float64(n*d*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		ms := newMembers(n, k)
+		b.Run(fmt.Sprintf("update/d=%d", d), func(b *testing.B) {
+			for range b.N {
+				ms.build(assign)
+				ms.means(context.Background(), x, d, cent, 2)
+			}
+		})
+	}
+}
+
+func TestSumRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, d := range []int{1, 7, 8, 24, 33, 64, 100, 257} {
+		n := 50
+		x := randMat(rng, n*d)
+		rows := []int32{3, 0, 49, 7, 7, 12}
+		got := make([]float64, d)
+		for i := range got {
+			got[i] = math.NaN() // must be overwritten
+		}
+		sumRows(got, x, d, rows)
+		for j := 0; j < d; j++ {
+			var want float64
+			for _, i := range rows {
+				want += float64(x[int(i)*d+j])
+			}
+			if math.Abs(got[j]-want) > 1e-9 {
+				t.Fatalf("d=%d: sum[%d] = %v, want %v", d, j, got[j], want)
+			}
+		}
+	}
 }

@@ -15,6 +15,9 @@ import (
 const (
 	layoutAnimMs = 700
 	zoomAnimMs   = 450
+	// thumbSettleMs is how long the view must stay still before new
+	// thumbnails are requested.
+	thumbSettleMs = 150
 )
 
 // app is the whole client state. JavaScript runs callbacks one at a time on
@@ -59,11 +62,18 @@ type app struct {
 	dirty    bool
 	rafFunc  js.Func
 	frames   int
-	lastMs   float64 // time to draw the last frame
+	lastMs   float64    // time to draw the last frame
+	phaseMs  [3]float64 // of which: raster, copy to the canvas, labels and thumbnails
 	frameMs  []float64
 	lastRAF  float64
 	thumbs   map[int32]js.Value
 	thumbOK  js.Func
+	// lastMove is when the view last changed; thumbnails are only
+	// requested once it has been still for a moment, so a fast pan does
+	// not start hundreds of downloads. thumbsWanted notes that some were
+	// held back.
+	lastMove     float64
+	thumbsWanted bool
 
 	// Pointer.
 	dragging       bool
@@ -312,6 +322,9 @@ func (a *app) frame(ts float64) {
 		a.bench.step(a, ts)
 	}
 	a.charts.maybeDraw(a, ts)
+	if a.thumbsWanted && ts-a.lastMove > thumbSettleMs {
+		a.dirty = true
+	}
 	if !a.dirty && a.animStart == 0 && a.viewStart == 0 {
 		return
 	}
@@ -340,6 +353,7 @@ func (a *app) render() {
 		} else {
 			a.view = ui.LerpView(a.viewFrom, a.viewTo, float64(a.canvas.W), float64(a.canvas.H), ui.Ease(p))
 		}
+		a.lastMove = t0
 	}
 	a.style.Hover = a.hover
 	a.style.Selected = -1
@@ -347,10 +361,14 @@ func (a *app) render() {
 		a.style.Selected = a.tree.SubNode[a.sel.sub]
 	}
 	a.stats, a.big = ui.Draw(a.canvas, a.tree, a.view, &a.style, a.big)
+	t1 := a.dom.now()
 	js.CopyBytesToJS(a.u8, a.canvas.Pix)
 	a.ctx.Call("putImageData", a.imgData, 0, 0)
+	t2 := a.dom.now()
 	a.overlay()
-	a.lastMs = a.dom.now() - t0
+	t3 := a.dom.now()
+	a.phaseMs = [3]float64{t1 - t0, t2 - t1, t3 - t2}
+	a.lastMs = t3 - t0
 	a.frames++
 	if len(a.frameMs) >= 240 {
 		copy(a.frameMs, a.frameMs[1:])
@@ -368,7 +386,14 @@ func (a *app) overlay() {
 	c := a.ctx
 	c.Set("font", "11px system-ui, sans-serif")
 	c.Set("textBaseline", "top")
-	thumbs := 0
+	thumbs, labels := 0, 0
+	a.thumbsWanted = false
+	settled := a.viewStart == 0 && a.dom.now()-a.lastMove > thumbSettleMs
+	// Text is the costly part of the overlay: fewer labels while moving.
+	maxLabels := 60
+	if settled {
+		maxLabels = 250
+	}
 	for _, b := range a.big {
 		n := &a.tree.Nodes[b.Node]
 		x0, y0 := math.Max(b.X0, 0), math.Max(b.Y0, 0)
@@ -377,8 +402,14 @@ func (a *app) overlay() {
 		if w < 40 || h < 14 {
 			continue
 		}
+		if labels >= maxLabels {
+			continue
+		}
 		var label string
 		if n.Level == ui.LevelSub {
+			if w < 60 || h < 16 {
+				continue
+			}
 			label = a.subLabel(n.Sub)
 		} else {
 			// Super labels only where their sub-cells are too small for
@@ -392,11 +423,19 @@ func (a *app) overlay() {
 			}
 			label += " · " + itoa(int(n.Size))
 		}
+		// Cut to the cell by an estimated glyph width: fillText's own
+		// maxWidth re-measures text and costs far more.
+		if maxc := int((w - 8) / 6.5); len(label) > maxc {
+			if maxc < 4 {
+				continue
+			}
+			label = truncate(label, maxc-1) + "…"
+		}
+		labels++
 		c.Set("fillStyle", "rgba(0,0,0,.45)")
-		tw := math.Min(w-4, 7*float64(len(label))+6)
-		c.Call("fillRect", x0+2, y0+2, tw, 14)
+		c.Call("fillRect", x0+2, y0+2, math.Min(w-4, 6.5*float64(len(label))+6), 14)
 		c.Set("fillStyle", "#fff")
-		c.Call("fillText", label, x0+5, y0+3, tw-5)
+		c.Call("fillText", label, x0+5, y0+3)
 		if n.Level != ui.LevelSub || w < 80 || h < 70 || thumbs >= 160 {
 			continue
 		}
@@ -407,7 +446,14 @@ func (a *app) overlay() {
 		k := min(cols*rows, 12)
 		ids := a.members[a.memStart[n.Sub]:a.memStart[n.Sub+1]]
 		for j := 0; j < k && j < len(ids); j++ {
-			img := a.thumb(ids[j])
+			img, ok := a.thumbs[ids[j]]
+			if !ok {
+				if !settled {
+					a.thumbsWanted = true
+					continue
+				}
+				img = a.thumb(ids[j])
+			}
 			if !img.Get("complete").Bool() || img.Get("naturalWidth").Int() == 0 {
 				continue
 			}
@@ -425,6 +471,17 @@ func (a *app) overlay() {
 			thumbs++
 		}
 	}
+}
+
+// truncate cuts s to at most n bytes on a UTF-8 boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }
 
 // thumb returns the cached image element of a thumbnail, creating it (and
@@ -466,6 +523,7 @@ func (a *app) bindMap() {
 		}
 		a.viewStart = 0
 		a.view.ZoomAt(e.Get("offsetX").Float(), e.Get("offsetY").Float(), math.Exp(-dy*0.0015))
+		a.lastMove = a.dom.now()
 		a.dirty = true
 	})
 	d.on(el, "mousedown", func(e js.Value) {
@@ -484,6 +542,7 @@ func (a *app) bindMap() {
 			a.viewStart = 0
 			a.view.Pan(x-a.dragX, y-a.dragY)
 			a.dragX, a.dragY = x, y
+			a.lastMove = a.dom.now()
 			a.dirty = true
 			return
 		}

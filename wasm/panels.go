@@ -724,6 +724,9 @@ type benchRun struct {
 	prev      float64
 	intervals []float64
 	render    []float64
+	raster    []float64
+	copyPut   []float64
+	overlay   []float64
 	resolve   js.Value
 }
 
@@ -731,11 +734,15 @@ func (b *benchRun) step(a *app, ts float64) {
 	if b.i > 0 {
 		b.intervals = append(b.intervals, ts-b.prev)
 		b.render = append(b.render, a.lastMs)
+		b.raster = append(b.raster, a.phaseMs[0])
+		b.copyPut = append(b.copyPut, a.phaseMs[1])
+		b.overlay = append(b.overlay, a.phaseMs[2])
 	}
 	b.prev = ts
 	if b.i >= b.n {
 		a.bench = nil
 		o := ui.NewObj().Nums("intervals", b.intervals).Nums("render", b.render).
+			Nums("raster", b.raster).Nums("copy", b.copyPut).Nums("overlay", b.overlay).
 			Int("clusters_drawn", int64(a.stats.Subs))
 		b.resolve.Invoke(o.String())
 		return
@@ -750,6 +757,7 @@ func (b *benchRun) step(a *app, ts float64) {
 		a.view.ZoomAt(w*0.55, h*0.5, 1/1.05)
 	}
 	a.viewStart = 0
+	a.lastMove = ts
 	a.dirty = true
 	b.i++
 }

@@ -1,7 +1,5 @@
 package ui
 
-import "math"
-
 // Style is what, besides the layout and the view, decides how the map looks.
 type Style struct {
 	// T is the eased progress of the current layout transition; 1 (or
@@ -85,12 +83,6 @@ func (d *drawer) rect(i int32) Rect {
 	return n.Rect
 }
 
-// pix rounds a screen coordinate to a pixel edge, clamped so that huge zooms
-// never overflow.
-func pix(x, lim float64) int {
-	return int(math.Floor(math.Max(-2, math.Min(lim+2, x)) + 0.5))
-}
-
 func (d *drawer) highlighted(n *Node) (active, on bool) {
 	if d.st.Highlight == nil {
 		return false, false
@@ -101,23 +93,83 @@ func (d *drawer) highlighted(n *Node) (active, on bool) {
 	return true, int(n.Super) < len(d.st.HighlightSuper) && d.st.HighlightSuper[n.Super]
 }
 
+// children draws the children of n. Small leaf cells entirely on screen,
+// the bulk of a wide view, are stored right here without a call per cell:
+// in wasm the call, not the pixels, is what costs.
+func (d *drawer) children(n *Node) {
+	nodes := d.t.Nodes[n.First : n.First+n.Count]
+	if d.anim || d.st.Highlight != nil {
+		for k := range nodes {
+			d.node(n.First + int32(k))
+		}
+		return
+	}
+	s, vx, vy := d.v.Scale, d.v.X, d.v.Y
+	cw, chh := d.c.W, d.c.H
+	p := d.c.pix32
+	for k := range nodes {
+		c := &nodes[k]
+		if c.Count == 0 {
+			x0 := (float64(c.Rect.X) - vx) * s
+			y0 := (float64(c.Rect.Y) - vy) * s
+			x1 := x0 + float64(c.Rect.W)*s
+			y1 := y0 + float64(c.Rect.H)*s
+			if x0 >= 0 && y0 >= 0 && x1 <= float64(cw) && y1 <= float64(chh) && x1-x0 <= 16 && y1-y0 <= 16 && x1-x0 < d.st.MinBig {
+				if x1-x0 < 1 || y1-y0 < 1 {
+					d.stats.Tiny++
+					continue
+				}
+				ix0, iy0 := int(x0+0.5), int(y0+0.5)
+				w, h := int(x1+0.5)-ix0, int(y1+0.5)-iy0
+				if w <= 0 || h <= 0 {
+					d.stats.Tiny++
+					continue
+				}
+				if w >= 4 && h >= 4 {
+					w--
+					h--
+				}
+				v := c.Color.packed()
+				for y := iy0; y < iy0+h; y++ {
+					row := p[y*cw+ix0 : y*cw+ix0+w]
+					for j := range row {
+						row[j] = v
+					}
+				}
+				d.stats.Drawn++
+				if c.Level == LevelSub {
+					d.stats.Subs++
+				}
+				continue
+			}
+		}
+		d.node(n.First + int32(k))
+	}
+}
+
 func (d *drawer) node(i int32) {
 	n := &d.t.Nodes[i]
-	x0, y0, x1, y1 := d.v.ToScreen(d.rect(i))
-	children := func() {
-		for k := n.First; k < n.First+n.Count; k++ {
-			d.node(k)
-		}
+	r := n.Rect
+	if d.anim {
+		r = Lerp(n.From, n.Rect, d.st.T)
 	}
+	s := d.v.Scale
+	x0 := (float64(r.X) - d.v.X) * s
+	y0 := (float64(r.Y) - d.v.Y) * s
+	x1 := x0 + float64(r.W)*s
+	y1 := y0 + float64(r.H)*s
 	if x1 <= 0 || y1 <= 0 || x0 >= d.w || y0 >= d.h {
 		d.stats.Culled++
 		if d.anim {
-			children()
+			d.children(n)
 		}
 		return
 	}
 	ix0, iy0, ix1, iy1 := pix(x0, d.w), pix(y0, d.h), pix(x1, d.w), pix(y1, d.h)
-	active, on := d.highlighted(n)
+	active, on := false, false
+	if d.st.Highlight != nil {
+		active, on = d.highlighted(n)
+	}
 	if x1-x0 < 1 || y1-y0 < 1 || ix1 <= ix0 || iy1 <= iy0 {
 		d.stats.Tiny++
 		if on {
@@ -129,7 +181,7 @@ func (d *drawer) node(i int32) {
 			}
 		}
 		if d.anim {
-			children()
+			d.children(n)
 		}
 		return
 	}
@@ -138,6 +190,31 @@ func (d *drawer) node(i int32) {
 		col = col.Dim()
 	}
 	w, h := ix1-ix0, iy1-iy0
+	if n.Count == 0 && !on && w <= 16 && h <= 16 && ix0 >= 0 && iy0 >= 0 && ix1 <= d.c.W && iy1 <= d.c.H {
+		// The common case at wide zoom, a small leaf cell inside the
+		// canvas: stored inline, no call, no clipping.
+		if w >= 4 && h >= 4 {
+			w--
+			h--
+		}
+		v := col.packed()
+		cw := d.c.W
+		p := d.c.pix32
+		for y := iy0; y < iy0+h; y++ {
+			row := p[y*cw+ix0 : y*cw+ix0+w]
+			for k := range row {
+				row[k] = v
+			}
+		}
+		d.stats.Drawn++
+		if n.Level == LevelSub {
+			d.stats.Subs++
+		}
+		if float64(ix1-ix0) >= d.st.MinBig && iy1-iy0 >= 14 && len(d.big) < d.st.MaxBig {
+			d.big = append(d.big, Big{i, x0, y0, x1, y1})
+		}
+		return
+	}
 	switch {
 	case n.Level == LevelSub && on && (w < 6 || h < 6):
 		d.c.FillRect(ix0, iy0, ix1, iy1, Accent)
@@ -161,10 +238,24 @@ func (d *drawer) node(i int32) {
 	if float64(w) >= d.st.MinBig && h >= 14 && len(d.big) < d.st.MaxBig {
 		d.big = append(d.big, Big{i, x0, y0, x1, y1})
 	}
-	children()
-	if n.Level != LevelSub && w >= 6 && h >= 6 {
-		d.c.Outline(ix0, iy0, ix1, iy1, 1, Background)
+	if n.Count > 0 {
+		d.children(n)
+		if w >= 6 && h >= 6 {
+			d.c.Outline(ix0, iy0, ix1, iy1, 1, Background)
+		}
 	}
+}
+
+// pix rounds a screen coordinate to a pixel edge, clamped so that huge zooms
+// never overflow.
+func pix(x, lim float64) int {
+	if x < -2 {
+		return -2
+	}
+	if x > lim+2 {
+		x = lim + 2
+	}
+	return int(x + 0.5)
 }
 
 func (d *drawer) outline(i int32, width int, col Color) {

@@ -1,0 +1,129 @@
+// Command benchui measures the explorer client's frame times in headless
+// Chromium over a scripted pan and zoom of a synthetic run (default a
+// million images in 100,000 sub-clusters, sent over a websocket in the real
+// wire format). Its last output line is one JSON object:
+// {"frame_p50_ms", "frame_p95_ms", "images", "subclusters"}.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/deepercluster/deepercluster/e2e"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "benchui:", err)
+		os.Exit(1)
+	}
+}
+
+func pctl(s []float64, p float64) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+func run() error {
+	images := flag.Int("images", 1_000_000, "images of the synthetic run")
+	subs := flag.Int("subclusters", 100_000, "sub-clusters")
+	supers := flag.Int("m", 100, "super-clusters")
+	frames := flag.Int("frames", 480, "frames of scripted pan and zoom")
+	static := flag.String("static", "static", "directory with index.html and main.wasm")
+	w := flag.Int("width", 1280, "viewport width")
+	h := flag.Int("height", 800, "viewport height")
+	verbose := flag.Bool("v", false, "print every frame's times")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if _, err := os.Stat(*static + "/main.wasm"); err != nil {
+		return fmt.Errorf("%s/main.wasm: %w (run make wasm)", *static, err)
+	}
+	t0 := time.Now()
+	a, sums := e2e.SyntheticRun(*images, *supers, *subs, 1)
+	srv := e2e.NewSyntheticServer(*static, a, sums, log)
+	log.Info("synthetic run", "images", *images, "subclusters", *subs, "snapshot_mb", float64(len(srv.Frame))/1e6, "took", time.Since(t0))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	defer hs.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "benchui-chromium-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bctx, bcancel, err := e2e.NewBrowser(ctx, dir, *w, *h)
+	if err != nil {
+		return err
+	}
+	defer bcancel()
+	url := "http://" + ln.Addr().String() + "/"
+	t1 := time.Now()
+	if err := chromedp.Do(bctx, chromedp.Navigate(url),
+		chromedp.Poll[chromedp.Void](`window.dcState && JSON.parse(dcState()).clusters_drawn > 0 && !JSON.parse(dcState()).animating`,
+			chromedp.WithPollingTimeout(3*time.Minute))); err != nil {
+		return fmt.Errorf("load %s: %w", url, err)
+	}
+	st, err := e2e.State(bctx)
+	if err != nil {
+		return err
+	}
+	log.Info("first frame", "after", time.Since(t1), "version", st.Version, "images", st.Images, "subclusters", st.Subclusters,
+		"clusters_drawn", st.ClustersDrawn, "first_render_ms", st.LastFrameMs)
+	if st.Images != *images || st.Subclusters != *subs {
+		return fmt.Errorf("client holds %d images, %d sub-clusters; want %d, %d", st.Images, st.Subclusters, *images, *subs)
+	}
+	res, err := chromedp.Run(bctx, chromedp.Evaluate[string](fmt.Sprintf("dcBench(%d)", *frames), chromedp.EvalAwaitPromise))
+	if err != nil {
+		return fmt.Errorf("dcBench: %w", err)
+	}
+	var b struct {
+		Intervals []float64 `json:"intervals"`
+		Render    []float64 `json:"render"`
+		Raster    []float64 `json:"raster"`
+		Copy      []float64 `json:"copy"`
+		Overlay   []float64 `json:"overlay"`
+	}
+	if err := json.Unmarshal([]byte(res), &b); err != nil {
+		return fmt.Errorf("decode bench result: %w", err)
+	}
+	if len(b.Intervals) == 0 {
+		return fmt.Errorf("no frames measured")
+	}
+	p50, p95 := pctl(b.Intervals, 0.5), pctl(b.Intervals, 0.95)
+	if *verbose {
+		for i, v := range b.Intervals {
+			fmt.Printf("frame %d interval %.1f render %.1f raster %.1f copy %.1f overlay %.1f\n", i, v, b.Render[i], b.Raster[i], b.Copy[i], b.Overlay[i])
+		}
+	}
+	fmt.Printf("frames: %d over a scripted pan and zoom, %dx%d viewport\n", len(b.Intervals), *w, *h)
+	fmt.Printf("frame interval (requestAnimationFrame to requestAnimationFrame): p50 %.1f ms, p95 %.1f ms, max %.1f ms (target p95 <= 33 ms)\n",
+		p50, p95, pctl(b.Intervals, 1))
+	fmt.Printf("draw time in the client (Go raster + copy + putImageData + labels): p50 %.1f ms, p95 %.1f ms\n",
+		pctl(b.Render, 0.5), pctl(b.Render, 0.95))
+	fmt.Printf("  of which raster p50 %.1f p95 %.1f ms, copy+putImageData p50 %.1f p95 %.1f ms, labels+thumbnails p50 %.1f p95 %.1f ms\n",
+		pctl(b.Raster, 0.5), pctl(b.Raster, 0.95), pctl(b.Copy, 0.5), pctl(b.Copy, 0.95), pctl(b.Overlay, 0.5), pctl(b.Overlay, 0.95))
+	out, _ := json.Marshal(map[string]any{"frame_p50_ms": round1(p50), "frame_p95_ms": round1(p95), "images": *images, "subclusters": *subs})
+	fmt.Println(string(out))
+	return nil
+}
+
+func round1(f float64) float64 { return float64(int(f*10+0.5)) / 10 }

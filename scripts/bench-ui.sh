@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Frame times of the explorer client in headless Chromium over a scripted pan
+# and zoom of a synthetic run: 1,000,000 images in 100,000 sub-clusters, sent
+# over a websocket in the real wire format (no training). Last line: one JSON
+# object {"frame_p50_ms", "frame_p95_ms", "images", "subclusters"}; target
+# p95 <= 33 ms.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+make -s wasm >&2
+go run ./e2e/benchui -static static "$@"

@@ -410,6 +410,7 @@ func NewNet(trunk *Trunk, batch, extractBatch int, opt *SGD) (*Net, error) {
 	if opt.Buf == nil {
 		opt.Buf = map[string][]float32{}
 	}
+	installFastBLAS()
 	n := &Net{Trunk: trunk, B: batch, EB: extractBatch, Opt: opt}
 	r := trunk.Cfg.Resolution
 	n.eg = G.NewGraph()

@@ -1,0 +1,63 @@
+package trainer
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// The network of `make bench-train`: the default small VGG at 32x32x3 with
+// DeeperCluster heads for m=4 (16 super-classes) and k=16; scripts/
+// bench-train.sh builds the same network in PyTorch.
+func benchNet(b *testing.B, batch, extract int) (*Net, *Batch) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	trunk, err := NewTrunk(DefaultModelConfig(32), rng)
+	if err != nil {
+		b.Fatal(err)
+	}
+	net, err := NewNet(trunk, batch, extract, &SGD{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-5})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := net.SetHeads(newHeads(16, 16, trunk.Cfg.Hidden, rng)); err != nil {
+		b.Fatal(err)
+	}
+	return net, randBatch(rng, batch, 32, 16, 16)
+}
+
+func BenchmarkTrainStep(b *testing.B) {
+	net, batch := benchNet(b, 64, 2)
+	defer net.Close()
+	if _, err := net.Step(batch); err != nil { // warm-up
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	t0 := time.Now()
+	for range b.N {
+		if _, err := net.Step(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*64)/time.Since(t0).Seconds(), "img/s")
+}
+
+func BenchmarkExtract(b *testing.B) {
+	net, _ := benchNet(b, 2, 256)
+	defer net.Close()
+	x := make([]float32, 256*3*32*32)
+	for i := range x {
+		x[i] = float32(i%255) / 255
+	}
+	out := make([]float32, 256*net.FeatureDim())
+	if err := net.Extract(x, 256, out); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	t0 := time.Now()
+	for range b.N {
+		if err := net.Extract(x, 256, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*256)/time.Since(t0).Seconds(), "img/s")
+}

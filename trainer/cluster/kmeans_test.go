@@ -349,3 +349,22 @@ func TestSumRows(t *testing.T) {
 		}
 	}
 }
+
+func TestKMeansTiny(t *testing.T) {
+	for _, tc := range []struct{ n, d, k int }{{1, 1, 1}, {2, 1, 2}, {3, 2, 2}, {13, 1, 13}, {40, 3, 33}} {
+		x := randMat(rand.New(rand.NewPCG(uint64(tc.n), 1)), tc.n*tc.d)
+		res, err := KMeans(context.Background(), x, tc.n, tc.d, KMeansOptions{K: tc.k, Iters: 3, Init: InitPlusPlus})
+		if err != nil {
+			t.Fatalf("%+v: %v", tc, err)
+		}
+		want, _ := naiveNearest(x, tc.n, tc.d, res.Centroids, tc.k)
+		if tc.k == tc.n && !slices.Equal(res.Assign, want) {
+			t.Fatalf("%+v: one cluster per row expected, got %v", tc, res.Assign)
+		}
+		for c, s := range res.Sizes {
+			if s == 0 {
+				t.Fatalf("%+v: cluster %d empty", tc, c)
+			}
+		}
+	}
+}

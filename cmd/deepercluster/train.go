@@ -73,6 +73,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	sobel := fs.Bool("sobel", false, "fixed Sobel front end")
 	epochSize := fs.Int("epoch-size", 0, "samples per epoch (0: dataset size)")
 	n := fs.Int("n", 0, "images of the synthetic dataset (0: default)")
+	maxImages := fs.Int("max-images", 0, "train on the first N images only (0: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -94,6 +95,9 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	ds, err := dataset.Open(*dsName, dataset.OpenOptions{Seed: int64(*seed), N: *n})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
+	}
+	if *maxImages > 0 && *maxImages < ds.Len() {
+		ds = subset{ds, *maxImages}
 	}
 	params := deepercluster.RunParams{Preset: preset, M: *m, K: *k, ReclusterEvery: *every, PCADim: *pcaDim}
 	if err := params.Validate(ds.Len()); err != nil {

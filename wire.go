@@ -718,8 +718,14 @@ func DecodeFrame(b []byte) (Frame, error) {
 		a.Sub = r.ids("sub ids", n, len(sp))
 		f.Summaries = r.summaries()
 		if r.err == nil {
-			if err := a.Validate(); err != nil {
-				return Frame{}, fmt.Errorf("%w: snapshot: %w", ErrBadFrame, err)
+			// ids checked the ranges; what is left of Validate is that
+			// each image's sub-cluster belongs to its super-cluster.
+			sup, sub := a.Super, a.Sub[:len(a.Super)]
+			for i, z := range sub {
+				if sp[z] != sup[i] {
+					return Frame{}, fmt.Errorf("%w: snapshot: %w: image %d: sub-cluster %d belongs to super-cluster %d, not %d",
+						ErrBadFrame, ErrInvalidAssignment, i, z, sp[z], sup[i])
+				}
 			}
 			f.Assignment = a
 		}

@@ -36,22 +36,31 @@ func benchWS(b *testing.B, delta bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	snap := deepercluster.AppendSnapshot(nil, deepercluster.RunInfo{ID: "bench"}, base, nil)
-	del := deepercluster.AppendDelta(nil, 1, &d)
-	frame := snap
-	if delta {
-		frame = del
+	back, err := deepercluster.DiffAssignments(moved, base)
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(frame)))
+	snap := deepercluster.AppendSnapshot(nil, deepercluster.RunInfo{ID: "bench"}, base, nil)
+	fwd := deepercluster.AppendDelta(nil, 1, &d)
+	rev := deepercluster.AppendDelta(nil, 1, &back)
+	b.SetBytes(int64(len(snap)))
+	if delta {
+		b.SetBytes(int64(len(fwd)))
+	}
 	b.ReportMetric(float64(len(d.Index)), "changed")
-	cur := &deepercluster.Assignment{}
+	// The client holds version 1; deltas alternate 1->2 and 2->1.
+	cur := &deepercluster.Assignment{Version: base.Version, M: base.M, SubParent: base.SubParent,
+		Super: append([]int32(nil), base.Super...), Sub: append([]int32(nil), base.Sub...)}
 	var buf []byte
+	i := 0
 	for b.Loop() {
+		frame := snap
 		if delta {
-			// The client holds version 1: the delta's starting point.
-			cur.Version, cur.M, cur.SubParent = base.Version, base.M, base.SubParent
-			cur.Super = append(cur.Super[:0], base.Super...)
-			cur.Sub = append(cur.Sub[:0], base.Sub...)
+			frame = fwd
+			if i%2 == 1 {
+				frame = rev
+			}
+			i++
 		}
 		s.hub.Publish(frame)
 		// A client that reuses its receive buffer, as a long-lived one does.

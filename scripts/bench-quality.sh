@@ -6,7 +6,8 @@
 #
 # Knobs (environment): QUALITY_IMAGES training images (default 20000),
 # QUALITY_EPOCHS (default 6), QUALITY_M / QUALITY_K (4 / 16),
-# QUALITY_EVERY recluster period (2), QUALITY_PROBE_ITERS (300).
+# QUALITY_EVERY recluster period (2), QUALITY_PROBE_ITERS (300),
+# QUALITY_TEST test images for the probe (0: all 10000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPENBLAS_CORETYPE=SkylakeX
@@ -16,6 +17,7 @@ M=${QUALITY_M:-4}
 K=${QUALITY_K:-16}
 EVERY=${QUALITY_EVERY:-2}
 ITERS=${QUALITY_PROBE_ITERS:-300}
+TEST=${QUALITY_TEST:-0}
 RUN=${QUALITY_RUN:-$(mktemp -d /tmp/dc-quality.XXXXXX)}
 BIN=$(mktemp /tmp/deepercluster.XXXXXX)
 trap 'rm -f "$BIN"' EXIT
@@ -27,8 +29,8 @@ start=$(date +%s)
 end=$(date +%s)
 train_minutes=$(python3 -c "print(round(($end - $start) / 60, 2))")
 
-learned=$("$BIN" eval --dataset fashion-mnist --checkpoint "$RUN" --max-train "$IMAGES" --probe-iters "$ITERS" | tail -1)
-random=$("$BIN" eval --dataset fashion-mnist --checkpoint "$RUN" --max-train "$IMAGES" --probe-iters "$ITERS" --random-init | tail -1)
+learned=$("$BIN" eval --dataset fashion-mnist --checkpoint "$RUN" --max-train "$IMAGES" --probe-iters "$ITERS" --max-test "$TEST" | tail -1)
+random=$("$BIN" eval --dataset fashion-mnist --checkpoint "$RUN" --max-train "$IMAGES" --probe-iters "$ITERS" --max-test "$TEST" --random-init | tail -1)
 echo "learned: $learned" >&2
 echo "random:  $random" >&2
 python3 -c "

@@ -35,7 +35,7 @@ type Config struct {
 	// stops at the same total).
 	Epochs int
 	// Batch is the training batch (default 64); ExtractBatch the feature
-	// extraction batch (default 128).
+	// extraction batch (default 32: im2col buffers of larger batches fall out of cache).
 	Batch, ExtractBatch int
 	// EpochSize is the number of samples drawn per epoch; 0 means the
 	// dataset size.
@@ -70,7 +70,7 @@ func (c Config) withDefaults(res int) Config {
 		c.Batch = 64
 	}
 	if c.ExtractBatch == 0 {
-		c.ExtractBatch = 128
+		c.ExtractBatch = 32
 	}
 	if c.LR == 0 {
 		c.LR = 0.05

@@ -44,6 +44,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	random := fs.Bool("random-init", false, "evaluate the same network with its initial, untrained weights")
 	iters := fs.Int("probe-iters", 300, "gradient steps of the logistic regression")
 	maxTrain := fs.Int("max-train", 0, "use only the first N training images (0: all)")
+	maxTest := fs.Int("max-test", 0, "use only the first N test images (0: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,7 +66,10 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	if *maxTrain > 0 && *maxTrain < train.Len() {
 		train = subset{train, *maxTrain}
 	}
-	net, ck, err := trainer.LoadNet(*ckDir, 256, *random)
+	if *maxTest > 0 && *maxTest < test.Len() {
+		test = subset{test, *maxTest}
+	}
+	net, ck, err := trainer.LoadNet(*ckDir, 32, *random)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
@@ -22,7 +21,7 @@ import (
 // MappingVersion names the layout of the documents below. Bump it with any
 // change to fields, analysers or encodings: Open then refuses an older
 // index (Recovered wraps ErrOldMapping) instead of answering from it.
-const MappingVersion = 1
+const MappingVersion = 2
 
 // Analyser names registered in the mapping.
 const (
@@ -42,7 +41,7 @@ const (
 	fieldTitle       = "title"       // words
 	fieldDescription = "description" // words
 	fieldUser        = "user"        // exact
-	fieldTaken       = "taken"       // date taken
+	fieldTaken       = "taken"       // day taken, "2006-01-02" (UTC), exact
 	fieldSuper       = "super"       // super-cluster id, exact, doc values
 	fieldSub         = "sub"         // sub-cluster id, exact, doc values
 )
@@ -78,8 +77,14 @@ var queryFields = map[string]string{
 	fieldPhoto:       keyword.Name,
 	fieldSuper:       keyword.Name,
 	fieldSub:         keyword.Name,
-	fieldTaken:       "",
+	fieldTaken:       keyword.Name,
 }
+
+// dayLayout is how the day an image was taken is indexed: one exact term
+// per image whose byte order is date order, so date ranges are term ranges.
+// (A bleve datetime field would add 16 prefix-coded terms per image, most
+// of them unique, for precision below a day that nobody searches by.)
+const dayLayout = "2006-01-02"
 
 // Indexing options: index only, no stored values, no term vectors; the
 // cluster ids also get doc values because Search reads them per hit.
@@ -130,7 +135,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	img.AddFieldMappingsAt(fieldTitle, field("text", analyzerText, false, false))
 	img.AddFieldMappingsAt(fieldDescription, field("text", analyzerText, false, false))
 	img.AddFieldMappingsAt(fieldUser, field("text", keyword.Name, false, false))
-	img.AddFieldMappingsAt(fieldTaken, field("datetime", "", false, false))
+	img.AddFieldMappingsAt(fieldTaken, field("text", keyword.Name, false, false))
 	img.AddFieldMappingsAt(fieldSuper, field("text", keyword.Name, true, false))
 	img.AddFieldMappingsAt(fieldSub, field("text", keyword.Name, true, false))
 	m.AddDocumentMapping("image", img)
@@ -220,10 +225,9 @@ func (a analyzers) imageDoc(i int, meta deepercluster.Meta, super, sub int32) *d
 	if meta.User != "" {
 		d.AddField(document.NewTextFieldCustom(fieldUser, nil, []byte(meta.User), optExact, a.kw))
 	}
-	if !meta.Taken.IsZero() {
-		if f, err := document.NewDateTimeFieldWithIndexingOptions(fieldTaken, nil, meta.Taken, time.RFC3339, optIndex); err == nil {
-			d.AddField(f)
-		} // dates bleve cannot represent (YFCC's year 4501) are left out
+	if t := meta.Taken.UTC(); !meta.Taken.IsZero() && t.Year() >= 1800 && t.Year() <= 2200 {
+		// junk dates (YFCC's year 4501) are left out
+		d.AddField(document.NewTextFieldCustom(fieldTaken, nil, []byte(t.Format(dayLayout)), optExact, a.kw))
 	}
 	d.AddField(document.NewTextFieldCustom(fieldSuper, nil, []byte(strconv.Itoa(int(super))), optCluster, a.kw))
 	d.AddField(document.NewTextFieldCustom(fieldSub, nil, []byte(strconv.Itoa(int(sub))), optCluster, a.kw))

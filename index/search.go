@@ -56,7 +56,9 @@ type Query struct {
 	// Text is searched in titles and descriptions, in bleve's query-string
 	// syntax: bare words match any of them, +word must match, -word must
 	// not, field:value names one of title, description, tags (tag words),
-	// tag (exact tag), user, photo, super, sub, and taken:>"2010-01-01".
+	// tag (exact tag), user, photo, super, sub, taken (a day, "2010-01-31",
+	// or a range of days: taken:>="2010-01-01"; times within a day are not
+	// indexed).
 	// A "phrase" matches all its words in any order: no term vectors are
 	// kept, so word positions are unknown.
 	Text string `json:"text,omitempty"`
@@ -268,9 +270,6 @@ func (ix *Index) rewrite(q query.Query) (query.Query, error) {
 		if err != nil {
 			return nil, err
 		}
-		if fs[0] == fieldTaken {
-			return nil, fmt.Errorf("field taken needs a date range, like taken:>=\"2010-01-01\"")
-		}
 		var out []query.Query
 		for _, f := range fs {
 			c := *t
@@ -324,9 +323,6 @@ func (ix *Index) rewrite(q query.Query) (query.Query, error) {
 		if err != nil {
 			return nil, err
 		}
-		if fs[0] == fieldTaken {
-			return nil, fmt.Errorf("field taken needs a date range, like taken:>=\"2010-01-01\"")
-		}
 		var out []query.Query
 		for _, f := range fs {
 			switch t := t.(type) {
@@ -357,7 +353,17 @@ func (ix *Index) rewrite(q query.Query) (query.Query, error) {
 		if t.FieldVal != fieldTaken {
 			return nil, fmt.Errorf("field %q holds no dates: only taken does", t.FieldVal)
 		}
-		return q, nil
+		// Days are indexed as "2006-01-02" terms: a term range, to the day.
+		var lo, hi string
+		if !t.Start.IsZero() {
+			lo = t.Start.UTC().Format(dayLayout)
+		}
+		if !t.End.IsZero() {
+			hi = t.End.UTC().Format(dayLayout)
+		}
+		r := query.NewTermRangeInclusiveQuery(lo, hi, t.InclusiveStart, t.InclusiveEnd)
+		r.SetField(fieldTaken)
+		return r, nil
 	case *query.NumericRangeQuery:
 		return nil, fmt.Errorf("field %q holds no numbers (for dates quote them: taken:>\"2010-01-01\")", t.FieldVal)
 	}

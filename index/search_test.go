@@ -67,6 +67,8 @@ func TestSearchExactPrefixAndOr(t *testing.T) {
 		{"text exact tag field", Query{Text: `tag:"new york"`}, 3},
 		{"text must and must not", Query{Text: `+number -tags:york`}, 3},
 		{"text date range", Query{Text: `taken:>="2013-01-01"`}, 2},
+		{"text date range exclusive", Query{Text: `taken:<"2011-01-01"`}, 2},
+		{"text one day", Query{Text: `taken:"2012-01-01"`}, 1},
 		{"text phrase", Query{Text: `"photo number"`}, 7},
 	}
 	for _, c := range cases {

@@ -1,0 +1,301 @@
+// Command benchindex measures the index on the synthetic dataset: full build
+// speed, size on disk, a re-index after 10% of the images move, and the
+// latency of single-tag cluster searches drawn from the tag frequencies.
+// Beside our search it runs the stock bleve route (a search request with a
+// terms facet over the sub-cluster field) on the same queries, checks that
+// both count the same, and prints the ratio. The last line of output is one
+// JSON object with the issue's keys.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+
+	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/index"
+	"github.com/deepercluster/deepercluster/trainer/dataset"
+)
+
+var cpuprofile string
+
+func main() {
+	n := flag.Int("n", 100_000, "images")
+	m := flag.Int("m", 16, "super-clusters")
+	k := flag.Int("k", 1024, "sub-clusters")
+	queries := flag.Int("queries", 200, "timed single-tag searches")
+	batch := flag.Int("batch", 0, "images per batch (0: index default)")
+	workers := flag.Int("workers", 0, "batches at once (0: index default)")
+	dir := flag.String("dir", "", "work directory (default: a temporary one, removed)")
+	flag.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile here")
+	flag.Parse()
+	if err := run(*n, *m, *k, *queries, *batch, *workers, *dir); err != nil {
+		fmt.Fprintln(os.Stderr, "benchindex:", err)
+		os.Exit(1)
+	}
+}
+
+// Result is the JSON line.
+type Result struct {
+	BuildDocsPerS  float64 `json:"build_docs_per_s"`
+	DiskMB         float64 `json:"disk_mb"`
+	UpdateSpeedup  float64 `json:"update_speedup"`
+	SearchMedianMS float64 `json:"search_median_ms"`
+	SearchP99MS    float64 `json:"search_p99_ms"`
+}
+
+func run(n, m, k, queries, batch, workers int, dir string) error {
+	ctx := context.Background()
+	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 1, N: n, Resolution: 32})
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "benchindex-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	v1 := synthAssignment(ds, m, k, r)
+	v2 := moveShare(v1, 0.10, r)
+
+	quiet := slog.New(slog.DiscardHandler)
+	ix, err := index.Open(filepath.Join(dir, "index"), ds, index.Options{BatchSize: batch, Workers: workers, Logger: quiet})
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+
+	cpu0 := cpuTime()
+	t0 := time.Now()
+	last := time.Now()
+	if err := ix.Build(ctx, v1, func(done, total int) {
+		if time.Since(last) > 2*time.Second || done == total {
+			fmt.Fprintf(os.Stderr, "build %d/%d images, %.0f docs/s\n", done, total, float64(done)/time.Since(t0).Seconds())
+			last = time.Now()
+		}
+	}); err != nil {
+		return err
+	}
+	build := time.Since(t0)
+	buildCPU := cpuTime() - cpu0
+	diskMB := float64(dirSize(filepath.Join(dir, "index"))) / (1 << 20)
+	fmt.Printf("build: %d images in %v: %.0f docs/s (target >= 8000); %.1f MB on disk; %.1f s of CPU (%.0f docs per CPU-second)\n",
+		n, build.Round(time.Millisecond), float64(n)/build.Seconds(), diskMB, buildCPU.Seconds(), float64(n)/buildCPU.Seconds())
+
+	t1 := time.Now()
+	st, err := ix.Update(ctx, v2)
+	if err != nil {
+		return err
+	}
+	upd := time.Since(t1)
+	if st.Rebuilt {
+		return fmt.Errorf("update fell back to a full build: %+v", st)
+	}
+	fmt.Printf("update: %d images moved, %d cluster docs, in %v: %.1fx faster than the full build (target >= 5x)\n",
+		st.Changed, st.Clusters, upd.Round(time.Millisecond), build.Seconds()/upd.Seconds())
+
+	// Queries drawn from the tag frequency: a random tag occurrence.
+	draw := func(r *rand.Rand) string {
+		for {
+			tags := ds.Meta(r.IntN(n)).Tags
+			if len(tags) > 0 {
+				return tags[r.IntN(len(tags))]
+			}
+		}
+	}
+	wr := rand.New(rand.NewPCG(3, 4))
+	for range 20 { // warm-up, not timed: page cache, pools
+		if _, err := ix.Search(ctx, index.Query{Tags: []string{draw(wr)}}); err != nil {
+			return err
+		}
+	}
+	qr := rand.New(rand.NewPCG(5, 6))
+	tags := make([]string, queries)
+	for i := range tags {
+		tags[i] = draw(qr)
+	}
+	ours := make([]float64, queries)
+	totalMatches := 0
+	for i, tag := range tags {
+		t := time.Now()
+		res, err := ix.Search(ctx, index.Query{Tags: []string{tag}})
+		if err != nil {
+			return fmt.Errorf("search %q: %w", tag, err)
+		}
+		ours[i] = float64(time.Since(t).Microseconds()) / 1000
+		totalMatches += res.Matches
+	}
+	med, p99 := percentile(ours, 0.5), percentile(ours, 0.99)
+	fmt.Printf("search: %d single-tag queries (mean %d matching images): median %.2f ms, p99 %.2f ms (targets <= 5, <= 30)\n",
+		queries, totalMatches/max(queries, 1), med, p99)
+
+	// Exact counts of the first queries, for the peer's cross-check.
+	check := map[string]*index.SearchResult{}
+	for _, tag := range tags[:min(20, len(tags))] {
+		res, err := ix.Search(ctx, index.Query{Tags: []string{tag}, Limit: index.MaxLimit})
+		if err != nil {
+			return err
+		}
+		check[tag] = res
+	}
+	if err := ix.Close(); err != nil { // the peer needs the directory's lock
+		return err
+	}
+	if err := facetPeer(ctx, check, dir, tags, k, med); err != nil {
+		return err
+	}
+
+	out, _ := json.Marshal(Result{
+		BuildDocsPerS: round(float64(n)/build.Seconds(), 1), DiskMB: round(diskMB, 2),
+		UpdateSpeedup: round(build.Seconds()/upd.Seconds(), 2), SearchMedianMS: round(med, 3), SearchP99MS: round(p99, 3),
+	})
+	fmt.Println(string(out))
+	return nil
+}
+
+// facetPeer answers the same queries the stock bleve way, a terms facet
+// over the sub-cluster field, on a read-only copy opened beside ours, and
+// checks the counts agree (our index is closed by then: bleve locks its
+// directory).
+func facetPeer(ctx context.Context, check map[string]*index.SearchResult, dir string, tags []string, k int, ourMedian float64) error {
+	cur, err := os.ReadFile(filepath.Join(dir, "index", "CURRENT"))
+	if err != nil {
+		return err
+	}
+	bi, err := bleve.Open(filepath.Join(dir, "index", strings.TrimSpace(string(cur))))
+	if err != nil {
+		return fmt.Errorf("peer: %w", err)
+	}
+	defer bi.Close()
+	lat := make([]float64, len(tags))
+	for i, tag := range tags {
+		q := bleve.NewTermQuery(normalise(tag))
+		q.SetField("tag")
+		req := bleve.NewSearchRequestOptions(q, 0, 0, false)
+		req.AddFacet("sub", bleve.NewFacetRequest("sub", k))
+		t := time.Now()
+		res, err := bi.SearchInContext(ctx, req)
+		if err != nil {
+			return fmt.Errorf("peer search %q: %w", tag, err)
+		}
+		lat[i] = float64(time.Since(t).Microseconds()) / 1000
+		if ours, ok := check[tag]; ok { // cross-check the counts
+			got := map[string]int{}
+			for _, h := range ours.Subs {
+				got[fmt.Sprint(h.ID)] = h.Count
+			}
+			f := res.Facets["sub"]
+			if f.Terms != nil {
+				for _, tf := range f.Terms.Terms() {
+					if got[tf.Term] != tf.Count {
+						return fmt.Errorf("tag %q sub-cluster %s: we count %d, the facet %d", tag, tf.Term, got[tf.Term], tf.Count)
+					}
+				}
+			}
+			if int(res.Total) != ours.Matches {
+				return fmt.Errorf("tag %q: we match %d, bleve %d", tag, ours.Matches, res.Total)
+			}
+		}
+	}
+	pm := percentile(lat, 0.5)
+	fmt.Printf("peer (bleve terms facet over sub): median %.2f ms, p99 %.2f ms; ours is %.1fx faster at the median (counts agree on 20 queries)\n",
+		pm, percentile(lat, 0.99), pm/ourMedian)
+	return nil
+}
+
+// normalise is what the index does to a query tag (trim, lower-case).
+func normalise(tag string) string { return strings.ToLower(strings.TrimSpace(tag)) }
+
+func synthAssignment(ds *dataset.Synthetic, m, k int, r *rand.Rand) *deepercluster.Assignment {
+	n := ds.Len()
+	a := &deepercluster.Assignment{Version: 1, M: m, Super: make([]int32, n), Sub: make([]int32, n), SubParent: make([]int32, k)}
+	for j := range a.SubParent {
+		a.SubParent[j] = int32(j % m)
+	}
+	per := k / m
+	for i := range n {
+		l, _ := ds.Label(i)
+		var sub int
+		if r.Float64() < 0.8 { // the concept's super-cluster, one of 4 of its subs
+			sub = l%m + m*((l/m*7+r.IntN(4))%per)
+		} else {
+			sub = r.IntN(k)
+		}
+		a.Sub[i], a.Super[i] = int32(sub), a.SubParent[sub]
+	}
+	return a
+}
+
+// moveShare moves exactly share of the images to another sub-cluster.
+func moveShare(a *deepercluster.Assignment, share float64, r *rand.Rand) *deepercluster.Assignment {
+	b := &deepercluster.Assignment{Version: a.Version + 1, M: a.M, Super: slices.Clone(a.Super), Sub: slices.Clone(a.Sub), SubParent: a.SubParent}
+	k := len(a.SubParent)
+	for _, i := range r.Perm(len(a.Sub))[:int(share*float64(len(a.Sub)))] {
+		s := (int(a.Sub[i]) + 1 + r.IntN(k-1)) % k
+		b.Sub[i], b.Super[i] = int32(s), a.SubParent[s]
+	}
+	return b
+}
+
+func percentile(xs []float64, p float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+func round(x float64, d int) float64 {
+	f := 1.0
+	for range d {
+		f *= 10
+	}
+	return float64(int64(x*f+0.5)) / f
+}
+
+func dirSize(dir string) int64 {
+	var total int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	return total
+}
+
+// cpuTime is the CPU time this process used so far (user + system): the
+// machine is shared, so wall time alone can mislead.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -117,3 +117,38 @@ func TestStabilityNMI(t *testing.T) {
 		t.Fatal("want NaN without a previous assignment")
 	}
 }
+
+// FuzzMetrics checks the invariants of the metrics on arbitrary labellings:
+// NMI in [0, 1] and symmetric, NMI and ARI of a labelling with itself 1,
+// ARI at most 1, purity in (0, 1].
+func FuzzMetrics(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 1, 2, 2}, []byte{1, 1, 0, 0, 5, 5})
+	f.Add([]byte{0, 1, 2, 3}, []byte{0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, ab, bb []byte) {
+		n := min(len(ab), len(bb))
+		if n == 0 {
+			return
+		}
+		a, b := make([]int32, n), make([]int32, n)
+		for i := 0; i < n; i++ {
+			a[i], b[i] = int32(ab[i])-128, int32(bb[i])*1000
+		}
+		const eps = 1e-9
+		v := NMI(a, b)
+		if !(v >= -eps && v <= 1+eps) || math.Abs(v-NMI(b, a)) > eps {
+			t.Fatalf("NMI %v (reverse %v)", v, NMI(b, a))
+		}
+		if v := NMI(a, a); math.Abs(v-1) > eps {
+			t.Fatalf("NMI(a, a) = %v", v)
+		}
+		if v := ARI(a, a); v != 1 {
+			t.Fatalf("ARI(a, a) = %v", v)
+		}
+		if v := ARI(a, b); !(v <= 1+eps) || math.IsNaN(v) {
+			t.Fatalf("ARI %v", v)
+		}
+		if p := Purity(a, b); !(p > 0 && p <= 1) {
+			t.Fatalf("purity %v", p)
+		}
+	})
+}

@@ -238,8 +238,7 @@ func (a *app) runSearch(q string) {
 		return
 	}
 	setText(a.dom.byID("searchinfo"), "searching…")
-	url := "/api/search?limit=1000&q=" + js.Global().Call("encodeURIComponent", q).String()
-	a.fetchJSON("GET", url, "", func(status int, v js.Value, err string) {
+	a.fetchJSON("GET", searchURL(q), "", func(status int, v js.Value, err string) {
 		if seq != s.seq {
 			return
 		}
@@ -251,16 +250,49 @@ func (a *app) runSearch(q string) {
 			return
 		}
 		s.err = ""
-		s.version = jsInt(v, "version")
+		res := v.Get("result")
+		s.version = jsInt(res, "version")
 		s.hits = s.hits[:0]
-		for _, c := range jsArr(v, "clusters") {
-			s.hits = append(s.hits, hit{super: int32(jsInt(c, "super")), sub: int32(jsInt(c, "sub")),
+		if s.version >= 0 && uint32(s.version) < a.version() {
+			// The index has not caught up with the version on screen:
+			// its cluster ids would light the wrong cells. Ask again.
+			a.applyHighlight()
+			setText(a.dom.byID("searchinfo"), "the index is catching up with version "+itoa(int(a.version()))+"…")
+			a.dom.once(400, func() {
+				if seq == s.seq {
+					a.runSearch(q)
+				}
+			})
+			return
+		}
+		// Sub-clusters first (what the map highlights), then the
+		// super-clusters, each ranked by the index's score.
+		for _, c := range jsArr(res, "subs") {
+			s.hits = append(s.hits, hit{super: int32(jsInt(c, "super")), sub: int32(jsInt(c, "id")),
+				size: jsInt(c, "size"), count: jsInt(c, "count"), share: jsFloat(c, "share"),
+				lift: jsFloat(c, "lift"), score: jsFloat(c, "score")})
+		}
+		for _, c := range jsArr(res, "supers") {
+			s.hits = append(s.hits, hit{super: int32(jsInt(c, "id")), sub: -1,
 				size: jsInt(c, "size"), count: jsInt(c, "count"), share: jsFloat(c, "share"),
 				lift: jsFloat(c, "lift"), score: jsFloat(c, "score")})
 		}
 		a.applyHighlight()
 		a.renderResults()
 	})
+}
+
+// searchURL turns what the user typed into the server's query: hashtags
+// separated by commas or spaces are ANDed, "OR" between them ORs them, a
+// trailing * asks for a tag prefix, quotes keep a tag with spaces whole.
+func searchURL(q string) string {
+	enc := func(s string) string { return js.Global().Call("encodeURIComponent", s).String() }
+	tags, op := ui.ParseTags(q)
+	u := "/api/search?limit=1000&q=" + enc(strings.Join(tags, ","))
+	if op == "or" {
+		u += "&op=or"
+	}
+	return u
 }
 
 // applyHighlight turns the search hits into the per-cluster flags the
@@ -302,7 +334,7 @@ func (a *app) renderResults() {
 	case s.err != "":
 		setHTML(info, `<span class="err">`+esc(s.err)+`</span>`)
 	default:
-		setText(info, itoa(len(s.hits))+" clusters match "+s.query+" (highlighted; the others dimmed)")
+		setText(info, itoa(len(s.ids))+" sub-clusters hold "+s.query+" (highlighted; the others dimmed)")
 	}
 	var b strings.Builder
 	for i, h := range s.hits {

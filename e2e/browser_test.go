@@ -1,0 +1,389 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/index"
+	"github.com/deepercluster/deepercluster/server"
+	"github.com/deepercluster/deepercluster/trainer"
+	"github.com/deepercluster/deepercluster/trainer/dataset"
+)
+
+// stack is the real product: a synthetic dataset, the trainer, the bleve
+// index and the server, wired as `deepercluster serve` wires them.
+type stack struct {
+	url  string
+	ds   deepercluster.Dataset
+	run  *trainer.Run
+	stop func()
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func startStack(t *testing.T, n int, params deepercluster.RunParams) *stack {
+	t.Helper()
+	dir := t.TempDir()
+	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 3, N: n, Resolution: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := index.Open(filepath.Join(dir, "index"), ds, index.Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"}, ds, ix, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := trainer.NewRun(context.Background(), trainer.Config{
+		Dir: dir, DatasetName: "synthetic", Params: params, Epochs: 1000, Batch: 32, Seed: 5,
+		Model:       trainer.ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16},
+		KMeansIters: 5, Logger: quiet(),
+	}, ds, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetRun(run)
+	bg, stopBG := context.WithCancel(context.Background())
+	bgDone := make(chan struct{})
+	go func() { srv.Run(bg); close(bgDone) }()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	trainCtx, stopTrain := context.WithCancel(context.Background())
+	trainDone := make(chan error, 1)
+	go func() { trainDone <- run.Train(trainCtx) }()
+	s := &stack{url: "http://" + ln.Addr().String(), ds: ds, run: run}
+	s.stop = func() {
+		stopTrain()
+		if err := <-trainDone; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("train: %v", err)
+		}
+		run.Close()
+		srv.CloseClients()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		hs.Shutdown(ctx)
+		cancel()
+		stopBG()
+		<-bgDone
+		if err := ix.Close(); err != nil {
+			t.Errorf("close index: %v", err)
+		}
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *stack) getJSON(t *testing.T, path string, v any) int {
+	t.Helper()
+	resp, err := http.Get(s.url + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: decode: %v", path, err)
+	}
+	return resp.StatusCode
+}
+
+// needBrowser skips, or under CI fails, when Chromium or the built client
+// is missing.
+func needBrowser(t *testing.T) {
+	t.Helper()
+	if _, err := Chromium(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("browser test: %v", err)
+		}
+		t.Skipf("browser test: %v", err)
+	}
+}
+
+// artifactPath is where a screenshot is kept after the test: $TEST_ARTIFACTS
+// when set, else the system's temp directory.
+func artifactPath(t *testing.T, name string) string {
+	dir := os.Getenv("TEST_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "deepercluster-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("artifacts: %v", err)
+	}
+	return filepath.Join(dir, name)
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	p := artifactPath(t, name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	t.Logf("screenshot saved: %s (%d bytes)", p, len(png))
+}
+
+// pollState waits until cond holds for the client's state.
+func pollState(t *testing.T, ctx context.Context, what string, timeout time.Duration, cond func(ClientState) bool) ClientState {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var st ClientState
+	var err error
+	for time.Now().Before(deadline) {
+		st, err = State(ctx)
+		if err == nil && cond(st) {
+			return st
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("waiting %v for %s: last state %+v, err %v", timeout, what, st, err)
+	return st
+}
+
+type searchAnswer struct {
+	Result struct {
+		Version uint32 `json:"version"`
+		Subs    []struct {
+			ID    int32   `json:"id"`
+			Score float64 `json:"score"`
+		} `json:"subs"`
+	} `json:"result"`
+}
+
+// TestBrowserExplorer runs the real server with real training on 2,000
+// synthetic images and drives the page in headless Chromium: it draws the
+// clusters, a hashtag search highlights exactly the clusters holding the
+// tag, a result zooms the map, the super-class view nests four rotations,
+// and the recluster form produces a new Assignment version on the page.
+func TestBrowserExplorer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network and runs a browser")
+	}
+	needBrowser(t)
+	params := deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 4, K: 6, ReclusterEvery: 1000, PCADim: 8}
+	s := startStack(t, 2000, params)
+	resp, err := http.Get(s.url + "/main.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the server has no main.wasm: run make wasm (make test does) before go test")
+		}
+		t.Skip("static/main.wasm not built: run make wasm")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1280, 800)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bcancel()
+	if err := chromedp.Do(bctx, chromedp.Navigate(s.url+"/")); err != nil {
+		t.Fatal(err)
+	}
+
+	// 1. It connects, receives the first Assignment and draws it.
+	st := pollState(t, bctx, "the first assignment drawn", 2*time.Minute, func(st ClientState) bool {
+		return st.Connected && st.Version >= 1 && st.ClustersDrawn > 0 && !st.Animating
+	})
+	if st.Images != 2000 || st.Supers != params.M || st.Subclusters != params.M*params.K {
+		t.Fatalf("client holds %d images, %d supers, %d subs; want 2000, %d, %d", st.Images, st.Supers, st.Subclusters, params.M, params.M*params.K)
+	}
+	if st.ClustersDrawn != st.Subclusters {
+		t.Fatalf("drew %d of %d sub-clusters at the whole-map view", st.ClustersDrawn, st.Subclusters)
+	}
+	if st.LastError != "" {
+		t.Fatalf("client error: %s", st.LastError)
+	}
+
+	// 2. Hashtag search. Pick a plain tag that some sub-clusters hold and
+	// others do not (from the dataset and the page's Assignment version),
+	// so that highlighting everything or nothing would fail.
+	a := s.run.Assignment()
+	if a == nil || a.Version != st.Version {
+		t.Fatalf("page at version %d, trainer at %v", st.Version, a)
+	}
+	holders := map[string]map[int32]bool{}
+	for i := 0; i < s.ds.Len(); i++ {
+		for _, tg := range s.ds.Meta(i).Tags {
+			if tg == "" || strings.ContainsAny(tg, ` ,"|#*`) || strings.ToLower(tg) != tg {
+				continue
+			}
+			if holders[tg] == nil {
+				holders[tg] = map[int32]bool{}
+			}
+			holders[tg][a.Sub[i]] = true
+		}
+	}
+	var tag string
+	best := 0
+	for tg, h := range holders {
+		// Prefer the tag held by about a third of the clusters.
+		score := min(len(h), st.Subclusters-len(h))
+		if len(h) < st.Subclusters && (score > best || score == best && tg < tag) {
+			tag, best = tg, score
+		}
+	}
+	if tag == "" {
+		t.Fatal("no tag is held by only some of the clusters")
+	}
+	t.Logf("searching #%s, held by %d of %d sub-clusters", tag, len(holders[tag]), st.Subclusters)
+	var want []int32
+	for attempt := 0; ; attempt++ {
+		if err := chromedp.Do(bctx,
+			chromedp.SetValue(chromedp.CSS("#q"), "#"+tag),
+			chromedp.Click(chromedp.CSS("#searchbtn"))); err != nil {
+			t.Fatal(err)
+		}
+		st = pollState(t, bctx, "search results", 30*time.Second, func(st ClientState) bool {
+			return st.SearchQuery == "#"+tag && st.SearchVersion >= 1 && st.Results > 0
+		})
+		var ans searchAnswer
+		if code := s.getJSON(t, "/api/search?limit=1000&q="+url.QueryEscape(tag), &ans); code != http.StatusOK {
+			t.Fatalf("/api/search: HTTP %d", code)
+		}
+		if ans.Result.Version != uint32(st.SearchVersion) || st.Version != ans.Result.Version {
+			if attempt < 3 {
+				continue // a new version arrived in between: search again
+			}
+			t.Fatalf("versions kept changing: page %d, its search %d, server %d", st.Version, st.SearchVersion, ans.Result.Version)
+		}
+		want = want[:0]
+		for _, h := range ans.Result.Subs {
+			want = append(want, h.ID)
+		}
+		slices.Sort(want)
+		break
+	}
+	if !slices.Equal(st.Highlighted, want) {
+		t.Fatalf("search %q: page highlights %v, /api/search answers %v", tag, st.Highlighted, want)
+	}
+	// Independently of the index: the sub-clusters that hold an image
+	// carrying the tag, from the dataset and the page's Assignment version.
+	if a.Version == st.Version {
+		var subs []int32
+		for z := range holders[tag] {
+			subs = append(subs, z)
+		}
+		slices.Sort(subs)
+		if !slices.Equal(st.Highlighted, subs) {
+			t.Fatalf("search %q: page highlights %v, but the sub-clusters holding the tag are %v", tag, st.Highlighted, subs)
+		}
+	}
+	if len(want) == 0 || len(want) >= st.Subclusters {
+		t.Fatalf("search %q highlights %d of %d clusters", tag, len(want), st.Subclusters)
+	}
+	st = pollState(t, bctx, "highlighted cells drawn", 10*time.Second, func(st ClientState) bool {
+		return st.HighlightedDrawn == len(want) && st.ClustersDrawn == st.Subclusters
+	})
+	screenshot(t, bctx, "explorer-search.png")
+
+	// 3. Clicking the first result zooms to it and opens its panel.
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#results li"))); err != nil {
+		t.Fatal(err)
+	}
+	st = pollState(t, bctx, "zoom to the first result", 10*time.Second, func(st ClientState) bool {
+		return st.Selected >= 0 && !st.Animating
+	})
+	if !slices.Contains(want, int32(st.Selected)) {
+		t.Fatalf("selected sub-cluster %d is not a search hit %v", st.Selected, want)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Poll[chromedp.Void](
+		`document.querySelectorAll("#clustergrid img").length > 0 && !document.getElementById("clusterbox").hidden`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the cluster panel shows no images: %v", err)
+	}
+	// Hovering a cell shows its size and tags.
+	tip, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => {
+		const c = document.getElementById("map"), r = c.getBoundingClientRect();
+		c.dispatchEvent(new MouseEvent("mousemove", {clientX: r.left + r.width/2, clientY: r.top + r.height/2, bubbles: true}));
+		const t = document.getElementById("tooltip");
+		return t.hidden ? "" : t.textContent; })()`))
+	if err != nil || !strings.Contains(tip, "images") {
+		t.Fatalf("hover tooltip %q, err %v", tip, err)
+	}
+
+	// 4. The super-class view nests the four rotations: four copies of
+	// every sub-cluster.
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#mode-superclasses")), chromedp.Click(chromedp.CSS("#resetview"))); err != nil {
+		t.Fatal(err)
+	}
+	pollState(t, bctx, "super-class view", 10*time.Second, func(st ClientState) bool {
+		return st.Mode == "superclasses" && !st.Animating && st.ClustersDrawn == 4*st.Subclusters
+	})
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#mode-superclusters"))); err != nil {
+		t.Fatal(err)
+	}
+
+	// 5. Invalid input is refused on the page, naming the field.
+	if err := chromedp.Do(bctx,
+		chromedp.SetValue(chromedp.CSS("#rc-k"), "-3"),
+		chromedp.Click(chromedp.CSS("#rc-go"))); err != nil {
+		t.Fatal(err)
+	}
+	st = pollState(t, bctx, "validation message", 5*time.Second, func(st ClientState) bool {
+		return strings.Contains(st.ReclusterMsg, "k")
+	})
+	if !strings.HasPrefix(st.ReclusterMsg, "invalid") || st.ReclusterBusy {
+		t.Fatalf("bad k: message %q, busy %v", st.ReclusterMsg, st.ReclusterBusy)
+	}
+
+	// 6. The recluster button produces a new Assignment version with the
+	// new parameters, which the page shows.
+	v0 := st.Version
+	if err := chromedp.Do(bctx,
+		chromedp.SetValue(chromedp.CSS("#rc-k"), "5"),
+		chromedp.Click(chromedp.CSS("#rc-go"))); err != nil {
+		t.Fatal(err)
+	}
+	st = pollState(t, bctx, "the recluster job accepted", 10*time.Second, func(st ClientState) bool {
+		return st.ReclusterBusy || st.Version > v0
+	})
+	st = pollState(t, bctx, "a new version after reclustering", 2*time.Minute, func(st ClientState) bool {
+		return st.Version > v0 && st.Subclusters == params.M*5 && !st.Animating && !st.ReclusterBusy
+	})
+	if st.ClustersDrawn != st.Subclusters || st.LastError != "" {
+		t.Fatalf("after reclustering: %+v", st)
+	}
+	// The search follows the new version, and still lights exactly what
+	// the index answers for it.
+	st = pollState(t, bctx, "search re-run on the new version", 30*time.Second, func(st ClientState) bool {
+		return st.SearchVersion == int(st.Version) && !st.Animating
+	})
+	var ans searchAnswer
+	s.getJSON(t, "/api/search?limit=1000&q="+url.QueryEscape(tag), &ans)
+	if ans.Result.Version == st.Version {
+		want = want[:0]
+		for _, h := range ans.Result.Subs {
+			want = append(want, h.ID)
+		}
+		slices.Sort(want)
+		if !slices.Equal(st.Highlighted, want) {
+			t.Fatalf("version %d: page highlights %v, /api/search answers %v", st.Version, st.Highlighted, want)
+		}
+	}
+	screenshot(t, bctx, "explorer-recluster.png")
+}

@@ -203,18 +203,47 @@ func ParseYFCCLine(line []byte) (Record, error) {
 	}
 	rec.Meta.PhotoID = fs[colPhotoID]
 	rec.Meta.User = fs[colUser]
-	rec.Nickname = decodeText(fs[colNickname])
 	rec.Meta.Taken = parseTaken(fs[colTaken])
 	rec.Uploaded = parseUnix(fs[colUploaded])
-	rec.Meta.Device = decodeText(fs[colDevice])
-	rec.Meta.Title = decodeText(fs[colTitle])
-	rec.Meta.Description = decodeText(fs[colDescription])
+	// Decoded text goes into one arena that becomes one string at the end:
+	// one allocation per line instead of one per encoded field and tag.
+	var arena []byte
+	if n := encodedLen(fs, colNickname, colDevice, colTitle, colDescription, colTags, colMachineTags); n > 0 {
+		arena = make([]byte, 0, n) // decoding never makes text longer
+	}
+	var spans [4]span
+	for k, c := range [4]int{colNickname, colDevice, colTitle, colDescription} {
+		spans[k] = decodeSpan(&arena, fs[c])
+	}
+	var refBuf [24]tagRef
+	refs := refBuf[:0]
 	var err error
-	if rec.Meta.Tags, err = splitTags(fs[colTags]); err != nil {
+	if rec.Meta.Tags, refs, err = splitTags(&arena, refs, 0, fs[colTags]); err != nil {
 		return rec, &fieldError{fieldNames[colTags], err}
 	}
-	if rec.Meta.MachineTags, err = splitTags(fs[colMachineTags]); err != nil {
+	if rec.Meta.MachineTags, refs, err = splitTags(&arena, refs, 1, fs[colMachineTags]); err != nil {
 		return rec, &fieldError{fieldNames[colMachineTags], err}
+	}
+	all := ""
+	if len(arena) > 0 {
+		all = string(arena)
+	}
+	text := func(k, c int) string {
+		if sp := spans[k]; sp.ok {
+			return all[sp.start:sp.end]
+		}
+		return fs[c]
+	}
+	rec.Nickname = text(0, colNickname)
+	rec.Meta.Device = text(1, colDevice)
+	rec.Meta.Title = text(2, colTitle)
+	rec.Meta.Description = text(3, colDescription)
+	for _, r := range refs {
+		if r.list == 0 {
+			rec.Meta.Tags[r.index] = all[r.start:r.end]
+		} else {
+			rec.Meta.MachineTags[r.index] = all[r.start:r.end]
+		}
 	}
 	lon, lat := fs[colLongitude], fs[colLatitude]
 	if lon != "" || lat != "" {
@@ -240,11 +269,53 @@ func ParseYFCCLine(line []byte) (Record, error) {
 	return rec, nil
 }
 
+// encodedLen is the total length of the fields that need decoding.
+func encodedLen(fs []string, cols ...int) int {
+	n := 0
+	for _, c := range cols {
+		if hasEscape(fs[c]) {
+			n += len(fs[c])
+		}
+	}
+	return n
+}
+
+// span is where a decoded field lies in the line's arena; ok is false
+// when the field is used as it is (nothing to decode, or badly encoded).
+type span struct {
+	start, end int
+	ok         bool
+}
+
+// decodeSpan decodes a free-text field (title, description, device) into
+// the arena; YFCC text is not always well encoded, so on failure (or
+// invalid UTF-8) the raw text stays.
+func decodeSpan(arena *[]byte, s string) span {
+	if !hasEscape(s) {
+		return span{}
+	}
+	start := len(*arena)
+	a, ok := appendUnescape(*arena, s)
+	if !ok || !utf8.Valid(a[start:]) {
+		*arena = a[:start]
+		return span{}
+	}
+	*arena = a
+	return span{start, len(a), true}
+}
+
+// tagRef says which tag of which list (0 user tags, 1 machine tags) is
+// decoded text at arena[start:end].
+type tagRef struct {
+	list, index, start, end int
+}
+
 // splitTags splits a comma-separated tag field, then URL-decodes each tag
-// (in this order: a decoded tag may hold a comma). Empty tags are dropped.
-func splitTags(s string) ([]string, error) {
+// (in this order: a decoded tag may hold a comma) into the arena, noting
+// decoded tags in refs. Empty tags are dropped.
+func splitTags(arena *[]byte, refs []tagRef, list int, s string) ([]string, []tagRef, error) {
 	if s == "" {
-		return nil, nil
+		return nil, refs, nil
 	}
 	tags := make([]string, 0, strings.Count(s, ",")+1)
 	for s != "" {
@@ -257,24 +328,54 @@ func splitTags(s string) ([]string, error) {
 		if t == "" {
 			continue
 		}
-		if hasEscape(t) {
-			d, ok := queryUnescape(t)
-			if !ok {
-				return nil, fmt.Errorf("%w: tag %q", ErrBadEncoding, clip(t))
-			}
-			if !utf8.ValidString(d) {
-				return nil, fmt.Errorf("%w: tag %q decodes to invalid UTF-8", ErrBadEncoding, clip(t))
-			}
-			t = d
-		}
-		if t != "" {
+		if !hasEscape(t) {
 			tags = append(tags, t)
+			continue
 		}
+		start := len(*arena)
+		a, ok := appendUnescape(*arena, t)
+		if !ok || !utf8.Valid(a[start:]) {
+			*arena = a[:start]
+			return nil, refs, fmt.Errorf("%w: tag %q (or it decodes to invalid UTF-8)", ErrBadEncoding, clip(t))
+		}
+		*arena = a
+		refs = append(refs, tagRef{list, len(tags), start, len(a)})
+		tags = append(tags, "")
 	}
 	if len(tags) == 0 {
-		return nil, nil
+		return nil, refs, nil
 	}
-	return tags, nil
+	return tags, refs, nil
+}
+
+// appendUnescape appends the URL-decoding of s ('+' is a space, %XX a
+// byte) to dst, copying runs of plain bytes at once.
+func appendUnescape(dst []byte, s string) ([]byte, bool) {
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '%' && s[i] != '+' {
+			i++
+		}
+		dst = append(dst, s[:i]...)
+		if i == len(s) {
+			break
+		}
+		if s[i] == '+' {
+			dst = append(dst, ' ')
+			s = s[i+1:]
+			continue
+		}
+		if i+2 >= len(s) {
+			return dst, false
+		}
+		h, l := unhex(s[i+1]), unhex(s[i+2])
+		if h < 0 || l < 0 {
+			return dst, false
+		}
+		dst = append(dst, byte(h<<4|l))
+		s = s[i+3:]
+	}
+	return dst, true
 }
 
 // decodeText URL-decodes a free-text field (title, description, device);
@@ -304,27 +405,10 @@ func hasEscape(s string) bool {
 // one allocation and no error value to build: it runs on every encoded
 // tag of a million-line file.
 func queryUnescape(s string) (string, bool) {
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '+':
-			b.WriteByte(' ')
-		case '%':
-			if i+2 >= len(s) {
-				return "", false
-			}
-			h, l := unhex(s[i+1]), unhex(s[i+2])
-			if h < 0 || l < 0 {
-				return "", false
-			}
-			b.WriteByte(byte(h<<4 | l))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
+	if b, ok := appendUnescape(make([]byte, 0, len(s)), s); ok {
+		return string(b), true
 	}
-	return b.String(), true
+	return "", false
 }
 
 func unhex(c byte) int {

@@ -101,11 +101,12 @@ func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 	var stats YFCCStats
 	var readErr error
 	var wg sync.WaitGroup
-	// Producer: parse metadata (on several cores), hand records on in order.
+	// Producer: parse metadata in its own goroutine (image decoding, not
+	// parsing, is what takes the cores), hand records on in order.
 	wg.Go(func() {
 		defer close(jobs)
 		seq := 0
-		stats, readErr = ReadYFCC(ctx, counted, cfg.YFCC, 0, func(rec Record) error {
+		stats, readErr = ReadYFCC(ctx, counted, cfg.YFCC, 1, func(rec Record) error {
 			select {
 			case jobs <- job{seq, rec}:
 				seq++

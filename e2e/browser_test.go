@@ -132,7 +132,7 @@ func artifactPath(t *testing.T, name string) string {
 
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
@@ -218,6 +218,10 @@ func TestBrowserExplorer(t *testing.T) {
 	if st.LastError != "" {
 		t.Fatalf("client error: %s", st.LastError)
 	}
+	// The live charts get the trainer's progress.
+	pollState(t, bctx, "loss points on the charts", 30*time.Second, func(st ClientState) bool {
+		return st.LossPoints > 0 && st.MetricsPoints >= 1
+	})
 
 	// 2. Hashtag search. Pick a plain tag that some sub-clusters hold and
 	// others do not (from the dataset and the page's Assignment version),
@@ -386,4 +390,55 @@ func TestBrowserExplorer(t *testing.T) {
 		}
 	}
 	screenshot(t, bctx, "explorer-recluster.png")
+}
+
+// TestBrowserReconnect drops the websocket under the page: the client shows
+// it is down, reconnects with backoff, and draws the snapshot it gets again.
+func TestBrowserReconnect(t *testing.T) {
+	needBrowser(t)
+	if _, err := os.Stat("../static/main.wasm"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("static/main.wasm: %v (run make wasm)", err)
+		}
+		t.Skip("static/main.wasm not built: run make wasm")
+	}
+	a, sums := SyntheticRun(20_000, 8, 400, 2)
+	srv := NewSyntheticServer("../static", a, sums, quiet())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	defer hs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1024, 700)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bcancel()
+	if err := chromedp.Do(bctx, chromedp.Navigate("http://"+ln.Addr().String()+"/")); err != nil {
+		t.Fatal(err)
+	}
+	st := pollState(t, bctx, "the snapshot drawn", time.Minute, func(st ClientState) bool {
+		return st.Connected && st.Version == 1 && st.ClustersDrawn > 0
+	})
+	if st.Images != 20_000 || st.Subclusters != 400 || st.VersionsReceived != 1 {
+		t.Fatalf("state %+v", st)
+	}
+	srv.DropClients()
+	st = pollState(t, bctx, "reconnected", 30*time.Second, func(st ClientState) bool {
+		return st.Connected && st.Reconnects >= 1 && st.VersionsReceived >= 2
+	})
+	if n := srv.Connections(); n < 2 {
+		t.Fatalf("%d websocket connections, want a second one", n)
+	}
+	conn, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("conn").textContent`))
+	if err != nil || conn != "live" {
+		t.Fatalf("connection shown as %q (%v)", conn, err)
+	}
+	if st.ClustersDrawn == 0 || st.LastError != "" {
+		t.Fatalf("after reconnecting: %+v", st)
+	}
 }

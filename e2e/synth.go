@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/deepercluster/deepercluster"
@@ -67,6 +68,27 @@ type SyntheticServer struct {
 	Log   *slog.Logger
 	fs    http.Handler
 	thumb []byte
+
+	mu    sync.Mutex
+	conns map[*websocket.Conn]bool
+	// Connects counts websocket connections accepted so far.
+	Connects int
+}
+
+// DropClients closes every open websocket, as a server restart would.
+func (s *SyntheticServer) DropClients() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+// Connections is the number of websockets accepted so far.
+func (s *SyntheticServer) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Connects
 }
 
 // NewSyntheticServer encodes the snapshot of a once.
@@ -115,7 +137,19 @@ func (s *SyntheticServer) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	defer c.Close()
+	s.mu.Lock()
+	if s.conns == nil {
+		s.conns = map[*websocket.Conn]bool{}
+	}
+	s.conns[c] = true
+	s.Connects++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		c.Close()
+	}()
 	if err := c.WriteMessage(websocket.BinaryMessage, s.Frame); err != nil {
 		s.Log.Info("synthetic ws write", "err", err)
 		return

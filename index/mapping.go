@@ -91,7 +91,7 @@ const dayLayout = "2006-01-02"
 const (
 	optIndex   = bindex.IndexField
 	optExact   = bindex.IndexField | bindex.SkipFreqNorm
-	optCluster = bindex.IndexField | bindex.SkipFreqNorm | bindex.DocValues
+	optCluster = bindex.IndexField | bindex.SkipFreqNorm | bindex.DocValues | bindex.SkipDVCompression | bindex.SkipDVChunking
 	optStored  = bindex.StoreField
 )
 

@@ -415,11 +415,13 @@ func (ix *Index) open() (*view, error) {
 	return &view{g: g, r: r, snap: snap}, nil
 }
 
-// counter accumulates matches per cluster.
+// counter accumulates matches per cluster, with the internal ids of the
+// first few as samples (copied into one arena: bleve reuses its buffers).
 type counter struct {
 	count   []int
 	samples [][]bindex.IndexInternalID
 	max     int
+	arena   []byte
 }
 
 func newCounter(k, samples int) *counter {
@@ -429,7 +431,12 @@ func newCounter(k, samples int) *counter {
 func (c *counter) add(cl int32, id bindex.IndexInternalID) {
 	c.count[cl]++
 	if len(c.samples[cl]) < c.max {
-		c.samples[cl] = append(c.samples[cl], slices.Clone(id))
+		if len(c.arena)+len(id) > cap(c.arena) {
+			c.arena = make([]byte, 0, max(4096, 64*len(id)))
+		}
+		start := len(c.arena)
+		c.arena = append(c.arena, id...)
+		c.samples[cl] = append(c.samples[cl], c.arena[start:len(c.arena):len(c.arena)])
 	}
 }
 
@@ -535,26 +542,32 @@ func (ix *Index) collect(ctx context.Context, v *view, bq query.Query, fn func(s
 // rank scores the clusters with matches and resolves the samples of the
 // ones returned.
 func (ix *Index) rank(v *view, l Level, c *counter, size []int, parent func(int) int32, base float64, limit int) ([]ClusterHit, error) {
-	var hits []ClusterHit
+	type scored struct {
+		id    int32
+		count int
+		score float64
+	}
+	var all []scored
 	for id, n := range c.count {
 		if n == 0 || size[id] == 0 {
 			continue
 		}
-		h := ClusterHit{Level: l, ID: int32(id), Super: parent(id), Size: size[id], Count: n}
-		h.Share = float64(n) / float64(size[id])
-		if base > 0 {
-			h.Lift = h.Share / base
+		s := scored{id: int32(id), count: n}
+		if lift := float64(n) / float64(size[id]) / base; lift > 0 {
+			s.score = float64(n) * math.Log(lift)
 		}
-		if h.Lift > 0 {
-			h.Score = float64(n) * math.Log(h.Lift)
-		}
-		hits = append(hits, h)
+		all = append(all, s)
 	}
-	slices.SortFunc(hits, func(x, y ClusterHit) int {
-		return cmp.Or(cmp.Compare(y.Score, x.Score), cmp.Compare(y.Count, x.Count), cmp.Compare(x.ID, y.ID))
+	slices.SortFunc(all, func(x, y scored) int {
+		return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(y.count, x.count), cmp.Compare(x.id, y.id))
 	})
-	if len(hits) > limit {
-		hits = hits[:limit]
+	hits := make([]ClusterHit, min(limit, len(all)))
+	for i := range hits {
+		s := all[i]
+		h := ClusterHit{Level: l, ID: s.id, Super: parent(int(s.id)), Size: size[s.id], Count: s.count, Score: s.score}
+		h.Share = float64(s.count) / float64(h.Size)
+		h.Lift = h.Share / base
+		hits[i] = h
 	}
 	for i := range hits {
 		ids := c.samples[hits[i].ID]

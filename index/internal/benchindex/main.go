@@ -30,7 +30,7 @@ import (
 	"github.com/deepercluster/deepercluster/trainer/dataset"
 )
 
-var cpuprofile string
+var cpuprofile, profilePart string
 
 func main() {
 	n := flag.Int("n", 100_000, "images")
@@ -41,6 +41,7 @@ func main() {
 	workers := flag.Int("workers", 0, "batches at once (0: index default)")
 	dir := flag.String("dir", "", "work directory (default: a temporary one, removed)")
 	flag.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile here")
+	flag.StringVar(&profilePart, "profile", "build", "what -cpuprofile covers: build or search")
 	flag.Parse()
 	if err := run(*n, *m, *k, *queries, *batch, *workers, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "benchindex:", err)
@@ -79,13 +80,24 @@ func run(n, m, k, queries, batch, workers int, dir string) error {
 		return err
 	}
 	defer ix.Close()
+	profile := func(on bool) {}
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
 			return err
 		}
-		_ = pprof.StartCPUProfile(f)
+		defer f.Close()
+		profile = func(on bool) {
+			if on {
+				_ = pprof.StartCPUProfile(f)
+			} else {
+				pprof.StopCPUProfile()
+			}
+		}
 		defer pprof.StopCPUProfile()
+	}
+	if profilePart == "build" {
+		profile(true)
 	}
 
 	cpu0 := cpuTime()
@@ -137,6 +149,9 @@ func run(n, m, k, queries, batch, workers int, dir string) error {
 	for i := range tags {
 		tags[i] = draw(qr)
 	}
+	if profilePart == "search" {
+		profile(true)
+	}
 	ours := make([]float64, queries)
 	totalMatches := 0
 	for i, tag := range tags {
@@ -148,6 +163,7 @@ func run(n, m, k, queries, batch, workers int, dir string) error {
 		ours[i] = float64(time.Since(t).Microseconds()) / 1000
 		totalMatches += res.Matches
 	}
+	profile(false)
 	med, p99 := percentile(ours, 0.5), percentile(ours, 0.99)
 	fmt.Printf("search: %d single-tag queries (mean %d matching images): median %.2f ms, p99 %.2f ms (targets <= 5, <= 30)\n",
 		queries, totalMatches/max(queries, 1), med, p99)

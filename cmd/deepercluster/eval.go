@@ -110,9 +110,10 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
-		if len(asg.Sub) == fullTrain.Len() {
+		// train --max-images N trains on the first N images of the split.
+		if len(asg.Sub) <= fullTrain.Len() {
 			all, _, _ := trainer.Labels(fullTrain)
-			res.NMIOwnClusters = cluster.NMI(asg.Sub, all)
+			res.NMIOwnClusters = cluster.NMI(asg.Sub, all[:len(asg.Sub)])
 			// Collapse check: the largest super-cluster (the largest
 			// sub-cluster when there is one super-cluster).
 			supers, subs := asg.Sizes()

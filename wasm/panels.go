@@ -392,6 +392,15 @@ func (a *app) refreshSelection() {
 		}
 		tags += "<div>top-tag purity " + pct(cs.TopShare) + "</div>"
 	}
+	if m := a.charts.latest; m != nil {
+		// The clustering's quality as a whole, for scale.
+		tags += `<table class="q"><tr><td>stability NMI</td><td>` + fnum(m.StabilityNMI) + `</td></tr>`
+		if a.run.Labels {
+			tags += `<tr><td>NMI vs labels</td><td>` + fnum(m.LabelNMI) + `</td></tr><tr><td>ARI vs labels</td><td>` + fnum(m.LabelARI) +
+				`</td></tr><tr><td>purity vs labels</td><td>` + fnum(m.LabelPurity) + `</td></tr>`
+		}
+		tags += `</table>`
+	}
 	setHTML(a.dom.byID("clustertags"), tags)
 	a.sel.seq++
 	seq := a.sel.seq
@@ -459,6 +468,14 @@ func (a *app) extraFigures(v js.Value) {
 		el := a.dom.byID("clustertags")
 		setHTML(el, el.Get("innerHTML").String()+b.String())
 	}
+}
+
+// fnum writes a quality figure, "–" where it does not apply (NaN).
+func fnum(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "–"
+	}
+	return ftoa(f, 3)
 }
 
 // ---- recluster ----
@@ -625,6 +642,7 @@ func (r *reclusterState) update(a *app) {
 type chartState struct {
 	lossSup, lossSub, precSup, precSub []float64
 	stab, label                        []float64
+	latest                             *deepercluster.Metrics
 	dirty                              bool
 	last                               float64
 	canvas                             *ui.Canvas
@@ -655,6 +673,7 @@ func (c *chartState) addProgress(p deepercluster.Progress) {
 }
 
 func (c *chartState) addMetrics(m deepercluster.Metrics) {
+	c.latest = &m
 	c.stab = append(c.stab, m.StabilityNMI)
 	c.label = append(c.label, m.LabelNMI)
 	c.dirty = true
@@ -735,7 +754,7 @@ func (a *app) stateJSON() string {
 		Int("hover", int64(a.hover)).
 		Bool("animating", a.animStart > 0 || a.viewStart > 0).
 		Int("frames", int64(a.frames)).
-		Num("last_frame_ms", a.lastMs).
+		Num("latestframe_ms", a.lastMs).
 		Int("canvas_w", int64(a.canvas.W)).
 		Int("canvas_h", int64(a.canvas.H)).
 		Num("scale", a.view.Scale).
@@ -743,7 +762,7 @@ func (a *app) stateJSON() string {
 		Str("recluster_msg", a.rc.msg).
 		Int("loss_points", int64(len(a.charts.lossSup))).
 		Int("metrics_points", int64(len(a.charts.stab))).
-		Str("last_error", a.lastErr)
+		Str("latesterror", a.lastErr)
 	return o.String()
 }
 

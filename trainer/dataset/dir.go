@@ -151,6 +151,11 @@ func CreateDir(out string, res int, replace bool) (*DirWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create temporary directory beside %s: %w", out, err)
 	}
+	// MkdirTemp makes it private; the finished dataset is an ordinary directory.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("create %s: %w", tmp, err)
+	}
 	w := &DirWriter{out: out, tmp: tmp, res: res, replace: replace, offsets: []uint64{0},
 		tags: map[string]int{}, seen: map[string]bool{}}
 	if w.imagesF, err = os.Create(filepath.Join(tmp, ImagesFile)); err == nil {

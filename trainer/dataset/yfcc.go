@@ -68,6 +68,8 @@ type Record struct {
 	// Line is the 1-based line number in the metadata file, used to
 	// report problems with the image of this record.
 	Line int
+	// End is the input offset just past the line, for progress reports.
+	End int64
 	// Meta holds the fields the rest of the program uses.
 	Meta deepercluster.Meta
 	// Number is the line number printed in the 25-column layout (0-based in
@@ -581,7 +583,7 @@ func (y *YFCCReader) Next() (Record, error) {
 			y.bad.Add(le)
 			continue
 		}
-		rec.Line = y.line
+		rec.Line, rec.End = y.line, y.bytes
 		return rec, nil
 	}
 }

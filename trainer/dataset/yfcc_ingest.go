@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
-	"sync/atomic"
 
 	"github.com/deepercluster/deepercluster"
 )
@@ -33,8 +32,8 @@ type IngestConfig struct {
 	// Workers decode images in parallel; 0 means one per CPU.
 	Workers int
 	// Progress, when set, is called now and then from Ingest's goroutine
-	// with the metadata bytes read so far, the file's size and the images
-	// kept so far.
+	// with how far into the metadata file the records done so far reach
+	// (in bytes), the file's size and the images kept so far.
 	Progress func(read, total int64, images int)
 }
 
@@ -97,7 +96,6 @@ func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 	}
 	jobs := make(chan job, 4*workers)
 	results := make(chan result, 4*workers)
-	counted := &countingReader{r: meta}
 	var stats YFCCStats
 	var readErr error
 	var wg sync.WaitGroup
@@ -106,7 +104,7 @@ func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 	wg.Go(func() {
 		defer close(jobs)
 		seq := 0
-		stats, readErr = ReadYFCC(ctx, counted, cfg.YFCC, 1, func(rec Record) error {
+		stats, readErr = ReadYFCC(ctx, meta, cfg.YFCC, 1, func(rec Record) error {
 			select {
 			case jobs <- job{seq, rec}:
 				seq++
@@ -146,6 +144,7 @@ func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 	next := 0
 	var writeErr error
 	lastProgress := 0
+	var doneBytes int64
 	for r := range results {
 		if writeErr != nil {
 			continue // drain
@@ -158,6 +157,7 @@ func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 			}
 			delete(pending, next)
 			next++
+			doneBytes = r.rec.End
 			if r.err != nil {
 				m.MissingImages++
 				if errors.Is(r.err, ErrImageCorrupt) {
@@ -177,9 +177,9 @@ func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 				break
 			}
 		}
-		if cfg.Progress != nil && next-lastProgress >= 64 {
+		if cfg.Progress != nil && next-lastProgress >= 16 {
 			lastProgress = next
-			cfg.Progress(counted.n.Load(), st.Size(), w.Len())
+			cfg.Progress(doneBytes, st.Size(), w.Len())
 		}
 	}
 	wg.Wait()
@@ -281,17 +281,4 @@ func quickPhotoID(line []byte) (uint64, bool) {
 	}
 	id, err := strconv.ParseUint(string(first), 10, 64)
 	return id, err == nil
-}
-
-// countingReader counts the bytes read through it, for progress reports
-// from another goroutine.
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
 }

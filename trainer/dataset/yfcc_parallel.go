@@ -23,8 +23,8 @@ type YFCCStats struct {
 // a few in flight per worker keep memory bounded (a few MB), and large
 // enough that channel traffic is negligible next to parsing.
 const (
-	batchLines = 512
-	batchBytes = 512 << 10
+	batchLines = 4096
+	batchBytes = 2 << 20
 )
 
 type lineSlot struct {
@@ -36,8 +36,9 @@ type lineSlot struct {
 
 type lineBatch struct {
 	data  []byte
-	ends  []int // end offset in data of each line
-	first int   // line number of the first line
+	ends  []int   // end offset in data of each line
+	offs  []int64 // input offset just past each line
+	first int     // line number of the first line
 	long  map[int]error
 	slots []lineSlot
 	done  chan struct{}
@@ -142,6 +143,7 @@ func splitLines(ctx context.Context, r io.Reader, name string, lines *int, emit 
 		b = newBatch()
 		return ok
 	}
+	var consumed int64
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -155,14 +157,18 @@ func splitLines(ctx context.Context, r io.Reader, name string, lines *int, emit 
 				b.long = map[int]error{}
 			}
 			b.long[len(b.ends)] = fmt.Errorf("%w: over %d bytes (%d)", ErrLineTooLong, MaxYFCCLine, size)
+			consumed += int64(size)
 			b.ends = append(b.ends, len(b.data))
+			b.offs = append(b.offs, consumed)
 		} else if len(line) > 0 {
 			*lines++
 			if len(b.data)+len(line) > cap(b.data) && !flush() {
 				return nil
 			}
 			b.data = append(b.data, line...)
+			consumed += int64(len(line))
 			b.ends = append(b.ends, len(b.data))
+			b.offs = append(b.offs, consumed)
 		}
 		if err == io.EOF {
 			flush()
@@ -212,9 +218,9 @@ func parseBatch(b *lineBatch) {
 			s.err = err
 			continue
 		}
-		rec.Line = s.line
+		rec.Line, rec.End = s.line, b.offs[i]
 		s.rec = rec
 	}
 	bytesPool.Put(b.data[:0])
-	b.data, b.ends = nil, nil
+	b.data, b.ends, b.offs = nil, nil, nil
 }

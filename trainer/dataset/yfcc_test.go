@@ -237,6 +237,7 @@ func TestYFCCReaderSkipsBadLines(t *testing.T) {
 	r := NewYFCCReader(strings.NewReader(in), "meta.tsv")
 	var got []string
 	var gotLines []int
+	var gotEnds []int64
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -247,12 +248,16 @@ func TestYFCCReaderSkipsBadLines(t *testing.T) {
 		}
 		got = append(got, rec.Meta.PhotoID)
 		gotLines = append(gotLines, rec.Line)
+		gotEnds = append(gotEnds, rec.End)
 	}
 	if want := []string{"1", "2", "3", "4"}; !slices.Equal(got, want) {
 		t.Errorf("photo ids %q, want %q", got, want)
 	}
 	if want := []int{1, 3, 9, 10}; !slices.Equal(gotLines, want) {
 		t.Errorf("lines %v, want %v", gotLines, want)
+	}
+	if want := int64(len(strings.Join(lines[:3], "\n")) + 1); gotEnds[1] != want {
+		t.Errorf("end of line 3 at %d, want %d", gotEnds[1], want)
 	}
 	bad := r.BadLines()
 	if bad.Count != 5 || len(bad.First) != 5 {
@@ -442,7 +447,7 @@ func TestReadYFCCMatchesReader(t *testing.T) {
 			t.Fatalf("workers %d: %d records, want %d", workers, len(got), len(want))
 		}
 		for i := range got {
-			if got[i].Line != want[i].Line || got[i].Meta.PhotoID != want[i].Meta.PhotoID {
+			if got[i].Line != want[i].Line || got[i].Meta.PhotoID != want[i].Meta.PhotoID || got[i].End != want[i].End {
 				t.Fatalf("workers %d: record %d line %d photo %s, want line %d photo %s", workers, i, got[i].Line, got[i].Meta.PhotoID, want[i].Line, want[i].Meta.PhotoID)
 			}
 		}

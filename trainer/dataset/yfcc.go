@@ -604,33 +604,34 @@ func (y *YFCCReader) BadLines() Problems { return y.bad }
 // stops the read with that error.
 func ReadAutoTags(r io.Reader, name string, fn func(photoID string, tags []deepercluster.AutoTag) error) (Problems, error) {
 	var bad Problems
-	br := bufio.NewReaderSize(r, 64<<10)
-	sc := bufio.NewScanner(br)
-	sc.Buffer(make([]byte, 64<<10), MaxYFCCLine)
+	br := bufio.NewReaderSize(r, MaxYFCCLine+1)
 	line := 0
 	for {
-		if !sc.Scan() {
-			if err := sc.Err(); err != nil {
-				if errors.Is(err, bufio.ErrTooLong) {
-					bad.Add(&LineError{File: name, Line: line + 1, Err: ErrLineTooLong})
-					return bad, fmt.Errorf("read %s line %d: %w", name, line+1, ErrLineTooLong)
-				}
-				return bad, fmt.Errorf("read %s line %d: %w", name, line+1, err)
+		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			line++
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
 			}
+			bad.Add(&LineError{File: name, Line: line, Err: fmt.Errorf("%w: over %d bytes", ErrLineTooLong, MaxYFCCLine)})
+			b = nil
+		} else if len(b) > 0 {
+			line++
+		}
+		if err != nil && err != io.EOF {
+			return bad, fmt.Errorf("read %s line %d: %w", name, line, err)
+		}
+		b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte{'\n'}), []byte{'\r'})
+		if len(bytes.TrimSpace(b)) > 0 {
+			id, tags, perr := parseAutoTagLine(b)
+			if perr != nil {
+				bad.Add(&LineError{File: name, Line: line, Err: perr})
+			} else if err := fn(id, tags); err != nil {
+				return bad, err
+			}
+		}
+		if err == io.EOF {
 			return bad, nil
-		}
-		line++
-		b := bytes.TrimSuffix(sc.Bytes(), []byte{'\r'})
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
-		id, tags, err := parseAutoTagLine(b)
-		if err != nil {
-			bad.Add(&LineError{File: name, Line: line, Err: err})
-			continue
-		}
-		if err := fn(id, tags); err != nil {
-			return bad, err
 		}
 	}
 }

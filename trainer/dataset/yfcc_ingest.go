@@ -42,7 +42,9 @@ type IngestConfig struct {
 // counted, the first MaxProblems of each kind kept with their line numbers
 // in the manifest, and skipped, so every entry of the dataset has an image.
 // Images are decoded in parallel; entries keep the metadata's order. On
-// error or cancellation nothing is left at Out.
+// error or cancellation nothing is left at Out. Video records (marker 1)
+// are treated like photos: they count as missing unless the folder holds
+// an image (a frame) under their id or hash.
 func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 	if cfg.YFCC == "" || cfg.Images == "" || cfg.Out == "" {
 		return Manifest{}, errors.New("ingest needs a metadata file, an images folder and an output directory")

@@ -308,7 +308,9 @@ func TestReadAutoTags(t *testing.T) {
 		"notanid\tsky:0.5\n" +
 		"7088068\tsky:1.7\n" +
 		"7088069\tsky\n" +
-		"7088070\tsky+blue:0.25\n"
+		"7088070\tsky+blue:0.25\n" +
+		"7088071\t" + strings.Repeat("x:0.1,", 200000) + "\n" +
+		"7088072\tlast:0.5"
 	got := map[string][]deepercluster.AutoTag{}
 	bad, err := ReadAutoTags(strings.NewReader(in), "auto.tsv", func(id string, tags []deepercluster.AutoTag) error {
 		got[id] = tags
@@ -317,10 +319,13 @@ func TestReadAutoTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bad.Count != 3 {
-		t.Errorf("bad lines %d, want 3: %v", bad.Count, bad.First)
+	if bad.Count != 4 {
+		t.Errorf("bad lines %d, want 4: %v", bad.Count, bad.First)
 	}
-	for i, l := range []int{4, 5, 6} {
+	if g := got["7088072"]; len(g) != 1 || g[0].Concept != "last" {
+		t.Errorf("line after the over-long one: %v", g)
+	}
+	for i, l := range []int{4, 5, 6, 8} {
 		var le *LineError
 		if i < len(bad.First) && (!errors.As(bad.First[i], &le) || le.Line != l) {
 			t.Errorf("problem %d: %v, want line %d", i, bad.First[i], l)

@@ -255,6 +255,32 @@ func TestBrowserExplorer(t *testing.T) {
 		t.Fatal("no tag is held by only some of the clusters")
 	}
 	t.Logf("searching #%s, held by %d of %d sub-clusters", tag, len(holders[tag]), st.Subclusters)
+	// Autocomplete: typing the start of the tag lists suggestions that
+	// begin with it.
+	prefix := ""
+	for _, r := range tag {
+		if r > 127 || len(prefix) == 3 {
+			break
+		}
+		prefix += string(r)
+	}
+	if prefix != "" {
+		if err := chromedp.Do(bctx, chromedp.Focus(chromedp.CSS("#q")), chromedp.SendKeys(chromedp.CSS("#q"), "#"+prefix)); err != nil {
+			t.Fatal(err)
+		}
+		sug, err := chromedp.Run(bctx, chromedp.Poll[[]string](
+			`(() => { const l = [...document.querySelectorAll("#suggest li")].map(li => li.dataset.tag); return l.length ? l : null; })()`,
+			chromedp.WithPollingTimeout(20*time.Second)))
+		if err != nil {
+			t.Fatalf("no suggestions for %q: %v", prefix, err)
+		}
+		for _, sg := range sug {
+			if !strings.HasPrefix(strings.ToLower(sg), prefix) {
+				t.Fatalf("suggestion %q for prefix %q", sg, prefix)
+			}
+		}
+		t.Logf("suggestions for %q: %v", prefix, sug)
+	}
 	var want []int32
 	for attempt := 0; ; attempt++ {
 		if err := chromedp.Do(bctx,

@@ -306,3 +306,69 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// genReader produces n generated metadata lines on the fly, so that a test
+// can stream far more than it would want to hold.
+type genReader struct {
+	r    *rand.Rand
+	i, n int
+	buf  []byte
+}
+
+func (g *genReader) Read(p []byte) (int, error) {
+	for len(g.buf) == 0 {
+		if g.i == g.n {
+			return 0, io.EOF
+		}
+		g.buf = genYFCCLine(g.buf[:0], g.r, g.i)
+		g.i++
+	}
+	n := copy(p, g.buf)
+	g.buf = g.buf[n:]
+	return n, nil
+}
+
+// TestReadersStreamInBoundedMemory streams about 57 MB of metadata (and
+// over 100 MB of parsed records) through both readers and checks that the
+// heap never holds more than a fraction of it.
+func TestReadersStreamInBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams 57 MB")
+	}
+	const n = 150_000
+	const limit = 40 << 20
+	var ms runtime.MemStats
+	var peak uint64
+	sample := func(k int) {
+		if k%5000 == 0 {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+		}
+	}
+	runtime.GC()
+	y := NewYFCCReader(&genReader{r: rand.New(rand.NewPCG(5, 6)), n: n}, "gen")
+	k := 0
+	for {
+		if _, err := y.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		k++
+		sample(k)
+	}
+	if k != n || peak > limit {
+		t.Errorf("YFCCReader: %d records, peak heap %d MB (limit %d)", k, peak>>20, limit>>20)
+	}
+	runtime.GC()
+	peak, k = 0, 0
+	_, err := ReadYFCC(context.Background(), &genReader{r: rand.New(rand.NewPCG(5, 6)), n: n}, "gen", 2, func(Record) error {
+		k++
+		sample(k)
+		return nil
+	})
+	if err != nil || k != n || peak > limit {
+		t.Errorf("ReadYFCC: %d records, err %v, peak heap %d MB (limit %d)", k, err, peak>>20, limit>>20)
+	}
+	t.Logf("ReadYFCC peak heap %.1f MB", float64(peak)/(1<<20))
+}

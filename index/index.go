@@ -580,16 +580,26 @@ func (ix *Index) setInternals(b *bleve.Batch, s *snapshot) {
 // applyPersisted applies a batch and waits until scorch has persisted it
 // (and so every batch before it) to disk.
 func applyPersisted(ctx context.Context, bi bleve.Index, b *bleve.Batch) error {
+	_, _, err := applyPersistedTimed(ctx, bi, b)
+	return err
+}
+
+// applyPersistedTimed also says how long the batch took to land (analysis,
+// segment, introduction) and then to persist.
+func applyPersistedTimed(ctx context.Context, bi bleve.Index, b *bleve.Batch) (apply, persist time.Duration, err error) {
+	t0 := time.Now()
 	persisted := make(chan error, 1)
 	b.SetPersistedCallback(func(err error) { persisted <- err })
 	if err := bi.Batch(b); err != nil {
-		return err
+		return time.Since(t0), 0, err
 	}
+	apply = time.Since(t0)
+	defer func() { persist = time.Since(t0) - apply }()
 	select {
 	case err := <-persisted:
-		return err
+		return apply, persist, err
 	case <-ctx.Done():
-		return ctx.Err()
+		return apply, persist, ctx.Err()
 	}
 }
 
@@ -671,7 +681,9 @@ func (ix *Index) Update(ctx context.Context, a *deepercluster.Assignment) (Updat
 	// Stage first: a search that sees the new sequence key must find its
 	// snapshot; until the batch lands searches keep using the old one.
 	g.stage(snap)
-	if err := applyPersisted(ctx, g.bi, b); err != nil {
+	prep := time.Since(start)
+	apply, persist, err := applyPersistedTimed(ctx, g.bi, b)
+	if err != nil {
 		// The batch may still land (ctx cancelled while persisting): then
 		// readers find the staged snapshot; commit it only when it did.
 		if sb, gerr := g.bi.GetInternal(keySeq); gerr == nil && string(sb) == strconv.FormatUint(snap.seq, 10) {
@@ -681,7 +693,8 @@ func (ix *Index) Update(ctx context.Context, a *deepercluster.Assignment) (Updat
 	}
 	g.commit(snap)
 	st.Took = time.Since(start)
-	ix.log.Info("index updated", "from", st.From, "to", st.To, "changed", st.Changed, "took", st.Took.Round(time.Millisecond))
+	ix.log.Info("index updated", "from", st.From, "to", st.To, "changed", st.Changed, "took", st.Took.Round(time.Millisecond),
+		"prepare", prep.Round(time.Millisecond), "apply", apply.Round(time.Millisecond), "persist", persist.Round(time.Millisecond))
 	return st, nil
 }
 

@@ -74,7 +74,7 @@ func run(n, m, k, queries, batch, workers int, dir string) error {
 	v1 := synthAssignment(ds, m, k, r)
 	v2 := moveShare(v1, 0.10, r)
 
-	quiet := slog.New(slog.DiscardHandler)
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ix, err := index.Open(filepath.Join(dir, "index"), ds, index.Options{BatchSize: batch, Workers: workers, Logger: quiet})
 	if err != nil {
 		return err

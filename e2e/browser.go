@@ -93,6 +93,8 @@ type ClientState struct {
 	Animating        bool    `json:"animating"`
 	Frames           int     `json:"frames"`
 	LastFrameMs      float64 `json:"last_frame_ms"`
+	DecodeMs         float64 `json:"decode_ms"`
+	LayoutMs         float64 `json:"layout_ms"`
 	ReclusterBusy    bool    `json:"recluster_busy"`
 	ReclusterMsg     string  `json:"recluster_msg"`
 	LossPoints       int     `json:"loss_points"`

@@ -63,6 +63,8 @@ type app struct {
 	rafFunc  js.Func
 	frames   int
 	lastMs   float64    // time to draw the last frame
+	decodeMs float64    // time to decode the last frame from the server
+	layoutMs float64    // time to match and lay out the last Assignment version
 	phaseMs  [3]float64 // of which: raster, copy to the canvas, labels and thumbnails
 	frameMs  []float64
 	lastRAF  float64
@@ -179,7 +181,9 @@ func (a *app) resize() {
 // ---- frames from the server ----
 
 func (a *app) onFrame(b []byte) {
+	t0 := a.dom.now()
 	f, err := deepercluster.DecodeFrame(b)
+	a.decodeMs = a.dom.now() - t0
 	if err != nil {
 		a.reportErr("decode", err)
 		return
@@ -251,6 +255,8 @@ func (a *app) setSummaries(s []deepercluster.ClusterSummary) {
 // newVersion lays out a new Assignment version, animating from the previous
 // layout and keeping persisting clusters in place.
 func (a *app) newVersion() {
+	t0 := a.dom.now()
+	defer func() { a.layoutMs = a.dom.now() - t0 }()
 	as := a.asg
 	a.versions++
 	a.superSize, a.subSize = as.Sizes()

@@ -754,7 +754,9 @@ func (a *app) stateJSON() string {
 		Int("hover", int64(a.hover)).
 		Bool("animating", a.animStart > 0 || a.viewStart > 0).
 		Int("frames", int64(a.frames)).
-		Num("latestframe_ms", a.lastMs).
+		Num("last_frame_ms", a.lastMs).
+		Num("decode_ms", a.decodeMs).
+		Num("layout_ms", a.layoutMs).
 		Int("canvas_w", int64(a.canvas.W)).
 		Int("canvas_h", int64(a.canvas.H)).
 		Num("scale", a.view.Scale).
@@ -762,7 +764,7 @@ func (a *app) stateJSON() string {
 		Str("recluster_msg", a.rc.msg).
 		Int("loss_points", int64(len(a.charts.lossSup))).
 		Int("metrics_points", int64(len(a.charts.stab))).
-		Str("latesterror", a.lastErr)
+		Str("last_error", a.lastErr)
 	return o.String()
 }
 

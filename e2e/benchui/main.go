@@ -87,7 +87,7 @@ func run() error {
 		return err
 	}
 	log.Info("first frame", "after", time.Since(t1), "version", st.Version, "images", st.Images, "subclusters", st.Subclusters,
-		"clusters_drawn", st.ClustersDrawn, "first_render_ms", st.LastFrameMs)
+		"clusters_drawn", st.ClustersDrawn, "decode_ms", st.DecodeMs, "layout_ms", st.LayoutMs, "first_render_ms", st.LastFrameMs)
 	if st.Images != *images || st.Subclusters != *subs {
 		return fmt.Errorf("client holds %d images, %d sub-clusters; want %d, %d", st.Images, st.Subclusters, *images, *subs)
 	}

@@ -25,6 +25,7 @@ const (
 	InitPlusPlus
 )
 
+// String names the initialisation for logs.
 func (i Init) String() string {
 	switch i {
 	case InitRandom:

@@ -833,6 +833,48 @@ func (a *app) exposeState() {
 		})
 		return g.Get("Promise").New(exec)
 	}))
+	// dcFullFrames(n) draws n frames of the whole map at once and returns
+	// the mean time per frame in ms, read back so that the canvas has
+	// really been written (the benchmark's like-for-like measurement).
+	g.Set("dcFullFrames", a.dom.fn("dcFullFrames", func(_ js.Value, args []js.Value) any {
+		n := 10
+		if len(args) > 0 {
+			n = args[0].Int()
+		}
+		a.view = ui.Fit(a.bounds, float64(a.canvas.W), float64(a.canvas.H), 0)
+		a.viewStart, a.animStart = 0, 0
+		t0 := a.dom.now()
+		for i := 0; i < n; i++ {
+			a.render()
+			a.ctx.Call("getImageData", 0, 0, 1, 1)
+		}
+		return (a.dom.now() - t0) / float64(n)
+	}))
+	// dcCells returns the screen rectangles and colours of the sub-cells
+	// at the current view as a Float32Array of x, y, w, h, r, g, b: what a
+	// page drawing one fillRect per cell (the benchmark's peer) would draw.
+	g.Set("dcCells", a.dom.fn("dcCells", func(js.Value, []js.Value) any {
+		if a.tree == nil {
+			return js.Null()
+		}
+		var out []float32
+		for _, n := range a.tree.Nodes {
+			if n.Level != ui.LevelSub {
+				continue
+			}
+			x0, y0, x1, y1 := a.view.ToScreen(n.Rect)
+			out = append(out, float32(x0), float32(y0), float32(x1-x0), float32(y1-y0),
+				float32(n.Color.R), float32(n.Color.G), float32(n.Color.B))
+		}
+		arr := js.Global().Get("Float32Array").New(len(out))
+		b := make([]byte, 4*len(out))
+		for i, f := range out {
+			u := math.Float32bits(f)
+			b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+		}
+		js.CopyBytesToJS(js.Global().Get("Uint8Array").New(arr.Get("buffer")), b)
+		return arr
+	}))
 	// dcZoomToSub(z) zooms to a sub-cluster, as clicking a search result does.
 	g.Set("dcZoomToSub", a.dom.fn("dcZoomToSub", func(_ js.Value, args []js.Value) any {
 		if a.tree == nil || len(args) == 0 {

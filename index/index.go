@@ -438,10 +438,22 @@ func (ix *Index) Build(ctx context.Context, a *deepercluster.Assignment, progres
 
 func (ix *Index) build(ctx context.Context, a *deepercluster.Assignment, progress func(done, total int)) (err error) {
 	start := time.Now()
-	snap, err := ix.newSnapshot(ctx, a, 1)
-	if err != nil {
-		return err
+	// The tag statistics are only needed for the cluster documents at the
+	// end: work them out while the images are indexed.
+	type snapOrErr struct {
+		s   *snapshot
+		err error
 	}
+	snapc := make(chan snapOrErr, 1)
+	go func() {
+		s, err := ix.newSnapshot(ctx, a, 1)
+		snapc <- snapOrErr{s, err}
+	}()
+	defer func() {
+		if snapc != nil {
+			<-snapc // never leave it running past this call (it uses ix.tags)
+		}
+	}()
 	name := ix.nextGenName()
 	path := filepath.Join(ix.dir, name)
 	bi, err := bleve.NewUsing(path, ix.m, scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
@@ -507,6 +519,12 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	so := <-snapc
+	snapc = nil
+	if so.err != nil {
+		return so.err
+	}
+	snap := so.s
 
 	b := bi.NewBatch()
 	if err := ix.addClusters(b, snap, 0, 0); err != nil {

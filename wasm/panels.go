@@ -569,8 +569,10 @@ func (r *reclusterState) submit(a *app) {
 		switch {
 		case status == 202:
 			r.msg = "job " + itoa(jsInt(v, "id")) + " accepted: reclustering after version " + itoa(int(r.from)) + "…"
+			r.watch(a)
 		case status == 409:
 			r.msg = "a reclustering is already running: " + errMsg(status, v, err)
+			r.watch(a)
 		default:
 			r.pending = false
 			r.msg = "refused: " + errMsg(status, v, err)
@@ -579,6 +581,39 @@ func (r *reclusterState) submit(a *app) {
 			}
 		}
 		r.update(a)
+	})
+}
+
+// watch asks the server every few seconds whether the job still runs, so
+// the form comes back even if its version never arrives (a failed job).
+func (r *reclusterState) watch(a *app) {
+	a.dom.once(3000, func() {
+		if !r.pending {
+			return
+		}
+		a.fetchJSON("GET", "/api/run", "", func(status int, v js.Value, err string) {
+			if !r.pending {
+				return
+			}
+			if status == 200 && err == "" {
+				job := v.Get("job")
+				done := job.Type() != js.TypeObject || jsStr(job, "state") != "running"
+				// A finished job whose version has not reached us yet:
+				// its delta is on the way.
+				if done && job.Type() == js.TypeObject && jsInt(job, "version") > int(a.version()) {
+					done = false
+				}
+				if done {
+					r.pending = false
+					if a.version() <= r.from {
+						r.msg = "the job ended without a new version"
+					}
+					r.update(a)
+					return
+				}
+			}
+			r.watch(a)
+		})
 	})
 }
 

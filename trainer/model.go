@@ -360,9 +360,10 @@ func (o *SGD) dropHeadState() {
 }
 
 // Net is the gorgonia implementation of Backend: one graph for training at
-// batch B with the current heads (rebuilt only when the heads change) and
-// one for feature extraction at batch EB, both bound to the same weight
-// tensors.
+// batch B with the current heads (rebuilt only when the heads change), and
+// feature extraction by a direct forward pass over the same weight tensors
+// (infer.go); gorgonia's own extraction graph at batch EB is kept as that
+// pass's reference.
 type Net struct {
 	Trunk *Trunk
 	Heads *Heads
@@ -394,12 +395,15 @@ type Net struct {
 	ex     *G.Node
 	exT    *tensor.Dense
 	eTrunk *graphTrunk
+
+	// the direct extraction path (infer.go)
+	inf inferer
 }
 
 var _ Backend = (*Net)(nil)
 
-// NewNet builds the extraction graph; the training graph comes with the
-// first SetHeads.
+// NewNet makes the network; the training graph comes with the first
+// SetHeads.
 func NewNet(trunk *Trunk, batch, extractBatch int, opt *SGD) (*Net, error) {
 	if batch < 2 {
 		return nil, fmt.Errorf("model: batch size must be at least 2 (BatchNorm), got %d", batch)
@@ -412,16 +416,26 @@ func NewNet(trunk *Trunk, batch, extractBatch int, opt *SGD) (*Net, error) {
 	}
 	installFastBLAS()
 	n := &Net{Trunk: trunk, B: batch, EB: extractBatch, Opt: opt}
-	r := trunk.Cfg.Resolution
+	return n, nil
+}
+
+// buildExtractGraph builds gorgonia's extraction graph at batch EB. Extract
+// does not use it (see infer.go); it is the reference the fast path is
+// tested against, built on first use.
+func (n *Net) buildExtractGraph() error {
+	if n.em != nil {
+		return nil
+	}
+	r := n.Trunk.Cfg.Resolution
 	n.eg = G.NewGraph()
-	n.exT = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(extractBatch, 3, r, r))
-	n.ex = G.NewTensor(n.eg, tensor.Float32, 4, G.WithShape(extractBatch, 3, r, r), G.WithName("x"), G.WithValue(n.exT))
+	n.exT = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n.EB, 3, r, r))
+	n.ex = G.NewTensor(n.eg, tensor.Float32, 4, G.WithShape(n.EB, 3, r, r), G.WithName("x"), G.WithValue(n.exT))
 	var err error
-	if n.eTrunk, err = trunk.build(n.eg, n.ex); err != nil {
-		return nil, fmt.Errorf("extraction graph: %w", err)
+	if n.eTrunk, err = n.Trunk.build(n.eg, n.ex); err != nil {
+		return fmt.Errorf("extraction graph: %w", err)
 	}
 	n.em = G.NewTapeMachine(n.eg, G.EvalMode())
-	return n, nil
+	return nil
 }
 
 // BatchSize implements Backend.
@@ -663,17 +677,30 @@ func precision(logits G.Value, target []int) float64 {
 	return float64(hit) / float64(len(target))
 }
 
-// Extract implements Backend. The last partial batch is padded with zeros;
-// eval-mode BN makes each sample's features independent of the others.
+// Extract implements Backend with the direct forward pass of infer.go
+// (eval mode, so each sample's features are independent of the others).
 func (n *Net) Extract(x []float32, cnt int, dst []float32) error {
+	if err := checkExtract(n.Trunk.Cfg, x, cnt, dst); err != nil {
+		return err
+	}
+	n.SyncBN()
+	n.inf.extract(newInferPlan(n.Trunk), x, cnt, dst)
+	return nil
+}
+
+// extractGraph is Extract through gorgonia's extraction graph, batch EB:
+// the reference for the fast path. The last partial batch is padded with
+// zeros.
+func (n *Net) extractGraph(x []float32, cnt int, dst []float32) error {
+	if err := checkExtract(n.Trunk.Cfg, x, cnt, dst); err != nil {
+		return err
+	}
+	if err := n.buildExtractGraph(); err != nil {
+		return err
+	}
 	per := 3 * n.Trunk.Cfg.Resolution * n.Trunk.Cfg.Resolution
 	H := n.Trunk.Cfg.Hidden
-	if len(x) < cnt*per || len(dst) < cnt*H {
-		return fmt.Errorf("model: extract %d images from %d values into %d", cnt, len(x), len(dst))
-	}
-	if n.tTrunk != nil {
-		n.Trunk.saveBN(n.tTrunk.bn)
-	}
+	n.SyncBN()
 	if err := n.Trunk.loadBN(n.eTrunk.bn); err != nil {
 		return err
 	}

@@ -1,0 +1,296 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/deepercluster/deepercluster/trainer/cluster"
+)
+
+// The feature extraction path. Extraction runs the trunk in eval mode only,
+// so it needs no graph, no tape and no gradients: gorgonia's tape machine
+// spends most of an extraction in im2col of NCHW tensors, transposes and
+// buffer copies (the matrix products were about 4% of it). This file is a
+// direct float32 forward pass over the same weight tensors: activations in
+// NHWC (channels last), so a 3x3 patch row of the im2col matrix is three
+// contiguous copies and each convolution is one (pixels x 9*Cin) x
+// (9*Cin x Cout) product of cluster.Sgemm whose result is already NHWC;
+// eval-mode BatchNorm folded into the weights and a per-channel shift; ReLU
+// and the 2x2 max-pool fused into the product's epilogue; buffers kept
+// across calls; images split over the cores. TestFastExtractMatchesGraph
+// holds it to gorgonia's extraction graph.
+
+// inferConv is one 3x3, stride 1, pad 1 convolution of the plan, with its
+// eval-mode BatchNorm folded in: y = relu(conv(x, w) + shift), then an
+// optional 2x2 max-pool.
+type inferConv struct {
+	cin, cout, side int       // side: input (and output) height = width
+	w               []float32 // (9*cin, cout), row (ky*3+kx)*cin+ci, BN scale folded in
+	shift           []float32 // (cout)
+	relu, pool      bool
+}
+
+// inferPlan is the trunk's weights rearranged for the NHWC forward pass. It
+// is rebuilt from the trunk at each Extract call (a few hundred KB), so it
+// always sees the current weights and BatchNorm statistics.
+type inferPlan struct {
+	convs       []inferConv
+	flat, hid   int
+	fc1, fc1b   []float32 // (flat, hid) with rows in NHWC order, (hid)
+	fc2, fc2b   []float32 // (hid, hid), (hid)
+	inSide, inC int
+}
+
+// bnEps is the epsilon of every BatchNorm layer of the trunk (build).
+const bnEps = 1e-5
+
+// foldConv turns an OIHW (cout, cin, 3, 3) weight into the (9*cin, cout)
+// matrix of the NHWC product, each output column scaled by scale[co].
+func foldConv(w []float32, cout, cin int, scale []float32) []float32 {
+	out := make([]float32, 9*cin*cout)
+	for co := range cout {
+		s := float32(1)
+		if scale != nil {
+			s = scale[co]
+		}
+		for ci := range cin {
+			for k := range 9 {
+				out[(k*cin+ci)*cout+co] = w[(co*cin+ci)*9+k] * s
+			}
+		}
+	}
+	return out
+}
+
+// newInferPlan folds the trunk's current weights and running statistics.
+func newInferPlan(t *Trunk) *inferPlan {
+	cfg := t.Cfg
+	p := &inferPlan{inSide: cfg.Resolution, inC: 3, hid: cfg.Hidden, flat: cfg.flatSize()}
+	side, in := cfg.Resolution, 3
+	if cfg.Sobel {
+		sob := sobelFilter().Data().([]float32)
+		p.convs = append(p.convs, inferConv{cin: 3, cout: 2, side: side, w: foldConv(sob, 2, 3, nil), shift: make([]float32, 2)})
+		in = 2
+	}
+	ch, pi, li := cfg.Width, 0, 0
+	for range cfg.Depth {
+		for c := range cfg.ConvsPerStage {
+			w, gam, bet := t.Params[pi], t.Params[pi+1], t.Params[pi+2]
+			mean, vr := t.BNMean[li].Data, t.BNVar[li].Data
+			pi += 3
+			li++
+			scale := make([]float32, ch)
+			shift := make([]float32, ch)
+			for co := range ch {
+				// eval BN: gamma*(x-mean)/sqrt(var+eps) + beta
+				inv := float32(1 / math.Sqrt(float64(vr[co])+bnEps))
+				scale[co] = gam.Data[co] * inv
+				shift[co] = bet.Data[co] - mean[co]*scale[co]
+			}
+			p.convs = append(p.convs, inferConv{cin: in, cout: ch, side: side, w: foldConv(w.Data, ch, in, scale), shift: shift,
+				relu: true, pool: c == cfg.ConvsPerStage-1})
+			in = ch
+		}
+		side /= 2
+		ch *= 2
+	}
+	// gorgonia flattens NCHW: flat index c*side*side + y*side + x; our
+	// activations are NHWC, so permute fc1's rows once here instead.
+	fc1 := t.Params[pi].Data
+	ss := side * side
+	p.fc1 = make([]float32, len(fc1))
+	for c := range in {
+		for s := range ss {
+			copy(p.fc1[(s*in+c)*p.hid:(s*in+c+1)*p.hid], fc1[(c*ss+s)*p.hid:(c*ss+s+1)*p.hid])
+		}
+	}
+	p.fc1b = t.Params[pi+1].Data
+	p.fc2 = t.Params[pi+2].Data
+	p.fc2b = t.Params[pi+3].Data
+	return p
+}
+
+// inferChunk is how many images one worker pushes through the network at
+// a time: enough rows for the matrix products of the deepest stage, few
+// enough that a chunk's im2col buffer stays near the L2 cache.
+const inferChunk = 4
+
+// inferScratch is one worker's buffers, kept across Extract calls.
+type inferScratch struct {
+	a, b, col, hid []float32
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// inferer runs plans; it owns the workers' scratch buffers.
+type inferer struct {
+	scratch []*inferScratch
+}
+
+// extract writes the features of cnt NCHW images x into dst (cnt x hid).
+func (f *inferer) extract(p *inferPlan, x []float32, cnt int, dst []float32) {
+	chunks := (cnt + inferChunk - 1) / inferChunk
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	for len(f.scratch) < workers {
+		f.scratch = append(f.scratch, &inferScratch{})
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := f.scratch[w]
+			for {
+				c := int(next.Add(1)) - 1
+				if c >= chunks {
+					return
+				}
+				off := c * inferChunk
+				n := min(inferChunk, cnt-off)
+				p.forward(s, x, off, n, dst[off*p.hid:(off+n)*p.hid])
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// forward runs images off..off+n-1 of x through the plan.
+func (p *inferPlan) forward(s *inferScratch, x []float32, off, n int, dst []float32) {
+	// NCHW input -> NHWC
+	side, c := p.inSide, p.inC
+	ss := side * side
+	s.a = grow(s.a, n*ss*c)
+	for i := range n {
+		src := x[(off+i)*c*ss : (off+i+1)*c*ss]
+		out := s.a[i*ss*c : (i+1)*ss*c]
+		for ch := range c {
+			plane := src[ch*ss : (ch+1)*ss]
+			for px, v := range plane {
+				out[px*c+ch] = v
+			}
+		}
+	}
+	for li := range p.convs {
+		l := &p.convs[li]
+		rows := n * l.side * l.side
+		s.col = grow(s.col, rows*9*l.cin)
+		for i := range n {
+			im2colNHWC(s.col[i*l.side*l.side*9*l.cin:], s.a[i*l.side*l.side*l.cin:], l.side, l.cin)
+		}
+		s.b = grow(s.b, rows*l.cout)
+		cluster.Sgemm(false, false, rows, l.cout, 9*l.cin, 1, s.col, 9*l.cin, l.w, l.cout, 0, s.b, l.cout)
+		if l.pool {
+			half := l.side / 2
+			s.a = grow(s.a, n*half*half*l.cout)
+			poolShiftReLU(s.a, s.b, n, l.side, l.cout, l.shift)
+		} else {
+			shiftAct(s.b, l.cout, l.shift, l.relu)
+			s.a, s.b = s.b, s.a
+		}
+	}
+	// fc1 + ReLU, fc2 (features are before the last ReLU)
+	s.hid = grow(s.hid, n*p.hid)
+	cluster.Sgemm(false, false, n, p.hid, p.flat, 1, s.a, p.flat, p.fc1, p.hid, 0, s.hid, p.hid)
+	for i := range n {
+		row := s.hid[i*p.hid : (i+1)*p.hid]
+		for j, b := range p.fc1b {
+			row[j] = max(row[j]+b, 0)
+		}
+	}
+	cluster.Sgemm(false, false, n, p.hid, p.hid, 1, s.hid, p.hid, p.fc2, p.hid, 0, dst, p.hid)
+	for i := range n {
+		row := dst[i*p.hid : (i+1)*p.hid]
+		for j, b := range p.fc2b {
+			row[j] += b
+		}
+	}
+}
+
+// im2colNHWC writes the (side*side, 9*c) patch matrix of one NHWC image,
+// zero padded by 1: row y*side+x holds, for ky and kx in 0..2, the c
+// channels of pixel (y+ky-1, x+kx-1).
+func im2colNHWC(col, in []float32, side, c int) {
+	k := 9 * c
+	for y := range side {
+		for x := range side {
+			row := col[(y*side+x)*k : (y*side+x+1)*k]
+			for ky := range 3 {
+				iy := y + ky - 1
+				seg := row[ky*3*c : (ky+1)*3*c]
+				if iy < 0 || iy >= side {
+					clear(seg)
+					continue
+				}
+				base := iy * side * c
+				switch {
+				case x > 0 && x < side-1:
+					copy(seg, in[base+(x-1)*c:base+(x+2)*c])
+				case x == 0 && side > 1:
+					clear(seg[:c])
+					copy(seg[c:], in[base:base+2*c])
+				case x == side-1 && side > 1:
+					copy(seg[:2*c], in[base+(x-1)*c:base+(x+1)*c])
+					clear(seg[2*c:])
+				default: // side == 1
+					clear(seg)
+					copy(seg[c:2*c], in[base:base+c])
+				}
+			}
+		}
+	}
+}
+
+// shiftAct adds the per-channel shift to NHWC rows of c channels and, when
+// relu, clamps at zero.
+func shiftAct(v []float32, c int, shift []float32, relu bool) {
+	for i := 0; i+c <= len(v); i += c {
+		row := v[i : i+c : i+c]
+		for j := range row {
+			y := row[j] + shift[j]
+			if relu {
+				y = max(y, 0)
+			}
+			row[j] = y
+		}
+	}
+}
+
+// poolShiftReLU is relu(v + shift) followed by a 2x2, stride 2 max-pool, for
+// n NHWC images of side x side x c; it pools first, which gives the same
+// result because adding a per-channel constant and ReLU are monotonic.
+func poolShiftReLU(dst, v []float32, n, side, c int, shift []float32) {
+	half := side / 2
+	for i := range n {
+		img := v[i*side*side*c:]
+		out := dst[i*half*half*c:]
+		for py := range half {
+			for px := range half {
+				o := out[(py*half+px)*c : (py*half+px+1)*c]
+				r0 := img[((2*py)*side+2*px)*c:]
+				r1 := img[((2*py+1)*side+2*px)*c:]
+				for j := range o {
+					m := max(r0[j], r0[c+j], r1[j], r1[c+j])
+					o[j] = max(m+shift[j], 0)
+				}
+			}
+		}
+	}
+}
+
+// checkExtract validates the sizes of an Extract call.
+func checkExtract(cfg ModelConfig, x []float32, cnt int, dst []float32) error {
+	per := 3 * cfg.Resolution * cfg.Resolution
+	if cnt < 0 || len(x) < cnt*per || len(dst) < cnt*cfg.Hidden {
+		return fmt.Errorf("model: extract %d images from %d values into %d", cnt, len(x), len(dst))
+	}
+	return nil
+}

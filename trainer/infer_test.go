@@ -1,0 +1,124 @@
+package trainer
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestFastExtractMatchesGraph holds the direct extraction path to gorgonia's
+// eval-mode extraction graph on random inputs, random weights and random
+// BatchNorm statistics, over shapes that exercise the Sobel front end, odd
+// sides at pooling (28 -> 14 -> 7 -> 3), one and two convolutions per stage,
+// and batches that do not fill the worker chunks.
+func TestFastExtractMatchesGraph(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  ModelConfig
+		n    int
+	}{
+		{"bench net", DefaultModelConfig(32), 11},
+		{"sobel tiny", ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 8, Sobel: true}, 5},
+		{"odd pooling", ModelConfig{Resolution: 28, Width: 6, Depth: 3, ConvsPerStage: 2, Hidden: 10}, 7},
+		{"one pixel left", ModelConfig{Resolution: 8, Width: 3, Depth: 3, ConvsPerStage: 1, Hidden: 5}, 3},
+		{"single image", ModelConfig{Resolution: 12, Width: 5, Depth: 2, ConvsPerStage: 3, Hidden: 7}, 1},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(i), 77))
+			trunk, err := NewTrunk(tc.cfg, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// BN parameters and statistics away from their initial 1 and 0,
+			// so that folding them is actually tested.
+			for _, p := range trunk.Params {
+				if len(p.Shape) == 4 && p.Shape[0] == 1 {
+					fillNormal(p.Data, 0.5, rng)
+				}
+			}
+			for l := range trunk.BNMean {
+				fillNormal(trunk.BNMean[l].Data, 0.3, rng)
+				for j := range trunk.BNVar[l].Data {
+					trunk.BNVar[l].Data[j] = 0.2 + rng.Float32()*2
+				}
+			}
+			net, err := NewNet(trunk, 2, 4, &SGD{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Close()
+			per := 3 * tc.cfg.Resolution * tc.cfg.Resolution
+			x := make([]float32, tc.n*per)
+			fillNormal(x, 1, rng)
+			H := tc.cfg.Hidden
+			want := make([]float32, tc.n*H)
+			got := make([]float32, tc.n*H)
+			if err := net.extractGraph(x, tc.n, want); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // twice: the second run reuses the buffers
+				if err := net.Extract(x, tc.n, got); err != nil {
+					t.Fatal(err)
+				}
+				assertClose(t, got, want, H, 1e-4)
+			}
+		})
+	}
+}
+
+// TestFastExtractFollowsTraining checks that the direct path sees what
+// training changes: the weights and the BatchNorm running statistics of the
+// training graph.
+func TestFastExtractFollowsTraining(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	cfg := ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 2, Hidden: 8}
+	trunk, err := NewTrunk(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := NewNet(trunk, 8, 8, &SGD{LR: 0.1, Momentum: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	if err := net.SetHeads(newHeads(4, 3, cfg.Hidden, rng)); err != nil {
+		t.Fatal(err)
+	}
+	b := randBatch(rng, 8, cfg.Resolution, 4, 3)
+	for range 3 {
+		if _, err := net.Step(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := make([]float32, 8*cfg.Hidden)
+	got := make([]float32, 8*cfg.Hidden)
+	if err := net.extractGraph(b.X, 8, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := net.Extract(b.X, 8, got); err != nil {
+		t.Fatal(err)
+	}
+	assertClose(t, got, want, cfg.Hidden, 1e-4)
+	if err := net.Extract(b.X[:10], 1, got); err == nil {
+		t.Fatal("extract of an image from 10 values accepted")
+	}
+}
+
+// assertClose compares feature rows of width d, relative to the largest
+// magnitude of the reference.
+func assertClose(t *testing.T, got, want []float32, d int, rel float64) {
+	t.Helper()
+	scale := 0.0
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	if scale == 0 {
+		t.Fatal("reference features are all zero: the comparison would prove nothing")
+	}
+	for i := range want {
+		if diff := math.Abs(float64(got[i] - want[i])); diff > rel*scale || math.IsNaN(float64(got[i])) {
+			t.Fatalf("image %d feature %d: fast %v, gorgonia %v (|diff| %.3g > %.3g)", i/d, i%d, got[i], want[i], diff, rel*scale)
+		}
+	}
+}

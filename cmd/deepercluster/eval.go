@@ -45,6 +45,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	iters := fs.Int("probe-iters", 300, "gradient steps of the logistic regression")
 	maxTrain := fs.Int("max-train", 0, "use only the first N training images (0: all)")
 	maxTest := fs.Int("max-test", 0, "use only the first N test images (0: all)")
+	dsFlags := addDatasetFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,11 +55,11 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	if *dsName != "fashion-mnist" {
 		return fmt.Errorf("eval: --dataset %q: the linear probe needs a labelled train/test split (fashion-mnist)", *dsName)
 	}
-	train, err := dataset.Open(*dsName, dataset.OpenOptions{Split: dataset.Train})
+	train, err := dataset.Open(*dsName, dsFlags.options(dataset.Train))
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	test, err := dataset.Open(*dsName, dataset.OpenOptions{Split: dataset.Test})
+	test, err := dataset.Open(*dsName, dsFlags.options(dataset.Test))
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}

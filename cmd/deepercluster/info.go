@@ -29,10 +29,7 @@ func runInfo(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "info")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	top := fs.Int("top", 20, "how many top tags to list")
-	seed := fs.Int64("seed", 0, "synthetic: seed (0: default)")
-	n := fs.Int("n", 0, "synthetic: number of images (0: default)")
-	res := fs.Int("resolution", 0, "synthetic: image side in pixels (0: default)")
-	fmDir := fs.String("fashion-mnist-dir", dataset.DefaultFashionMNISTDir, "fashion-mnist: folder of the IDX files")
+	dsFlags := addDatasetFlags(fs)
 	split := fs.String("split", "train", "fashion-mnist: train or test")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: deepercluster info [--json] DATASET   (synthetic, fashion-mnist or a dataset directory)")
@@ -50,7 +47,7 @@ func runInfo(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("info: %w", err)
 	}
 	spec := fs.Arg(0)
-	ds, err := dataset.Open(spec, dataset.OpenOptions{Seed: *seed, N: *n, Resolution: *res, FashionMNISTDir: *fmDir, Split: sp})
+	ds, err := dataset.Open(spec, dsFlags.options(sp))
 	if err != nil {
 		return fmt.Errorf("info: %w", err)
 	}

@@ -36,7 +36,16 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	every := fs.Int("recluster-every", def.ReclusterEvery, "recluster every T epochs")
 	pca := fs.Int("pca-dim", def.PCADim, "PCA dimensions before k-means")
 	epochs := fs.Int("epochs", 100, "total training epochs")
-	images := fs.Int("images", 0, "synthetic dataset size (0: its default)")
+	dsFlags := addDatasetFlags(fs)
+	fs.IntVar(&dsFlags.n, "images", 0, "synthetic: number of images (same as --n)")
+	// Model and schedule knobs, zero meaning the trainer's defaults: small
+	// models make crash, load and demo runs fast on a CPU.
+	width := fs.Int("width", 0, "channels of the first conv stage (0: default model)")
+	depth := fs.Int("depth", 0, "number of conv stages (0: default model)")
+	convs := fs.Int("convs", 0, "convolutions per stage (0: default model)")
+	hidden := fs.Int("hidden", 0, "width of the fc layers (0: default model)")
+	batch := fs.Int("batch", 0, "training batch size (0: default)")
+	epochSize := fs.Int("epoch-size", 0, "samples per epoch (0: dataset size)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,7 +71,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 
 	start := time.Now()
-	ds, err := dataset.Open(*dsSpec, dataset.OpenOptions{N: *images})
+	ds, err := dataset.Open(*dsSpec, dsFlags.options(dataset.Train))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -84,8 +93,25 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		ix.Close()
 		return err
 	}
+	model := trainer.ModelConfig{}
+	if *width != 0 || *depth != 0 || *convs != 0 || *hidden != 0 {
+		model = trainer.DefaultModelConfig(ds.Resolution())
+		for _, f := range []struct {
+			v   int
+			dst *int
+		}{{*width, &model.Width}, {*depth, &model.Depth}, {*convs, &model.ConvsPerStage}, {*hidden, &model.Hidden}} {
+			if f.v != 0 {
+				*f.dst = f.v
+			}
+		}
+		if err := model.Validate(); err != nil {
+			ix.Close()
+			return fmt.Errorf("serve: model flags: %w", err)
+		}
+	}
 	run, err := trainer.NewRun(ctx, trainer.Config{
 		Dir: *dataDir, DatasetName: *dsSpec, Params: params, Epochs: *epochs, Logger: a.log,
+		Model: model, Batch: *batch, EpochSize: *epochSize,
 	}, ds, srv)
 	if err != nil {
 		ix.Close()

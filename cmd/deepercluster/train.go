@@ -72,7 +72,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	hidden := fs.Int("hidden", 128, "width of the fc layers (feature dimension)")
 	sobel := fs.Bool("sobel", false, "fixed Sobel front end")
 	epochSize := fs.Int("epoch-size", 0, "samples per epoch (0: dataset size)")
-	n := fs.Int("n", 0, "images of the synthetic dataset (0: default)")
+	dsFlags := addDatasetFlags(fs)
 	maxImages := fs.Int("max-images", 0, "train on the first N images only (0: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -92,7 +92,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if preset == deepercluster.PresetRotNet && !set["k"] {
 		*k = 1
 	}
-	ds, err := dataset.Open(*dsName, dataset.OpenOptions{Seed: int64(*seed), N: *n})
+	ds, err := dataset.Open(*dsName, dsFlags.options(dataset.Train))
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}

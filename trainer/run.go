@@ -503,6 +503,9 @@ func (r *Run) recluster(ctx context.Context) error {
 			return fmt.Errorf("trainer: reclustering: %w", err)
 		}
 		a = res.Assignment
+		// Keep cluster ids stable across versions (a renaming, not a change of
+		// the partition): small deltas for clients and index updates.
+		cluster.Align(prev, a)
 	}
 	a.Version = 1
 	if prev != nil {

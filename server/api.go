@@ -435,10 +435,50 @@ func (s *Server) getCluster(c echo.Context) error {
 		}
 		imgs = append(imgs, imageJSON{ID: int(id), Tags: tags})
 	}
-	return c.JSON(http.StatusOK, map[string]any{
+	out := map[string]any{
 		"version": st.a.Version, "super": sup, "sub": sub, "size": len(ids),
 		"page": page, "pages": pages, "per_page": per, "images": imgs,
-	})
+		"keywords": []keywordJSON{}, "top_tags": []index.TagShare{},
+		"quality": s.clusterQuality(ids),
+	}
+	if st.quality != nil {
+		for _, cq := range st.quality.Subs {
+			if cq.ID != int32(sub) {
+				continue
+			}
+			kw := make([]keywordJSON, len(cq.Keywords))
+			for i, k := range cq.Keywords {
+				kw[i] = keywordJSON{k.Tag, jsonFloat(k.Weight)}
+			}
+			out["keywords"], out["top_tags"] = kw, cq.TopTags
+			if len(cq.TopTags) > 0 {
+				out["quality"].(map[string]jsonFloat)["top_tag_share"] = jsonFloat(cq.TopTags[0].Share)
+			}
+			break
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// clusterQuality gives the figures the UI's cluster panel lists: the
+// cluster's share of the dataset and, where the dataset has labels, the
+// purity of the cluster (share of its most common label).
+func (s *Server) clusterQuality(ids []int32) map[string]jsonFloat {
+	q := map[string]jsonFloat{"dataset_share": jsonFloat(float64(len(ids)) / float64(max(1, s.ds.Len())))}
+	counts := map[int]int{}
+	best := 0
+	for _, id := range ids {
+		l, ok := s.ds.Label(int(id))
+		if !ok {
+			return q
+		}
+		counts[l]++
+		best = max(best, counts[l])
+	}
+	if len(ids) > 0 {
+		q["label_purity"] = jsonFloat(float64(best) / float64(len(ids)))
+	}
+	return q
 }
 
 func (s *Server) getThumb(c echo.Context) error {

@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -190,6 +192,24 @@ func TestLiveRunReclusterAndResume(t *testing.T) {
 	}
 	for _, c := range clients {
 		c.readUntil("summaries", func() bool { return len(c.sums) > 0 })
+	}
+	// Once summarised, a cluster's panel carries its c-TF-IDF keywords and
+	// top tags from the index.
+	a := l.run.Assignment()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, body, _ := do(t, "GET", l.ts.URL+"/api/clusters", "", nil)
+		if body["tagged"] == true && uint32(body["version"].(float64)) == a.Version {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("version %d never summarised: %v", a.Version, body)
+		}
+	}
+	_, subSizes := a.Sizes()
+	sub := slices.IndexFunc(subSizes, func(n int) bool { return n > 0 })
+	status, body, _ := do(t, "GET", fmt.Sprintf("%s/api/clusters/%d/%d", l.ts.URL, a.SubParent[sub], sub), "", nil)
+	if status != 200 || len(body["keywords"].([]any)) == 0 || len(body["top_tags"].([]any)) == 0 {
+		t.Fatalf("cluster %d panel without keywords or top tags: %d %v", sub, status, body)
 	}
 
 	// Graceful stop, then a new process on the same directory resumes.

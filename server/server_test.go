@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -412,6 +413,28 @@ func TestClusterPagesThumbsAndExport(t *testing.T) {
 	_, subSizes := a.Sizes()
 	if len(seen) != subSizes[0] {
 		t.Fatalf("pages listed %d images of %d", len(seen), subSizes[0])
+	}
+
+	// The panel's quality figures: share of the dataset and label purity,
+	// counted here from the dataset.
+	_, body, _ = do(t, "GET", u+"/api/clusters/0/0", "", nil)
+	q := body["quality"].(map[string]any)
+	if got, want := q["dataset_share"].(float64), float64(subSizes[0])/n; math.Abs(got-want) > 1e-9 {
+		t.Errorf("dataset_share %v, want %v", got, want)
+	}
+	labelCounts := map[int]int{}
+	best := 0
+	for id := range seen {
+		l, _ := ds.Label(id)
+		labelCounts[l]++
+		best = max(best, labelCounts[l])
+	}
+	if _, labelled := ds.Label(0); labelled {
+		if got, want := q["label_purity"].(float64), float64(best)/float64(len(seen)); math.Abs(got-want) > 1e-9 {
+			t.Errorf("label_purity %v, want %v", got, want)
+		}
+	} else if _, ok := q["label_purity"]; ok {
+		t.Error("label_purity reported for a dataset without labels")
 	}
 
 	// Thumbnails: a PNG with an ETag, then 304 for the same tag.

@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/deepercluster/deepercluster"
 )
@@ -100,6 +101,32 @@ func writeAtomic(path string, data []byte) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// removeStaleTemps deletes the temporary files of atomic writes that a
+// crash interrupted (writeAtomic's ".NAME.tmp*"): without it every crash
+// during a write leaves a checkpoint-sized file behind for good. Only the
+// process that trains in dir may call it, before it writes anything.
+func removeStaleTemps(dir string) error {
+	for _, d := range []string{dir, filepath.Join(dir, AssignmentDir)} {
+		entries, err := os.ReadDir(d)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			name := e.Name()
+			if e.Type().IsRegular() && strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp") &&
+				(strings.HasPrefix(name, "."+CheckpointFile+".tmp") || strings.HasPrefix(name, ".v")) {
+				if err := os.Remove(filepath.Join(d, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // encodeFile frames a gob payload with magic, version, length and CRC.

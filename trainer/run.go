@@ -144,6 +144,9 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("trainer: run directory: %w", err)
 	}
+	if err := removeStaleTemps(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("trainer: run directory: %w", err)
+	}
 	r := &Run{cfg: cfg, ds: ds, log: cfg.Logger, params: cfg.Params, started: time.Now()}
 	r.pcg = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
 	r.rng = rand.New(r.pcg)

@@ -247,6 +247,68 @@ func (t *Trunk) build(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
 	if h, err = G.Reshape(h, tensor.Shape{b, t.Cfg.flatSize()}); err != nil {
 		return nil, fmt.Errorf("flatten: %w", err)
 	}
+	if gt.feat, err = fcLayers(h, gt.params[pi:]); err != nil {
+		return nil, err
+	}
+	return gt, nil
+}
+
+// buildFast adds the trunk on NHWC input x (B, R, R, 3) to g with the ops
+// of ops.go: the training graph's trunk. Same weights, same function as
+// build; its BatchNorm layers update the trunk's running statistics in
+// place, so it has no BatchNormOps to sync.
+func (t *Trunk) buildFast(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
+	gt := &graphTrunk{}
+	for _, p := range t.Params {
+		gt.params = append(gt.params, paramNode(g, p))
+	}
+	b, side, in := x.Shape()[0], t.Cfg.Resolution, 3
+	var err error
+	h := x
+	if t.Cfg.Sobel {
+		sob := G.NewTensor(g, tensor.Float32, 4, G.WithShape(2, 3, 3, 3), G.WithName("sobel"), G.WithValue(sobelFilter()))
+		if h, err = G.ApplyOp(newConvOp(b, side, 3, 2, false), h, sob); err != nil {
+			return nil, fmt.Errorf("sobel: %w", err)
+		}
+		in = 2
+	}
+	pi, li := 0, 0
+	ch := t.Cfg.Width
+	for s := range t.Cfg.Depth {
+		for range t.Cfg.ConvsPerStage {
+			w, gam, bet := gt.params[pi], gt.params[pi+1], gt.params[pi+2]
+			pi += 3
+			// the first convolution needs no input gradient
+			if h, err = G.ApplyOp(newConvOp(b, side, in, ch, h != x), h, w); err != nil {
+				return nil, fmt.Errorf("%s: %w", w.Name(), err)
+			}
+			bn := newBNReLUOp(tensor.Shape{b, side, side, ch}, t.BNMean[li].Data, t.BNVar[li].Data)
+			li++
+			if h, err = G.ApplyOp(bn, h, gam, bet); err != nil {
+				return nil, fmt.Errorf("%s bn: %w", w.Name(), err)
+			}
+			in = ch
+		}
+		if h, err = G.ApplyOp(newMaxPoolOp(b, side, in), h); err != nil {
+			return nil, fmt.Errorf("pool %d: %w", s+1, err)
+		}
+		side /= 2
+		ch *= 2
+	}
+	if h, err = G.ApplyOp(&toNCHWOp{opBase: opBase{"nhwc-to-nchw"}, b: b, side: side, c: in}, h); err != nil {
+		return nil, err
+	}
+	if h, err = G.Reshape(h, tensor.Shape{b, t.Cfg.flatSize()}); err != nil {
+		return nil, fmt.Errorf("flatten: %w", err)
+	}
+	if gt.feat, err = fcLayers(h, gt.params[pi:]); err != nil {
+		return nil, err
+	}
+	return gt, nil
+}
+
+// fcLayers adds fc1, ReLU, fc2 on the flattened trunk output.
+func fcLayers(h *G.Node, ps []*G.Node) (*G.Node, error) {
 	fc := func(h, w, bias *G.Node) (*G.Node, error) {
 		y, err := G.Mul(h, w)
 		if err != nil {
@@ -254,16 +316,17 @@ func (t *Trunk) build(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
 		}
 		return G.BroadcastAdd(y, bias, nil, []byte{0})
 	}
-	if h, err = fc(h, gt.params[pi], gt.params[pi+1]); err != nil {
+	h, err := fc(h, ps[0], ps[1])
+	if err != nil {
 		return nil, fmt.Errorf("fc1: %w", err)
 	}
 	if h, err = G.Rectify(h); err != nil {
 		return nil, err
 	}
-	if gt.feat, err = fc(h, gt.params[pi+2], gt.params[pi+3]); err != nil {
+	if h, err = fc(h, ps[2], ps[3]); err != nil {
 		return nil, fmt.Errorf("fc2: %w", err)
 	}
-	return gt, nil
+	return h, nil
 }
 
 // loadBN copies the trunk's running statistics into the graph's BN ops
@@ -398,6 +461,22 @@ type Net struct {
 
 	// the direct extraction path (infer.go)
 	inf inferer
+	// refOps builds the training graph's trunk from gorgonia's own ops
+	// (NCHW) instead of ours (ops.go): the reference of the tests.
+	refOps bool
+}
+
+// toNHWC copies b NCHW images of 3 x r x r into dst as NHWC.
+func toNHWC(dst, src []float32, b, r int) {
+	ss := r * r
+	for i := range b {
+		img, out := src[i*3*ss:(i+1)*3*ss], dst[i*3*ss:(i+1)*3*ss]
+		for c := range 3 {
+			for p, v := range img[c*ss : (c+1)*ss] {
+				out[p*3+c] = v
+			}
+		}
+	}
 }
 
 var _ Backend = (*Net)(nil)
@@ -477,9 +556,17 @@ func (n *Net) SetHeads(h *Heads) error {
 	n.Opt.dropHeadState()
 	r, B, H := n.Trunk.Cfg.Resolution, n.B, n.Trunk.Cfg.Hidden
 	g := G.NewGraph()
-	n.txT = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, 3, r, r))
-	n.tx = G.NewTensor(g, tensor.Float32, 4, G.WithShape(B, 3, r, r), G.WithName("x"), G.WithValue(n.txT))
-	gt, err := n.Trunk.build(g, n.tx)
+	var gt *graphTrunk
+	var err error
+	if n.refOps {
+		n.txT = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, 3, r, r))
+		n.tx = G.NewTensor(g, tensor.Float32, 4, G.WithShape(B, 3, r, r), G.WithName("x"), G.WithValue(n.txT))
+		gt, err = n.Trunk.build(g, n.tx)
+	} else {
+		n.txT = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, r, r, 3))
+		n.tx = G.NewTensor(g, tensor.Float32, 4, G.WithShape(B, r, r, 3), G.WithName("x"), G.WithValue(n.txT))
+		gt, err = n.Trunk.buildFast(g, n.tx)
+	}
 	if err != nil {
 		return fmt.Errorf("training graph: %w", err)
 	}
@@ -602,7 +689,11 @@ func (n *Net) forwardBackward(b *Batch) (StepStats, error) {
 	if len(b.X) != len(n.txT.Data().([]float32)) || len(b.Super) != n.B || len(b.Sub) != n.B {
 		return st, fmt.Errorf("model: batch of %d values, %d super and %d sub targets, want batch %d", len(b.X), len(b.Super), len(b.Sub), n.B)
 	}
-	copy(n.txT.Data().([]float32), b.X)
+	if n.refOps {
+		copy(n.txT.Data().([]float32), b.X)
+	} else {
+		toNHWC(n.txT.Data().([]float32), b.X, n.B, n.Trunk.Cfg.Resolution)
+	}
 	h := n.Heads
 	if n.superOH != nil {
 		oh := n.superOH.Data().([]float32)

@@ -130,7 +130,7 @@ func assertClose(t *testing.T, got, want []float32, d int, rel float64) {
 // agree, step after step (the graphs' buffers are reused across steps).
 func TestFastOpsMatchGorgonia(t *testing.T) {
 	cases := []struct {
-		name string
+		name  string
 		cfg   ModelConfig
 		b     int
 		steps int

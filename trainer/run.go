@@ -34,8 +34,9 @@ type Config struct {
 	// Epochs is the total number of epochs of the run (a resumed run
 	// stops at the same total).
 	Epochs int
-	// Batch is the training batch (default 64); ExtractBatch the feature
-	// extraction batch (default 32: im2col buffers of larger batches fall out of cache).
+	// Batch is the training batch (default 64); ExtractBatch the batch of
+	// gorgonia's extraction graph (default 32), which only tests use now:
+	// Extract runs the direct forward pass of infer.go in its own chunks.
 	Batch, ExtractBatch int
 	// EpochSize is the number of samples drawn per epoch; 0 means the
 	// dataset size.

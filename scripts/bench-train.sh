@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export OPENBLAS_CORETYPE=SkylakeX
 ITERS=${BENCH_ITERS:-10}
 
-echo "== ours (gorgonia, trainer.Net) ==" >&2
+echo "== ours (trainer.Net: gorgonia graph with our NHWC ops; direct forward pass for extraction) ==" >&2
 out=$(go test ./trainer/ -run '^$' -bench 'TrainStep|Extract' -benchtime "${ITERS}x" -count 1 2>&1)
 echo "$out" >&2
 train_ours=$(echo "$out" | awk '/^BenchmarkTrainStep/ {for (i=1;i<=NF;i++) if ($(i+1)=="img/s") print $i}')

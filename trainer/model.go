@@ -263,11 +263,12 @@ func (t *Trunk) buildFast(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
 		gt.params = append(gt.params, paramNode(g, p))
 	}
 	b, side, in := x.Shape()[0], t.Cfg.Resolution, 3
+	sc := &convScratch{}
 	var err error
 	h := x
 	if t.Cfg.Sobel {
 		sob := G.NewTensor(g, tensor.Float32, 4, G.WithShape(2, 3, 3, 3), G.WithName("sobel"), G.WithValue(sobelFilter()))
-		if h, err = G.ApplyOp(newConvOp(b, side, 3, 2, false), h, sob); err != nil {
+		if h, err = G.ApplyOp(newConvOp(b, side, 3, 2, false, sc), h, sob); err != nil {
 			return nil, fmt.Errorf("sobel: %w", err)
 		}
 		in = 2
@@ -279,7 +280,7 @@ func (t *Trunk) buildFast(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
 			w, gam, bet := gt.params[pi], gt.params[pi+1], gt.params[pi+2]
 			pi += 3
 			// the first convolution needs no input gradient
-			if h, err = G.ApplyOp(newConvOp(b, side, in, ch, h != x), h, w); err != nil {
+			if h, err = G.ApplyOp(newConvOp(b, side, in, ch, h != x, sc), h, w); err != nil {
 				return nil, fmt.Errorf("%s: %w", w.Name(), err)
 			}
 			bn := newBNReLUOp(tensor.Shape{b, side, side, ch}, t.BNMean[li].Data, t.BNVar[li].Data)

@@ -92,12 +92,18 @@ type convOp struct {
 	b, side, cin, cout int
 	needDX             bool // false when x is the graph's input
 	wt, col            []float32
+	sc                 *convScratch
 	out                *tensor.Dense
 }
 
-func newConvOp(b, side, cin, cout int, needDX bool) *convOp {
+// convScratch is memory the convolutions of one graph share: the tape
+// machine runs one op at a time, and the input gradient's patch matrix is
+// dead once scattered back.
+type convScratch struct{ dcol []float32 }
+
+func newConvOp(b, side, cin, cout int, needDX bool, sc *convScratch) *convOp {
 	return &convOp{opBase: opBase{"conv3x3nhwc"}, b: b, side: side, cin: cin, cout: cout, needDX: needDX,
-		wt: make([]float32, 9*cin*cout), col: make([]float32, b*side*side*9*cin)}
+		wt: make([]float32, 9*cin*cout), col: make([]float32, b*side*side*9*cin), sc: sc}
 }
 
 func (o *convOp) Arity() int    { return 2 }
@@ -150,9 +156,8 @@ func (o *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) 
 // product dcol = dy * wt^T and the scatter of dcol back onto the image.
 type convDXOp struct {
 	opBase
-	f    *convOp
-	dcol []float32
-	out  *tensor.Dense
+	f   *convOp
+	out *tensor.Dense
 }
 
 func (o *convDXOp) Arity() int    { return 2 }
@@ -165,16 +170,15 @@ func (o *convDXOp) Do(vals ...G.Value) (G.Value, error) {
 	f := o.f
 	dy := f32(vals[1])
 	k := 9 * f.cin
-	if o.dcol == nil {
-		o.dcol = make([]float32, f.rows()*k)
-	}
-	cluster.Sgemm(false, true, f.rows(), k, f.cout, 1, dy, f.cout, f.wt, f.cout, 0, o.dcol, k)
+	f.sc.dcol = grow(f.sc.dcol, f.rows()*k)
+	dcol := f.sc.dcol
+	cluster.Sgemm(false, true, f.rows(), k, f.cout, 1, dy, f.cout, f.wt, f.cout, 0, dcol, k)
 	out := owned(&o.out, f.b, f.side, f.side, f.cin)
 	dx := f32(out)
 	ss := f.side * f.side
 	parallel(f.b, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			col2imNHWC(dx[i*ss*f.cin:(i+1)*ss*f.cin], o.dcol[i*ss*k:(i+1)*ss*k], f.side, f.cin)
+			col2imNHWC(dx[i*ss*f.cin:(i+1)*ss*f.cin], dcol[i*ss*k:(i+1)*ss*k], f.side, f.cin)
 		}
 	})
 	return out, nil

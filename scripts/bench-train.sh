@@ -9,10 +9,10 @@ export OPENBLAS_CORETYPE=SkylakeX
 ITERS=${BENCH_ITERS:-10}
 
 echo "== ours (trainer.Net: gorgonia graph with our NHWC ops; direct forward pass for extraction) ==" >&2
-out=$(go test ./trainer/ -run '^$' -bench 'TrainStep|Extract' -benchtime "${ITERS}x" -count 1 2>&1)
+out=$(go test ./trainer/ -run '^$' -bench 'TrainStep$|Extract$' -benchtime "${ITERS}x" -count 1 2>&1)
 echo "$out" >&2
-train_ours=$(echo "$out" | awk '/^BenchmarkTrainStep/ {for (i=1;i<=NF;i++) if ($(i+1)=="img/s") print $i}')
-extract_ours=$(echo "$out" | awk '/^BenchmarkExtract/ {for (i=1;i<=NF;i++) if ($(i+1)=="img/s") print $i}')
+train_ours=$(echo "$out" | awk '/^BenchmarkTrainStep-/ {for (i=1;i<=NF;i++) if ($(i+1)=="img/s") print $i}')
+extract_ours=$(echo "$out" | awk '/^BenchmarkExtract-/ {for (i=1;i<=NF;i++) if ($(i+1)=="img/s") print $i}')
 
 echo "== PyTorch (2 threads) ==" >&2
 torch_out=$(ITERS=$ITERS /usr/bin/python3 - <<'PY'

@@ -54,7 +54,15 @@ type proc struct {
 // test ends if it is still running.
 func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
+	return startWrapped(t, nil, args...)
+}
+
+// startWrapped starts the binary under a wrapper command (such as
+// prlimit), or directly when wrapper is empty.
+func startWrapped(t *testing.T, wrapper []string, args ...string) *proc {
+	t.Helper()
+	argv := append(append(append([]string(nil), wrapper...), binPath), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")

@@ -44,7 +44,7 @@ func (s *Server) Handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(s.countRequests, s.limitBody)
+	e.Use(s.countRequests, s.checkHost, s.limitBody)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})))
@@ -135,11 +135,31 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requireToken checks the token when one is configured. Browsers cannot set
-// headers on a websocket, so the query parameter "token" is accepted too.
+// checkHost refuses requests that name a host other than loopback while
+// the server listens on loopback only: a page whose own name was made to
+// resolve to 127.0.0.1 (DNS rebinding) would otherwise be same-origin with
+// the server and could read it and steer it.
+func (s *Server) checkHost(next echo.HandlerFunc) echo.HandlerFunc {
+	guard := s.cfg.Addr != "" && isLoopback(s.cfg.Addr)
+	return func(c echo.Context) error {
+		if h := c.Request().Host; guard && h != "" && !isLoopback(h) {
+			return fail(http.StatusForbidden, "host", "host %q is not loopback, and this server listens on loopback only: open it as localhost or 127.0.0.1", h)
+		}
+		return next(c)
+	}
+}
+
+// requireToken guards the mutating endpoints and /ws: it checks the token
+// when one is configured (browsers cannot set headers on a websocket, so
+// the query parameter "token" is accepted too), and refuses a foreign
+// Origin even without a token, since any page the user visits can make the
+// browser POST to a loopback server.
 func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if s.cfg.Token == "" {
+			if !s.checkOrigin(c.Request()) {
+				return fail(http.StatusForbidden, "origin", "origin %q is not allowed: start the server with --allow-origin to accept it", c.Request().Header.Get("Origin"))
+			}
 			return next(c)
 		}
 		got := c.QueryParam("token")
@@ -153,6 +173,9 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
 			return fail(http.StatusForbidden, "token", "wrong token")
+		}
+		if !s.checkOrigin(c.Request()) {
+			return fail(http.StatusForbidden, "origin", "origin %q is not allowed: start the server with --allow-origin to accept it", c.Request().Header.Get("Origin"))
 		}
 		return next(c)
 	}
@@ -383,6 +406,9 @@ func (s *Server) getClusters(c echo.Context) error {
 // intParam parses a path or query value as an integer in [lo, hi).
 func intParam(field, v string, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(v)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, fail(http.StatusNotFound, field, "%s %s outside [%d,%d)", field, v, lo, hi)
+	}
 	if err != nil {
 		return 0, fail(http.StatusBadRequest, field, "%s must be an integer, got %q", field, v)
 	}
@@ -482,6 +508,11 @@ func (s *Server) clusterQuality(ids []int32) map[string]jsonFloat {
 }
 
 func (s *Server) getThumb(c echo.Context) error {
+	// An id that looks like a path is not an image: 404, saying nothing
+	// about how it was read.
+	if raw := c.Param("id"); strings.ContainsAny(raw, "./\\%\x00") {
+		return fail(http.StatusNotFound, "id", "no image %q", raw)
+	}
 	id, err := intParam("id", c.Param("id"), 0, s.ds.Len())
 	if err != nil {
 		return err

@@ -1,0 +1,496 @@
+// Command loadbench puts the explorer under load: it starts `deepercluster
+// serve` as a real process on a synthetic run, waits for the first
+// Assignment and its index, then for a fixed time keeps websocket clients
+// connected (each keeping the Assignment as the browser does, from a
+// snapshot and deltas), sends searches at a fixed rate, and asks for a
+// reclustering half way. It reports errors, how many clients ended on the
+// latest Assignment version, the p99 search latency and the growth of the
+// server's resident memory; the last line is one JSON object.
+//
+// Usage (scripts/bench-load.sh runs it):
+//
+//	go run ./server/internal/loadbench --bin bin/deepercluster --images 100000 --clients 50 --rate 20 --duration 60s
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/deepercluster/deepercluster"
+	"github.com/gorilla/websocket"
+)
+
+// Config is one load run.
+type Config struct {
+	Bin      string        // the deepercluster binary
+	Dir      string        // run directory (a fresh temporary one when empty)
+	Images   int           // synthetic images
+	Clients  int           // websocket clients
+	Rate     float64       // searches per second
+	Duration time.Duration // measured time, from the first indexed Assignment
+	// Ready bounds the wait for the first Assignment and its index, and
+	// Settle the wait for the clients to reach the last version.
+	Ready, Settle time.Duration
+	Log           *slog.Logger
+}
+
+// Result is what the run measured; its JSON is the bench's last line.
+type Result struct {
+	Errors          int     `json:"errors"`
+	Clients         int     `json:"clients"`
+	ClientsOnLatest int     `json:"clients_on_latest"`
+	SearchP99ms     float64 `json:"search_p99_ms"`
+	RSSGrowthMB     float64 `json:"rss_growth_mb"`
+
+	// Details, printed on lines of their own.
+	Searches         int           `json:"-"`
+	SearchP50ms      float64       `json:"-"`
+	FromVersion      uint32        `json:"-"`
+	LatestVersion    uint32        `json:"-"`
+	RSSStartMB       float64       `json:"-"`
+	RSSEndMB         float64       `json:"-"`
+	ReadyIn          time.Duration `json:"-"`
+	ReclusterIn      time.Duration `json:"-"`
+	ErrorSamples     []string      `json:"-"`
+	FramesPerClient  float64       `json:"-"`
+	DeltasPerClient  float64       `json:"-"`
+	SnapshotsPerClnt float64       `json:"-"`
+}
+
+func main() {
+	cfg := Config{}
+	flag.StringVar(&cfg.Bin, "bin", "bin/deepercluster", "deepercluster binary")
+	flag.StringVar(&cfg.Dir, "dir", "", "run directory (default: a temporary one, removed after)")
+	flag.IntVar(&cfg.Images, "images", 100000, "synthetic images")
+	flag.IntVar(&cfg.Clients, "clients", 50, "websocket clients")
+	flag.Float64Var(&cfg.Rate, "rate", 20, "searches per second")
+	flag.DurationVar(&cfg.Duration, "duration", 60*time.Second, "measured duration")
+	flag.DurationVar(&cfg.Ready, "ready", 15*time.Minute, "longest wait for the first indexed Assignment")
+	flag.DurationVar(&cfg.Settle, "settle", 10*time.Minute, "longest wait for the reclustering and the clients after the clock")
+	flag.Parse()
+	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("images %d, clients %d, %.0f searches/s for %v after the first Assignment (ready in %v)\n",
+		cfg.Images, cfg.Clients, cfg.Rate, cfg.Duration, res.ReadyIn.Round(time.Second))
+	fmt.Printf("searches %d: p50 %.1f ms, p99 %.1f ms\n", res.Searches, res.SearchP50ms, res.SearchP99ms)
+	fmt.Printf("reclustering asked half way: version %d -> %d, published %v after the request\n", res.FromVersion, res.LatestVersion, res.ReclusterIn.Round(time.Millisecond))
+	fmt.Printf("frames per client: %.1f (snapshots %.1f, deltas %.1f)\n", res.FramesPerClient, res.SnapshotsPerClnt, res.DeltasPerClient)
+	fmt.Printf("server RSS %.1f MB at the start of the clock, %.1f MB at the end\n", res.RSSStartMB, res.RSSEndMB)
+	for _, e := range res.ErrorSamples {
+		fmt.Println("error:", e)
+	}
+	b, _ := json.Marshal(res)
+	fmt.Println(string(b))
+}
+
+// errs counts errors and keeps the first few.
+type errs struct {
+	mu      sync.Mutex
+	n       int
+	samples []string
+}
+
+func (e *errs) add(format string, args ...any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.n++
+	if len(e.samples) < 10 {
+		e.samples = append(e.samples, fmt.Sprintf(format, args...))
+	}
+}
+
+// Run starts the server, loads it and measures.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Dir == "" {
+		d, err := os.MkdirTemp("", "loadbench")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		cfg.Dir = filepath.Join(d, "run")
+	}
+	// A tiny model and short epochs: the load is on the server, and the
+	// first reclustering of 100,000 images must not take an hour on a CPU.
+	// Periodic reclustering is off; the one in the middle is asked for.
+	cmd := exec.CommandContext(ctx, cfg.Bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", cfg.Dir,
+		"--n", strconv.Itoa(cfg.Images), "--size", "16", "--width", "4", "--depth", "2", "--convs", "1", "--hidden", "16",
+		"--m", "4", "--k", "8", "--pca-dim", "8", "--recluster-every", "1000", "--batch", "32", "--epoch-size", "640",
+		"--epochs", "1000000")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(filepath.Join(filepath.Dir(cfg.Dir), "serve.log"))
+	if err != nil {
+		if err := os.MkdirAll(filepath.Dir(cfg.Dir), 0o755); err != nil {
+			return nil, err
+		}
+		if logFile, err = os.Create(filepath.Join(filepath.Dir(cfg.Dir), "serve.log")); err != nil {
+			return nil, err
+		}
+	}
+	defer logFile.Close()
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", cfg.Bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-exited:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				<-exited
+			}
+		}
+	}()
+	serveLog := func() string {
+		b, _ := os.ReadFile(logFile.Name())
+		if len(b) > 3000 {
+			b = b[len(b)-3000:]
+		}
+		return string(b)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("serve printed no URL: %v\n%s", err, serveLog())
+	}
+	go io.Copy(io.Discard, stdout)
+	i := strings.Index(line, "http://")
+	if i < 0 {
+		return nil, fmt.Errorf("serve printed %q, no URL", line)
+	}
+	base := strings.TrimSuffix(strings.TrimSpace(line[i:]), "/")
+	api := &apiClient{base: base, http: &http.Client{Timeout: 30 * time.Second}}
+	cfg.Log.Info("serve started", "url", base, "pid", cmd.Process.Pid)
+
+	// Wait for the first Assignment and its index.
+	start := time.Now()
+	var v0 uint32
+	for {
+		if time.Since(start) > cfg.Ready {
+			return nil, fmt.Errorf("no indexed Assignment within %v\n%s", cfg.Ready, serveLog())
+		}
+		select {
+		case err := <-exited:
+			return nil, fmt.Errorf("serve exited: %v\n%s", err, serveLog())
+		case <-time.After(200 * time.Millisecond):
+		}
+		var s searchAnswer
+		if code, err := api.get("/api/search?q=travel", &s); err == nil && code == 200 && s.Result.Version > 0 {
+			v0 = s.Result.Version
+			break
+		}
+	}
+	res := &Result{Clients: cfg.Clients, FromVersion: v0, ReadyIn: time.Since(start)}
+	cfg.Log.Info("first assignment indexed", "version", v0, "after", res.ReadyIn.Round(time.Millisecond))
+	queries := api.queries()
+
+	var errCount errs
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	clients := make([]*wsClient, cfg.Clients)
+	var cwg sync.WaitGroup
+	stopClients := make(chan struct{})
+	for i := range clients {
+		c, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+		if err != nil {
+			return nil, fmt.Errorf("client %d: dial: %w", i, err)
+		}
+		clients[i] = &wsClient{conn: c}
+		cwg.Add(1)
+		go func(cl *wsClient) {
+			defer cwg.Done()
+			cl.run(stopClients, &errCount)
+		}(clients[i])
+	}
+	rss0, err := rssMB(cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	res.RSSStartMB = rss0
+
+	// The clock: searches at a fixed rate, a reclustering half way.
+	var latMu sync.Mutex
+	var lats []float64
+	var swg sync.WaitGroup
+	tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
+	clock := time.NewTimer(cfg.Duration)
+	half := time.NewTimer(cfg.Duration / 2)
+	var asked time.Time
+	n := 0
+loop:
+	for {
+		select {
+		case err := <-exited:
+			return nil, fmt.Errorf("serve exited under load: %v\n%s", err, serveLog())
+		case <-clock.C:
+			break loop
+		case <-half.C:
+			asked = time.Now()
+			code, body, err := api.post("/api/recluster", `{"k": 10}`)
+			if err != nil || code != http.StatusAccepted {
+				errCount.add("recluster request: %d %s %v", code, body, err)
+			}
+		case <-tick.C:
+			q := queries[n%len(queries)]
+			n++
+			swg.Add(1)
+			go func() {
+				defer swg.Done()
+				t0 := time.Now()
+				var s searchAnswer
+				code, err := api.get("/api/search?"+q, &s)
+				ms := float64(time.Since(t0).Microseconds()) / 1000
+				if err != nil || code != http.StatusOK {
+					errCount.add("search %s: %d %v", q, code, err)
+					return
+				}
+				latMu.Lock()
+				lats = append(lats, ms)
+				latMu.Unlock()
+			}()
+		}
+	}
+	tick.Stop()
+	swg.Wait()
+
+	// The reclustering asked half way must reach the server and every
+	// client before the run is judged.
+	settle := time.Now()
+	latest := v0
+	for {
+		var r runAnswer
+		if code, err := api.get("/api/run", &r); err == nil && code == 200 {
+			latest = r.Version
+			if r.Job != nil && r.Job.State == "done" && res.ReclusterIn == 0 {
+				res.ReclusterIn = r.Job.Finished.Sub(asked)
+			}
+		}
+		onLatest := 0
+		for _, c := range clients {
+			if c.version.Load() == latest {
+				onLatest++
+			}
+		}
+		if latest > v0 && onLatest == len(clients) {
+			break
+		}
+		if time.Since(settle) > cfg.Settle {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res.LatestVersion = latest
+	if latest == v0 {
+		errCount.add("the reclustering asked half way never produced a new version (still %d after %v)", v0, cfg.Settle)
+	}
+	rss1, err := rssMB(cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	res.RSSEndMB, res.RSSGrowthMB = rss1, math.Round((rss1-rss0)*10)/10
+	close(stopClients)
+	for _, c := range clients {
+		c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		c.conn.Close()
+	}
+	cwg.Wait()
+	for _, c := range clients {
+		if c.version.Load() == latest {
+			res.ClientsOnLatest++
+		}
+		res.FramesPerClient += float64(c.frames)
+		res.SnapshotsPerClnt += float64(c.snapshots)
+		res.DeltasPerClient += float64(c.deltas)
+	}
+	if k := float64(len(clients)); k > 0 {
+		res.FramesPerClient /= k
+		res.SnapshotsPerClnt /= k
+		res.DeltasPerClient /= k
+	}
+	slices.Sort(lats)
+	res.Searches = len(lats)
+	res.SearchP50ms = math.Round(percentile(lats, 0.50)*10) / 10
+	res.SearchP99ms = math.Round(percentile(lats, 0.99)*10) / 10
+	res.Errors = errCount.n
+	res.ErrorSamples = errCount.samples
+	return res, nil
+}
+
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// rssMB reads a process's resident set size from /proc.
+func rssMB(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("server RSS: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err != nil {
+				return 0, fmt.Errorf("server RSS %q: %w", line, err)
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, errors.New("server RSS: no VmRSS line")
+}
+
+// wsClient keeps the Assignment as the browser does.
+type wsClient struct {
+	conn                      *websocket.Conn
+	a                         *deepercluster.Assignment
+	version                   atomic.Uint32
+	frames, snapshots, deltas int
+}
+
+func (c *wsClient) run(stop <-chan struct{}, e *errs) {
+	for {
+		_, msg, err := c.conn.ReadMessage()
+		if err != nil {
+			select {
+			case <-stop:
+			default:
+				e.add("websocket client dropped: %v", err)
+			}
+			return
+		}
+		c.frames++
+		f, err := deepercluster.DecodeFrame(msg)
+		if err != nil {
+			e.add("decode frame: %v", err)
+			continue
+		}
+		switch f.Kind {
+		case deepercluster.KindSnapshot:
+			c.snapshots++
+			c.a = f.Assignment
+			c.version.Store(c.a.Version)
+		case deepercluster.KindDelta:
+			c.deltas++
+			if c.a == nil {
+				e.add("delta before any snapshot")
+				continue
+			}
+			if err := f.Delta.Apply(c.a); err != nil {
+				e.add("apply delta %d->%d: %v", f.Delta.From, f.Delta.To, err)
+				c.conn.WriteMessage(websocket.BinaryMessage, deepercluster.AppendRequestSnapshot(nil, c.a.Version))
+				continue
+			}
+			c.version.Store(c.a.Version)
+		}
+	}
+}
+
+type searchAnswer struct {
+	Result struct {
+		Version uint32 `json:"version"`
+	} `json:"result"`
+}
+
+type runAnswer struct {
+	Version uint32 `json:"version"`
+	Job     *struct {
+		State    string    `json:"state"`
+		Finished time.Time `json:"finished"`
+	} `json:"job"`
+}
+
+type apiClient struct {
+	base string
+	http *http.Client
+}
+
+func (c *apiClient) get(path string, v any) (int, error) {
+	resp, err := c.http.Get(c.base + path)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode == http.StatusOK && v != nil {
+		return resp.StatusCode, json.Unmarshal(b, v)
+	}
+	return resp.StatusCode, nil
+}
+
+func (c *apiClient) post(path, body string) (int, string, error) {
+	resp, err := c.http.Post(c.base+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
+}
+
+// queries mixes the kinds of search the UI sends, over the tags the
+// clusters actually carry.
+func (c *apiClient) queries() []string {
+	tags := []string{"travel", "city", "nature", "beach", "summer"}
+	var cl struct {
+		Supers []struct {
+			TopTags []deepercluster.TagCount `json:"top_tags"`
+		} `json:"supers"`
+	}
+	if code, err := c.get("/api/clusters", &cl); err == nil && code == 200 {
+		for _, s := range cl.Supers {
+			for _, t := range s.TopTags {
+				if !slices.Contains(tags, t.Tag) {
+					tags = append(tags, t.Tag)
+				}
+			}
+		}
+	}
+	var out []string
+	for i, t := range tags {
+		next := tags[(i+1)%len(tags)]
+		out = append(out,
+			url.Values{"q": {t}}.Encode(),
+			url.Values{"q": {t + "," + next}, "op": {"or"}}.Encode(),
+			url.Values{"q": {t[:min(2, len(t))] + "*"}}.Encode(),
+			url.Values{"text": {t}}.Encode(),
+		)
+	}
+	return out
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestShortLoad is the CI form of `make bench-load`: 5,000 images, 10
+// clients, 5 searches a second for 10 s, a reclustering half way. It
+// checks what must hold whatever the machine's speed; latency is only
+// logged.
+func TestShortLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the server and trains")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "deepercluster")
+	build := exec.Command("go", "build", "-o", bin, "../../../cmd/deepercluster")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	res, err := Run(context.Background(), Config{
+		Bin: bin, Dir: filepath.Join(dir, "run"), Images: 5000, Clients: 10, Rate: 5, Duration: 10 * time.Second,
+		Ready: 3 * time.Minute, Settle: 3 * time.Minute, Log: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", *res)
+	if res.Errors != 0 {
+		t.Errorf("%d errors: %v", res.Errors, res.ErrorSamples)
+	}
+	if res.ClientsOnLatest != res.Clients {
+		t.Errorf("%d of %d clients on the latest version %d", res.ClientsOnLatest, res.Clients, res.LatestVersion)
+	}
+	if res.LatestVersion <= res.FromVersion {
+		t.Errorf("no new version after the reclustering request (still %d)", res.LatestVersion)
+	}
+	if res.Searches < 25 {
+		t.Errorf("only %d searches answered in 10 s at 5/s", res.Searches)
+	}
+	// Bounded memory: 5,000 images of Assignment, index and thumbnails are
+	// a few MB; a leak per search or per frame over this run would show.
+	if res.RSSGrowthMB > 200 {
+		t.Errorf("server RSS grew by %.1f MB", res.RSSGrowthMB)
+	}
+}

@@ -67,6 +67,7 @@ type Result struct {
 	LatestVersion    uint32        `json:"-"`
 	RSSStartMB       float64       `json:"-"`
 	RSSEndMB         float64       `json:"-"`
+	RSSPeakMB        float64       `json:"-"`
 	ReadyIn          time.Duration `json:"-"`
 	ReclusterIn      time.Duration `json:"-"`
 	ErrorSamples     []string      `json:"-"`
@@ -97,7 +98,8 @@ func main() {
 	fmt.Printf("searches %d: p50 %.1f ms, p99 %.1f ms\n", res.Searches, res.SearchP50ms, res.SearchP99ms)
 	fmt.Printf("reclustering asked half way: version %d -> %d, published %v after the request\n", res.FromVersion, res.LatestVersion, res.ReclusterIn.Round(time.Millisecond))
 	fmt.Printf("frames per client: %.1f (snapshots %.1f, deltas %.1f)\n", res.FramesPerClient, res.SnapshotsPerClnt, res.DeltasPerClient)
-	fmt.Printf("server RSS %.1f MB at the start of the clock, %.1f MB at the end\n", res.RSSStartMB, res.RSSEndMB)
+	fmt.Printf("server RSS %.1f MB at the start of the clock (just after the first index build), peak %.1f MB, %.1f MB at the end\n",
+		res.RSSStartMB, res.RSSPeakMB, res.RSSEndMB)
 	for _, e := range res.ErrorSamples {
 		fmt.Println("error:", e)
 	}
@@ -246,6 +248,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
 	clock := time.NewTimer(cfg.Duration)
 	half := time.NewTimer(cfg.Duration / 2)
+	rssTick := time.NewTicker(time.Second)
+	defer rssTick.Stop()
+	res.RSSPeakMB = rss0
 	var asked time.Time
 	n := 0
 loop:
@@ -255,6 +260,10 @@ loop:
 			return nil, fmt.Errorf("serve exited under load: %v\n%s", err, serveLog())
 		case <-clock.C:
 			break loop
+		case <-rssTick.C:
+			if r, err := rssMB(cmd.Process.Pid); err == nil {
+				res.RSSPeakMB = max(res.RSSPeakMB, r)
+			}
 		case <-half.C:
 			asked = time.Now()
 			code, body, err := api.post("/api/recluster", `{"k": 10}`)

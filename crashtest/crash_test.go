@@ -1,3 +1,5 @@
+//go:build unix
+
 package crashtest
 
 import (
@@ -206,7 +208,7 @@ func TestTrainSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a network in a subprocess")
 	}
-	epochs := 30 * rounds(t)
+	epochs := 50 * rounds(t)
 	rng := rand.New(rand.NewPCG(seed(t), 7))
 	dir := t.TempDir()
 	args := []string{"train", "--out", dir, "--n", "300", "--size", "16", "--width", "4", "--depth", "2", "--convs", "1",
@@ -233,7 +235,7 @@ func TestTrainSurvivesSIGKILL(t *testing.T) {
 			}
 			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 		case "random":
-			time.Sleep(time.Duration(100+rng.IntN(1500)) * time.Millisecond)
+			time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
 			hits[kind]++
 		}
 		if p.exited() {
@@ -355,7 +357,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 		t.Skip("trains a network in a subprocess")
 	}
 	const n = 300
-	epochs := 30 * rounds(t)
+	epochs := 50 * rounds(t)
 	rng := rand.New(rand.NewPCG(seed(t), 8))
 	dir := t.TempDir()
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--n", strconv.Itoa(n), "--size", "16",
@@ -398,7 +400,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 			}
 			time.Sleep(time.Duration(rng.IntN(120)) * time.Millisecond)
 		case "random":
-			time.Sleep(time.Duration(100+rng.IntN(1500)) * time.Millisecond)
+			time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
 			hits[kind]++
 		}
 		if p.exited() {

@@ -20,7 +20,7 @@ delta_ns=$(echo "$out" | awk '/^BenchmarkWSDelta10pct/ {print $3}' | median)
 
 if [ "${SKIP_SERVE:-0}" != 1 ]; then
 	tmp=$(mktemp -d)
-	trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+	trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 	go build -o "$tmp/deepercluster" ./cmd/deepercluster
 	go build -o "$tmp/wsprobe" ./server/internal/wsprobe
 	port=$(( 20000 + RANDOM % 20000 ))
@@ -28,7 +28,12 @@ if [ "${SKIP_SERVE:-0}" != 1 ]; then
 		start=$(date +%s%N)
 		"$tmp/deepercluster" serve --addr "127.0.0.1:$port" --data-dir "$tmp/run" >"$tmp/serve-$round.log" 2>&1 &
 		pid=$!
-		read -r first_ms connect_ms version images < <("$tmp/wsprobe" -url "ws://127.0.0.1:$port/ws" -since "$start" -timeout 10m)
+		if ! probe=$("$tmp/wsprobe" -url "ws://127.0.0.1:$port/ws" -since "$start" -timeout 3m); then
+			echo "serve ($round): no Assignment reached the client; server log:" >&2
+			tail -20 "$tmp/serve-$round.log" >&2
+			exit 1
+		fi
+		read -r first_ms connect_ms version images <<<"$probe"
 		echo "serve ($round): first Assignment (version $version, $images images) reached a client after ${first_ms} ms; HTTP up after ${connect_ms} ms" >&2
 		curl -fsS "http://127.0.0.1:$port/api/run" | head -c 300 >&2 || true
 		echo >&2

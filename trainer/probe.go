@@ -164,7 +164,8 @@ func Labels(ds deepercluster.Dataset) ([]int32, int, error) {
 	return out, classes, nil
 }
 
-// KMeansNMI clusters L2-normalised features into k clusters and returns
+// KMeansNMI clusters L2-normalised features into k clusters (best of a few
+// k-means++ starts) and returns
 // the NMI of the clusters against labels: how much class structure the
 // features hold without any supervision.
 func KMeansNMI(ctx context.Context, feats []float32, n, d, k int, labels []int32, seed uint64) (float64, error) {
@@ -181,12 +182,26 @@ func KMeansNMI(ctx context.Context, feats []float32, n, d, k int, labels []int32
 			}
 		}
 	}
-	res, err := cluster.KMeans(ctx, x, n, d, cluster.KMeansOptions{K: k, Iters: 50, Seed: seed})
-	if err != nil {
-		return 0, err
+	// k-means with k=10 has poor local optima: one start makes the NMI vary
+	// by a few hundredths between seeds, as much as the effect measured.
+	// Keep the best of kmeansRestarts k-means++ starts (lowest objective,
+	// labels unseen), as sklearn's n_init does; learned and random-init
+	// features get the same treatment.
+	var best *cluster.KMeansResult
+	for r := range kmeansRestarts {
+		res, err := cluster.KMeans(ctx, x, n, d, cluster.KMeansOptions{K: k, Iters: 50, Init: cluster.InitPlusPlus, Seed: seed + uint64(r)})
+		if err != nil {
+			return 0, err
+		}
+		if best == nil || res.Objective < best.Objective {
+			best = res
+		}
 	}
-	return cluster.NMI(res.Assign, labels), nil
+	return cluster.NMI(best.Assign, labels), nil
 }
+
+// kmeansRestarts is the number of k-means starts KMeansNMI keeps the best of.
+const kmeansRestarts = 5
 
 // LoadNet rebuilds a run's network from its checkpoint for evaluation. With
 // randomInit the weights are those the run started from (same model, same

@@ -216,3 +216,38 @@ func TestLinearProbe(t *testing.T) {
 		t.Fatal("mismatched sizes accepted")
 	}
 }
+
+// TestKMeansNMI: features that hold the classes (one direction per class)
+// give an NMI near 1, features that are pure noise an NMI near 0.
+func TestKMeansNMI(t *testing.T) {
+	const n, d, k = 600, 8, 4
+	for _, tc := range []struct {
+		name     string
+		signal   float64
+		min, max float64
+	}{
+		{"separable", 3, 0.9, 1 + 1e-9},
+		{"noise", 0, 0, 0.1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, 8))
+			x := make([]float32, n*d)
+			y := make([]int32, n)
+			for i := range n {
+				c := rng.IntN(k)
+				y[i] = int32(c)
+				for j := range d {
+					x[i*d+j] = float32(rng.NormFloat64() * 0.3)
+				}
+				x[i*d+c] += float32(tc.signal)
+			}
+			nmi, err := KMeansNMI(t.Context(), x, n, d, k, y, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if nmi < tc.min || nmi > tc.max {
+				t.Fatalf("NMI %.3f, want in [%.1f, %.1f]", nmi, tc.min, tc.max)
+			}
+		})
+	}
+}

@@ -270,4 +270,8 @@ type ClusterSummary struct {
 	TopTags []TagCount `json:"top_tags"`
 	// TopShare is the share of the cluster's images carrying TopTags[0].
 	TopShare float64 `json:"top_share"`
+	// Keywords are the tags that set the cluster apart (c-TF-IDF: frequent
+	// here, rare elsewhere), best first. They name a cluster better than its
+	// most frequent tag, which is often one every cluster has ("travel").
+	Keywords []string `json:"keywords"`
 }

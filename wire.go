@@ -35,7 +35,7 @@ import (
 
 // WireVersion is the format version in every frame header; a decoder refuses
 // other versions instead of misreading them.
-const WireVersion = 1
+const WireVersion = 2
 
 // HeaderSize is the size of the fixed frame header.
 const HeaderSize = 12
@@ -304,6 +304,14 @@ func appendSummaries(dst []byte, sums []ClusterSummary) []byte {
 		for _, t := range tags {
 			dst = appendString(dst, t.Tag)
 			dst = appendInt(dst, t.Count)
+		}
+		kws := s.Keywords
+		if len(kws) > MaxWireTags {
+			kws = kws[:MaxWireTags]
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(kws)))
+		for _, k := range kws {
+			dst = appendString(dst, k)
 		}
 	}
 	return dst
@@ -611,8 +619,8 @@ func (r *reader) hierarchy() (m int, subParent []int32) {
 }
 
 func (r *reader) summaries() []ClusterSummary {
-	// The smallest summary is 4 varints of one byte and a float: 12 bytes.
-	n := r.count("summaries", math.MaxInt32, 12)
+	// The smallest summary is 5 varints of one byte and a float: 13 bytes.
+	n := r.count("summaries", math.MaxInt32, 13)
 	if r.err != nil || n == 0 {
 		return nil
 	}
@@ -629,6 +637,12 @@ func (r *reader) summaries() []ClusterSummary {
 			for j := range s.TopTags {
 				s.TopTags[j].Tag = r.str("tag")
 				s.TopTags[j].Count = r.int("tag count")
+			}
+		}
+		if nk := r.count("summary keywords", MaxWireTags, 1); nk > 0 {
+			s.Keywords = make([]string, nk)
+			for j := range s.Keywords {
+				s.Keywords[j] = r.str("keyword")
 			}
 		}
 		if r.err != nil {

@@ -36,9 +36,9 @@ func testInfo() RunInfo {
 
 func testSums() []ClusterSummary {
 	return []ClusterSummary{
-		{Sub: 0, Super: 0, Size: 12, TopTags: []TagCount{{"beach", 7}, {"new york", 3}}, TopShare: 7.0 / 12},
+		{Sub: 0, Super: 0, Size: 12, TopTags: []TagCount{{"beach", 7}, {"new york", 3}}, TopShare: 7.0 / 12, Keywords: []string{"new york", "beach"}},
 		{Sub: 1, Super: 0, Size: 0},
-		{Sub: 5, Super: 1, Size: 99, TopTags: []TagCount{{"", 0}, {"ünïcode", 1}}, TopShare: math.Inf(1)},
+		{Sub: 5, Super: 1, Size: 99, TopTags: []TagCount{{"", 0}, {"ünïcode", 1}}, TopShare: math.Inf(1), Keywords: []string{"ünïcode"}},
 	}
 }
 

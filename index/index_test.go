@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -445,6 +446,10 @@ func TestQualityHandComputed(t *testing.T) {
 	sums := ix.Summaries(1)
 	if len(sums) != 3 || sums[0].Size != 2 || sums[0].TopTags[0] != (deepercluster.TagCount{Tag: "a", Count: 2}) || sums[0].TopShare != 1 || sums[1].Super != 0 || sums[2].TopShare != 0.5 {
 		t.Fatalf("summaries %+v", sums)
+	}
+	// Summaries name each cluster by its best c-TF-IDF keywords, as Quality.
+	if sums3 := ix.Summaries(3); !slices.Equal(sums3[2].Keywords, []string{"c", "b", "x"}) || !slices.Equal(sums3[0].Keywords, []string{"a", "x"}) {
+		t.Fatalf("summary keywords %v and %v, want [c b x] and [a x]", sums3[2].Keywords, sums3[0].Keywords)
 	}
 	top, err := ix.TopTags(0, -1, 2)
 	if err != nil || !reflect.DeepEqual(top, []deepercluster.TagCount{{Tag: "a", Count: 2}, {Tag: "x", Count: 2}}) {

@@ -166,6 +166,21 @@ func computeQuality(s *snapshot, ds deepercluster.Dataset, top int) *Quality {
 }
 
 func describe(l Level, tt *tagTable, tags [][]tagCount, size []int, parent func(int) int32, top int) []ClusterQuality {
+	mean := meanSize(size)
+	out := make([]ClusterQuality, len(size))
+	for c := range size {
+		cq := ClusterQuality{Level: l, ID: int32(c), Super: parent(c), Size: size[c]}
+		for _, t := range tags[c][:min(top, len(tags[c]))] {
+			cq.TopTags = append(cq.TopTags, TagShare{Tag: tt.names[t.id], Count: int(t.n), Share: float64(t.n) / float64(size[c])})
+		}
+		cq.Keywords = keywords(tt, tags[c], mean, top)
+		out[c] = cq
+	}
+	return out
+}
+
+// meanSize is the mean size of the non-empty clusters, c-TF-IDF's scale.
+func meanSize(size []int) float64 {
 	nonEmpty, total := 0, 0
 	for _, s := range size {
 		if s > 0 {
@@ -173,25 +188,20 @@ func describe(l Level, tt *tagTable, tags [][]tagCount, size []int, parent func(
 			total += s
 		}
 	}
-	mean := 0.0
-	if nonEmpty > 0 {
-		mean = float64(total) / float64(nonEmpty)
+	if nonEmpty == 0 {
+		return 0
 	}
-	out := make([]ClusterQuality, len(size))
-	for c := range size {
-		cq := ClusterQuality{Level: l, ID: int32(c), Super: parent(c), Size: size[c]}
-		for _, t := range tags[c][:min(top, len(tags[c]))] {
-			cq.TopTags = append(cq.TopTags, TagShare{Tag: tt.names[t.id], Count: int(t.n), Share: float64(t.n) / float64(size[c])})
-		}
-		kw := make([]Keyword, len(tags[c]))
-		for i, t := range tags[c] {
-			kw[i] = Keyword{Tag: tt.names[t.id], Weight: CTFIDF(int(t.n), mean, tt.freq[t.id])}
-		}
-		slices.SortFunc(kw, func(x, y Keyword) int { return cmp.Or(cmp.Compare(y.Weight, x.Weight), cmp.Compare(x.Tag, y.Tag)) })
-		cq.Keywords = kw[:min(top, len(kw))]
-		out[c] = cq
+	return float64(total) / float64(nonEmpty)
+}
+
+// keywords ranks a cluster's tags by c-TF-IDF and keeps the top n.
+func keywords(tt *tagTable, tags []tagCount, mean float64, n int) []Keyword {
+	kw := make([]Keyword, len(tags))
+	for i, t := range tags {
+		kw[i] = Keyword{Tag: tt.names[t.id], Weight: CTFIDF(int(t.n), mean, tt.freq[t.id])}
 	}
-	return out
+	slices.SortFunc(kw, func(x, y Keyword) int { return cmp.Or(cmp.Compare(y.Weight, x.Weight), cmp.Compare(x.Tag, y.Tag)) })
+	return kw[:min(max(n, 0), len(kw))]
 }
 
 // Summaries describes every sub-cluster of the indexed Assignment with its
@@ -208,11 +218,15 @@ func (ix *Index) Summaries(n int) []deepercluster.ClusterSummary {
 		return nil
 	}
 	a, st := snap.a, snap.stats
+	mean := meanSize(st.subSize)
 	out := make([]deepercluster.ClusterSummary, len(a.SubParent))
 	for c := range a.SubParent {
 		s := deepercluster.ClusterSummary{Sub: int32(c), Super: a.SubParent[c], Size: st.subSize[c], TopTags: snap.tt.top(st.subTags[c], max(n, 0))}
 		if l := st.subTags[c]; len(l) > 0 && s.Size > 0 {
 			s.TopShare = float64(l[0].n) / float64(s.Size)
+		}
+		for _, k := range keywords(snap.tt, st.subTags[c], mean, n) {
+			s.Keywords = append(s.Keywords, k.Tag)
 		}
 		out[c] = s
 	}

@@ -508,9 +508,15 @@ func (a *app) thumb(id int32) js.Value {
 
 func (a *app) thumbURL(id int32) string { return "/api/images/" + itoa(int(id)) + "/thumb" }
 
+// subLabel names a cell by its best c-TF-IDF keyword (what sets it apart),
+// falling back to its most frequent tag.
 func (a *app) subLabel(z int32) string {
-	if int(z) < len(a.sums) && len(a.sums[z].TopTags) > 0 {
-		return "#" + a.sums[z].TopTags[0].Tag + " · " + itoa(a.subSize[z])
+	if int(z) < len(a.sums) {
+		if cs := a.sums[z]; len(cs.Keywords) > 0 {
+			return "#" + cs.Keywords[0] + " · " + itoa(a.subSize[z])
+		} else if len(cs.TopTags) > 0 {
+			return "#" + cs.TopTags[0].Tag + " · " + itoa(a.subSize[z])
+		}
 	}
 	return "sub " + itoa(int(z)) + " · " + itoa(a.subSize[z])
 }
@@ -678,6 +684,15 @@ func (a *app) tooltipHTML(i int32) string {
 					break
 				}
 				s += `<span class="tag">#` + esc(t.Tag) + " <i>" + itoa(t.Count) + "</i></span>"
+			}
+			if len(cs.Keywords) > 0 {
+				s += "<br>keywords"
+				for j, k := range cs.Keywords {
+					if j >= 5 {
+						break
+					}
+					s += ` <span class="kw">#` + esc(k) + "</span>"
+				}
 			}
 		} else {
 			s += "<br><span class=muted>tags not indexed yet</span>"

@@ -41,7 +41,7 @@ func main() {
 	workers := flag.Int("workers", 0, "batches at once (0: index default)")
 	dir := flag.String("dir", "", "work directory (default: a temporary one, removed)")
 	flag.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile here")
-	flag.StringVar(&profilePart, "profile", "build", "what -cpuprofile covers: build or search")
+	flag.StringVar(&profilePart, "profile", "build", "what -cpuprofile covers: build, update or search")
 	flag.Parse()
 	if err := run(*n, *m, *k, *queries, *batch, *workers, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "benchindex:", err)
@@ -117,12 +117,18 @@ func run(n, m, k, queries, batch, workers int, dir string) error {
 	fmt.Printf("build: %d images in %v: %.0f docs/s (target >= 8000); %.1f MB on disk; %.1f s of CPU (%.0f docs per CPU-second)\n",
 		n, build.Round(time.Millisecond), float64(n)/build.Seconds(), diskMB, buildCPU.Seconds(), float64(n)/buildCPU.Seconds())
 
+	if profilePart == "update" {
+		profile(true)
+	}
 	t1 := time.Now()
 	st, err := ix.Update(ctx, v2)
 	if err != nil {
 		return err
 	}
 	upd := time.Since(t1)
+	if profilePart == "update" {
+		profile(false)
+	}
 	if st.Rebuilt {
 		return fmt.Errorf("update fell back to a full build: %+v", st)
 	}

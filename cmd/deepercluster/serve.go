@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/index"
 	"github.com/deepercluster/deepercluster/server"
 	"github.com/deepercluster/deepercluster/trainer"
@@ -29,39 +28,14 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address; a non-loopback address requires a token")
 	token := fs.String("token", "", "token for POST endpoints and /ws (generated when listening off loopback)")
 	allow := fs.String("allow-origin", "", "comma-separated extra websocket origins to accept (\"*\": any)")
-	def := trainer.DefaultParams()
-	preset := fs.String("preset", string(def.Preset), "method: deepercluster, deepcluster or rotnet")
-	m := fs.Int("m", def.M, "number of super-clusters")
-	k := fs.Int("k", def.K, "number of sub-clusters per super-cluster")
-	every := fs.Int("recluster-every", def.ReclusterEvery, "recluster every T epochs")
-	pca := fs.Int("pca-dim", def.PCADim, "PCA dimensions before k-means")
-	epochs := fs.Int("epochs", 100, "total training epochs")
 	dsFlags := addDatasetFlags(fs)
 	fs.IntVar(&dsFlags.n, "images", 0, "synthetic: number of images (same as --n)")
-	// Model and schedule knobs, zero meaning the trainer's defaults: small
-	// models make crash, load and demo runs fast on a CPU.
-	width := fs.Int("width", 0, "channels of the first conv stage (0: default model)")
-	depth := fs.Int("depth", 0, "number of conv stages (0: default model)")
-	convs := fs.Int("convs", 0, "convolutions per stage (0: default model)")
-	hidden := fs.Int("hidden", 0, "width of the fc layers (0: default model)")
-	batch := fs.Int("batch", 0, "training batch size (0: default)")
-	epochSize := fs.Int("epoch-size", 0, "samples per epoch (0: dataset size)")
+	rf := addRunFlags(fs, 100)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
-	}
-	p, err := deepercluster.ParsePreset(*preset)
-	if err != nil {
-		return fmt.Errorf("serve: --preset: %w", err)
-	}
-	params := deepercluster.RunParams{Preset: p, M: *m, K: *k, ReclusterEvery: *every, PCADim: *pca}
-	if p == deepercluster.PresetDeepCluster && *m == def.M {
-		params.M = 1
-	}
-	if p == deepercluster.PresetRotNet && *k == def.K {
-		params.K = 1
 	}
 	var origins []string
 	for _, o := range strings.Split(*allow, ",") {
@@ -75,8 +49,13 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	if err := params.Validate(ds.Len()); err != nil {
-		return fmt.Errorf("serve: --%s", strings.ReplaceAll(err.Error(), "_", "-"))
+	params, err := rf.params(ds.Len())
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	model, err := rf.model(ds.Resolution())
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	// Listen first: a taken port fails before any training starts.
 	ln, err := net.Listen("tcp", *addr)
@@ -93,25 +72,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		ix.Close()
 		return err
 	}
-	model := trainer.ModelConfig{}
-	if *width != 0 || *depth != 0 || *convs != 0 || *hidden != 0 {
-		model = trainer.DefaultModelConfig(ds.Resolution())
-		for _, f := range []struct {
-			v   int
-			dst *int
-		}{{*width, &model.Width}, {*depth, &model.Depth}, {*convs, &model.ConvsPerStage}, {*hidden, &model.Hidden}} {
-			if f.v != 0 {
-				*f.dst = f.v
-			}
-		}
-		if err := model.Validate(); err != nil {
-			ix.Close()
-			return fmt.Errorf("serve: model flags: %w", err)
-		}
-	}
 	run, err := trainer.NewRun(ctx, trainer.Config{
-		Dir: *dataDir, DatasetName: *dsSpec, Params: params, Epochs: *epochs, Logger: a.log,
-		Model: model, Batch: *batch, EpochSize: *epochSize,
+		Dir: *dataDir, DatasetName: *dsSpec, Params: params, Epochs: rf.epochs, Logger: a.log,
+		Model: model, Batch: rf.batch, EpochSize: rf.epochSize,
 	}, ds, srv)
 	if err != nil {
 		ix.Close()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -56,22 +55,10 @@ func (b *barObserver) OnMetrics(deepercluster.Metrics)        {}
 func runTrain(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "train")
 	dsName := fs.String("dataset", "synthetic", "dataset: synthetic, fashion-mnist or a dataset directory")
-	presetName := fs.String("preset", "deepercluster", "method: deepercluster, deepcluster or rotnet")
-	epochs := fs.Int("epochs", 10, "total number of training epochs")
-	m := fs.Int("m", 4, "number of super-clusters (deepcluster: 1)")
-	k := fs.Int("k", 16, "number of sub-clusters per super-cluster (rotnet: 1)")
-	every := fs.Int("recluster-every", 3, "recluster every T epochs")
 	out := fs.String("out", "", "run directory (created; resumed if it holds a checkpoint)")
-	pcaDim := fs.Int("pca-dim", 64, "PCA dimension before k-means")
-	batch := fs.Int("batch", 64, "training batch size")
 	lr := fs.Float64("lr", 0.05, "learning rate")
 	seed := fs.Uint64("seed", 1, "random seed")
-	width := fs.Int("width", 16, "channels of the first conv stage")
-	depth := fs.Int("depth", 3, "number of conv stages")
-	convs := fs.Int("convs", 2, "convolutions per stage")
-	hidden := fs.Int("hidden", 128, "width of the fc layers (feature dimension)")
-	sobel := fs.Bool("sobel", false, "fixed Sobel front end")
-	epochSize := fs.Int("epoch-size", 0, "samples per epoch (0: dataset size)")
+	rf := addRunFlags(fs, 10)
 	dsFlags := addDatasetFlags(fs)
 	maxImages := fs.Int("max-images", 0, "train on the first N images only (0: all)")
 	if err := fs.Parse(args); err != nil {
@@ -80,18 +67,6 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if *out == "" {
 		return errors.New("train: --out RUNDIR is required")
 	}
-	preset, err := deepercluster.ParsePreset(*presetName)
-	if err != nil {
-		return fmt.Errorf("train: --preset: %w", err)
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if preset == deepercluster.PresetDeepCluster && !set["m"] {
-		*m = 1
-	}
-	if preset == deepercluster.PresetRotNet && !set["k"] {
-		*k = 1
-	}
 	ds, err := dataset.Open(*dsName, dsFlags.options(dataset.Train))
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -99,14 +74,17 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if *maxImages > 0 && *maxImages < ds.Len() {
 		ds = subset{ds, *maxImages}
 	}
-	params := deepercluster.RunParams{Preset: preset, M: *m, K: *k, ReclusterEvery: *every, PCADim: *pcaDim}
-	if err := params.Validate(ds.Len()); err != nil {
-		return fmt.Errorf("train: --%s", err)
+	params, err := rf.params(ds.Len())
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	model, err := rf.model(ds.Resolution())
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	cfg := trainer.Config{
-		Dir: *out, DatasetName: *dsName, Params: params, Epochs: *epochs, Batch: *batch, LR: *lr, Seed: *seed,
-		EpochSize: *epochSize, Logger: a.log,
-		Model: trainer.ModelConfig{Resolution: ds.Resolution(), Width: *width, Depth: *depth, ConvsPerStage: *convs, Hidden: *hidden, Sobel: *sobel},
+		Dir: *out, DatasetName: *dsName, Params: params, Epochs: rf.epochs, Batch: rf.batch, LR: *lr, Seed: *seed,
+		EpochSize: rf.epochSize, Logger: a.log, Model: model,
 	}
 	obs := &barObserver{w: a.stderr}
 	run, err := trainer.NewRun(ctx, cfg, ds, obs)
@@ -114,7 +92,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	defer run.Close()
-	a.log.Info("training", "dataset", *dsName, "images", ds.Len(), "preset", preset, "m", *m, "k", *k, "epochs", *epochs, "out", *out)
+	a.log.Info("training", "dataset", *dsName, "images", ds.Len(), "preset", params.Preset, "m", params.M, "k", params.K, "epochs", rf.epochs, "out", *out)
 	start := time.Now()
 	err = run.Train(ctx)
 	if errors.Is(err, context.Canceled) {

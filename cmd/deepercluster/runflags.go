@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/trainer"
+)
+
+// runFlags are the method, model and schedule flags that `train` and
+// `serve` share, with the trainer's defaults, so that a run started by one
+// can be resumed by the other with the same flags.
+type runFlags struct {
+	fs                          *flag.FlagSet
+	preset                      string
+	m, k, every, pcaDim, epochs int
+	width, depth, convs, hidden int
+	sobel                       bool
+	batch, epochSize            int
+}
+
+func addRunFlags(fs *flag.FlagSet, epochs int) *runFlags {
+	def := trainer.DefaultParams()
+	mdl := trainer.DefaultModelConfig(0)
+	f := &runFlags{fs: fs}
+	fs.StringVar(&f.preset, "preset", string(def.Preset), "method: deepercluster, deepcluster or rotnet")
+	fs.IntVar(&f.m, "m", def.M, "number of super-clusters (deepcluster: 1)")
+	fs.IntVar(&f.k, "k", def.K, "number of sub-clusters per super-cluster (rotnet: 1)")
+	fs.IntVar(&f.every, "recluster-every", def.ReclusterEvery, "recluster every T epochs")
+	fs.IntVar(&f.pcaDim, "pca-dim", def.PCADim, "PCA dimensions before k-means")
+	fs.IntVar(&f.epochs, "epochs", epochs, "total training epochs")
+	fs.IntVar(&f.width, "width", mdl.Width, "channels of the first conv stage")
+	fs.IntVar(&f.depth, "depth", mdl.Depth, "number of conv stages")
+	fs.IntVar(&f.convs, "convs", mdl.ConvsPerStage, "convolutions per stage")
+	fs.IntVar(&f.hidden, "hidden", mdl.Hidden, "width of the fc layers (the feature dimension)")
+	fs.BoolVar(&f.sobel, "sobel", mdl.Sobel, "fixed Sobel front end")
+	fs.IntVar(&f.batch, "batch", 0, "training batch size (0: the trainer's default, 64)")
+	fs.IntVar(&f.epochSize, "epoch-size", 0, "samples per epoch (0: the dataset's size)")
+	return f
+}
+
+// params checks the method flags against a dataset of n images. The
+// deepcluster and rotnet presets fix m or k to 1 unless given.
+func (f *runFlags) params(n int) (deepercluster.RunParams, error) {
+	preset, err := deepercluster.ParsePreset(f.preset)
+	if err != nil {
+		return deepercluster.RunParams{}, fmt.Errorf("--preset: %w", err)
+	}
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	p := deepercluster.RunParams{Preset: preset, M: f.m, K: f.k, ReclusterEvery: f.every, PCADim: f.pcaDim}
+	if preset == deepercluster.PresetDeepCluster && !set["m"] {
+		p.M = 1
+	}
+	if preset == deepercluster.PresetRotNet && !set["k"] {
+		p.K = 1
+	}
+	if err := p.Validate(n); err != nil {
+		var fe *deepercluster.FieldError
+		if errors.As(err, &fe) {
+			return p, fmt.Errorf("--%s: %s", strings.ReplaceAll(fe.Field, "_", "-"), fe.Msg)
+		}
+		return p, err
+	}
+	if f.epochs < 1 {
+		return p, fmt.Errorf("--epochs must be at least 1, got %d", f.epochs)
+	}
+	if f.batch < 0 || f.epochSize < 0 {
+		return p, errors.New("--batch and --epoch-size must not be negative")
+	}
+	return p, nil
+}
+
+// model is the network the model flags describe, for images of side res.
+func (f *runFlags) model(res int) (trainer.ModelConfig, error) {
+	m := trainer.ModelConfig{Resolution: res, Width: f.width, Depth: f.depth, ConvsPerStage: f.convs, Hidden: f.hidden, Sobel: f.sobel}
+	if err := m.Validate(); err != nil {
+		return m, fmt.Errorf("model flags: %w", err)
+	}
+	return m, nil
+}

@@ -281,7 +281,8 @@ func TestStalledClientDoesNotDelayOthers(t *testing.T) {
 }
 
 // get performs a request and decodes a JSON answer.
-func do(t *testing.T, method, u, body string, h http.Header) (int, map[string]any, http.Header) {
+// send makes one request and reads the whole answer.
+func send(t *testing.T, method, u, body string, h http.Header) (*http.Response, []byte) {
 	t.Helper()
 	var r io.Reader
 	if body != "" {
@@ -296,10 +297,17 @@ func do(t *testing.T, method, u, body string, h http.Header) (int, map[string]an
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: %v", method, u, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	return resp, raw
+}
+
+// do is send with the answer decoded as JSON when it says it is JSON.
+func do(t *testing.T, method, u, body string, h http.Header) (int, map[string]any, http.Header) {
+	t.Helper()
+	resp, raw := send(t, method, u, body, h)
 	var out map[string]any
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &out); err != nil {

@@ -28,7 +28,8 @@
 # (up to +0.08 after 3 epochs without reclustering) that later epochs lost.
 # Two more full-split runs on a quiet machine, T=3 as in the reference:
 # 6 epochs (5.5 min): probe 0.8225 vs 0.7964 (+2.6), NMI 0.5648 vs 0.4982
-# (+0.067); 9 epochs (8.5 min): probe 0.8224 (+2.6), NMI 0.5236 (+0.025).
+# (+0.067); 9 epochs (8.5 min): probe 0.8224 (+2.6), NMI 0.5236 (+0.025);
+# 15 epochs with T=5 (13.5 min): probe 0.8214 (+2.5), NMI 0.5334 (+0.035).
 # So each target has been met, but not both in one run yet. For reference
 # only (not the bench's protocol): on the 20-epoch checkpoint, k-means on the
 # ReLU'd features h gave 0.581 vs 0.492, and on 64-d PCA-whitened features

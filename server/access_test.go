@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 )
 
@@ -169,21 +168,7 @@ func TestAccessOffLoopback(t *testing.T) {
 	}
 	for _, c := range wsCases {
 		t.Run("ws "+c.name, func(t *testing.T) {
-			conn, resp, err := websocket.DefaultDialer.Dial(c.url, c.header)
-			if c.status == 0 {
-				if err != nil {
-					t.Fatalf("dial: %v", err)
-				}
-				conn.Close()
-				return
-			}
-			if err == nil {
-				conn.Close()
-				t.Fatal("upgrade accepted")
-			}
-			if resp == nil || resp.StatusCode != c.status {
-				t.Fatalf("got %v, want status %d", resp, c.status)
-			}
+			checkUpgrade(t, c.url, c.header, c.status)
 		})
 	}
 

@@ -537,21 +537,7 @@ func TestTokenAndOrigin(t *testing.T) {
 	}
 	for _, c := range wsCases {
 		t.Run("ws "+c.name, func(t *testing.T) {
-			conn, resp, err := websocket.DefaultDialer.Dial(ts.wsURL(c.query), c.header)
-			if c.status == 0 {
-				if err != nil {
-					t.Fatalf("dial: %v", err)
-				}
-				conn.Close()
-				return
-			}
-			if err == nil {
-				conn.Close()
-				t.Fatal("upgrade accepted")
-			}
-			if resp == nil || resp.StatusCode != c.status {
-				t.Fatalf("got %v, want status %d", resp, c.status)
-			}
+			checkUpgrade(t, ts.wsURL(c.query), c.header, c.status)
 		})
 	}
 	// POST needs the token too; GET does not.
@@ -605,5 +591,26 @@ func TestStaticFiles(t *testing.T) {
 	}
 	if resp, err := http.Get(ts.ts.URL + "/static.go"); err != nil || resp.StatusCode != 404 {
 		t.Fatalf("Go source served: %v %v", err, resp.StatusCode)
+	}
+}
+
+// checkUpgrade dials a websocket and checks the answer: accepted when status
+// is 0, else refused with that HTTP status.
+func checkUpgrade(t *testing.T, url string, header http.Header, status int) {
+	t.Helper()
+	conn, resp, err := websocket.DefaultDialer.Dial(url, header)
+	if status == 0 {
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		conn.Close()
+		return
+	}
+	if err == nil {
+		conn.Close()
+		t.Fatal("upgrade accepted")
+	}
+	if resp == nil || resp.StatusCode != status {
+		t.Fatalf("got %v, want status %d", resp, status)
 	}
 }

@@ -266,11 +266,15 @@ func packQ(dst []float32, transA bool, a []float32, lda, i, rows, pc, kcb, nr in
 }
 
 // genericKernels are the portable pure-Go kernels.
-var genericKernels = &microKernels{name: "generic", mr: 16, nr: 4, gemm: gemmGeneric, argmin: argminGeneric}
+var genericKernels = &microKernels{name: "generic", mr: genericMR, nr: genericNR, gemm: gemmGeneric, argmin: argminGeneric}
 
-func gemmGeneric(kc int, p, q []float32, rs, ps int, c []float32, ldc int, alpha, beta float32) {
-	const mr, nr = 16, 4
-	var acc [nr][mr]float32
+// Tile of the portable kernels: mr rows of the packed panel p by nr columns of q.
+const genericMR, genericNR = 16, 4
+
+// accumulateGeneric is the inner product both portable kernels share: the
+// genericMR x genericNR tile of p times q over kc steps.
+func accumulateGeneric(kc int, p, q []float32, rs, ps int) (acc [genericNR][genericMR]float32) {
+	const mr, nr = genericMR, genericNR
 	for pi := 0; pi < kc; pi++ {
 		pv := p[pi*mr : pi*mr+mr]
 		for j := 0; j < nr; j++ {
@@ -281,6 +285,12 @@ func gemmGeneric(kc int, p, q []float32, rs, ps int, c []float32, ldc int, alpha
 			}
 		}
 	}
+	return acc
+}
+
+func gemmGeneric(kc int, p, q []float32, rs, ps int, c []float32, ldc int, alpha, beta float32) {
+	const mr, nr = genericMR, genericNR
+	acc := accumulateGeneric(kc, p, q, rs, ps)
 	for j := 0; j < nr; j++ {
 		row := c[j*ldc : j*ldc+mr]
 		for r := range row {
@@ -294,18 +304,8 @@ func gemmGeneric(kc int, p, q []float32, rs, ps int, c []float32, ldc int, alpha
 }
 
 func argminGeneric(kc int, p, q []float32, rs, ps int, cn, minv []float32, idxv []int32, j0 int32) {
-	const mr, nr = 16, 4
-	var acc [nr][mr]float32
-	for pi := 0; pi < kc; pi++ {
-		pv := p[pi*mr : pi*mr+mr]
-		for j := 0; j < nr; j++ {
-			qv := q[j*rs+pi*ps]
-			a := &acc[j]
-			for r := range a {
-				a[r] += pv[r] * qv
-			}
-		}
-	}
+	const mr, nr = genericMR, genericNR
+	acc := accumulateGeneric(kc, p, q, rs, ps)
 	for j := 0; j < nr; j++ {
 		for r := 0; r < mr; r++ {
 			d := cn[r] + acc[j][r]

@@ -289,6 +289,14 @@ type keywordJSON struct {
 	Weight jsonFloat `json:"weight"`
 }
 
+func toKeywords(ks []index.Keyword) []keywordJSON {
+	out := make([]keywordJSON, len(ks))
+	for i, k := range ks {
+		out[i] = keywordJSON{k.Tag, jsonFloat(k.Weight)}
+	}
+	return out
+}
+
 // tagQualityJSON is the index's agreement of clusters with the metadata.
 type tagQualityJSON struct {
 	Tagged         int                  `json:"tagged"`
@@ -353,9 +361,7 @@ func (s *Server) getClusters(c echo.Context) error {
 	keywords := map[int32][]keywordJSON{}
 	if st.quality != nil {
 		for _, cq := range st.quality.Subs {
-			for _, k := range cq.Keywords {
-				keywords[cq.ID] = append(keywords[cq.ID], keywordJSON{k.Tag, jsonFloat(k.Weight)})
-			}
+			keywords[cq.ID] = toKeywords(cq.Keywords)
 		}
 	}
 	out.Supers = make([]superJSON, a.M)
@@ -472,11 +478,7 @@ func (s *Server) getCluster(c echo.Context) error {
 			if cq.ID != int32(sub) {
 				continue
 			}
-			kw := make([]keywordJSON, len(cq.Keywords))
-			for i, k := range cq.Keywords {
-				kw[i] = keywordJSON{k.Tag, jsonFloat(k.Weight)}
-			}
-			out["keywords"], out["top_tags"] = kw, cq.TopTags
+			out["keywords"], out["top_tags"] = toKeywords(cq.Keywords), cq.TopTags
 			if len(cq.TopTags) > 0 {
 				out["quality"].(map[string]jsonFloat)["top_tag_share"] = jsonFloat(cq.TopTags[0].Share)
 			}

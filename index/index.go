@@ -22,6 +22,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
+	bindex "github.com/blevesearch/bleve_index_api"
 
 	"github.com/deepercluster/deepercluster"
 )
@@ -30,7 +31,8 @@ import (
 type Options struct {
 	// BatchSize is the number of image documents per bleve batch during a
 	// full Build (default 2000): larger batches make fewer segments to
-	// merge, smaller ones report progress more often.
+	// merge, smaller ones report progress more often. Update gives each
+	// worker at least a quarter of it.
 	BatchSize int
 	// Workers is the number of batches indexed at once during a full Build
 	// (default GOMAXPROCS): scorch builds each batch's segment on the
@@ -72,6 +74,10 @@ var (
 	keyVersion    = []byte("dc:version")    // indexed Assignment version, decimal
 	keySeq        = []byte("dc:seq")        // snapshot.seq, decimal
 	keyAssignment = []byte("dc:assignment") // indexed Assignment, encodeAssignment
+	// keyPending is set while an Update lands its batches (the sequence it
+	// goes to): an index opened with it set may hold a mix of two
+	// versions, so Open rebuilds it.
+	keyPending = []byte("dc:pending")
 )
 
 const currentFile = "CURRENT"
@@ -113,6 +119,61 @@ type generation struct {
 	// reader opened just before or after a batch lands finds its own.
 	snapMu sync.RWMutex
 	snaps  []*snapshot
+
+	// pin is set while an Update lands its batches: searches then share
+	// this reader of the version before it instead of opening one on a
+	// half-updated index. pinMu orders opening a fresh reader against
+	// setting and clearing pin. A failed Update leaves its pin in place and
+	// marks the generation dirty, so searches keep the old answers until
+	// the next Update rebuilds.
+	pinMu sync.RWMutex
+	pin   *pinnedReader
+	dirty bool // guarded by Index.wmu
+}
+
+// pinnedReader is a bleve reader shared by the searches that run while an
+// Update lands; the Update holds one reference and the last release closes
+// the reader.
+type pinnedReader struct {
+	r    bindex.IndexReader
+	snap *snapshot
+	refs atomic.Int32
+}
+
+func (p *pinnedReader) release() {
+	if p.refs.Add(-1) == 0 {
+		_ = p.r.Close()
+	}
+}
+
+// pinCurrent opens a reader of the committed version and makes searches
+// use it until unpin.
+func (g *generation) pinCurrent() error {
+	adv, err := g.bi.Advanced()
+	if err != nil {
+		return fmt.Errorf("index reader: %w", err)
+	}
+	g.pinMu.Lock()
+	defer g.pinMu.Unlock()
+	r, err := adv.Reader()
+	if err != nil {
+		return fmt.Errorf("index reader: %w", err)
+	}
+	p := &pinnedReader{r: r, snap: g.latest()}
+	p.refs.Store(1)
+	g.pin = p
+	return nil
+}
+
+// unpin lets searches open fresh readers again.
+func (g *generation) unpin() {
+	g.pinMu.Lock()
+	p := g.pin
+	g.pin = nil
+	g.pinMu.Unlock()
+	if p != nil {
+		p.release()
+	}
 }
 
 // snapshot is one indexed Assignment with its derived numbers; immutable
@@ -161,6 +222,7 @@ func (g *generation) commit(s *snapshot) { g.cur.Store(s) }
 func (g *generation) retire(dir string) error {
 	g.life.Lock()
 	g.gone = true
+	g.unpin()
 	err := g.bi.Close()
 	g.life.Unlock()
 	if rmErr := os.RemoveAll(filepath.Join(dir, g.name)); err == nil {
@@ -304,6 +366,9 @@ func (ix *Index) openGen(name string) (g *generation, err error) {
 	if _, err := bi.DocCount(); err != nil {
 		return fail(fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err))
 	}
+	if pb, err := bi.GetInternal(keyPending); err != nil || pb != nil {
+		return fail(fmt.Errorf("%w: %s: an update to write %q was interrupted (err %v)", ErrCorrupt, path, pb, err))
+	}
 	sb, err := bi.GetInternal(keySeq)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %s: read sequence: %w", ErrCorrupt, path, err))
@@ -352,6 +417,7 @@ func (ix *Index) Close() error {
 	g.life.Lock()
 	defer g.life.Unlock()
 	g.gone = true
+	g.unpin()
 	return g.bi.Close()
 }
 
@@ -637,8 +703,11 @@ type UpdateStats struct {
 
 // Update brings the index to Assignment a, re-indexing only the images
 // whose super- or sub-cluster differs from the indexed version, and every
-// cluster document, in one atomic batch: a search sees either the old or
-// the new version, never a mix. When nothing is indexed yet, or more than
+// cluster document. The moved images land as one batch per worker, built
+// at once on every core; searches meanwhile share a reader pinned to the
+// version before (and the cluster documents and version keys land last),
+// so a search sees either the old or the new version, never a mix. When
+// nothing is indexed yet, an earlier Update failed half-way, or more than
 // Options.RebuildFraction of the images moved, it does a full Build.
 func (ix *Index) Update(ctx context.Context, a *deepercluster.Assignment) (UpdateStats, error) {
 	start := time.Now()
@@ -652,16 +721,20 @@ func (ix *Index) Update(ctx context.Context, a *deepercluster.Assignment) (Updat
 	}
 	a = copyAssignment(a)
 	st := UpdateStats{To: a.Version, Clusters: a.M + len(a.SubParent)}
+	rebuild := func() (UpdateStats, error) {
+		st.Rebuilt = true
+		err := ix.build(ctx, a, nil)
+		st.Took = time.Since(start)
+		return st, err
+	}
 	g := ix.gen.Load()
 	var old *snapshot
 	if g != nil {
 		old = g.latest()
 	}
-	if old == nil {
-		st.Rebuilt, st.Changed = true, len(a.Super)
-		err := ix.build(ctx, a, nil)
-		st.Took = time.Since(start)
-		return st, err
+	if old == nil || g.dirty {
+		st.Changed = len(a.Super)
+		return rebuild()
 	}
 	st.From = old.a.Version
 	var changed []int
@@ -672,47 +745,99 @@ func (ix *Index) Update(ctx context.Context, a *deepercluster.Assignment) (Updat
 	}
 	st.Changed = len(changed)
 	if float64(len(changed)) > ix.opt.RebuildFraction*float64(len(a.Super)) {
-		st.Rebuilt = true
-		err := ix.build(ctx, a, nil)
-		st.Took = time.Since(start)
+		return rebuild()
+	}
+
+	seq := strconv.FormatUint(old.seq+1, 10)
+	if err := g.pinCurrent(); err != nil {
 		return st, err
 	}
-	snap, err := ix.newSnapshot(ctx, a, old.seq+1)
-	if err != nil {
-		return st, err
-	}
-	b := g.bi.NewBatch()
-	for k, i := range changed {
-		if k%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return st, err
-			}
-		}
-		if err := b.IndexAdvanced(ix.an.imageDoc(i, ix.ds.Meta(i), a.Super[i], a.Sub[i])); err != nil {
-			return st, fmt.Errorf("index image %d: %w", i, err)
-		}
-	}
-	if err := ix.addClusters(b, snap, old.a.M, len(old.a.SubParent)); err != nil {
-		return st, err
-	}
-	ix.setInternals(b, snap)
-	// Stage first: a search that sees the new sequence key must find its
-	// snapshot; until the batch lands searches keep using the old one.
-	g.stage(snap)
-	prep := time.Since(start)
-	apply, persist, err := applyPersistedTimed(ctx, g.bi, b)
-	if err != nil {
-		// The batch may still land (ctx cancelled while persisting): then
-		// readers find the staged snapshot; commit it only when it did.
-		if sb, gerr := g.bi.GetInternal(keySeq); gerr == nil && string(sb) == strconv.FormatUint(snap.seq, 10) {
-			g.commit(snap)
-		}
+	fail := func(err error) (UpdateStats, error) {
+		// Some batches may have landed: searches keep the pinned reader
+		// and the next Update rebuilds; a restart rebuilds (keyPending).
+		g.dirty = true
+		ix.log.Warn("index update failed half-way; searches answer from the previous version until the next update rebuilds",
+			"from", st.From, "to", st.To, "err", err)
 		return st, fmt.Errorf("update index to version %d: %w", a.Version, err)
 	}
+	pb := g.bi.NewBatch()
+	pb.SetInternal(keyPending, []byte(seq))
+	if err := g.bi.Batch(pb); err != nil {
+		return fail(err)
+	}
+
+	// The moved images in one batch per worker, and the cluster documents
+	// (after the new tag counts per cluster) in one more, all at once.
+	workers := max(1, min(ix.opt.Workers, len(changed)/max(1, ix.opt.BatchSize/4)))
+	errs := make([]error, workers+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		part := changed[w*len(changed)/workers : (w+1)*len(changed)/workers]
+		wg.Go(func() {
+			b := g.bi.NewBatch()
+			for k, i := range part {
+				if k%1024 == 0 {
+					if err := ctx.Err(); err != nil {
+						errs[w] = err
+						return
+					}
+				}
+				if err := b.IndexAdvanced(ix.an.imageDoc(i, ix.ds.Meta(i), a.Super[i], a.Sub[i])); err != nil {
+					errs[w] = fmt.Errorf("index image %d: %w", i, err)
+					return
+				}
+			}
+			errs[w] = g.bi.Batch(b)
+		})
+	}
+	var snap *snapshot
+	wg.Go(func() {
+		s, err := ix.newSnapshot(ctx, a, old.seq+1)
+		if err != nil {
+			errs[workers] = err
+			return
+		}
+		b := g.bi.NewBatch()
+		if err := ix.addClusters(b, s, old.a.M, len(old.a.SubParent)); err != nil {
+			errs[workers] = err
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			errs[workers] = err
+			return
+		}
+		errs[workers] = g.bi.Batch(b)
+		snap = s
+	})
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fail(err)
+	}
+	docs := time.Since(start)
+
+	b := g.bi.NewBatch()
+	ix.setInternals(b, snap)
+	b.DeleteInternal(keyPending)
+	// Stage first: a search that sees the new sequence key must find its
+	// snapshot.
+	g.stage(snap)
+	apply, persist, err := applyPersistedTimed(ctx, g.bi, b)
+	if err != nil {
+		// ctx may have been cancelled while persisting, after the batch
+		// landed: then the new version is complete in memory.
+		if sb, gerr := g.bi.GetInternal(keySeq); gerr != nil || string(sb) != seq {
+			return fail(err)
+		}
+		g.commit(snap)
+		g.unpin()
+		return st, fmt.Errorf("update index to version %d: not yet on disk: %w", a.Version, err)
+	}
 	g.commit(snap)
+	g.unpin()
 	st.Took = time.Since(start)
-	ix.log.Info("index updated", "from", st.From, "to", st.To, "changed", st.Changed, "took", st.Took.Round(time.Millisecond),
-		"prepare", prep.Round(time.Millisecond), "apply", apply.Round(time.Millisecond), "persist", persist.Round(time.Millisecond))
+	ix.log.Info("index updated", "from", st.From, "to", st.To, "changed", st.Changed, "workers", workers,
+		"took", st.Took.Round(time.Millisecond), "docs", docs.Round(time.Millisecond),
+		"keys", apply.Round(time.Millisecond), "persist", persist.Round(time.Millisecond))
 	return st, nil
 }
 

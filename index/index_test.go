@@ -132,7 +132,7 @@ func TestUpdateFallsBackToBuild(t *testing.T) {
 }
 
 func TestSearchDuringUpdate(t *testing.T) {
-	f := randomSet(13, 800)
+	f := randomSet(13, 1500) // 20% moved: several update batches at BatchSize 37
 	v1 := labelAssignment(f, 1, 0.2, 1)
 	v2 := move(v1, 0.2, 2)
 	ix, _ := built(t, f, v1)
@@ -194,6 +194,38 @@ func TestSearchDuringUpdate(t *testing.T) {
 	}
 	if searches.Load() == 0 {
 		t.Fatal("no search ran")
+	}
+}
+
+// A failed Update leaves searches on the version before it, and the next
+// Update rebuilds.
+func TestFailedUpdateKeepsOldVersion(t *testing.T) {
+	f := randomSet(17, 600)
+	v1 := labelAssignment(f, 1, 0.2, 1)
+	v2 := move(v1, 0.2, 2)
+	ix, _ := built(t, f, v1)
+	want1 := answers(t, ix)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ix.Update(ctx, v2); !errors.Is(err, context.Canceled) {
+		t.Fatalf("update with a cancelled context: %v", err)
+	}
+	if v := ix.Version(); v != 1 {
+		t.Fatalf("version %d after the failed update, want 1", v)
+	}
+	if got := answers(t, ix); !reflect.DeepEqual(got, want1) {
+		t.Fatal("searches after a failed update differ from the version before it")
+	}
+	st, err := ix.Update(context.Background(), v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Rebuilt {
+		t.Fatalf("update after a failed one did not rebuild: %+v", st)
+	}
+	full, _ := built(t, f, v2)
+	if got, want := answers(t, ix), answers(t, full); !reflect.DeepEqual(got, want) {
+		t.Fatal("index after the rebuild differs from a full build")
 	}
 }
 
@@ -271,6 +303,18 @@ func TestOpenRecovers(t *testing.T) {
 			}
 			b := bi.NewBatch()
 			b.SetInternal(keyAssignment, []byte("DCA1 but not really an assignment"))
+			if err := applyPersisted(context.Background(), bi, b); err != nil {
+				t.Fatal(err)
+			}
+			bi.Close()
+		}, ErrCorrupt, nil},
+		{"interrupted update", func(t *testing.T, dir string) {
+			bi, err := bleve.Open(filepath.Join(dir, "gen-000001"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := bi.NewBatch()
+			b.SetInternal(keyPending, []byte("2"))
 			if err := applyPersisted(context.Background(), bi, b); err != nil {
 				t.Fatal(err)
 			}

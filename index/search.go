@@ -376,14 +376,20 @@ type view struct {
 	g    *generation
 	r    bindex.IndexReader
 	snap *snapshot
+	pin  *pinnedReader // non-nil when r is an Update's pinned reader
 }
 
 func (v *view) close() {
-	_ = v.r.Close()
+	if v.pin != nil {
+		v.pin.release()
+	} else {
+		_ = v.r.Close()
+	}
 	v.g.life.RUnlock()
 }
 
-// open pins the live generation and opens a reader on it.
+// open pins the live generation and opens a reader on it: the Update's
+// pinned reader while one lands, otherwise a fresh one.
 func (ix *Index) open() (*view, error) {
 	g, err := ix.acquire()
 	if err != nil {
@@ -397,7 +403,14 @@ func (ix *Index) open() (*view, error) {
 	if err != nil {
 		return fail(fmt.Errorf("index reader: %w", err))
 	}
+	g.pinMu.RLock()
+	if p := g.pin; p != nil {
+		p.refs.Add(1)
+		g.pinMu.RUnlock()
+		return &view{g: g, r: p.r, snap: p.snap, pin: p}, nil
+	}
 	r, err := adv.Reader()
+	g.pinMu.RUnlock()
 	if err != nil {
 		return fail(fmt.Errorf("index reader: %w", err))
 	}

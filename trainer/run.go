@@ -44,7 +44,12 @@ type Config struct {
 	// LR, Momentum and WeightDecay drive SGD (defaults 0.05, 0.9, 1e-5 as
 	// in the reference code).
 	LR, Momentum, WeightDecay float64
-	Seed                      uint64
+	// LRSchedule is how the learning rate changes over the run: "" or
+	// LRConstant keeps LR; LRCosine anneals it from LR to 0 along a half
+	// cosine over all steps of all Epochs (the reference code keeps it
+	// constant; annealing steadies the features of short runs).
+	LRSchedule string
+	Seed       uint64
 	// Model shapes the network; a zero Model means
 	// DefaultModelConfig(dataset resolution).
 	Model ModelConfig
@@ -56,6 +61,21 @@ type Config struct {
 	PCASample int
 	// Logger receives epoch summaries; nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// Learning-rate schedules (Config.LRSchedule).
+const (
+	LRConstant = "constant"
+	LRCosine   = "cosine"
+)
+
+// lrAt is the learning rate of the step that is done a fraction t in [0,1]
+// of the way through the run.
+func (c Config) lrAt(t float64) float64 {
+	if c.LRSchedule == LRCosine {
+		return c.LR * 0.5 * (1 + math.Cos(math.Pi*min(max(t, 0), 1)))
+	}
+	return c.LR
 }
 
 // DefaultParams are DeeperCluster's run parameters scaled to small data.
@@ -138,6 +158,9 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 	}
 	if cfg.Epochs < 0 {
 		return nil, fmt.Errorf("trainer: epochs must not be negative, got %d", cfg.Epochs)
+	}
+	if cfg.LRSchedule != "" && cfg.LRSchedule != LRConstant && cfg.LRSchedule != LRCosine {
+		return nil, fmt.Errorf("trainer: learning-rate schedule %q: want %q or %q", cfg.LRSchedule, LRConstant, LRCosine)
 	}
 	if es := cfg.epochSize(ds); es < cfg.Batch {
 		return nil, fmt.Errorf("trainer: an epoch of %d samples is less than one batch of %d", es, cfg.Batch)
@@ -374,6 +397,9 @@ func (r *Run) trainEpoch(ctx context.Context) (bool, error) {
 			}
 			smp.sample(batch.X[j*per:(j+1)*per], smp.raw, q, r.rng)
 			batch.Super[j], batch.Sub[j] = targets(a.Super[i], r.localSub[i], q, rot)
+		}
+		if r.cfg.LRSchedule == LRCosine {
+			r.net.Opt.LR = r.cfg.lrAt((float64(r.epoch) + float64(r.step)/float64(steps)) / float64(r.cfg.Epochs))
 		}
 		st, err := r.net.Step(batch)
 		if err != nil {

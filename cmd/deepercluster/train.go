@@ -57,6 +57,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	dsName := fs.String("dataset", "synthetic", "dataset: synthetic, fashion-mnist or a dataset directory")
 	out := fs.String("out", "", "run directory (created; resumed if it holds a checkpoint)")
 	lr := fs.Float64("lr", 0.05, "learning rate")
+	lrSchedule := fs.String("lr-schedule", trainer.LRConstant, "learning-rate schedule: constant, or cosine (anneal to 0 over --epochs)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	rf := addRunFlags(fs, 10)
 	dsFlags := addDatasetFlags(fs)
@@ -83,7 +84,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	cfg := trainer.Config{
-		Dir: *out, DatasetName: *dsName, Params: params, Epochs: rf.epochs, Batch: rf.batch, LR: *lr, Seed: *seed,
+		Dir: *out, DatasetName: *dsName, Params: params, Epochs: rf.epochs, Batch: rf.batch, LR: *lr, LRSchedule: *lrSchedule, Seed: *seed,
 		EpochSize: rf.epochSize, Logger: a.log, Model: model,
 	}
 	obs := &barObserver{w: a.stderr}

@@ -379,3 +379,43 @@ func TestRequestRecluster(t *testing.T) {
 		t.Fatalf("after the request: version %d, m %d", a.Version, a.M)
 	}
 }
+
+func TestLRSchedule(t *testing.T) {
+	cases := []struct {
+		schedule string
+		t, want  float64
+	}{
+		{"", 0.5, 0.1},
+		{LRConstant, 0.9, 0.1},
+		{LRCosine, 0, 0.1},
+		{LRCosine, 0.5, 0.05},
+		{LRCosine, 1, 0},
+		{LRCosine, 1.5, 0}, // clamped: a resumed run past its epochs
+		{LRCosine, 0.25, 0.1 * (0.5 + 0.5*math.Sqrt(0.5))},
+	}
+	for _, c := range cases {
+		got := Config{LR: 0.1, LRSchedule: c.schedule}.lrAt(c.t)
+		if math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%q at %.2f: lr %g, want %g", c.schedule, c.t, got, c.want)
+		}
+	}
+	cfg := tinyConfig(t.TempDir())
+	cfg.LRSchedule = "step"
+	if _, err := NewRun(context.Background(), cfg, synth(t, 64), nil); err == nil || !strings.Contains(err.Error(), `"step"`) {
+		t.Fatalf("unknown schedule: %v", err)
+	}
+	// A cosine run's last step uses the rate of its last step's position.
+	cfg.LRSchedule = LRCosine
+	r, err := NewRun(context.Background(), cfg, synth(t, 128), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	steps := cfg.Epochs * 128 / cfg.Batch
+	if lr, want := r.net.Opt.LR, cfg.lrAt(float64(steps-1)/float64(steps)); math.Abs(lr-want) > 1e-12 || lr > 0.05*cfg.LR {
+		t.Fatalf("learning rate at the end of a cosine run: %g, want %g (start %g)", lr, want, cfg.LR)
+	}
+}

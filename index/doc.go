@@ -16,7 +16,7 @@
 //     the "sub" field of that same snapshot; the super-cluster of a
 //     sub-cluster and the cluster sizes come from the in-memory copy of the
 //     Assignment version that the snapshot says it holds (an internal key
-//     written in the same atomic batch as the documents).
+//     written with the documents, after them when an Update lands).
 //   - Tag statistics per cluster (top tags, c-TF-IDF, quality) are computed
 //     from the Dataset's metadata and the Assignment in memory, with the
 //     same tag normalisation (the same bleve analyser) as the index; the
@@ -27,6 +27,8 @@
 // writes a new generation beside the live one and switches CURRENT when it
 // is complete and persisted, so searches keep working during a rebuild and
 // a crash never leaves a half-built index in use. Update re-indexes only the
-// images whose clusters changed, plus the cluster documents, in one atomic
-// batch.
+// images whose clusters changed, plus the cluster documents, in one batch
+// per core; while they land, searches share a reader pinned to the version
+// before, so no search sees a mix. A marker key set for the length of an
+// Update makes Open rebuild an index whose Update a crash cut short.
 package index

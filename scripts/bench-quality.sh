@@ -43,7 +43,8 @@
 # Knobs (environment): QUALITY_IMAGES training images (0: all 60000),
 # QUALITY_EPOCHS (default 20), QUALITY_MINUTES (30), QUALITY_M / QUALITY_K
 # (10 / 8), QUALITY_EVERY recluster period (2), QUALITY_PCA (32),
-# QUALITY_LR (0.05), QUALITY_SCHEDULE (cosine; or constant), QUALITY_WIDTH (16), QUALITY_SOBEL (0),
+# QUALITY_LR (0.05), QUALITY_SCHEDULE (cosine; or constant), QUALITY_SEED
+# (1; training is deterministic for a seed), QUALITY_WIDTH (16), QUALITY_SOBEL (0),
 # QUALITY_PROBE_ITERS (1000), QUALITY_TEST test images for the probe
 # (0: all 10000), QUALITY_RUN run directory (default: a new temp dir).
 set -euo pipefail
@@ -60,6 +61,7 @@ LR=${QUALITY_LR:-0.05}
 WIDTH=${QUALITY_WIDTH:-16}
 SOBEL=${QUALITY_SOBEL:-0}
 SCHEDULE=${QUALITY_SCHEDULE:-cosine}
+SEED=${QUALITY_SEED:-1}
 ITERS=${QUALITY_PROBE_ITERS:-1000}
 TEST=${QUALITY_TEST:-0}
 RUN=${QUALITY_RUN:-$(mktemp -d /tmp/dc-quality.XXXXXX)}
@@ -71,12 +73,12 @@ go build -o "$BIN" ./cmd/deepercluster
 
 extra=()
 [ "$SOBEL" = 1 ] && extra+=(--sobel)
-echo "bench-quality: run dir $RUN, images ${IMAGES/#0/all}, epochs $EPOCHS (cap $MINUTES min), m=$M k=$K T=$EVERY pca=$PCA lr=$LR ($SCHEDULE) width=$WIDTH sobel=$SOBEL" >&2
+echo "bench-quality: run dir $RUN, images ${IMAGES/#0/all}, epochs $EPOCHS (cap $MINUTES min), m=$M k=$K T=$EVERY pca=$PCA lr=$LR ($SCHEDULE) seed=$SEED width=$WIDTH sobel=$SOBEL" >&2
 start=$(date +%s)
 rc=0
 timeout -s INT -k 120 "${MINUTES}m" "$BIN" train --dataset fashion-mnist --preset deepercluster --m "$M" --k "$K" \
   --recluster-every "$EVERY" --epochs "$EPOCHS" --max-images "$IMAGES" --pca-dim "$PCA" --lr "$LR" \
-  --width "$WIDTH" --lr-schedule "$SCHEDULE" "${extra[@]}" --out "$RUN" >&2 || rc=$?
+  --width "$WIDTH" --lr-schedule "$SCHEDULE" --seed "$SEED" "${extra[@]}" --out "$RUN" >&2 || rc=$?
 end=$(date +%s)
 case $rc in
 0) ;;

@@ -366,8 +366,12 @@ func (ix *Index) openGen(name string) (g *generation, err error) {
 	if _, err := bi.DocCount(); err != nil {
 		return fail(fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err))
 	}
-	if pb, err := bi.GetInternal(keyPending); err != nil || pb != nil {
-		return fail(fmt.Errorf("%w: %s: an update to write %q was interrupted (err %v)", ErrCorrupt, path, pb, err))
+	pb, err := bi.GetInternal(keyPending)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %s: read update marker: %w", ErrCorrupt, path, err))
+	}
+	if pb != nil {
+		return fail(fmt.Errorf("%w: %s: an update to write %s was interrupted", ErrCorrupt, path, pb))
 	}
 	sb, err := bi.GetInternal(keySeq)
 	if err != nil {

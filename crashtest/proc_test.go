@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -144,23 +145,22 @@ func (p *proc) exited() bool {
 // when the process ended or the timeout passed first.
 func (p *proc) waitLine(timeout time.Duration, subs ...string) (string, bool) {
 	deadline := time.After(timeout)
+	match := func(line string) bool {
+		return slices.ContainsFunc(subs, func(s string) bool { return strings.Contains(line, s) })
+	}
 	for {
 		select {
 		case line := <-p.lines:
-			for _, s := range subs {
-				if strings.Contains(line, s) {
-					return line, true
-				}
+			if match(line) {
+				return line, true
 			}
 		case <-p.done:
 			// Drain what was written before the end.
 			for {
 				select {
 				case line := <-p.lines:
-					for _, s := range subs {
-						if strings.Contains(line, s) {
-							return line, true
-						}
+					if match(line) {
+						return line, true
 					}
 				default:
 					return "", false

@@ -9,10 +9,12 @@ import (
 	"hash/crc32"
 	"hash/fnv"
 	"io/fs"
+	"iter"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -550,15 +552,14 @@ func (ix *Index) build(ctx context.Context, a *deepercluster.Assignment, progres
 		wg.Go(func() {
 			for lo := range chunks {
 				hi := min(lo+bs, n)
-				b := bi.NewBatch()
-				for i := lo; i < hi; i++ {
-					if err := b.IndexAdvanced(ix.an.imageDoc(i, ix.ds.Meta(i), a.Super[i], a.Sub[i])); err != nil {
-						errc <- fmt.Errorf("index image %d: %w", i, err)
-						cancel()
-						return
+				span := func(yield func(int) bool) {
+					for i := lo; i < hi; i++ {
+						if !yield(i) {
+							return
+						}
 					}
 				}
-				if err := bi.Batch(b); err != nil {
+				if err := ix.indexImages(wctx, bi, a, span); err != nil {
 					errc <- fmt.Errorf("index images %d-%d: %w", lo, hi-1, err)
 					cancel()
 					return
@@ -621,6 +622,27 @@ feed:
 	ix.log.Info("index built", "dir", path, "images", n, "version", a.Version,
 		"took", time.Since(start).Round(time.Millisecond), "docs_per_s", float64(n)/time.Since(start).Seconds())
 	return nil
+}
+
+// indexImages writes the documents of images, in their clusters of a, to
+// bi in one batch.
+func (ix *Index) indexImages(ctx context.Context, bi bleve.Index, a *deepercluster.Assignment, images iter.Seq[int]) error {
+	b := bi.NewBatch()
+	k := 0
+	for i := range images {
+		if k++; k%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := b.IndexAdvanced(ix.an.imageDoc(i, ix.ds.Meta(i), a.Super[i], a.Sub[i])); err != nil {
+			return fmt.Errorf("index image %d: %w", i, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return bi.Batch(b)
 }
 
 func (ix *Index) nextGenName() string {
@@ -777,22 +799,7 @@ func (ix *Index) Update(ctx context.Context, a *deepercluster.Assignment) (Updat
 	var wg sync.WaitGroup
 	for w := range workers {
 		part := changed[w*len(changed)/workers : (w+1)*len(changed)/workers]
-		wg.Go(func() {
-			b := g.bi.NewBatch()
-			for k, i := range part {
-				if k%1024 == 0 {
-					if err := ctx.Err(); err != nil {
-						errs[w] = err
-						return
-					}
-				}
-				if err := b.IndexAdvanced(ix.an.imageDoc(i, ix.ds.Meta(i), a.Super[i], a.Sub[i])); err != nil {
-					errs[w] = fmt.Errorf("index image %d: %w", i, err)
-					return
-				}
-			}
-			errs[w] = g.bi.Batch(b)
-		})
+		wg.Go(func() { errs[w] = ix.indexImages(ctx, g.bi, a, slices.Values(part)) })
 	}
 	var snap *snapshot
 	wg.Go(func() {

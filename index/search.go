@@ -306,20 +306,7 @@ func (ix *Index) rewrite(q query.Query) (query.Query, error) {
 		}
 		return anyOf(out), nil
 	case *query.WildcardQuery, *query.RegexpQuery, *query.FuzzyQuery, *query.TermQuery, *query.PrefixQuery:
-		var field string
-		switch t := t.(type) {
-		case *query.WildcardQuery:
-			field = t.FieldVal
-		case *query.RegexpQuery:
-			field = t.FieldVal
-		case *query.FuzzyQuery:
-			field = t.FieldVal
-		case *query.TermQuery:
-			field = t.FieldVal
-		case *query.PrefixQuery:
-			field = t.FieldVal
-		}
-		fs, err := checkField(field)
+		fs, err := checkField(t.(query.FieldableQuery).Field())
 		if err != nil {
 			return nil, err
 		}
@@ -327,25 +314,15 @@ func (ix *Index) rewrite(q query.Query) (query.Query, error) {
 		for _, f := range fs {
 			switch t := t.(type) {
 			case *query.WildcardQuery:
-				c := *t
-				c.FieldVal = f
-				out = append(out, &c)
+				out = append(out, onField(t, f))
 			case *query.RegexpQuery:
-				c := *t
-				c.FieldVal = f
-				out = append(out, &c)
+				out = append(out, onField(t, f))
 			case *query.FuzzyQuery:
-				c := *t
-				c.FieldVal = f
-				out = append(out, &c)
+				out = append(out, onField(t, f))
 			case *query.TermQuery:
-				c := *t
-				c.FieldVal = f
-				out = append(out, &c)
+				out = append(out, onField(t, f))
 			case *query.PrefixQuery:
-				c := *t
-				c.FieldVal = f
-				out = append(out, &c)
+				out = append(out, onField(t, f))
 			}
 		}
 		return anyOf(out), nil
@@ -368,6 +345,16 @@ func (ix *Index) rewrite(q query.Query) (query.Query, error) {
 		return nil, fmt.Errorf("field %q holds no numbers (for dates quote them: taken:>\"2010-01-01\")", t.FieldVal)
 	}
 	return nil, fmt.Errorf("unsupported query clause %T", q)
+}
+
+// onField copies a single-field query onto field f.
+func onField[T any, P interface {
+	*T
+	query.FieldableQuery
+}](q P, f string) query.Query {
+	c := *q
+	P(&c).SetField(f)
+	return P(&c)
 }
 
 // view is one consistent reader of the live generation with the snapshot

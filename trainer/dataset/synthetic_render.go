@@ -692,7 +692,7 @@ func personPart(au, v float32, head uint8) uint8 {
 	return 0
 }
 
-// hash3 is a cheap integer hash for per-pixel texture noise.
+// synHash is a cheap integer hash for per-pixel texture noise.
 func synHash(x, y int, salt uint32) uint32 {
 	h := uint32(x)*0x9E3779B1 ^ uint32(y)*0x85EBCA77 ^ salt
 	h ^= h >> 15

@@ -102,6 +102,22 @@ func writeYFCC(tb testing.TB, path string, n int) int64 {
 	return size
 }
 
+// countRecords reads r to the end and counts its records.
+func countRecords(t *testing.T, r *YFCCReader) int {
+	t.Helper()
+	n := 0
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+}
+
 func TestGeneratedLinesParse(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gen.tsv")
 	writeYFCC(t, path, 2000)
@@ -111,17 +127,7 @@ func TestGeneratedLinesParse(t *testing.T) {
 	}
 	defer f.Close()
 	r := NewYFCCReader(f, path)
-	n := 0
-	for {
-		_, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
+	n := countRecords(t, r)
 	if n != 2000 || r.BadLines().Count != 0 {
 		t.Fatalf("%d records, bad %v", n, r.BadLines().First)
 	}
@@ -193,17 +199,7 @@ func TestBenchIngest(t *testing.T) {
 	}
 	start := time.Now()
 	r := NewYFCCReader(f, meta)
-	n := 0
-	for {
-		_, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
+	n := countRecords(t, r)
 	seqTime := time.Since(start)
 	f.Close()
 	if n != lines {

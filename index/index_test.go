@@ -257,6 +257,22 @@ func TestReopen(t *testing.T) {
 	}
 }
 
+// setInternal overwrites one internal key of a closed index's first
+// generation.
+func setInternal(t *testing.T, dir string, key, val []byte) {
+	t.Helper()
+	bi, err := bleve.Open(filepath.Join(dir, "gen-000001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bi.NewBatch()
+	b.SetInternal(key, val)
+	if err := applyPersisted(context.Background(), bi, b); err != nil {
+		t.Fatal(err)
+	}
+	bi.Close()
+}
+
 func TestOpenRecovers(t *testing.T) {
 	f := randomSet(15, 120)
 	a := labelAssignment(f, 1, 0.2, 1)
@@ -267,16 +283,7 @@ func TestOpenRecovers(t *testing.T) {
 		dsOver *fixture
 	}{
 		{"older mapping", func(t *testing.T, dir string) {
-			bi, err := bleve.Open(filepath.Join(dir, "gen-000001"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := bi.NewBatch()
-			b.SetInternal(keyMapping, []byte("0"))
-			if err := applyPersisted(context.Background(), bi, b); err != nil {
-				t.Fatal(err)
-			}
-			bi.Close()
+			setInternal(t, dir, keyMapping, []byte("0"))
 		}, ErrOldMapping, nil},
 		{"garbage index meta", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, "gen-000001", "index_meta.json"), []byte("{not json"), 0o644)
@@ -297,28 +304,10 @@ func TestOpenRecovers(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, currentFile), []byte("../../etc"), 0o644)
 		}, ErrCorrupt, nil},
 		{"stored assignment spoilt", func(t *testing.T, dir string) {
-			bi, err := bleve.Open(filepath.Join(dir, "gen-000001"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := bi.NewBatch()
-			b.SetInternal(keyAssignment, []byte("DCA1 but not really an assignment"))
-			if err := applyPersisted(context.Background(), bi, b); err != nil {
-				t.Fatal(err)
-			}
-			bi.Close()
+			setInternal(t, dir, keyAssignment, []byte("DCA1 but not really an assignment"))
 		}, ErrCorrupt, nil},
 		{"interrupted update", func(t *testing.T, dir string) {
-			bi, err := bleve.Open(filepath.Join(dir, "gen-000001"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := bi.NewBatch()
-			b.SetInternal(keyPending, []byte("2"))
-			if err := applyPersisted(context.Background(), bi, b); err != nil {
-				t.Fatal(err)
-			}
-			bi.Close()
+			setInternal(t, dir, keyPending, []byte("2"))
 		}, ErrCorrupt, nil},
 		{"other dataset", func(t *testing.T, dir string) {}, ErrOtherDataset, randomSet(16, 121)},
 	}

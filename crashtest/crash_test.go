@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/index"
 	"github.com/deepercluster/deepercluster/trainer"
-	"github.com/deepercluster/deepercluster/trainer/dataset"
 )
 
 // seed makes the kill schedule reproducible: CRASHTEST_SEED=n replays one.

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/trainer"
-	"github.com/deepercluster/deepercluster/trainer/dataset"
 )
 
 // trainArgs are the flags of a tiny, fast training run in dir.

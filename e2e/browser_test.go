@@ -18,10 +18,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/index"
 	"github.com/deepercluster/deepercluster/server"
 	"github.com/deepercluster/deepercluster/trainer"
-	"github.com/deepercluster/deepercluster/trainer/dataset"
 )
 
 // stack is the real product: a synthetic dataset, the trainer, the bleve

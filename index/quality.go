@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/trainer/cluster"
+	"github.com/deepercluster/deepercluster/cluster"
 )
 
 // Quality tells how well one Assignment agrees with the images' metadata.

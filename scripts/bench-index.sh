@@ -10,6 +10,6 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
-$GO build -o "$bin/benchindex" ./index/internal/benchindex
+$GO build -o "$bin/benchindex" ./bench/index
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$bin/benchindex" -n "${N:-100000}" "$@"

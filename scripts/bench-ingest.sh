@@ -10,6 +10,6 @@ cd "$(dirname "$0")/.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (other work on the machine lowers the wall-clock figures; CPU time per item does not depend on it)"
-DEEPERCLUSTER_BENCH_INGEST=1 go test -count=1 -run '^TestBenchIngest$' -v -timeout 20m ./trainer/dataset >"$out" 2>&1 || { cat "$out"; exit 1; }
+DEEPERCLUSTER_BENCH_INGEST=1 go test -count=1 -run '^TestBenchIngest$' -v -timeout 20m ./dataset >"$out" 2>&1 || { cat "$out"; exit 1; }
 grep -vE '^(=== RUN|--- PASS|PASS|ok )' "$out" | grep -v '^{' || true
 grep '^{' "$out" | tail -1

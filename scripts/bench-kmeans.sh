@@ -19,7 +19,7 @@ REPEAT=${REPEAT:-3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-go build -o "$tmp/benchkmeans" ./trainer/cluster/internal/benchkmeans
+go build -o "$tmp/benchkmeans" ./bench/kmeans
 export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2
 
 cat >"$tmp/peer.py" <<'PYEOF'

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/deepercluster" ./cmd/deepercluster
-go build -o "$tmp/loadbench" ./server/internal/loadbench
+go build -o "$tmp/loadbench" ./bench/load
 "$tmp/loadbench" --bin "$tmp/deepercluster" --dir "$tmp/run" \
 	--images "${LOAD_IMAGES:-100000}" --clients "${LOAD_CLIENTS:-50}" \
 	--rate "${LOAD_RATE:-20}" --duration "${LOAD_DURATION:-60s}"

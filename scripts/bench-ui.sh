@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s wasm >&2
-go run ./e2e/benchui -static static "$@"
+go run ./bench/ui -static static "$@"

@@ -22,7 +22,7 @@ if [ "${SKIP_SERVE:-0}" != 1 ]; then
 	tmp=$(mktemp -d)
 	trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 	go build -o "$tmp/deepercluster" ./cmd/deepercluster
-	go build -o "$tmp/wsprobe" ./server/internal/wsprobe
+	go build -o "$tmp/wsprobe" ./bench/wsprobe
 	port=$(( 20000 + RANDOM % 20000 ))
 	for round in fresh resumed; do
 		start=$(date +%s%N)

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/trainer/dataset"
+	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/gorilla/websocket"
 )
 

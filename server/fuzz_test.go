@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/index"
-	"github.com/deepercluster/deepercluster/trainer/dataset"
 	"github.com/gorilla/websocket"
 )
 

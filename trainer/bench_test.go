@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deepercluster/deepercluster/trainer/dataset"
+	"github.com/deepercluster/deepercluster/dataset"
 )
 
 // The network of `make bench-train`: the default small VGG at 32x32x3 with

@@ -7,7 +7,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
 
-	"github.com/deepercluster/deepercluster/trainer/cluster"
+	"github.com/deepercluster/deepercluster/cluster"
 )
 
 // fastBLAS is gonum's BLAS with the float32 matrix product swapped for the

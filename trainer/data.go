@@ -3,7 +3,7 @@ package trainer
 import (
 	"math/rand/v2"
 
-	"github.com/deepercluster/deepercluster/trainer/dataset"
+	"github.com/deepercluster/deepercluster/dataset"
 )
 
 // Pixel normalisation: bytes to roughly zero mean, unit spread.

@@ -12,7 +12,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/deepercluster/deepercluster/trainer/cluster"
+	"github.com/deepercluster/deepercluster/cluster"
 )
 
 // Our own gorgonia ops for the training graph's trunk. gorgonia stays the

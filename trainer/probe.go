@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/trainer/cluster"
+	"github.com/deepercluster/deepercluster/cluster"
 )
 
 // ProbeConfig tunes the linear probe.

@@ -1,7 +1,7 @@
 // Package trainer learns image features with the DeeperCluster method
 // (DESIGN.md section 1): a VGG-style convnet trained on rotation x
 // cluster targets, reclustered every T epochs with the two-level k-means of
-// trainer/cluster, with checkpoints that let a run resume where it stopped
+// cluster/, with checkpoints that let a run resume where it stopped
 // and events that let the server show it live.
 package trainer
 
@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/trainer/cluster"
+	"github.com/deepercluster/deepercluster/cluster"
 )
 
 // Config is what a run is made of. Zero fields take the defaults of

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/trainer/dataset"
+	"github.com/deepercluster/deepercluster/dataset"
 )
 
 // recorder is an Observer that keeps everything it is told.

@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 
-	"github.com/deepercluster/deepercluster/trainer/dataset"
+	"github.com/deepercluster/deepercluster/dataset"
 )
 
 // datasetFlags are the flags that shape the built-in datasets, the same in

@@ -9,9 +9,9 @@ import (
 	"slices"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/cluster"
+	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/trainer"
-	"github.com/deepercluster/deepercluster/trainer/cluster"
-	"github.com/deepercluster/deepercluster/trainer/dataset"
 )
 
 // evalResult is what eval prints as its last line.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/trainer/dataset"
+	"github.com/deepercluster/deepercluster/dataset"
 )
 
 // datasetInfo is what `info --json` prints, as one JSON object.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/deepercluster/deepercluster/trainer/dataset"
+	"github.com/deepercluster/deepercluster/dataset"
 )
 
 // runIngest turns a YFCC100M metadata file and a folder of its images into

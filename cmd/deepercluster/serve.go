@@ -11,10 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/index"
 	"github.com/deepercluster/deepercluster/server"
 	"github.com/deepercluster/deepercluster/trainer"
-	"github.com/deepercluster/deepercluster/trainer/dataset"
 )
 
 // runServe trains in the background and serves the explorer until ctx is

@@ -10,8 +10,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/trainer"
-	"github.com/deepercluster/deepercluster/trainer/dataset"
 )
 
 // barObserver draws a run's progress as a bar on stderr. It runs on the

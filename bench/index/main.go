@@ -26,8 +26,8 @@ import (
 	"github.com/blevesearch/bleve/v2"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/index"
-	"github.com/deepercluster/deepercluster/trainer/dataset"
 )
 
 var cpuprofile, profilePart string

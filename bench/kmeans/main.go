@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/deepercluster/deepercluster/trainer/cluster"
+	"github.com/deepercluster/deepercluster/cluster"
 )
 
 func main() {

@@ -9,7 +9,7 @@
 //
 // Usage (scripts/bench-load.sh runs it):
 //
-//	go run ./server/internal/loadbench --bin bin/deepercluster --images 100000 --clients 50 --rate 20 --duration 60s
+//	go run ./bench/load --bin bin/deepercluster --images 100000 --clients 50 --rate 20 --duration 60s
 package main
 
 import (

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"slices"
 	"sync/atomic"
+
+	"github.com/deepercluster/deepercluster"
 )
 
 // Init is how k-means picks its first centroids.
@@ -423,19 +425,7 @@ func newMembers(n, k int) *members {
 }
 
 func (m *members) build(assign []int32) {
-	clear(m.start)
-	for _, c := range assign {
-		m.start[c+1]++
-	}
-	for c := 1; c < len(m.start); c++ {
-		m.start[c] += m.start[c-1]
-	}
-	fill := make([]int32, len(m.start)-1)
-	copy(fill, m.start)
-	for i, c := range assign {
-		m.order[fill[c]] = int32(i)
-		fill[c]++
-	}
+	m.start, m.order = deepercluster.GroupByLabel(assign, len(m.start)-1, m.start, m.order)
 }
 
 // means sets every centroid to the mean of its rows, summing in float64 in

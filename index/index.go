@@ -1,12 +1,9 @@
 package index
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"hash/fnv"
 	"io/fs"
 	"iter"
@@ -27,6 +24,7 @@ import (
 	bindex "github.com/blevesearch/bleve_index_api"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/internal/atomicfile"
 )
 
 // Options tune an Index; the zero value is ready to use.
@@ -75,7 +73,7 @@ var (
 	keyDataset    = []byte("dc:dataset")    // dataset fingerprint
 	keyVersion    = []byte("dc:version")    // indexed Assignment version, decimal
 	keySeq        = []byte("dc:seq")        // snapshot.seq, decimal
-	keyAssignment = []byte("dc:assignment") // indexed Assignment, encodeAssignment
+	keyAssignment = []byte("dc:assignment") // indexed Assignment, deepercluster.MarshalAssignment
 	// keyPending is set while an Update lands its batches (the sequence it
 	// goes to): an index opened with it set may hold a mix of two
 	// versions, so Open rebuilds it.
@@ -259,7 +257,7 @@ func Open(dir string, ds deepercluster.Dataset, opt Options) (*Index, error) {
 		return nil, fmt.Errorf("index dir %s: %w", dir, err)
 	}
 	for _, e := range entries {
-		if e.Name() != currentFile && !strings.HasPrefix(e.Name(), "gen-") && !strings.HasPrefix(e.Name(), ".tmp-") {
+		if e.Name() != currentFile && !strings.HasPrefix(e.Name(), "gen-") && !isTempName(e.Name()) {
 			return nil, fmt.Errorf("%w: %s holds %s", ErrNotIndexDir, dir, e.Name())
 		}
 	}
@@ -354,7 +352,7 @@ func (ix *Index) openGen(name string) (g *generation, err error) {
 	if err != nil {
 		return fail(fmt.Errorf("%w: %s: read assignment: %w", ErrCorrupt, path, err))
 	}
-	a, err := decodeAssignment(ab)
+	a, err := deepercluster.UnmarshalAssignment(ab)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err))
 	}
@@ -607,7 +605,7 @@ feed:
 	if err := applyPersisted(ctx, bi, b); err != nil {
 		return fmt.Errorf("index clusters: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(ix.dir, currentFile), []byte(name+"\n")); err != nil {
+	if err := atomicfile.Write(filepath.Join(ix.dir, currentFile), []byte(name+"\n")); err != nil {
 		return err
 	}
 	g := &generation{name: name, bi: bi}
@@ -684,7 +682,7 @@ func (ix *Index) addClusters(b *bleve.Batch, snap *snapshot, oldM, oldK int) err
 func (ix *Index) setInternals(b *bleve.Batch, s *snapshot) {
 	b.SetInternal(keyVersion, []byte(strconv.FormatUint(uint64(s.a.Version), 10)))
 	b.SetInternal(keySeq, []byte(strconv.FormatUint(s.seq, 10)))
-	b.SetInternal(keyAssignment, encodeAssignment(s.a))
+	b.SetInternal(keyAssignment, deepercluster.MarshalAssignment(s.a))
 }
 
 // applyPersisted applies a batch and waits until scorch has persisted it
@@ -865,77 +863,9 @@ func fingerprint(ds deepercluster.Dataset) string {
 	return fmt.Sprintf("n=%d res=%d ids=%016x", n, ds.Resolution(), h.Sum64())
 }
 
-// writeFileAtomic writes through a temporary file, fsync and rename.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-const assignmentMagic = "DCA1"
-
-// encodeAssignment: magic, version, M, K, N, SubParent, Super, Sub (little
-// endian int32s), CRC-32 of all that.
-func encodeAssignment(a *deepercluster.Assignment) []byte {
-	var b bytes.Buffer
-	b.WriteString(assignmentMagic)
-	w := func(v uint32) { _ = binary.Write(&b, binary.LittleEndian, v) }
-	w(a.Version)
-	w(uint32(a.M))
-	w(uint32(len(a.SubParent)))
-	w(uint32(len(a.Super)))
-	_ = binary.Write(&b, binary.LittleEndian, a.SubParent)
-	_ = binary.Write(&b, binary.LittleEndian, a.Super)
-	_ = binary.Write(&b, binary.LittleEndian, a.Sub)
-	w(crc32.ChecksumIEEE(b.Bytes()))
-	return b.Bytes()
-}
-
-func decodeAssignment(p []byte) (*deepercluster.Assignment, error) {
-	if len(p) < 24 || string(p[:4]) != assignmentMagic {
-		return nil, fmt.Errorf("stored assignment: bad header (%d bytes)", len(p))
-	}
-	body, sum := p[:len(p)-4], binary.LittleEndian.Uint32(p[len(p)-4:])
-	if crc32.ChecksumIEEE(body) != sum {
-		return nil, fmt.Errorf("stored assignment: checksum mismatch")
-	}
-	u := func(off int) uint32 { return binary.LittleEndian.Uint32(body[off:]) }
-	a := &deepercluster.Assignment{Version: u(4), M: int(u(8))}
-	k, n := int(u(12)), int(u(16))
-	if len(body) != 20+4*(k+2*n) {
-		return nil, fmt.Errorf("stored assignment: %d bytes for %d sub-clusters and %d images", len(body), k, n)
-	}
-	ints := func(off, cnt int) []int32 {
-		out := make([]int32, cnt)
-		for i := range out {
-			out[i] = int32(binary.LittleEndian.Uint32(body[off+4*i:]))
-		}
-		return out
-	}
-	a.SubParent = ints(20, k)
-	a.Super = ints(20+4*k, n)
-	a.Sub = ints(20+4*(k+n), n)
-	return a, nil
+// isTempName tells the temporary file of an interrupted write of the
+// current-generation pointer (".current.tmp*"; ".tmp-*" before the one
+// atomic writer) from a file that does not belong in an index directory.
+func isTempName(name string) bool {
+	return strings.HasPrefix(name, "."+currentFile+".tmp") || strings.HasPrefix(name, ".tmp-")
 }

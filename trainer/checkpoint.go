@@ -12,17 +12,21 @@ import (
 	"strings"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/internal/atomicfile"
 )
 
-// File layout of every binary file of a run directory: an 8-byte magic, a
+// File layout of the checkpoint (and of assignments written before they took
+// the stored form of deepercluster.MarshalAssignment): an 8-byte magic, a
 // uint32 format version, a uint64 payload length, a uint32 CRC-32 (IEEE) of
 // the payload, then the gob-encoded payload. The checksum catches torn or
 // corrupted files; the version lets the layout grow.
 const (
 	checkpointMagic = "DCCKPT\x00\x01"
-	assignmentMagic = "DCASGN\x00\x01"
-	fileFormat      = 1
-	headerLen       = 8 + 4 + 8 + 4
+	// legacyAssignmentMagic framed gob-encoded assignments before they
+	// were stored as deepercluster.MarshalAssignment writes them.
+	legacyAssignmentMagic = "DCASGN\x00\x01"
+	fileFormat            = 1
+	headerLen             = 8 + 4 + 8 + 4
 
 	// CheckpointFile is the name of the checkpoint inside a run directory.
 	CheckpointFile = "checkpoint.bin"
@@ -67,66 +71,14 @@ type Checkpoint struct {
 	LR float64
 }
 
-// writeAtomic writes data to path via a temporary file in the same
-// directory: write, fsync, rename, fsync the directory. A crash leaves the
-// old file or the new one, never a torn one.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// removeStaleTemps deletes the temporary files of atomic writes that a
-// crash interrupted (writeAtomic's ".NAME.tmp*"): without it every crash
-// during a write leaves a checkpoint-sized file behind for good. Only the
-// process that trains in dir may call it, before it writes anything.
+// removeStaleTemps deletes the temporary files of atomic writes of the
+// checkpoint and the assignments that a crash interrupted. Only the process
+// that trains in dir may call it, before it writes anything.
 func removeStaleTemps(dir string) error {
-	for _, d := range []string{dir, filepath.Join(dir, AssignmentDir)} {
-		entries, err := os.ReadDir(d)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			name := e.Name()
-			if e.Type().IsRegular() && strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp") &&
-				(strings.HasPrefix(name, "."+CheckpointFile+".tmp") || strings.HasPrefix(name, ".v")) {
-				if err := os.Remove(filepath.Join(d, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return err
-				}
-			}
-		}
+	if err := atomicfile.RemoveTemps(dir, func(name string) bool { return name == CheckpointFile }); err != nil {
+		return err
 	}
-	return nil
+	return atomicfile.RemoveTemps(filepath.Join(dir, AssignmentDir), func(name string) bool { return strings.HasPrefix(name, "v") })
 }
 
 // encodeFile frames a gob payload with magic, version, length and CRC.
@@ -150,6 +102,11 @@ func decodeFile(path, magic string, v any) error {
 	if err != nil {
 		return err
 	}
+	return decodeFrame(path, data, magic, v)
+}
+
+// decodeFrame is decodeFile on bytes already read from path.
+func decodeFrame(path string, data []byte, magic string, v any) error {
 	if len(data) < headerLen || string(data[:8]) != magic {
 		return fmt.Errorf("%s: not a %q file (bad magic)", path, magic[:6])
 	}
@@ -177,7 +134,7 @@ func SaveCheckpoint(dir string, c *Checkpoint) error {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
 	path := filepath.Join(dir, CheckpointFile)
-	if err := writeAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)
 	}
 	return nil
@@ -197,25 +154,33 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	return c, nil
 }
 
-// SaveAssignment writes one Assignment version atomically.
+// SaveAssignment writes one Assignment version atomically, in the one
+// stored form of an Assignment (deepercluster.MarshalAssignment).
 func SaveAssignment(dir string, a *deepercluster.Assignment) error {
-	data, err := encodeFile(assignmentMagic, a)
-	if err != nil {
-		return fmt.Errorf("encode assignment: %w", err)
-	}
 	path := AssignmentPath(dir, a.Version)
-	if err := writeAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, deepercluster.MarshalAssignment(a)); err != nil {
 		return fmt.Errorf("save assignment %s: %w", path, err)
 	}
 	return nil
 }
 
-// LoadAssignment reads and validates version v of a run's Assignment.
+// LoadAssignment reads and validates version v of a run's Assignment. Run
+// directories written before the one stored form hold a gob payload in the
+// checkpoint's frame (magic "DCASGN"); those still load.
 func LoadAssignment(dir string, v uint32) (*deepercluster.Assignment, error) {
 	path := AssignmentPath(dir, v)
-	a := &deepercluster.Assignment{}
-	if err := decodeFile(path, assignmentMagic, a); err != nil {
+	data, err := os.ReadFile(path)
+	if err != nil {
 		return nil, fmt.Errorf("load assignment: %w", err)
+	}
+	var a *deepercluster.Assignment
+	if bytes.HasPrefix(data, []byte(legacyAssignmentMagic)) {
+		a = &deepercluster.Assignment{}
+		if err := decodeFrame(path, data, legacyAssignmentMagic, a); err != nil {
+			return nil, fmt.Errorf("load assignment: %w", err)
+		}
+	} else if a, err = deepercluster.UnmarshalAssignment(data); err != nil {
+		return nil, fmt.Errorf("load assignment %s: %w", path, err)
 	}
 	if a.Version != v {
 		return nil, fmt.Errorf("load assignment: %s holds version %d", path, a.Version)

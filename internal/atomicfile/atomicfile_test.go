@@ -1,0 +1,65 @@
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestWriteReplacesWhole(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "f.bin")
+	for _, want := range []string{"first", "second, longer"} {
+		if err := Write(path, []byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != want {
+			t.Fatalf("read back %q, %v; want %q", got, err, want)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Fatalf("directory holds %d entries after two writes, want only the file", len(entries))
+	}
+}
+
+func TestWriteErrorNamesPath(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(blocker, "x")
+	err := Write(target, []byte("y"))
+	if err == nil || !strings.Contains(err.Error(), target) {
+		t.Fatalf("write under a regular file: err = %v, want one naming %s", err, target)
+	}
+}
+
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{".checkpoint.bin.tmp123", ".v000001.bin.tmp9", ".other.tmp1", "checkpoint.bin", ".hidden"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mine := func(name string) bool { return name == "checkpoint.bin" || filepath.Ext(name) == ".bin" }
+	if err := RemoveTemps(dir, mine); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	want := []string{".hidden", ".other.tmp1", "checkpoint.bin"}
+	if !slices.Equal(left, want) {
+		t.Fatalf("left %v, want %v", left, want)
+	}
+	if err := RemoveTemps(filepath.Join(dir, "missing"), mine); err != nil {
+		t.Fatalf("missing dir: %v", err)
+	}
+}

@@ -101,6 +101,10 @@ type Assignment struct {
 	SubParent []int32
 }
 
+// ErrReclusterPending is returned when a reclustering is asked for while an
+// earlier request has not been applied yet: the server answers 409.
+var ErrReclusterPending = errors.New("a reclustering is already pending")
+
 // ErrInvalidAssignment is wrapped by Validate's errors.
 var ErrInvalidAssignment = errors.New("invalid assignment")
 

@@ -17,7 +17,6 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/index"
-	"github.com/deepercluster/deepercluster/trainer"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -711,7 +710,7 @@ func (s *Server) postRecluster(c echo.Context) error {
 		switch {
 		case errors.As(err, &fe):
 			return fail(http.StatusBadRequest, fe.Field, "%s", fe.Msg)
-		case errors.Is(err, trainer.ErrReclusterPending):
+		case errors.Is(err, deepercluster.ErrReclusterPending):
 			return fail(http.StatusConflict, "", "%v", err)
 		}
 		return fail(http.StatusServiceUnavailable, "", "recluster: %v", err)

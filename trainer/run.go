@@ -249,16 +249,10 @@ func (r *Run) Assignment() *deepercluster.Assignment {
 	return r.assign
 }
 
-// Net exposes the model, for evaluation of a run's features.
-func (r *Run) Net() *Net { return r.net }
-
-// ErrReclusterPending is returned by RequestRecluster while an earlier
-// request has not been applied yet.
-var ErrReclusterPending = errors.New("a reclustering is already pending")
-
 // RequestRecluster asks for a reclustering with parameters p at the next
 // safe point (between two training steps); the epoch then starts over on
-// the new clusters. It fails if p is invalid or a request is pending.
+// the new clusters. It fails if p is invalid or a request is pending
+// (deepercluster.ErrReclusterPending).
 func (r *Run) RequestRecluster(p deepercluster.RunParams) error {
 	if err := p.Validate(r.ds.Len()); err != nil {
 		return err
@@ -266,7 +260,7 @@ func (r *Run) RequestRecluster(p deepercluster.RunParams) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.pending != nil {
-		return ErrReclusterPending
+		return deepercluster.ErrReclusterPending
 	}
 	r.pending = &p
 	return nil

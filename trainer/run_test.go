@@ -371,7 +371,7 @@ func TestRequestRecluster(t *testing.T) {
 	if reqErr != nil {
 		t.Fatal(reqErr)
 	}
-	if !errors.Is(second, ErrReclusterPending) {
+	if !errors.Is(second, deepercluster.ErrReclusterPending) {
 		t.Fatalf("second request while pending: %v", second)
 	}
 	a := r.Assignment()

@@ -69,7 +69,7 @@ func ImageBytes(res int) int { return res * res * Channels }
 // Preset names one of the three methods that come out of the same code.
 type Preset string
 
-// The presets of DESIGN.md.
+// The three presets: DeeperCluster and the two methods it generalises.
 const (
 	PresetDeeperCluster Preset = "deepercluster" // rotation x clusters, two levels
 	PresetDeepCluster   Preset = "deepcluster"   // m = 1, no rotation

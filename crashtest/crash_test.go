@@ -323,7 +323,7 @@ func checkIndex(t *testing.T, dir string, ds deepercluster.Dataset, ck *trainer.
 	}
 	_, sizes := a.Sizes()
 	for j, want := range sizes {
-		res, err := ix.Search(context.Background(), index.Query{Text: fmt.Sprintf(`sub:"%d"`, j), Limit: index.MaxLimit})
+		res, err := ix.Search(context.Background(), deepercluster.Query{Text: fmt.Sprintf(`sub:"%d"`, j), Limit: index.MaxLimit})
 		if err != nil {
 			t.Fatalf("search sub:%d: %v", j, err)
 		}

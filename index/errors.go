@@ -7,15 +7,13 @@ import (
 	"github.com/deepercluster/deepercluster"
 )
 
-// Sentinel errors, for errors.Is. Bad queries also carry a
+// Sentinel errors of the index itself, for errors.Is. Besides these, bad
+// queries wrap deepercluster.ErrBadQuery and carry a
 // *deepercluster.FieldError (errors.As) naming the query field at fault, so
-// a server can answer 400 {"error", "field"}.
+// a server can answer 400 {"error", "field"}; searches before the first
+// Build (or after Open started over: call Build) answer
+// deepercluster.ErrNotReady.
 var (
-	// ErrBadQuery is wrapped by every error about the query itself.
-	ErrBadQuery = errors.New("bad query")
-	// ErrNotReady means no Assignment has been indexed yet (or the index is
-	// being rebuilt after Open found it unusable): call Build.
-	ErrNotReady = errors.New("index not ready: no assignment indexed yet")
 	// ErrClosed is returned by calls on a closed Index.
 	ErrClosed = errors.New("index closed")
 	// ErrCorrupt is wrapped by Recovered when Open found an index directory
@@ -37,8 +35,8 @@ var (
 	ErrUnknownCluster = errors.New("unknown cluster")
 )
 
-// badQuery builds an error that is both ErrBadQuery and a
+// badQuery builds an error that is both deepercluster.ErrBadQuery and a
 // *deepercluster.FieldError for field.
 func badQuery(field, format string, args ...any) error {
-	return fmt.Errorf("%w: %w", ErrBadQuery, &deepercluster.FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	return fmt.Errorf("%w: %w", deepercluster.ErrBadQuery, &deepercluster.FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 }

@@ -188,7 +188,7 @@ type snapshot struct {
 	tt    *tagTable
 
 	qOnce   sync.Once
-	quality *Quality
+	quality *deepercluster.Quality
 }
 
 func (g *generation) snapshot(seq uint64) *snapshot {
@@ -434,7 +434,7 @@ func (ix *Index) acquire() (*generation, error) {
 		}
 		g := ix.gen.Load()
 		if g == nil {
-			return nil, ErrNotReady
+			return nil, deepercluster.ErrNotReady
 		}
 		g.life.RLock()
 		if !g.gone {
@@ -442,7 +442,7 @@ func (ix *Index) acquire() (*generation, error) {
 		}
 		g.life.RUnlock() // retired under us: a newer one is live
 	}
-	return nil, ErrNotReady
+	return nil, deepercluster.ErrNotReady
 }
 
 // tags builds the tag table once.
@@ -661,20 +661,20 @@ func (ix *Index) nextGenName() string {
 func (ix *Index) addClusters(b *bleve.Batch, snap *snapshot, oldM, oldK int) error {
 	st, a := snap.stats, snap.a
 	for c := range a.M {
-		if err := b.IndexAdvanced(ix.an.clusterDoc(LevelSuper, c, int32(c), st.superSize[c], snap.tt.top(st.superTags[c], ix.opt.TopTags))); err != nil {
+		if err := b.IndexAdvanced(ix.an.clusterDoc(deepercluster.LevelSuper, c, int32(c), st.superSize[c], snap.tt.top(st.superTags[c], ix.opt.TopTags))); err != nil {
 			return err
 		}
 	}
 	for c := range a.SubParent {
-		if err := b.IndexAdvanced(ix.an.clusterDoc(LevelSub, c, a.SubParent[c], st.subSize[c], snap.tt.top(st.subTags[c], ix.opt.TopTags))); err != nil {
+		if err := b.IndexAdvanced(ix.an.clusterDoc(deepercluster.LevelSub, c, a.SubParent[c], st.subSize[c], snap.tt.top(st.subTags[c], ix.opt.TopTags))); err != nil {
 			return err
 		}
 	}
 	for c := a.M; c < oldM; c++ {
-		b.Delete(clusterID(LevelSuper, c))
+		b.Delete(clusterID(deepercluster.LevelSuper, c))
 	}
 	for c := len(a.SubParent); c < oldK; c++ {
-		b.Delete(clusterID(LevelSub, c))
+		b.Delete(clusterID(deepercluster.LevelSub, c))
 	}
 	return nil
 }
@@ -711,20 +711,6 @@ func applyPersistedTimed(ctx context.Context, bi bleve.Index, b *bleve.Batch) (a
 	}
 }
 
-// UpdateStats reports what Update did.
-type UpdateStats struct {
-	From, To uint32 // Assignment versions before and after
-	// Changed is the number of images whose super- or sub-cluster changed
-	// and were re-indexed.
-	Changed int
-	// Clusters is the number of cluster documents written.
-	Clusters int
-	// Rebuilt is true when so many images changed that Update did a full
-	// Build instead (or no Assignment was indexed yet).
-	Rebuilt bool
-	Took    time.Duration
-}
-
 // Update brings the index to Assignment a, re-indexing only the images
 // whose super- or sub-cluster differs from the indexed version, and every
 // cluster document. The moved images land as one batch per worker, built
@@ -733,19 +719,19 @@ type UpdateStats struct {
 // so a search sees either the old or the new version, never a mix. When
 // nothing is indexed yet, an earlier Update failed half-way, or more than
 // Options.RebuildFraction of the images moved, it does a full Build.
-func (ix *Index) Update(ctx context.Context, a *deepercluster.Assignment) (UpdateStats, error) {
+func (ix *Index) Update(ctx context.Context, a *deepercluster.Assignment) (deepercluster.UpdateStats, error) {
 	start := time.Now()
 	if err := ix.checkAssignment(a); err != nil {
-		return UpdateStats{}, err
+		return deepercluster.UpdateStats{}, err
 	}
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
 	if ix.closed.Load() {
-		return UpdateStats{}, ErrClosed
+		return deepercluster.UpdateStats{}, ErrClosed
 	}
 	a = copyAssignment(a)
-	st := UpdateStats{To: a.Version, Clusters: a.M + len(a.SubParent)}
-	rebuild := func() (UpdateStats, error) {
+	st := deepercluster.UpdateStats{To: a.Version, Clusters: a.M + len(a.SubParent)}
+	rebuild := func() (deepercluster.UpdateStats, error) {
 		st.Rebuilt = true
 		err := ix.build(ctx, a, nil)
 		st.Took = time.Since(start)
@@ -776,7 +762,7 @@ func (ix *Index) Update(ctx context.Context, a *deepercluster.Assignment) (Updat
 	if err := g.pinCurrent(); err != nil {
 		return st, err
 	}
-	fail := func(err error) (UpdateStats, error) {
+	fail := func(err error) (deepercluster.UpdateStats, error) {
 		// Some batches may have landed: searches keep the pinned reader
 		// and the next Update rebuilds; a restart rebuilds (keyPending).
 		g.dirty = true

@@ -19,20 +19,20 @@ import (
 
 // answers runs a fixed set of queries and returns results without samples
 // (which image represents a cluster depends on segment order).
-func answers(t *testing.T, ix *Index) []*SearchResult {
+func answers(t *testing.T, ix *Index) []*deepercluster.SearchResult {
 	t.Helper()
-	qs := []Query{{Prefix: "n"}, {Tags: []string{"new york", "sunset"}, Op: OpOr}, {Text: "walk"}, {Tags: []string{"東京", "café"}}}
+	qs := []deepercluster.Query{{Prefix: "n"}, {Tags: []string{"new york", "sunset"}, Op: deepercluster.OpOr}, {Text: "walk"}, {Tags: []string{"東京", "café"}}}
 	for _, tag := range vocab {
-		qs = append(qs, Query{Tags: []string{tag}})
+		qs = append(qs, deepercluster.Query{Tags: []string{tag}})
 	}
-	var out []*SearchResult
+	var out []*deepercluster.SearchResult
 	for _, q := range qs {
 		q.Limit = MaxLimit
 		res, err := ix.Search(context.Background(), q)
 		if err != nil {
 			t.Fatalf("%+v: %v", q, err)
 		}
-		for _, hs := range [][]ClusterHit{res.Supers, res.Subs} {
+		for _, hs := range [][]deepercluster.ClusterHit{res.Supers, res.Subs} {
 			for i := range hs {
 				hs[i].Samples = nil
 			}
@@ -137,10 +137,10 @@ func TestSearchDuringUpdate(t *testing.T) {
 	v2 := move(v1, 0.2, 2)
 	ix, _ := built(t, f, v1)
 	full, _ := built(t, f, v2)
-	want := map[uint32]*SearchResult{}
-	q := Query{Tags: []string{"sunset"}, Limit: MaxLimit, Samples: -0}
-	strip := func(r *SearchResult) *SearchResult {
-		for _, hs := range [][]ClusterHit{r.Supers, r.Subs} {
+	want := map[uint32]*deepercluster.SearchResult{}
+	q := deepercluster.Query{Tags: []string{"sunset"}, Limit: MaxLimit, Samples: -0}
+	strip := func(r *deepercluster.SearchResult) *deepercluster.SearchResult {
+		for _, hs := range [][]deepercluster.ClusterHit{r.Supers, r.Subs} {
 			for i := range hs {
 				hs[i].Samples = nil
 			}
@@ -237,7 +237,7 @@ func TestReopen(t *testing.T) {
 	if err := ix.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ix.Search(context.Background(), Query{Tags: []string{"dog"}}); !errors.Is(err, ErrClosed) {
+	if _, err := ix.Search(context.Background(), deepercluster.Query{Tags: []string{"dog"}}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("search after close: %v", err)
 	}
 	re, err := Open(dir, f, testOptions())
@@ -335,13 +335,13 @@ func TestOpenRecovers(t *testing.T) {
 			if re.Version() != 0 {
 				t.Fatalf("version %d after recovery", re.Version())
 			}
-			if _, err := re.Search(context.Background(), Query{Tags: []string{"dog"}}); !errors.Is(err, ErrNotReady) {
+			if _, err := re.Search(context.Background(), deepercluster.Query{Tags: []string{"dog"}}); !errors.Is(err, deepercluster.ErrNotReady) {
 				t.Fatalf("search before rebuild: %v", err)
 			}
 			if err := re.Build(context.Background(), b, nil); err != nil {
 				t.Fatal(err)
 			}
-			res, err := re.Search(context.Background(), Query{Tags: []string{"dog"}})
+			res, err := re.Search(context.Background(), deepercluster.Query{Tags: []string{"dog"}})
 			if err != nil || res.Matches != matching(ds, func(m deepercluster.Meta) bool { return hasTag(m, "dog") }) {
 				t.Fatalf("after rebuild: %+v %v", res, err)
 			}
@@ -458,7 +458,7 @@ func TestQualityHandComputed(t *testing.T) {
 
 	// Sub 0: a on 2 of 2, x on 1; mean sub size 2.
 	s0 := q.Subs[0]
-	if len(s0.TopTags) != 2 || s0.TopTags[0] != (TagShare{"a", 2, 1}) || s0.TopTags[1] != (TagShare{"x", 1, 0.5}) {
+	if len(s0.TopTags) != 2 || s0.TopTags[0] != (deepercluster.TagShare{Tag: "a", Count: 2, Share: 1}) || s0.TopTags[1] != (deepercluster.TagShare{Tag: "x", Count: 1, Share: 0.5}) {
 		t.Fatalf("sub 0 top tags %+v", s0.TopTags)
 	}
 	near("c-TF-IDF a in sub 0", s0.Keywords[0].Weight, 2*math.Log(1+2.0/2))
@@ -488,7 +488,7 @@ func TestQualityHandComputed(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(top, []deepercluster.TagCount{{Tag: "a", Count: 2}, {Tag: "x", Count: 2}}) {
 		t.Fatalf("super 0 top tags %v %v", top, err)
 	}
-	res, err := ix.Search(context.Background(), Query{Tags: []string{"a"}})
+	res, err := ix.Search(context.Background(), deepercluster.Query{Tags: []string{"a"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,15 +57,6 @@ const (
 	fieldCTop   = "c_top"   // top tags with counts, stored only (TopTags)
 )
 
-// Level is one of the two levels of the cluster hierarchy.
-type Level string
-
-// The two levels.
-const (
-	LevelSuper Level = "super"
-	LevelSub   Level = "sub"
-)
-
 // queryFields are the fields a query-string text may name, with the
 // analyser their terms need.
 var queryFields = map[string]string{
@@ -193,7 +184,7 @@ func imageID(i int) string { return strconv.Itoa(i) }
 
 // clusterID is the document id of a cluster; it cannot collide with an
 // image id (those are plain numbers).
-func clusterID(l Level, id int) string { return string(l) + ":" + strconv.Itoa(id) }
+func clusterID(l deepercluster.Level, id int) string { return string(l) + ":" + strconv.Itoa(id) }
 
 // imageDoc builds the document of image i in its clusters.
 func (a analyzers) imageDoc(i int, meta deepercluster.Meta, super, sub int32) *document.Document {
@@ -235,7 +226,7 @@ func (a analyzers) imageDoc(i int, meta deepercluster.Meta, super, sub int32) *d
 }
 
 // clusterDoc builds the document of one cluster with its top tags.
-func (a analyzers) clusterDoc(l Level, id int, super int32, size int, top []deepercluster.TagCount) *document.Document {
+func (a analyzers) clusterDoc(l deepercluster.Level, id int, super int32, size int, top []deepercluster.TagCount) *document.Document {
 	d := document.NewDocument(clusterID(l, id))
 	d.AddField(document.NewTextFieldCustom(fieldCLevel, nil, []byte(l), optExact, a.kw))
 	d.AddField(document.NewTextFieldCustom(fieldCID, nil, []byte(strconv.Itoa(id)), optExact, a.kw))

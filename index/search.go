@@ -34,84 +34,9 @@ const (
 	MaxSuggest = 100
 )
 
-// Op combines several tags of a Query.
-type Op string
-
-// The two ways to combine tags.
-const (
-	OpAnd Op = "and" // images carrying every tag
-	OpOr  Op = "or"  // images carrying any of the tags
-)
-
-// Query selects images; Search ranks clusters by how characteristic the
-// selected images are for them. The parts given are combined with AND.
-type Query struct {
-	// Tags are exact tags (case-insensitive, Unicode lower-casing; a tag
-	// may hold spaces: "new york").
-	Tags []string `json:"tags,omitempty"`
-	// Op combines Tags: "and" (default) or "or".
-	Op Op `json:"op,omitempty"`
-	// Prefix selects images with any tag that starts with it.
-	Prefix string `json:"prefix,omitempty"`
-	// Text is searched in titles and descriptions, in bleve's query-string
-	// syntax: bare words match any of them, +word must match, -word must
-	// not, field:value names one of title, description, tags (tag words),
-	// tag (exact tag), user, photo, super, sub, taken (a day, "2010-01-31",
-	// or a range of days: taken:>="2010-01-01"; times within a day are not
-	// indexed).
-	// A "phrase" matches all its words in any order: no term vectors are
-	// kept, so word positions are unknown.
-	Text string `json:"text,omitempty"`
-	// Limit is the number of clusters returned per level (default 10).
-	Limit int `json:"limit,omitempty"`
-	// Samples is the number of sample images per cluster (default 3).
-	Samples int `json:"samples,omitempty"`
-}
-
-// SearchResult ranks the clusters of both levels for a query.
-type SearchResult struct {
-	// Version is the Assignment version the clusters belong to.
-	Version uint32 `json:"version"`
-	// Matches is the number of images the query selects; Images the
-	// number indexed; BaseRate = Matches / Images.
-	Matches  int     `json:"matches"`
-	Images   int     `json:"images"`
-	BaseRate float64 `json:"base_rate"`
-	// Supers and Subs hold the clusters with at least one match, most
-	// characteristic first, at most Limit each.
-	Supers []ClusterHit `json:"supers"`
-	Subs   []ClusterHit `json:"subs"`
-}
-
-// ClusterHit is one cluster's share of a query's matches.
-type ClusterHit struct {
-	Level Level `json:"level"`
-	ID    int32 `json:"id"`
-	// Super is the parent of a sub-cluster (ID itself for a super-cluster).
-	Super int32 `json:"super"`
-	Size  int   `json:"size"`
-	// Count is the number of the cluster's images that match; Share =
-	// Count / Size; Lift = Share / BaseRate.
-	Count int     `json:"count"`
-	Share float64 `json:"share"`
-	Lift  float64 `json:"lift"`
-	// Score ranks clusters: Count * ln(Lift), the cluster's contribution
-	// to the mutual information between "matches" and "in this cluster".
-	// It favours clusters where the tag is both frequent and concentrated,
-	// so one stray image in a tiny cluster does not win on share alone.
-	Score   float64  `json:"score"`
-	Samples []Sample `json:"samples"`
-}
-
-// Sample is one matching image of a cluster.
-type Sample struct {
-	Index   int    `json:"index"`
-	PhotoID string `json:"photo_id"`
-}
-
 // compile checks q and turns it into a bleve query. Every error is
-// ErrBadQuery with a *deepercluster.FieldError.
-func (ix *Index) compile(q Query) (query.Query, error) {
+// deepercluster.ErrBadQuery with a *deepercluster.FieldError.
+func (ix *Index) compile(q deepercluster.Query) (query.Query, error) {
 	tagBytes := 0
 	for _, t := range q.Tags {
 		tagBytes += len(t)
@@ -138,11 +63,11 @@ func (ix *Index) compile(q Query) (query.Query, error) {
 	if q.Samples < 0 || q.Samples > MaxSamples {
 		return nil, badQuery("samples", "must be in [0, %d], got %d", MaxSamples, q.Samples)
 	}
-	op := Op(strings.ToLower(string(q.Op)))
+	op := deepercluster.SearchOp(strings.ToLower(string(q.Op)))
 	if op == "" {
-		op = OpAnd
+		op = deepercluster.OpAnd
 	}
-	if op != OpAnd && op != OpOr {
+	if op != deepercluster.OpAnd && op != deepercluster.OpOr {
 		return nil, badQuery("op", "unknown operator %q: want \"and\" or \"or\"", q.Op)
 	}
 
@@ -160,7 +85,7 @@ func (ix *Index) compile(q Query) (query.Query, error) {
 		}
 		if len(terms) == 1 {
 			parts = append(parts, terms[0])
-		} else if op == OpAnd {
+		} else if op == deepercluster.OpAnd {
 			parts = append(parts, query.NewConjunctionQuery(terms))
 		} else {
 			parts = append(parts, query.NewDisjunctionQuery(terms))
@@ -410,7 +335,7 @@ func (ix *Index) open() (*view, error) {
 	snap := g.snapshot(seq)
 	if snap == nil {
 		_ = r.Close()
-		return fail(fmt.Errorf("%w: index holds write %q that is not in memory", ErrNotReady, sb))
+		return fail(fmt.Errorf("%w: index holds write %q that is not in memory", deepercluster.ErrNotReady, sb))
 	}
 	return &view{g: g, r: r, snap: snap}, nil
 }
@@ -446,7 +371,7 @@ func (c *counter) add(cl int32, id bindex.IndexInternalID) {
 // sub-cluster of each match is read from bleve's doc values of the same
 // snapshot; the parent super-cluster and the cluster sizes come from the
 // Assignment version that snapshot holds.
-func (ix *Index) Search(ctx context.Context, q Query) (*SearchResult, error) {
+func (ix *Index) Search(ctx context.Context, q deepercluster.Query) (*deepercluster.SearchResult, error) {
 	bq, err := ix.compile(q)
 	if err != nil {
 		return nil, err
@@ -467,16 +392,16 @@ func (ix *Index) Search(ctx context.Context, q Query) (*SearchResult, error) {
 		return nil, err
 	}
 	n := len(a.Sub)
-	res := &SearchResult{Version: a.Version, Matches: matches, Images: n}
+	res := &deepercluster.SearchResult{Version: a.Version, Matches: matches, Images: n}
 	if n > 0 {
 		res.BaseRate = float64(matches) / float64(n)
 	}
 	st := v.snap.stats
-	res.Supers, err = ix.rank(v, LevelSuper, supers, st.superSize, func(c int) int32 { return int32(c) }, res.BaseRate, limit)
+	res.Supers, err = ix.rank(v, deepercluster.LevelSuper, supers, st.superSize, func(c int) int32 { return int32(c) }, res.BaseRate, limit)
 	if err != nil {
 		return nil, err
 	}
-	res.Subs, err = ix.rank(v, LevelSub, subs, st.subSize, func(c int) int32 { return a.SubParent[c] }, res.BaseRate, limit)
+	res.Subs, err = ix.rank(v, deepercluster.LevelSub, subs, st.subSize, func(c int) int32 { return a.SubParent[c] }, res.BaseRate, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -541,7 +466,7 @@ func (ix *Index) collect(ctx context.Context, v *view, bq query.Query, fn func(s
 
 // rank scores the clusters with matches and resolves the samples of the
 // ones returned.
-func (ix *Index) rank(v *view, l Level, c *counter, size []int, parent func(int) int32, base float64, limit int) ([]ClusterHit, error) {
+func (ix *Index) rank(v *view, l deepercluster.Level, c *counter, size []int, parent func(int) int32, base float64, limit int) ([]deepercluster.ClusterHit, error) {
 	type scored struct {
 		id    int32
 		count int
@@ -561,17 +486,17 @@ func (ix *Index) rank(v *view, l Level, c *counter, size []int, parent func(int)
 	slices.SortFunc(all, func(x, y scored) int {
 		return cmp.Or(cmp.Compare(y.score, x.score), cmp.Compare(y.count, x.count), cmp.Compare(x.id, y.id))
 	})
-	hits := make([]ClusterHit, min(limit, len(all)))
+	hits := make([]deepercluster.ClusterHit, min(limit, len(all)))
 	for i := range hits {
 		s := all[i]
-		h := ClusterHit{Level: l, ID: s.id, Super: parent(int(s.id)), Size: size[s.id], Count: s.count, Score: s.score}
+		h := deepercluster.ClusterHit{Level: l, ID: s.id, Super: parent(int(s.id)), Size: size[s.id], Count: s.count, Score: s.score}
 		h.Share = float64(s.count) / float64(h.Size)
 		h.Lift = h.Share / base
 		hits[i] = h
 	}
 	for i := range hits {
 		ids := c.samples[hits[i].ID]
-		hits[i].Samples = make([]Sample, 0, len(ids))
+		hits[i].Samples = make([]deepercluster.Sample, 0, len(ids))
 		for _, iid := range ids {
 			ext, err := v.r.ExternalID(iid)
 			if err != nil {
@@ -581,7 +506,7 @@ func (ix *Index) rank(v *view, l Level, c *counter, size []int, parent func(int)
 			if err != nil || img < 0 || img >= ix.ds.Len() {
 				return nil, fmt.Errorf("%w: image document id %q", ErrCorrupt, ext)
 			}
-			hits[i].Samples = append(hits[i].Samples, Sample{Index: img, PhotoID: ix.ds.Meta(img).PhotoID})
+			hits[i].Samples = append(hits[i].Samples, deepercluster.Sample{Index: img, PhotoID: ix.ds.Meta(img).PhotoID})
 		}
 	}
 	return hits, nil
@@ -681,12 +606,12 @@ func (ix *Index) TopTags(super, sub int32, n int) ([]deepercluster.TagCount, err
 	if super < 0 || int(super) >= a.M {
 		return nil, fmt.Errorf("%w: super-cluster %d outside [0,%d)", ErrUnknownCluster, super, a.M)
 	}
-	id := clusterID(LevelSuper, int(super))
+	id := clusterID(deepercluster.LevelSuper, int(super))
 	if sub >= 0 {
 		if int(sub) >= len(a.SubParent) || a.SubParent[sub] != super {
 			return nil, fmt.Errorf("%w: no sub-cluster %d in super-cluster %d", ErrUnknownCluster, sub, super)
 		}
-		id = clusterID(LevelSub, int(sub))
+		id = clusterID(deepercluster.LevelSub, int(sub))
 	}
 	doc, err := v.r.Document(id)
 	if err != nil {

@@ -45,31 +45,31 @@ func TestSearchExactPrefixAndOr(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name string
-		q    Query
+		q    deepercluster.Query
 		want int
 	}{
-		{"tag with space", Query{Tags: []string{"new york"}}, 3},
-		{"tag with space, upper case", Query{Tags: []string{"NEW YORK"}}, 3},
-		{"part of a tag is not the tag", Query{Tags: []string{"new"}}, 0},
-		{"non-ASCII", Query{Tags: []string{"東京"}}, 2},
-		{"Unicode lower-casing", Query{Tags: []string{"café"}}, 3},
-		{"Unicode upper-casing", Query{Tags: []string{"CAFÉ"}}, 3},
-		{"and", Query{Tags: []string{"new york", "café"}, Op: OpAnd}, 1},
-		{"default op is and", Query{Tags: []string{"new york", "東京"}}, 1},
-		{"or", Query{Tags: []string{"new york", "東京"}, Op: OpOr}, 4},
-		{"OR upper case", Query{Tags: []string{"york", "news"}, Op: "OR"}, 2},
-		{"prefix", Query{Prefix: "new"}, 4},
-		{"prefix with space", Query{Prefix: "New Y"}, 3},
-		{"prefix non-ASCII", Query{Prefix: "東"}, 2},
-		{"prefix and tag", Query{Prefix: "new", Tags: []string{"café"}}, 2},
-		{"text in title", Query{Text: "number"}, 7},
-		{"text words of tags", Query{Text: "tags:york"}, 4},
-		{"text exact tag field", Query{Text: `tag:"new york"`}, 3},
-		{"text must and must not", Query{Text: `+number -tags:york`}, 3},
-		{"text date range", Query{Text: `taken:>="2013-01-01"`}, 2},
-		{"text date range exclusive", Query{Text: `taken:<"2011-01-01"`}, 2},
-		{"text one day", Query{Text: `taken:"2012-01-01"`}, 1},
-		{"text phrase", Query{Text: `"photo number"`}, 7},
+		{"tag with space", deepercluster.Query{Tags: []string{"new york"}}, 3},
+		{"tag with space, upper case", deepercluster.Query{Tags: []string{"NEW YORK"}}, 3},
+		{"part of a tag is not the tag", deepercluster.Query{Tags: []string{"new"}}, 0},
+		{"non-ASCII", deepercluster.Query{Tags: []string{"東京"}}, 2},
+		{"Unicode lower-casing", deepercluster.Query{Tags: []string{"café"}}, 3},
+		{"Unicode upper-casing", deepercluster.Query{Tags: []string{"CAFÉ"}}, 3},
+		{"and", deepercluster.Query{Tags: []string{"new york", "café"}, Op: deepercluster.OpAnd}, 1},
+		{"default op is and", deepercluster.Query{Tags: []string{"new york", "東京"}}, 1},
+		{"or", deepercluster.Query{Tags: []string{"new york", "東京"}, Op: deepercluster.OpOr}, 4},
+		{"OR upper case", deepercluster.Query{Tags: []string{"york", "news"}, Op: "OR"}, 2},
+		{"prefix", deepercluster.Query{Prefix: "new"}, 4},
+		{"prefix with space", deepercluster.Query{Prefix: "New Y"}, 3},
+		{"prefix non-ASCII", deepercluster.Query{Prefix: "東"}, 2},
+		{"prefix and tag", deepercluster.Query{Prefix: "new", Tags: []string{"café"}}, 2},
+		{"text in title", deepercluster.Query{Text: "number"}, 7},
+		{"text words of tags", deepercluster.Query{Text: "tags:york"}, 4},
+		{"text exact tag field", deepercluster.Query{Text: `tag:"new york"`}, 3},
+		{"text must and must not", deepercluster.Query{Text: `+number -tags:york`}, 3},
+		{"text date range", deepercluster.Query{Text: `taken:>="2013-01-01"`}, 2},
+		{"text date range exclusive", deepercluster.Query{Text: `taken:<"2011-01-01"`}, 2},
+		{"text one day", deepercluster.Query{Text: `taken:"2012-01-01"`}, 1},
+		{"text phrase", deepercluster.Query{Text: `"photo number"`}, 7},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestSearchSamplesAndRanking(t *testing.T) {
 		}
 	}
 	ix, _ := built(t, f, a)
-	res, err := ix.Search(context.Background(), Query{Tags: []string{"concentrated"}, Samples: 4})
+	res, err := ix.Search(context.Background(), deepercluster.Query{Tags: []string{"concentrated"}, Samples: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestSearchSamplesAndRanking(t *testing.T) {
 		}
 		for _, s := range h.Samples {
 			in := a.Sub[s.Index]
-			if h.Level == LevelSuper {
+			if h.Level == deepercluster.LevelSuper {
 				in = a.Super[s.Index]
 			}
 			if in != h.ID || !hasTag(f.metas[s.Index], "concentrated") || s.PhotoID != f.metas[s.Index].PhotoID {
@@ -160,7 +160,7 @@ func TestSearchCountsAgreeWithData(t *testing.T) {
 	ix, _ := built(t, f, a)
 	for _, tag := range vocab {
 		want := strings.ToLower(tag)
-		res, err := ix.Search(context.Background(), Query{Tags: []string{tag}, Limit: MaxLimit})
+		res, err := ix.Search(context.Background(), deepercluster.Query{Tags: []string{tag}, Limit: MaxLimit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,27 +208,27 @@ func TestBadInput(t *testing.T) {
 	long := strings.Repeat("x", MaxQueryBytes+1)
 	cases := []struct {
 		name  string
-		q     Query
+		q     deepercluster.Query
 		field string
 	}{
-		{"empty", Query{}, "query"},
-		{"blank", Query{Text: "  ", Prefix: " "}, "query"},
-		{"blank tag", Query{Tags: []string{" "}}, "tags"},
-		{"text over 1 KB", Query{Text: long}, "text"},
-		{"prefix over 1 KB", Query{Prefix: long}, "prefix"},
-		{"tags over 1 KB", Query{Tags: []string{long[:600], long[:600]}}, "tags"},
-		{"all over 1 KB", Query{Tags: []string{long[:500]}, Text: long[:300], Prefix: long[:300]}, "query"},
-		{"syntax error", Query{Text: "title:"}, "text"},
-		{"syntax error colons", Query{Text: "a:b:c"}, "text"},
-		{"syntax error quote", Query{Text: `"open`}, "text"},
-		{"unknown field", Query{Text: "colour:red"}, "text"},
-		{"cluster field", Query{Text: "c_tag:red"}, "text"},
-		{"numeric range", Query{Text: "sub:>3"}, "text"},
-		{"unknown op", Query{Tags: []string{"a"}, Op: "xor"}, "op"},
-		{"negative limit", Query{Tags: []string{"a"}, Limit: -1}, "limit"},
-		{"huge limit", Query{Tags: []string{"a"}, Limit: MaxLimit + 1}, "limit"},
-		{"too many samples", Query{Tags: []string{"a"}, Samples: MaxSamples + 1}, "samples"},
-		{"bad utf-8", Query{Text: "\xff"}, "text"},
+		{"empty", deepercluster.Query{}, "query"},
+		{"blank", deepercluster.Query{Text: "  ", Prefix: " "}, "query"},
+		{"blank tag", deepercluster.Query{Tags: []string{" "}}, "tags"},
+		{"text over 1 KB", deepercluster.Query{Text: long}, "text"},
+		{"prefix over 1 KB", deepercluster.Query{Prefix: long}, "prefix"},
+		{"tags over 1 KB", deepercluster.Query{Tags: []string{long[:600], long[:600]}}, "tags"},
+		{"all over 1 KB", deepercluster.Query{Tags: []string{long[:500]}, Text: long[:300], Prefix: long[:300]}, "query"},
+		{"syntax error", deepercluster.Query{Text: "title:"}, "text"},
+		{"syntax error colons", deepercluster.Query{Text: "a:b:c"}, "text"},
+		{"syntax error quote", deepercluster.Query{Text: `"open`}, "text"},
+		{"unknown field", deepercluster.Query{Text: "colour:red"}, "text"},
+		{"cluster field", deepercluster.Query{Text: "c_tag:red"}, "text"},
+		{"numeric range", deepercluster.Query{Text: "sub:>3"}, "text"},
+		{"unknown op", deepercluster.Query{Tags: []string{"a"}, Op: "xor"}, "op"},
+		{"negative limit", deepercluster.Query{Tags: []string{"a"}, Limit: -1}, "limit"},
+		{"huge limit", deepercluster.Query{Tags: []string{"a"}, Limit: MaxLimit + 1}, "limit"},
+		{"too many samples", deepercluster.Query{Tags: []string{"a"}, Samples: MaxSamples + 1}, "samples"},
+		{"bad utf-8", deepercluster.Query{Text: "\xff"}, "text"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -237,17 +237,17 @@ func TestBadInput(t *testing.T) {
 				t.Fatalf("no error, result %+v", res)
 			}
 			var fe *deepercluster.FieldError
-			if !errors.Is(err, ErrBadQuery) || !errors.As(err, &fe) || fe.Field != c.field {
+			if !errors.Is(err, deepercluster.ErrBadQuery) || !errors.As(err, &fe) || fe.Field != c.field {
 				t.Fatalf("error %v (field %v), want a bad query on %q", err, fe, c.field)
 			}
 		})
 	}
 	for _, p := range []string{"", " ", long} {
-		if _, err := ix.Suggest(context.Background(), p, 3); !errors.Is(err, ErrBadQuery) {
+		if _, err := ix.Suggest(context.Background(), p, 3); !errors.Is(err, deepercluster.ErrBadQuery) {
 			t.Fatalf("Suggest(%.10q): %v, want a bad query", p, err)
 		}
 	}
-	if _, err := ix.Suggest(context.Background(), "a", -1); !errors.Is(err, ErrBadQuery) {
+	if _, err := ix.Suggest(context.Background(), "a", -1); !errors.Is(err, deepercluster.ErrBadQuery) {
 		t.Fatalf("Suggest n=-1: %v", err)
 	}
 	for _, c := range [][2]int32{{-1, -1}, {1, -1}, {0, 1}, {0, 5}} {
@@ -273,10 +273,10 @@ func FuzzSearch(f *testing.F) {
 		f.Add(s, "new", "dog")
 	}
 	f.Fuzz(func(t *testing.T, text, prefix, tag string) {
-		for _, q := range []Query{{Text: text}, {Prefix: prefix}, {Tags: []string{tag, text}, Op: OpOr}} {
+		for _, q := range []deepercluster.Query{{Text: text}, {Prefix: prefix}, {Tags: []string{tag, text}, Op: deepercluster.OpOr}} {
 			res, err := ix.Search(context.Background(), q)
 			if err != nil {
-				if !errors.Is(err, ErrBadQuery) {
+				if !errors.Is(err, deepercluster.ErrBadQuery) {
 					t.Fatalf("%+v: %v is not a bad-query error", q, err)
 				}
 				continue

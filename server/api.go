@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/index"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -288,7 +287,7 @@ type keywordJSON struct {
 	Weight jsonFloat `json:"weight"`
 }
 
-func toKeywords(ks []index.Keyword) []keywordJSON {
+func toKeywords(ks []deepercluster.Keyword) []keywordJSON {
 	out := make([]keywordJSON, len(ks))
 	for i, k := range ks {
 		out[i] = keywordJSON{k.Tag, jsonFloat(k.Weight)}
@@ -307,7 +306,7 @@ type tagQualityJSON struct {
 	Labels         map[string]jsonFloat `json:"labels,omitempty"`
 }
 
-func toTagQuality(q *index.Quality) *tagQualityJSON {
+func toTagQuality(q *deepercluster.Quality) *tagQualityJSON {
 	if q == nil {
 		return nil
 	}
@@ -469,7 +468,7 @@ func (s *Server) getCluster(c echo.Context) error {
 	out := map[string]any{
 		"version": st.a.Version, "super": sup, "sub": sub, "size": len(ids),
 		"page": page, "pages": pages, "per_page": per, "images": imgs,
-		"keywords": []keywordJSON{}, "top_tags": []index.TagShare{},
+		"keywords": []keywordJSON{}, "top_tags": []deepercluster.TagShare{},
 		"quality": s.clusterQuality(ids),
 	}
 	if st.quality != nil {
@@ -541,9 +540,9 @@ func searchErr(err error, field func(string) string) error {
 	switch {
 	case errors.As(err, &fe):
 		return fail(http.StatusBadRequest, field(fe.Field), "%s", fe.Msg)
-	case errors.Is(err, index.ErrBadQuery):
+	case errors.Is(err, deepercluster.ErrBadQuery):
 		return fail(http.StatusBadRequest, field(""), "%v", err)
-	case errors.Is(err, index.ErrNotReady):
+	case errors.Is(err, deepercluster.ErrNotReady):
 		return fail(http.StatusServiceUnavailable, "", "%v", err)
 	}
 	return err
@@ -580,12 +579,12 @@ func (s *Server) getSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	query := index.Query{Text: text, Limit: n}
+	query := deepercluster.Query{Text: text, Limit: n}
 	switch op := c.QueryParam("op"); op {
 	case "", "and":
-		query.Op = index.OpAnd
+		query.Op = deepercluster.OpAnd
 	case "or":
-		query.Op = index.OpOr
+		query.Op = deepercluster.OpOr
 	default:
 		return fail(http.StatusBadRequest, "op", "op %q: want and or or", op)
 	}

@@ -80,7 +80,7 @@ func FuzzSearchHandler(f *testing.F) {
 		switch rec.Code {
 		case http.StatusOK:
 			var out struct {
-				Result index.SearchResult `json:"result"`
+				Result deepercluster.SearchResult `json:"result"`
 			}
 			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
 				t.Fatalf("200 with bad JSON %q: %v", rec.Body.Bytes(), err)

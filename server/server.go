@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/index"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -41,14 +40,15 @@ type Run interface {
 // Searcher is what the server needs of the index (*index.Index
 // implements it). Update runs on the server's own goroutine after each
 // Assignment; the others serve requests. Errors that carry a
-// *deepercluster.FieldError become 400 answers naming the field.
+// *deepercluster.FieldError become 400 answers naming the field, other
+// deepercluster.ErrBadQuery errors 400, deepercluster.ErrNotReady 503.
 type Searcher interface {
-	Update(ctx context.Context, a *deepercluster.Assignment) (index.UpdateStats, error)
+	Update(ctx context.Context, a *deepercluster.Assignment) (deepercluster.UpdateStats, error)
 	// Summaries describes every sub-cluster of the indexed Assignment
 	// with its n top tags.
 	Summaries(n int) []deepercluster.ClusterSummary
-	Quality(ctx context.Context, n int) (*index.Quality, error)
-	Search(ctx context.Context, q index.Query) (*index.SearchResult, error)
+	Quality(ctx context.Context, n int) (*deepercluster.Quality, error)
+	Search(ctx context.Context, q deepercluster.Query) (*deepercluster.SearchResult, error)
 	Suggest(ctx context.Context, prefix string, n int) ([]deepercluster.TagCount, error)
 }
 
@@ -150,7 +150,7 @@ type Server struct {
 type published struct {
 	a       *deepercluster.Assignment
 	sums    []deepercluster.ClusterSummary // nil until the index has them
-	quality *index.Quality                 // nil until the index has it
+	quality *deepercluster.Quality         // nil until the index has it
 	members [][]int32                      // image ids of each sub-cluster
 	supers  []int                          // size of each super-cluster
 }

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+func (s *Server) countRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		code := c.Response().Status
+		if err != nil {
+			var ae *apiError
+			var he *echo.HTTPError
+			switch {
+			case errors.As(err, &ae):
+				code = ae.Status
+			case errors.As(err, &he):
+				code = he.Code
+			default:
+				code = http.StatusInternalServerError
+			}
+		}
+		route := c.Path()
+		if strings.HasPrefix(route, "/api/") || route == "/ws" || route == "/healthz" || route == "/metrics" {
+		} else {
+			route = "static"
+		}
+		s.met.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+		return err
+	}
+}
+
+// limitBody refuses bodies over MaxBody: early by Content-Length, and while
+// reading for chunked bodies.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.ContentLength > s.cfg.MaxBody {
+			return fail(http.StatusRequestEntityTooLarge, "", "request body of %d bytes, over the limit of %d", r.ContentLength, s.cfg.MaxBody)
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBody)
+		return next(c)
+	}
+}
+
+// checkHost refuses requests that name a host other than loopback while
+// the server listens on loopback only: a page whose own name was made to
+// resolve to 127.0.0.1 (DNS rebinding) would otherwise be same-origin with
+// the server and could read it and steer it.
+func (s *Server) checkHost(next echo.HandlerFunc) echo.HandlerFunc {
+	guard := s.cfg.Addr != "" && isLoopback(s.cfg.Addr)
+	return func(c echo.Context) error {
+		if h := c.Request().Host; guard && h != "" && !isLoopback(h) {
+			return fail(http.StatusForbidden, "host", "host %q is not loopback, and this server listens on loopback only: open it as localhost or 127.0.0.1", h)
+		}
+		return next(c)
+	}
+}
+
+// requireToken guards the mutating endpoints and /ws: it checks the token
+// when one is configured (browsers cannot set headers on a websocket, so
+// the query parameter "token" is accepted too), and refuses a foreign
+// Origin even without a token, since any page the user visits can make the
+// browser POST to a loopback server.
+func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.cfg.Token == "" {
+			if !s.checkOrigin(c.Request()) {
+				return fail(http.StatusForbidden, "origin", "origin %q is not allowed: start the server with --allow-origin to accept it", c.Request().Header.Get("Origin"))
+			}
+			return next(c)
+		}
+		got := c.QueryParam("token")
+		if h := c.Request().Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+			got = strings.TrimPrefix(h, "Bearer ")
+		} else if h := c.Request().Header.Get("X-Token"); h != "" {
+			got = h
+		}
+		if got == "" {
+			return fail(http.StatusUnauthorized, "token", "this server requires a token: send Authorization: Bearer <token> or ?token=<token>")
+		}
+		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
+			return fail(http.StatusForbidden, "token", "wrong token")
+		}
+		if !s.checkOrigin(c.Request()) {
+			return fail(http.StatusForbidden, "origin", "origin %q is not allowed: start the server with --allow-origin to accept it", c.Request().Header.Get("Origin"))
+		}
+		return next(c)
+	}
+}

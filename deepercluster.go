@@ -85,6 +85,35 @@ func ParsePreset(s string) (Preset, error) {
 	return "", fmt.Errorf("unknown preset %q: want deepercluster, deepcluster or rotnet", s)
 }
 
+// Shape applies the preset's fixed sizes to m super-clusters and k
+// sub-clusters: DeepCluster has one super-cluster, RotNet one sub-cluster,
+// and a 0 there means the preset's 1. A size that contradicts the preset,
+// or an unknown preset, is a *FieldError naming the field. The one place
+// these rules live: run parameters and the clustering engine both ask it.
+func (p Preset) Shape(m, k int) (int, int, error) {
+	switch p {
+	case PresetDeepCluster:
+		if m == 0 {
+			m = 1
+		}
+		if m != 1 {
+			return 0, 0, &FieldError{"m", fmt.Sprintf("the deepcluster preset has m = 1, got m = %d", m)}
+		}
+	case PresetRotNet:
+		if k == 0 {
+			k = 1
+		}
+		if k != 1 {
+			return 0, 0, &FieldError{"k", fmt.Sprintf("the rotnet preset has k = 1, got k = %d", k)}
+		}
+	case PresetDeeperCluster:
+	default:
+		_, err := ParsePreset(string(p))
+		return 0, 0, &FieldError{"preset", err.Error()}
+	}
+	return m, k, nil
+}
+
 // Assignment is one version of the two-level clustering of a dataset:
 // super-cluster and sub-cluster of every image. Sub ids are global, so that
 // Sub alone names a cluster; SubParent gives the super-cluster of each.
@@ -224,13 +253,8 @@ func (p RunParams) Validate(n int) error {
 	case p.PCADim < 2 || p.PCADim > 4096:
 		return &FieldError{"pca_dim", fmt.Sprintf("must be in [2, 4096], got %d", p.PCADim)}
 	}
-	if p.Preset == PresetDeepCluster && p.M != 1 {
-		return &FieldError{"m", "the deepcluster preset has m = 1"}
-	}
-	if p.Preset == PresetRotNet && p.K != 1 {
-		return &FieldError{"k", "the rotnet preset has k = 1"}
-	}
-	return nil
+	_, _, err := p.Preset.Shape(p.M, p.K)
+	return err
 }
 
 // Observer receives the events of a run. The trainer calls it from its own

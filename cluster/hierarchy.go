@@ -63,25 +63,9 @@ type HierarchyResult struct {
 
 // resolve checks cfg against the preset and returns m and k.
 func (cfg HierarchyConfig) resolve() (m, k int, err error) {
-	m, k = cfg.M, cfg.K
-	switch cfg.Preset {
-	case deepercluster.PresetDeepCluster:
-		if m == 0 {
-			m = 1
-		}
-		if m != 1 {
-			return 0, 0, fmt.Errorf("%w: the deepcluster preset has m = 1, got m = %d", ErrBadInput, cfg.M)
-		}
-	case deepercluster.PresetRotNet:
-		if k == 0 {
-			k = 1
-		}
-		if k != 1 {
-			return 0, 0, fmt.Errorf("%w: the rotnet preset has k = 1, got k = %d", ErrBadInput, cfg.K)
-		}
-	case deepercluster.PresetDeeperCluster:
-	default:
-		return 0, 0, fmt.Errorf("%w: unknown preset %q", ErrBadInput, cfg.Preset)
+	m, k, err = cfg.Preset.Shape(cfg.M, cfg.K)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	if m < 1 {
 		return 0, 0, fmt.Errorf("%w: m = %d super-clusters, want at least 1", ErrBadInput, m)

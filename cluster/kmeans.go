@@ -122,7 +122,7 @@ func checkMatrix(x []float32, n, d int) error {
 // package's matrix-product kernels, fused with the argmin, in blocks of rows
 // so memory stays O(n + k*d) beyond the data. Clusters left empty by an
 // assignment step are refilled by splitting a cluster chosen with
-// probability proportional to its size minus one (DESIGN.md section 1), so
+// probability proportional to its size minus one (docs/ARCHITECTURE.md, "The method"), so
 // no cluster of the result is empty. Duplicate rows are fine.
 func KMeans(ctx context.Context, x []float32, n, d int, opt KMeansOptions) (*KMeansResult, error) {
 	return kmeans(ctx, kernels, x, n, d, opt, nil)

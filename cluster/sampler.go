@@ -3,7 +3,7 @@ package cluster
 import "math/rand/v2"
 
 // SampleUniform draws one epoch of image indices uniformly over labels, so
-// that huge clusters cannot dominate training (DESIGN.md section 1, after
+// that huge clusters cannot dominate training (docs/ARCHITECTURE.md, "The method"; after
 // DeepCluster's UnifLabelSampler): every non-empty label gets a quota of
 // epochSize/nonEmpty + 1 of its images, drawn without replacement when the
 // label has at least that many images and with replacement only when it has

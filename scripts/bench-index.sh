@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-index: the bleve index on 100,000 synthetic images (issue 5).
+# bench-index: the bleve index on 100,000 synthetic images.
 # Full build speed, size on disk, re-index after 10% of the images move,
 # single-tag cluster search latency (200 queries drawn from the tag
 # frequency), with the stock bleve facet route on the same queries as the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load benchmark of the explorer (issue 9): `deepercluster serve` on a
+# Load benchmark of the explorer: `deepercluster serve` on a
 # 100,000-image synthetic run (tiny model: the load is on the server), 50
 # websocket clients and 20 searches a second for 60 s on loopback, a
 # reclustering asked half way. The clock starts once the first Assignment

@@ -64,8 +64,8 @@ type Checkpoint struct {
 	HeadS, HeadK int
 	// RNG is the marshalled state of the augmentation/rotation generator.
 	RNG []byte
-	// Tensors: weights, BN running statistics, heads and momentum buffers
-	// ("momentum/<name>").
+	// Tensors: weights, BN running statistics, heads and momentum buffers,
+	// named as State says.
 	Tensors []TensorRecord
 	// LR is the learning rate in use.
 	LR float64
@@ -191,41 +191,7 @@ func LoadAssignment(dir string, v uint32) (*deepercluster.Assignment, error) {
 	return a, nil
 }
 
-// find returns the tensor named name.
-func (c *Checkpoint) find(name string) *TensorRecord {
-	for i := range c.Tensors {
-		if c.Tensors[i].Name == name {
-			return &c.Tensors[i]
-		}
-	}
-	return nil
-}
-
-// restore copies the tensor name into p, checking its shape.
-func (c *Checkpoint) restore(file string, p *Param) error {
-	t := c.find(p.Name)
-	if t == nil {
-		return fmt.Errorf("checkpoint %s: no tensor %q (saved by another model?)", file, p.Name)
-	}
-	if !sameShape(t.Shape, p.Shape) || len(t.Data) != len(p.Data) {
-		return fmt.Errorf("checkpoint %s: tensor %q has shape %v, the model wants %v", file, p.Name, t.Shape, p.Shape)
-	}
-	copy(p.Data, t.Data)
-	return nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func record(p *Param) TensorRecord {
-	return TensorRecord{Name: p.Name, Shape: append([]int(nil), p.Shape...), Data: append([]float32(nil), p.Data...)}
+// State is the model state the checkpoint holds, for Backend.LoadState.
+func (c *Checkpoint) State() *State {
+	return &State{HeadS: c.HeadS, HeadK: c.HeadK, Tensors: c.Tensors}
 }

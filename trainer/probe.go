@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
+	"path/filepath"
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/cluster"
@@ -203,31 +203,30 @@ func KMeansNMI(ctx context.Context, feats []float32, n, d, k int, labels []int32
 // kmeansRestarts is the number of k-means starts KMeansNMI keeps the best of.
 const kmeansRestarts = 5
 
-// LoadNet rebuilds a run's network from its checkpoint for evaluation. With
+// LoadBackend rebuilds a run's network from its checkpoint for
+// evaluation, on the backend newBackend makes (nil: NewCPUBackend). With
 // randomInit the weights are those the run started from (same model, same
-// seed), untrained: the baseline of the linear probe.
-func LoadNet(dir string, extractBatch int, randomInit bool) (*Net, *Checkpoint, error) {
+// seed), untrained: the baseline of the linear probe. The heads are not
+// loaded: evaluation only extracts features.
+func LoadBackend(dir string, extractBatch int, randomInit bool, newBackend NewBackendFunc) (Backend, *Checkpoint, error) {
 	ck, err := LoadCheckpoint(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	trunk, err := NewTrunk(ck.Model, rand.New(rand.NewPCG(ck.Seed, 1)))
+	if newBackend == nil {
+		newBackend = NewCPUBackend
+	}
+	model, err := newBackend(BackendConfig{Model: ck.Model, Batch: 2, ExtractBatch: extractBatch, Seed: ck.Seed})
 	if err != nil {
 		return nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
 	if !randomInit {
-		file := dir + "/" + CheckpointFile
-		for _, group := range [][]*Param{trunk.Params, trunk.BNMean, trunk.BNVar} {
-			for _, p := range group {
-				if err := ck.restore(file, p); err != nil {
-					return nil, nil, err
-				}
-			}
+		trunkOnly := ck.State()
+		trunkOnly.HeadS, trunkOnly.HeadK = 0, 0
+		if err := model.LoadState(trunkOnly); err != nil {
+			model.Close()
+			return nil, nil, fmt.Errorf("checkpoint %s: %w", filepath.Join(dir, CheckpointFile), err)
 		}
 	}
-	net, err := NewNet(trunk, 2, extractBatch, &SGD{})
-	if err != nil {
-		return nil, nil, err
-	}
-	return net, ck, nil
+	return model, ck, nil
 }

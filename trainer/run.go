@@ -1,5 +1,5 @@
 // Package trainer learns image features with the DeeperCluster method
-// (DESIGN.md section 1): a VGG-style convnet trained on rotation x
+// (docs/ARCHITECTURE.md, "The method"): a VGG-style convnet trained on rotation x
 // cluster targets, reclustered every T epochs with the two-level k-means of
 // cluster/, with checkpoints that let a run resume where it stopped
 // and events that let the server show it live.
@@ -61,6 +61,8 @@ type Config struct {
 	PCASample int
 	// Logger receives epoch summaries; nil means slog.Default().
 	Logger *slog.Logger
+	// NewBackend makes the model; nil means NewCPUBackend.
+	NewBackend NewBackendFunc
 }
 
 // Learning-rate schedules (Config.LRSchedule).
@@ -118,7 +120,8 @@ type Run struct {
 	cfg    Config
 	ds     deepercluster.Dataset
 	events *fanout
-	net    *Net
+	model  Backend
+	lr     float64 // the learning rate in use
 	rng    *rand.Rand
 	pcg    *rand.PCG
 	labels []int32 // nil when the dataset has none
@@ -174,14 +177,16 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 	r := &Run{cfg: cfg, ds: ds, log: cfg.Logger, params: cfg.Params, started: time.Now()}
 	r.pcg = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
 	r.rng = rand.New(r.pcg)
-	trunk, err := NewTrunk(cfg.Model, rand.New(rand.NewPCG(cfg.Seed, 1)))
+	newBackend := cfg.NewBackend
+	if newBackend == nil {
+		newBackend = NewCPUBackend
+	}
+	model, err := newBackend(BackendConfig{Model: cfg.Model, Batch: cfg.Batch, ExtractBatch: cfg.ExtractBatch,
+		LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, Seed: cfg.Seed})
 	if err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
-	r.net, err = NewNet(trunk, cfg.Batch, cfg.ExtractBatch, &SGD{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
-	if err != nil {
-		return nil, fmt.Errorf("trainer: %w", err)
-	}
+	r.model, r.lr = model, cfg.LR
 	if _, ok := ds.Label(0); ok {
 		r.labels = make([]int32, ds.Len())
 		for i := range r.labels {
@@ -193,11 +198,11 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 	switch {
 	case errors.Is(err, ErrNoCheckpoint):
 	case err != nil:
-		r.net.Close()
+		r.model.Close()
 		return nil, fmt.Errorf("trainer: %w", err)
 	default:
 		if err := r.restore(ck); err != nil {
-			r.net.Close()
+			r.model.Close()
 			return nil, fmt.Errorf("trainer: resume: %w", err)
 		}
 		r.log.Info("resumed run", "dir", cfg.Dir, "epoch", r.epoch, "step", r.step, "version", ck.Version)
@@ -218,7 +223,7 @@ func (c Config) epochSize(ds deepercluster.Dataset) int {
 // at most a few seconds for a slow observer).
 func (r *Run) Close() {
 	r.events.close(5 * time.Second)
-	r.net.Close()
+	r.model.Close()
 }
 
 // Info describes the run and where it stands.
@@ -393,9 +398,10 @@ func (r *Run) trainEpoch(ctx context.Context) (bool, error) {
 			batch.Super[j], batch.Sub[j] = targets(a.Super[i], r.localSub[i], q, rot)
 		}
 		if r.cfg.LRSchedule == LRCosine {
-			r.net.Opt.LR = r.cfg.lrAt((float64(r.epoch) + float64(r.step)/float64(steps)) / float64(r.cfg.Epochs))
+			r.lr = r.cfg.lrAt((float64(r.epoch) + float64(r.step)/float64(steps)) / float64(r.cfg.Epochs))
+			r.model.SetLR(r.lr)
 		}
-		st, err := r.net.Step(batch)
+		st, err := r.model.Step(batch)
 		if err != nil {
 			return false, fmt.Errorf("trainer: epoch %d step %d: %w", r.epoch, r.step, err)
 		}
@@ -451,7 +457,7 @@ func (r *Run) History() []EpochSummary {
 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
-// targets gives a sample's super-class and sub-class (DESIGN.md section 1):
+// targets gives a sample's super-class and sub-class (docs/ARCHITECTURE.md, "The method"):
 // with rotation the super-class is s = 4*c + r over 4m classes, without it
 // is c; the sub-class is the sample's sub-cluster inside c, shared by the
 // four rotations.
@@ -519,7 +525,7 @@ func (r *Run) recluster(ctx context.Context) error {
 		if prev != nil {
 			version = prev.Version + 1
 		}
-		res, err := cluster.Hierarchy(ctx, feats, n, r.net.FeatureDim(), cluster.HierarchyConfig{
+		res, err := cluster.Hierarchy(ctx, feats, n, r.model.FeatureDim(), cluster.HierarchyConfig{
 			Preset: p.Preset, M: p.M, K: p.K, PCADim: p.PCADim, Iters: r.cfg.KMeansIters,
 			Seed: r.cfg.Seed ^ uint64(version)*0x9e3779b97f4a7c15, PCASample: r.cfg.PCASample, Logger: r.log,
 		}, report)
@@ -539,7 +545,7 @@ func (r *Run) recluster(ctx context.Context) error {
 		return fmt.Errorf("trainer: %w", err)
 	}
 	s, k := headShape(a, r.rotation())
-	if err := r.net.SetHeads(newHeads(s, k, r.net.FeatureDim(), r.rng)); err != nil {
+	if err := r.model.SetHeads(s, k, r.rng); err != nil {
 		return fmt.Errorf("trainer: %w", err)
 	}
 	r.mu.Lock()
@@ -573,7 +579,7 @@ func (r *Run) recluster(ctx context.Context) error {
 // extractAll computes the features of every image: eval mode, no
 // augmentation, no rotation.
 func (r *Run) extractAll(ctx context.Context) ([]float32, error) {
-	return ExtractFeatures(ctx, r.net, r.ds, func(done float64) {
+	return ExtractFeatures(ctx, r.model, r.ds, func(done float64) {
 		r.setProgress(deepercluster.Progress{Phase: deepercluster.PhaseExtracting, Epoch: r.epoch, Epochs: r.cfg.Epochs, Done: done})
 	})
 }
@@ -611,32 +617,18 @@ func ExtractFeatures(ctx context.Context, net Backend, ds deepercluster.Dataset,
 
 // checkpoint saves the whole training state at a safe point.
 func (r *Run) checkpoint() error {
-	r.net.SyncBN()
+	st, err := r.model.State()
+	if err != nil {
+		return fmt.Errorf("trainer: checkpoint: %w", err)
+	}
 	rng, err := r.pcg.MarshalBinary()
 	if err != nil {
 		return err
 	}
 	ck := &Checkpoint{Model: r.cfg.Model, Params: r.params, Seed: r.cfg.Seed, Epoch: r.epoch, Step: r.step,
-		ClusteredEpoch: r.clusteredEpoch, RNG: rng, LR: r.net.Opt.LR}
+		ClusteredEpoch: r.clusteredEpoch, RNG: rng, LR: r.lr, HeadS: st.HeadS, HeadK: st.HeadK, Tensors: st.Tensors}
 	if r.assign != nil {
 		ck.Version = r.assign.Version
-	}
-	t := r.net.Trunk
-	for _, group := range [][]*Param{t.Params, t.BNMean, t.BNVar} {
-		for _, p := range group {
-			ck.Tensors = append(ck.Tensors, record(p))
-		}
-	}
-	if h := r.net.Heads; h != nil {
-		ck.HeadS, ck.HeadK = h.S, h.K
-		for _, p := range h.Params() {
-			ck.Tensors = append(ck.Tensors, record(p))
-		}
-	}
-	for _, p := range r.net.lparams {
-		if buf := r.net.Opt.Buf[p.Name]; buf != nil {
-			ck.Tensors = append(ck.Tensors, TensorRecord{Name: "momentum/" + p.Name, Shape: p.Shape, Data: append([]float32(nil), buf...)})
-		}
 	}
 	if err := SaveCheckpoint(r.cfg.Dir, ck); err != nil {
 		return fmt.Errorf("trainer: %w", err)
@@ -647,13 +639,10 @@ func (r *Run) checkpoint() error {
 // restore loads a checkpoint into the freshly built run.
 func (r *Run) restore(ck *Checkpoint) error {
 	file := filepath.Join(r.cfg.Dir, CheckpointFile)
-	t := r.net.Trunk
-	for _, group := range [][]*Param{t.Params, t.BNMean, t.BNVar} {
-		for _, p := range group {
-			if err := ck.restore(file, p); err != nil {
-				return err
-			}
-		}
+	// The state first: a model of another shape is named by its first
+	// tensor that does not fit.
+	if err := r.model.LoadState(ck.State()); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", file, err)
 	}
 	if ck.Model != r.cfg.Model {
 		// Same tensor shapes but another architecture option (Sobel).
@@ -662,52 +651,31 @@ func (r *Run) restore(ck *Checkpoint) error {
 	if err := ck.Params.Validate(r.ds.Len()); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", file, err)
 	}
-	r.params = ck.Params
-	r.epoch, r.step, r.clusteredEpoch = ck.Epoch, ck.Step, ck.ClusteredEpoch
+	var a *deepercluster.Assignment
+	if ck.Version > 0 {
+		var err error
+		if a, err = LoadAssignment(r.cfg.Dir, ck.Version); err != nil {
+			return err
+		}
+		if len(a.Super) != r.ds.Len() {
+			return fmt.Errorf("assignment v%d covers %d images, the dataset has %d (another dataset?)", a.Version, len(a.Super), r.ds.Len())
+		}
+		if s, k := headShape(a, ck.Params.Preset != deepercluster.PresetDeepCluster); s != ck.HeadS || k != ck.HeadK {
+			return fmt.Errorf("checkpoint %s: heads %dx%d do not fit assignment v%d (%dx%d)", file, ck.HeadS, ck.HeadK, a.Version, s, k)
+		}
+	}
 	if err := r.pcg.UnmarshalBinary(ck.RNG); err != nil {
 		return fmt.Errorf("checkpoint %s: rng state: %w", file, err)
 	}
 	if ck.LR > 0 {
-		r.net.Opt.LR = ck.LR
+		r.lr = ck.LR
+		r.model.SetLR(r.lr)
 	}
-	if ck.Version == 0 {
-		return r.net.LoadBN()
+	r.params = ck.Params
+	r.epoch, r.step, r.clusteredEpoch = ck.Epoch, ck.Step, ck.ClusteredEpoch
+	if a != nil {
+		r.assign = a
+		r.localSub = localSubs(a)
 	}
-	a, err := LoadAssignment(r.cfg.Dir, ck.Version)
-	if err != nil {
-		return err
-	}
-	if len(a.Super) != r.ds.Len() {
-		return fmt.Errorf("assignment v%d covers %d images, the dataset has %d (another dataset?)", a.Version, len(a.Super), r.ds.Len())
-	}
-	if s, k := headShape(a, r.params.Preset != deepercluster.PresetDeepCluster); s != ck.HeadS || k != ck.HeadK {
-		return fmt.Errorf("checkpoint %s: heads %dx%d do not fit assignment v%d (%dx%d)", file, ck.HeadS, ck.HeadK, a.Version, s, k)
-	}
-	// Throwaway generator: the weights are overwritten, and r.rng must stay
-	// as saved.
-	h := newHeads(ck.HeadS, ck.HeadK, r.net.FeatureDim(), rand.New(rand.NewPCG(0, 0)))
-	for _, p := range h.Params() {
-		if err := ck.restore(file, p); err != nil {
-			return err
-		}
-	}
-	if err := r.net.SetHeads(h); err != nil {
-		return err
-	}
-	if err := r.net.LoadBN(); err != nil {
-		return err
-	}
-	for _, p := range r.net.lparams {
-		rec := ck.find("momentum/" + p.Name)
-		if rec == nil {
-			continue // no step taken since the heads were made
-		}
-		if len(rec.Data) != len(p.Data) {
-			return fmt.Errorf("checkpoint %s: tensor %q has %d values, the model wants %d", file, rec.Name, len(rec.Data), len(p.Data))
-		}
-		r.net.Opt.Buf[p.Name] = append([]float32(nil), rec.Data...)
-	}
-	r.assign = a
-	r.localSub = localSubs(a)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -184,8 +185,10 @@ func TestResume(t *testing.T) {
 	if err := r.Train(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	saved := append([]float32(nil), r.net.Trunk.Params[0].Data...)
-	savedHead := append([]float32(nil), r.net.Heads.V.Data...)
+	saved, err := r.model.State()
+	if err != nil {
+		t.Fatal(err)
+	}
 	r.Close()
 	if v := r.Assignment().Version; v != 2 {
 		t.Fatalf("after 2 epochs with T=1: version %d, want 2", v)
@@ -200,16 +203,11 @@ func TestResume(t *testing.T) {
 	if r2.epoch != 2 || r2.Assignment() == nil || r2.Assignment().Version != 2 {
 		t.Fatalf("resumed at epoch %d, assignment %v", r2.epoch, r2.Assignment())
 	}
-	for i, v := range r2.net.Trunk.Params[0].Data {
-		if v != saved[i] {
-			t.Fatalf("weight %d: %v after reload, %v saved", i, v, saved[i])
-		}
+	loaded, err := r2.model.State()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, v := range r2.net.Heads.V.Data {
-		if v != savedHead[i] {
-			t.Fatalf("head weight %d: %v after reload, %v saved", i, v, savedHead[i])
-		}
-	}
+	sameState(t, loaded, saved)
 	if err := r2.Train(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +333,7 @@ func TestStuckObserverDoesNotStall(t *testing.T) {
 	if len(r.History()) != 2 {
 		t.Fatalf("trained %d epochs", len(r.History()))
 	}
-	r.net.Close()
+	r.model.Close()
 }
 
 func TestRequestRecluster(t *testing.T) {
@@ -406,6 +404,12 @@ func TestLRSchedule(t *testing.T) {
 	}
 	// A cosine run's last step uses the rate of its last step's position.
 	cfg.LRSchedule = LRCosine
+	var rec *recordingBackend
+	cfg.NewBackend = func(bc BackendConfig) (Backend, error) {
+		b, err := NewCPUBackend(bc)
+		rec = &recordingBackend{Backend: b}
+		return rec, err
+	}
 	r, err := NewRun(context.Background(), cfg, synth(t, 128), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -415,7 +419,46 @@ func TestLRSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := cfg.Epochs * 128 / cfg.Batch
-	if lr, want := r.net.Opt.LR, cfg.lrAt(float64(steps-1)/float64(steps)); math.Abs(lr-want) > 1e-12 || lr > 0.05*cfg.LR {
+	if rec.steps != steps || len(rec.lrs) != steps {
+		t.Fatalf("the backend saw %d steps and %d rates, want %d of each", rec.steps, len(rec.lrs), steps)
+	}
+	if lr, want := rec.lrs[steps-1], cfg.lrAt(float64(steps-1)/float64(steps)); math.Abs(lr-want) > 1e-12 || lr > 0.05*cfg.LR {
 		t.Fatalf("learning rate at the end of a cosine run: %g, want %g (start %g)", lr, want, cfg.LR)
+	}
+}
+
+// recordingBackend passes every call to a real backend and records the
+// steps and the learning rates the run asked for: the run reaches its model
+// only through the Backend interface.
+type recordingBackend struct {
+	Backend
+	steps int
+	lrs   []float64
+}
+
+func (b *recordingBackend) SetLR(lr float64) {
+	b.lrs = append(b.lrs, lr)
+	b.Backend.SetLR(lr)
+}
+
+func (b *recordingBackend) Step(batch *Batch) (StepStats, error) {
+	b.steps++
+	return b.Backend.Step(batch)
+}
+
+// sameState fails unless got and want hold the same heads and tensors.
+func sameState(t *testing.T, got, want *State) {
+	t.Helper()
+	if got.HeadS != want.HeadS || got.HeadK != want.HeadK || len(got.Tensors) != len(want.Tensors) {
+		t.Fatalf("state: heads %dx%d with %d tensors, want %dx%d with %d", got.HeadS, got.HeadK, len(got.Tensors), want.HeadS, want.HeadK, len(want.Tensors))
+	}
+	for _, w := range want.Tensors {
+		g := got.Tensor(w.Name)
+		if g == nil {
+			t.Fatalf("state: no tensor %q", w.Name)
+		}
+		if !slices.Equal(g.Shape, w.Shape) || !slices.Equal(g.Data, w.Data) {
+			t.Fatalf("state: tensor %q differs (shape %v, want %v)", w.Name, g.Shape, w.Shape)
+		}
 	}
 }

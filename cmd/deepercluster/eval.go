@@ -76,7 +76,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	if *maxTest > 0 && *maxTest < test.Len() {
 		test = subset{test, *maxTest}
 	}
-	net, ck, err := trainer.LoadNet(*ckDir, 32, *random)
+	net, ck, err := trainer.LoadBackend(*ckDir, 32, *random, nil)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}

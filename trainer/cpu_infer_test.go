@@ -26,7 +26,7 @@ func TestFastExtractMatchesGraph(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(i), 77))
-			trunk, err := NewTrunk(tc.cfg, rng)
+			trunk, err := trunkFrom(tc.cfg, rng)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +43,7 @@ func TestFastExtractMatchesGraph(t *testing.T) {
 					trunk.BNVar[l].Data[j] = 0.2 + rng.Float32()*2
 				}
 			}
-			net, err := NewNet(trunk, 2, 4, &SGD{})
+			net, err := newNet(trunk, 2, 4, &SGD{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,16 +73,16 @@ func TestFastExtractMatchesGraph(t *testing.T) {
 func TestFastExtractFollowsTraining(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	cfg := ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 2, Hidden: 8}
-	trunk, err := NewTrunk(cfg, rng)
+	trunk, err := trunkFrom(cfg, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := NewNet(trunk, 8, 8, &SGD{LR: 0.1, Momentum: 0.9})
+	net, err := newNet(trunk, 8, 8, &SGD{LR: 0.1, Momentum: 0.9})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer net.Close()
-	if err := net.SetHeads(newHeads(4, 3, cfg.Hidden, rng)); err != nil {
+	if err := net.setHeads(headsFrom(4, 3, cfg.Hidden, rng)); err != nil {
 		t.Fatal(err)
 	}
 	b := randBatch(rng, 8, cfg.Resolution, 4, 3)
@@ -147,7 +147,7 @@ func TestFastOpsMatchGorgonia(t *testing.T) {
 			nets := make([]*Net, 2)
 			for j := range nets {
 				rng := rand.New(rand.NewPCG(uint64(i), 5))
-				trunk, err := NewTrunk(tc.cfg, rng)
+				trunk, err := trunkFrom(tc.cfg, rng)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -156,13 +156,13 @@ func TestFastOpsMatchGorgonia(t *testing.T) {
 						fillNormal(p.Data, 0.5, rng) // BN scale and bias away from 1, 0
 					}
 				}
-				net, err := NewNet(trunk, tc.b, 2, &SGD{LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4})
+				net, err := newNet(trunk, tc.b, 2, &SGD{LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4})
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer net.Close()
 				net.refOps = j == 1
-				if err := net.SetHeads(newHeads(5, 3, tc.cfg.Hidden, rng)); err != nil {
+				if err := net.setHeads(headsFrom(5, 3, tc.cfg.Hidden, rng)); err != nil {
 					t.Fatal(err)
 				}
 				nets[j] = net

@@ -29,20 +29,20 @@ func randBatch(rng *rand.Rand, b, res, s, k int) *Batch {
 func TestSubHeadGather(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	cfg := tinyModel()
-	trunk, err := NewTrunk(cfg, rng)
+	trunk, err := trunkFrom(cfg, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const B, S, K = 6, 5, 3
-	net, err := NewNet(trunk, B, 4, &SGD{LR: 0})
+	net, err := newNet(trunk, B, 4, &SGD{LR: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer net.Close()
-	heads := newHeads(S, K, cfg.Hidden, rng)
+	heads := headsFrom(S, K, cfg.Hidden, rng)
 	fillNormal(heads.W.Data, 0.5, rng)
 	fillNormal(heads.WB.Data, 0.5, rng)
-	if err := net.SetHeads(heads); err != nil {
+	if err := net.setHeads(heads); err != nil {
 		t.Fatal(err)
 	}
 	b := randBatch(rng, B, cfg.Resolution, S, K)
@@ -116,16 +116,16 @@ func TestNetLearnsAndSharesWeights(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	cfg := tinyModel()
 	cfg.Sobel = true
-	trunk, err := NewTrunk(cfg, rng)
+	trunk, err := trunkFrom(cfg, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := NewNet(trunk, 8, 3, &SGD{LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4})
+	net, err := newNet(trunk, 8, 3, &SGD{LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer net.Close()
-	if err := net.SetHeads(newHeads(4, 3, cfg.Hidden, rng)); err != nil {
+	if err := net.setHeads(headsFrom(4, 3, cfg.Hidden, rng)); err != nil {
 		t.Fatal(err)
 	}
 	b := randBatch(rng, 8, cfg.Resolution, 4, 3)
@@ -250,4 +250,18 @@ func TestKMeansNMI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// trunkFrom is a trunk of InitTrunk's weights for a seed drawn from rng.
+func trunkFrom(cfg ModelConfig, rng *rand.Rand) (*Trunk, error) {
+	init, err := InitTrunk(cfg, rng.Uint64())
+	if err != nil {
+		return nil, err
+	}
+	return newTrunk(cfg, init)
+}
+
+// headsFrom is InitHeads as the CPU backend's Heads.
+func headsFrom(s, k, hidden int, rng *rand.Rand) *Heads {
+	return newHeads(s, k, InitHeads(s, k, hidden, rng))
 }

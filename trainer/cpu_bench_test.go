@@ -13,15 +13,15 @@ import (
 // bench-train.sh builds the same network in PyTorch.
 func benchNet(b *testing.B, batch, extract int) (*Net, *Batch) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	trunk, err := NewTrunk(DefaultModelConfig(32), rng)
+	trunk, err := trunkFrom(DefaultModelConfig(32), rng)
 	if err != nil {
 		b.Fatal(err)
 	}
-	net, err := NewNet(trunk, batch, extract, &SGD{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-5})
+	net, err := newNet(trunk, batch, extract, &SGD{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-5})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := net.SetHeads(newHeads(16, 16, trunk.Cfg.Hidden, rng)); err != nil {
+	if err := net.setHeads(headsFrom(16, 16, trunk.Cfg.Hidden, rng)); err != nil {
 		b.Fatal(err)
 	}
 	return net, randBatch(rng, batch, 32, 16, 16)
@@ -72,11 +72,11 @@ func BenchmarkExtractFeatures(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	trunk, err := NewTrunk(DefaultModelConfig(ds.Resolution()), rand.New(rand.NewPCG(1, 1)))
+	trunk, err := trunkFrom(DefaultModelConfig(ds.Resolution()), rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		b.Fatal(err)
 	}
-	net, err := NewNet(trunk, 64, 32, &SGD{})
+	net, err := newNet(trunk, 64, 32, &SGD{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,0 +1,875 @@
+package trainer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// This file and the other cpu_*.go files are the CPU backend: gorgonia
+// graphs for training, with our own convolution, batch-norm and pooling
+// kernels (cpu_ops.go) and a direct forward pass for extraction
+// (cpu_infer.go). Nothing outside these files names their types: the
+// training loop sees a Backend.
+
+// Param is one named tensor of the model's state. Weights are shared, by
+// pointer, between the training and the extraction graphs.
+type Param struct {
+	Name  string
+	Shape []int
+	Data  []float32
+	t     *tensor.Dense
+}
+
+// newParam makes a Param holding a copy of r.
+func newParam(r TensorRecord) *Param {
+	t := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(r.Shape...))
+	p := &Param{Name: r.Name, Shape: append([]int(nil), r.Shape...), Data: t.Data().([]float32), t: t}
+	copy(p.Data, r.Data)
+	return p
+}
+
+// record copies p into the device-neutral form.
+func (p *Param) record() TensorRecord {
+	return TensorRecord{Name: p.Name, Shape: append([]int(nil), p.Shape...), Data: append([]float32(nil), p.Data...)}
+}
+
+// source finds the tensor of st named p.Name and checks its shape.
+func (p *Param) source(st *State) (*TensorRecord, error) {
+	t := st.Tensor(p.Name)
+	if t == nil {
+		return nil, fmt.Errorf("no tensor %q (saved by another model?)", p.Name)
+	}
+	if !sameShape(t.Shape, p.Shape) || len(t.Data) != len(p.Data) {
+		return nil, fmt.Errorf("tensor %q has shape %v, the model wants %v", p.Name, t.Shape, p.Shape)
+	}
+	return t, nil
+}
+
+// loadAll copies the tensors of st into ps, all or none: every tensor is
+// checked before the first is copied.
+func loadAll(st *State, ps []*Param) error {
+	src := make([]*TensorRecord, len(ps))
+	for i, p := range ps {
+		t, err := p.source(st)
+		if err != nil {
+			return err
+		}
+		src[i] = t
+	}
+	for i, p := range ps {
+		copy(p.Data, src[i].Data)
+	}
+	return nil
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Heads are the classifier heads: V with S outputs (S = 4m with rotation,
+// m without) and the S sub-heads W_s with K outputs each, stored stacked as
+// one (S, Hidden*K) weight and one (S, K) bias (see InitHeads).
+type Heads struct {
+	S, K  int
+	V, VB *Param // (Hidden, S), (1, S); nil when S == 1
+	W, WB *Param // (S, Hidden*K), (S, K); nil when K == 1
+}
+
+// Params lists the head tensors that exist.
+func (h *Heads) Params() []*Param {
+	var ps []*Param
+	if h.V != nil {
+		ps = append(ps, h.V, h.VB)
+	}
+	if h.W != nil {
+		ps = append(ps, h.W, h.WB)
+	}
+	return ps
+}
+
+// newHeads makes heads of s x k from InitHeads's tensors.
+func newHeads(s, k int, init []TensorRecord) *Heads {
+	h := &Heads{S: s, K: k}
+	for _, r := range init {
+		p := newParam(r)
+		switch r.Name {
+		case "head/V":
+			h.V = p
+		case "head/V.bias":
+			h.VB = p
+		case "head/W":
+			h.W = p
+		case "head/W.bias":
+			h.WB = p
+		}
+	}
+	return h
+}
+
+// Trunk is the convnet up to the feature layer: its weights and the running
+// statistics of its BatchNorm layers.
+type Trunk struct {
+	Cfg    ModelConfig
+	Params []*Param
+	// BNMean and BNVar are the running statistics of each BN layer, in
+	// order; they are copied into and out of gorgonia's BN ops.
+	BNMean, BNVar []*Param
+}
+
+// newTrunk makes a trunk of cfg holding the tensors of init (InitTrunk's).
+func newTrunk(cfg ModelConfig, init []TensorRecord) (*Trunk, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	st := &State{Tensors: init}
+	t := &Trunk{Cfg: cfg}
+	in := cfg.inChannels()
+	ch := cfg.Width
+	want := func(name string, shape ...int) *Param {
+		return newParam(TensorRecord{Name: name, Shape: shape, Data: make([]float32, prod(shape))})
+	}
+	for s := range cfg.Depth {
+		for c := range cfg.ConvsPerStage {
+			name := fmt.Sprintf("conv%d_%d", s+1, c+1)
+			t.Params = append(t.Params, want(name+".weight", ch, in, 3, 3), want(name+".bn.weight", 1, ch, 1, 1), want(name+".bn.bias", 1, ch, 1, 1))
+			t.BNMean = append(t.BNMean, want(name+".bn.running_mean", ch))
+			t.BNVar = append(t.BNVar, want(name+".bn.running_var", ch))
+			in = ch
+		}
+		ch *= 2
+	}
+	t.Params = append(t.Params, want("fc1.weight", cfg.flatSize(), cfg.Hidden), want("fc1.bias", 1, cfg.Hidden),
+		want("fc2.weight", cfg.Hidden, cfg.Hidden), want("fc2.bias", 1, cfg.Hidden))
+	if err := t.load(st); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func prod(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// all lists the trunk's tensors: weights, then BN running statistics.
+func (t *Trunk) all() []*Param {
+	ps := append([]*Param(nil), t.Params...)
+	ps = append(ps, t.BNMean...)
+	return append(ps, t.BNVar...)
+}
+
+// load copies the trunk's tensors from st, all or none.
+func (t *Trunk) load(st *State) error { return loadAll(st, t.all()) }
+
+// sobelFilter is SobelWeights as a tensor.
+func sobelFilter() *tensor.Dense {
+	return tensor.New(tensor.WithShape(2, 3, 3, 3), tensor.WithBacking(SobelWeights()))
+}
+
+// graphTrunk is the trunk built into one gorgonia graph.
+type graphTrunk struct {
+	params []*G.Node // same order as Trunk.Params
+	bn     []*G.BatchNormOp
+	feat   *G.Node // (B, Hidden), before ReLU
+}
+
+// paramNode binds p's tensor to a node of g: both graphs see the same memory.
+func paramNode(g *G.ExprGraph, p *Param) *G.Node {
+	return G.NewTensor(g, tensor.Float32, len(p.Shape), G.WithShape(p.Shape...), G.WithName(p.Name), G.WithValue(p.t))
+}
+
+// build adds the trunk on input x (B, 3, R, R) to g.
+func (t *Trunk) build(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
+	gt := &graphTrunk{}
+	for _, p := range t.Params {
+		gt.params = append(gt.params, paramNode(g, p))
+	}
+	var err error
+	h := x
+	if t.Cfg.Sobel {
+		sob := G.NewTensor(g, tensor.Float32, 4, G.WithShape(2, 3, 3, 3), G.WithName("sobel"), G.WithValue(sobelFilter()))
+		if h, err = G.Conv2d(h, sob, tensor.Shape{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1}); err != nil {
+			return nil, fmt.Errorf("sobel: %w", err)
+		}
+	}
+	pi := 0
+	for s := range t.Cfg.Depth {
+		for range t.Cfg.ConvsPerStage {
+			w, gam, bet := gt.params[pi], gt.params[pi+1], gt.params[pi+2]
+			pi += 3
+			if h, err = G.Conv2d(h, w, tensor.Shape{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1}); err != nil {
+				return nil, fmt.Errorf("%s: %w", w.Name(), err)
+			}
+			// No conv bias: BatchNorm right after makes it redundant.
+			var op *G.BatchNormOp
+			if h, _, _, op, err = G.BatchNorm(h, gam, bet, 0.1, 1e-5); err != nil {
+				return nil, fmt.Errorf("%s bn: %w", w.Name(), err)
+			}
+			gt.bn = append(gt.bn, op)
+			if h, err = G.Rectify(h); err != nil {
+				return nil, err
+			}
+		}
+		if h, err = G.MaxPool2D(h, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2}); err != nil {
+			return nil, fmt.Errorf("pool %d: %w", s+1, err)
+		}
+	}
+	b := h.Shape()[0]
+	if h, err = G.Reshape(h, tensor.Shape{b, t.Cfg.flatSize()}); err != nil {
+		return nil, fmt.Errorf("flatten: %w", err)
+	}
+	if gt.feat, err = fcLayers(h, gt.params[pi:]); err != nil {
+		return nil, err
+	}
+	return gt, nil
+}
+
+// buildFast adds the trunk on NHWC input x (B, R, R, 3) to g with the ops
+// of ops.go: the training graph's trunk. Same weights, same function as
+// build; its BatchNorm layers update the trunk's running statistics in
+// place, so it has no BatchNormOps to sync.
+func (t *Trunk) buildFast(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
+	gt := &graphTrunk{}
+	for _, p := range t.Params {
+		gt.params = append(gt.params, paramNode(g, p))
+	}
+	b, side, in := x.Shape()[0], t.Cfg.Resolution, 3
+	sc := &convScratch{}
+	var err error
+	h := x
+	if t.Cfg.Sobel {
+		sob := G.NewTensor(g, tensor.Float32, 4, G.WithShape(2, 3, 3, 3), G.WithName("sobel"), G.WithValue(sobelFilter()))
+		if h, err = G.ApplyOp(newConvOp(b, side, 3, 2, false, sc), h, sob); err != nil {
+			return nil, fmt.Errorf("sobel: %w", err)
+		}
+		in = 2
+	}
+	pi, li := 0, 0
+	ch := t.Cfg.Width
+	for s := range t.Cfg.Depth {
+		for range t.Cfg.ConvsPerStage {
+			w, gam, bet := gt.params[pi], gt.params[pi+1], gt.params[pi+2]
+			pi += 3
+			// the first convolution needs no input gradient
+			if h, err = G.ApplyOp(newConvOp(b, side, in, ch, h != x, sc), h, w); err != nil {
+				return nil, fmt.Errorf("%s: %w", w.Name(), err)
+			}
+			bn := newBNReLUOp(tensor.Shape{b, side, side, ch}, t.BNMean[li].Data, t.BNVar[li].Data)
+			li++
+			if h, err = G.ApplyOp(bn, h, gam, bet); err != nil {
+				return nil, fmt.Errorf("%s bn: %w", w.Name(), err)
+			}
+			in = ch
+		}
+		if h, err = G.ApplyOp(newMaxPoolOp(b, side, in), h); err != nil {
+			return nil, fmt.Errorf("pool %d: %w", s+1, err)
+		}
+		side /= 2
+		ch *= 2
+	}
+	if h, err = G.ApplyOp(&toNCHWOp{opBase: opBase{"nhwc-to-nchw"}, b: b, side: side, c: in}, h); err != nil {
+		return nil, err
+	}
+	if h, err = G.Reshape(h, tensor.Shape{b, t.Cfg.flatSize()}); err != nil {
+		return nil, fmt.Errorf("flatten: %w", err)
+	}
+	if gt.feat, err = fcLayers(h, gt.params[pi:]); err != nil {
+		return nil, err
+	}
+	return gt, nil
+}
+
+// fcLayers adds fc1, ReLU, fc2 on the flattened trunk output.
+func fcLayers(h *G.Node, ps []*G.Node) (*G.Node, error) {
+	fc := func(h, w, bias *G.Node) (*G.Node, error) {
+		y, err := G.Mul(h, w)
+		if err != nil {
+			return nil, err
+		}
+		return G.BroadcastAdd(y, bias, nil, []byte{0})
+	}
+	h, err := fc(h, ps[0], ps[1])
+	if err != nil {
+		return nil, fmt.Errorf("fc1: %w", err)
+	}
+	if h, err = G.Rectify(h); err != nil {
+		return nil, err
+	}
+	if h, err = fc(h, ps[2], ps[3]); err != nil {
+		return nil, fmt.Errorf("fc2: %w", err)
+	}
+	return h, nil
+}
+
+// loadBN copies the trunk's running statistics into the graph's BN ops
+// (NewTapeMachine resets them: docs/ENGINEERING-NOTES.md, gorgonia).
+func (t *Trunk) loadBN(ops []*G.BatchNormOp) error {
+	for i, op := range ops {
+		if err := op.SetStats(t.BNMean[i].t, t.BNVar[i].t); err != nil {
+			return fmt.Errorf("bn layer %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// saveBN copies the running statistics of the training graph's BN ops into
+// the trunk.
+func (t *Trunk) saveBN(ops []*G.BatchNormOp) {
+	for i, op := range ops {
+		m, v := op.Stats()
+		copy(t.BNMean[i].Data, m.Data().([]float32))
+		copy(t.BNVar[i].Data, v.Data().([]float32))
+	}
+}
+
+// SGD is stochastic gradient descent with momentum and weight decay, in
+// PyTorch's formulation: g += wd*w; buf = mom*buf + g; w -= lr*buf. We do
+// not use gorgonia's Momentum solver: its L2 term multiplies the momentum
+// buffer, not the weights, and its buffers cannot be saved.
+type SGD struct {
+	LR, Momentum, WeightDecay float64
+	// Buf holds the momentum buffers by parameter name; they are part of
+	// the checkpoint.
+	Buf map[string][]float32
+}
+
+// update applies one step to p with gradient g.
+func (o *SGD) update(p *Param, g []float32) {
+	buf := o.Buf[p.Name]
+	if buf == nil {
+		buf = make([]float32, len(p.Data))
+		o.Buf[p.Name] = buf
+	}
+	lr, mom, wd := float32(o.LR), float32(o.Momentum), float32(o.WeightDecay)
+	w := p.Data
+	for i := range w {
+		gi := g[i] + wd*w[i]
+		buf[i] = mom*buf[i] + gi
+		w[i] -= lr * buf[i]
+	}
+	// gorgonia accumulates into gradient buffers across runs; its solvers
+	// zero them after use, and so must we.
+	clear(g)
+}
+
+// dropHeadState forgets the momentum of the old heads.
+func (o *SGD) dropHeadState() {
+	for name := range o.Buf {
+		if len(name) > 5 && name[:5] == "head/" {
+			delete(o.Buf, name)
+		}
+	}
+}
+
+// Net is the gorgonia implementation of Backend: one graph for training at
+// batch B with the current heads (rebuilt only when the heads change), and
+// feature extraction by a direct forward pass over the same weight tensors
+// (infer.go); gorgonia's own extraction graph at batch EB is kept as that
+// pass's reference.
+type Net struct {
+	Trunk *Trunk
+	Heads *Heads
+	Opt   *SGD
+	B, EB int
+
+	// training graph
+	tg      *G.ExprGraph
+	tm      G.VM
+	tx      *G.Node
+	txT     *tensor.Dense
+	tTrunk  *graphTrunk
+	learn   []*G.Node
+	lparams []*Param
+	superIx *tensor.Dense // (B) int, for the gather of W_s
+	superOH *tensor.Dense // (B, S) one-hot
+	subOH   *tensor.Dense // (B, K) one-hot
+	lossS   *G.Node
+	lossZ   *G.Node
+	logitS  *G.Node
+	logitZ  *G.Node
+	// Values copied out during the run: the tape machine reuses the memory
+	// of intermediate nodes, so reading Node.Value afterwards is unsafe.
+	vLossS, vLossZ, vLogitS, vLogitZ, vFeat G.Value
+
+	// extraction graph
+	eg     *G.ExprGraph
+	em     G.VM
+	ex     *G.Node
+	exT    *tensor.Dense
+	eTrunk *graphTrunk
+
+	// the direct extraction path (infer.go)
+	inf inferer
+	// refOps builds the training graph's trunk from gorgonia's own ops
+	// (NCHW) instead of ours (ops.go): the reference of the tests.
+	refOps bool
+}
+
+// toNHWC copies b NCHW images of 3 x r x r into dst as NHWC.
+func toNHWC(dst, src []float32, b, r int) {
+	ss := r * r
+	for i := range b {
+		img, out := src[i*3*ss:(i+1)*3*ss], dst[i*3*ss:(i+1)*3*ss]
+		for c := range 3 {
+			for p, v := range img[c*ss : (c+1)*ss] {
+				out[p*3+c] = v
+			}
+		}
+	}
+}
+
+var _ Backend = (*Net)(nil)
+
+// NewCPUBackend makes the CPU backend: the trunk of InitTrunk(cfg.Model,
+// cfg.Seed), no heads until the first SetHeads or LoadState.
+func NewCPUBackend(cfg BackendConfig) (Backend, error) {
+	init, err := InitTrunk(cfg.Model, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	trunk, err := newTrunk(cfg.Model, init)
+	if err != nil {
+		return nil, err
+	}
+	return newNet(trunk, cfg.Batch, cfg.ExtractBatch, &SGD{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
+}
+
+// newNet makes the network; the training graph comes with the first
+// SetHeads.
+func newNet(trunk *Trunk, batch, extractBatch int, opt *SGD) (*Net, error) {
+	if batch < 2 {
+		return nil, fmt.Errorf("model: batch size must be at least 2 (BatchNorm), got %d", batch)
+	}
+	if extractBatch < 1 {
+		return nil, fmt.Errorf("model: extraction batch must be positive, got %d", extractBatch)
+	}
+	if opt.Buf == nil {
+		opt.Buf = map[string][]float32{}
+	}
+	installFastBLAS()
+	n := &Net{Trunk: trunk, B: batch, EB: extractBatch, Opt: opt}
+	return n, nil
+}
+
+// buildExtractGraph builds gorgonia's extraction graph at batch EB. Extract
+// does not use it (see infer.go); it is the reference the fast path is
+// tested against, built on first use.
+func (n *Net) buildExtractGraph() error {
+	if n.em != nil {
+		return nil
+	}
+	r := n.Trunk.Cfg.Resolution
+	n.eg = G.NewGraph()
+	n.exT = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n.EB, 3, r, r))
+	n.ex = G.NewTensor(n.eg, tensor.Float32, 4, G.WithShape(n.EB, 3, r, r), G.WithName("x"), G.WithValue(n.exT))
+	var err error
+	if n.eTrunk, err = n.Trunk.build(n.eg, n.ex); err != nil {
+		return fmt.Errorf("extraction graph: %w", err)
+	}
+	n.em = G.NewTapeMachine(n.eg, G.EvalMode())
+	return nil
+}
+
+// BatchSize implements Backend.
+func (n *Net) BatchSize() int { return n.B }
+
+// FeatureDim implements Backend.
+func (n *Net) FeatureDim() int { return n.Trunk.Cfg.Hidden }
+
+// nll adds mean_b -sum_c onehot*logsoftmax(logits) to the graph: gorgonia
+// has no cross-entropy op.
+func nll(g *G.ExprGraph, logits *G.Node, onehot *tensor.Dense, name string) (*G.Node, error) {
+	oh := G.NewTensor(g, tensor.Float32, 2, G.WithShape(onehot.Shape()...), G.WithName(name+"_onehot"), G.WithValue(onehot))
+	ls, err := G.LogSoftMax(logits)
+	if err != nil {
+		return nil, err
+	}
+	p, err := G.HadamardProd(ls, oh)
+	if err != nil {
+		return nil, err
+	}
+	s, err := G.Sum(p)
+	if err != nil {
+		return nil, err
+	}
+	return G.Mul(s, G.NewConstant(float32(-1)/float32(onehot.Shape()[0])))
+}
+
+// SetHeads implements Backend.
+func (n *Net) SetHeads(s, k int, rng *rand.Rand) error {
+	return n.setHeads(newHeads(s, k, InitHeads(s, k, n.FeatureDim(), rng)))
+}
+
+// setHeads rebuilds the training graph around the heads h and drops the old
+// heads' momentum. This happens once per reclustering, never per step.
+func (n *Net) setHeads(h *Heads) error {
+	if h.V == nil && h.W == nil {
+		return errors.New("model: heads with one super-class and one sub-class have nothing to learn")
+	}
+	if n.tTrunk != nil {
+		n.Trunk.saveBN(n.tTrunk.bn)
+	}
+	n.Heads = h
+	n.Opt.dropHeadState()
+	r, B, H := n.Trunk.Cfg.Resolution, n.B, n.Trunk.Cfg.Hidden
+	g := G.NewGraph()
+	var gt *graphTrunk
+	var err error
+	if n.refOps {
+		n.txT = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, 3, r, r))
+		n.tx = G.NewTensor(g, tensor.Float32, 4, G.WithShape(B, 3, r, r), G.WithName("x"), G.WithValue(n.txT))
+		gt, err = n.Trunk.build(g, n.tx)
+	} else {
+		n.txT = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, r, r, 3))
+		n.tx = G.NewTensor(g, tensor.Float32, 4, G.WithShape(B, r, r, 3), G.WithName("x"), G.WithValue(n.txT))
+		gt, err = n.Trunk.buildFast(g, n.tx)
+	}
+	if err != nil {
+		return fmt.Errorf("training graph: %w", err)
+	}
+	hr, err := G.Rectify(gt.feat)
+	if err != nil {
+		return err
+	}
+	learn := append([]*G.Node(nil), gt.params...)
+	lparams := append([]*Param(nil), n.Trunk.Params...)
+	var cost *G.Node
+	n.lossS, n.lossZ, n.logitS, n.logitZ = nil, nil, nil, nil
+	if h.V != nil {
+		v, vb := paramNode(g, h.V), paramNode(g, h.VB)
+		learn = append(learn, v, vb)
+		lparams = append(lparams, h.V, h.VB)
+		y, err := G.Mul(hr, v)
+		if err != nil {
+			return fmt.Errorf("head V: %w", err)
+		}
+		if n.logitS, err = G.BroadcastAdd(y, vb, nil, []byte{0}); err != nil {
+			return fmt.Errorf("head V: %w", err)
+		}
+		n.superOH = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, h.S))
+		if n.lossS, err = nll(g, n.logitS, n.superOH, "super"); err != nil {
+			return fmt.Errorf("super loss: %w", err)
+		}
+		cost = n.lossS
+	}
+	if h.W != nil {
+		// The sub-heads: gather each sample's own W_s (B, H*K) from the
+		// stacked (S, H*K) weight, then one batched (1,H)x(H,K) product per
+		// sample. Compute and memory are O(B*H*K), not O(S*B*H*K) as a
+		// mask over all heads would be; the gradient of the gather is
+		// scattered back into the (S, H*K) weight.
+		w, wb := paramNode(g, h.W), paramNode(g, h.WB)
+		learn = append(learn, w, wb)
+		lparams = append(lparams, h.W, h.WB)
+		n.superIx = tensor.New(tensor.Of(tensor.Int), tensor.WithShape(B))
+		ix := G.NewVector(g, tensor.Int, G.WithShape(B), G.WithName("super_ix"), G.WithValue(n.superIx))
+		wg, err := G.ByIndices(w, ix, 0)
+		if err != nil {
+			return fmt.Errorf("gather W_s: %w", err)
+		}
+		if wg, err = G.Reshape(wg, tensor.Shape{B, H, h.K}); err != nil {
+			return err
+		}
+		h3, err := G.Reshape(hr, tensor.Shape{B, 1, H})
+		if err != nil {
+			return err
+		}
+		y, err := G.BatchedMatMul(h3, wg)
+		if err != nil {
+			return fmt.Errorf("sub-heads: %w", err)
+		}
+		if y, err = G.Reshape(y, tensor.Shape{B, h.K}); err != nil {
+			return err
+		}
+		bg, err := G.ByIndices(wb, ix, 0)
+		if err != nil {
+			return fmt.Errorf("gather b_s: %w", err)
+		}
+		if n.logitZ, err = G.Add(y, bg); err != nil {
+			return err
+		}
+		n.subOH = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, h.K))
+		if n.lossZ, err = nll(g, n.logitZ, n.subOH, "sub"); err != nil {
+			return fmt.Errorf("sub loss: %w", err)
+		}
+		if cost == nil {
+			cost = n.lossZ
+		} else if cost, err = G.Add(cost, n.lossZ); err != nil {
+			return err
+		}
+	}
+	n.vLossS, n.vLossZ, n.vLogitS, n.vLogitZ, n.vFeat = nil, nil, nil, nil, nil
+	G.Read(gt.feat, &n.vFeat)
+	if n.lossS != nil {
+		G.Read(n.lossS, &n.vLossS)
+		G.Read(n.logitS, &n.vLogitS)
+	}
+	if n.lossZ != nil {
+		G.Read(n.lossZ, &n.vLossZ)
+		G.Read(n.logitZ, &n.vLogitZ)
+	}
+	if _, err := G.Grad(cost, learn...); err != nil {
+		return fmt.Errorf("gradient: %w", err)
+	}
+	if n.tm != nil {
+		n.tm.Close()
+	}
+	n.tg, n.tTrunk, n.learn, n.lparams = g, gt, learn, lparams
+	n.tm = G.NewTapeMachine(g, G.BindDualValues(learn...))
+	// NewTapeMachine reset the BN statistics: put ours back.
+	return n.Trunk.loadBN(gt.bn)
+}
+
+// Step implements Backend.
+func (n *Net) Step(b *Batch) (StepStats, error) {
+	st, err := n.forwardBackward(b)
+	if err != nil {
+		return st, err
+	}
+	for i, node := range n.learn {
+		gv, err := node.Grad()
+		if err != nil {
+			return st, fmt.Errorf("model: gradient of %s: %w", node.Name(), err)
+		}
+		n.Opt.update(n.lparams[i], gv.Data().([]float32))
+	}
+	return st, nil
+}
+
+// forwardBackward runs the training graph on b, leaving the gradients in the
+// learnable nodes.
+func (n *Net) forwardBackward(b *Batch) (StepStats, error) {
+	var st StepStats
+	if n.tm == nil {
+		return st, errors.New("model: no heads yet")
+	}
+	if len(b.X) != len(n.txT.Data().([]float32)) || len(b.Super) != n.B || len(b.Sub) != n.B {
+		return st, fmt.Errorf("model: batch of %d values, %d super and %d sub targets, want batch %d", len(b.X), len(b.Super), len(b.Sub), n.B)
+	}
+	if n.refOps {
+		copy(n.txT.Data().([]float32), b.X)
+	} else {
+		toNHWC(n.txT.Data().([]float32), b.X, n.B, n.Trunk.Cfg.Resolution)
+	}
+	h := n.Heads
+	if n.superOH != nil {
+		oh := n.superOH.Data().([]float32)
+		clear(oh)
+		for i, s := range b.Super {
+			if s < 0 || s >= h.S {
+				return st, fmt.Errorf("model: sample %d: super-class %d outside [0,%d)", i, s, h.S)
+			}
+			oh[i*h.S+s] = 1
+		}
+	}
+	if n.subOH != nil {
+		oh := n.subOH.Data().([]float32)
+		clear(oh)
+		ix := n.superIx.Data().([]int)
+		for i, z := range b.Sub {
+			if z < 0 || z >= h.K {
+				return st, fmt.Errorf("model: sample %d: sub-class %d outside [0,%d)", i, z, h.K)
+			}
+			if b.Super[i] < 0 || b.Super[i] >= h.S {
+				return st, fmt.Errorf("model: sample %d: super-class %d outside [0,%d)", i, b.Super[i], h.S)
+			}
+			oh[i*h.K+z] = 1
+			ix[i] = b.Super[i]
+		}
+	}
+	defer n.tm.Reset()
+	if err := n.tm.RunAll(); err != nil {
+		return st, fmt.Errorf("model: training step: %w", err)
+	}
+	if n.lossS != nil {
+		st.LossSuper = scalar(n.vLossS)
+		st.PrecSuper = precision(n.vLogitS, b.Super)
+	}
+	if n.lossZ != nil {
+		st.LossSub = scalar(n.vLossZ)
+		st.PrecSub = precision(n.vLogitZ, b.Sub)
+	}
+	if math.IsNaN(st.LossSuper) || math.IsNaN(st.LossSub) {
+		return st, errors.New("model: loss is NaN (learning rate too high?)")
+	}
+	return st, nil
+}
+
+func scalar(v G.Value) float64 {
+	switch v := v.Data().(type) {
+	case float32:
+		return float64(v)
+	case []float32:
+		return float64(v[0])
+	}
+	return math.NaN()
+}
+
+// precision is the top-1 precision of logits (B, C) against targets.
+func precision(logits G.Value, target []int) float64 {
+	d := logits.Data().([]float32)
+	c := len(d) / len(target)
+	hit := 0
+	for i, t := range target {
+		row := d[i*c : (i+1)*c]
+		best := 0
+		for j := range row {
+			if row[j] > row[best] {
+				best = j
+			}
+		}
+		if best == t {
+			hit++
+		}
+	}
+	return float64(hit) / float64(len(target))
+}
+
+// Extract implements Backend with the direct forward pass of infer.go
+// (eval mode, so each sample's features are independent of the others).
+func (n *Net) Extract(x []float32, cnt int, dst []float32) error {
+	if err := checkExtract(n.Trunk.Cfg, x, cnt, dst); err != nil {
+		return err
+	}
+	n.SyncBN()
+	n.inf.extract(newInferPlan(n.Trunk), x, cnt, dst)
+	return nil
+}
+
+// extractGraph is Extract through gorgonia's extraction graph, batch EB:
+// the reference for the fast path. The last partial batch is padded with
+// zeros.
+func (n *Net) extractGraph(x []float32, cnt int, dst []float32) error {
+	if err := checkExtract(n.Trunk.Cfg, x, cnt, dst); err != nil {
+		return err
+	}
+	if err := n.buildExtractGraph(); err != nil {
+		return err
+	}
+	per := 3 * n.Trunk.Cfg.Resolution * n.Trunk.Cfg.Resolution
+	H := n.Trunk.Cfg.Hidden
+	n.SyncBN()
+	if err := n.Trunk.loadBN(n.eTrunk.bn); err != nil {
+		return err
+	}
+	in := n.exT.Data().([]float32)
+	for off := 0; off < cnt; off += n.EB {
+		c := min(n.EB, cnt-off)
+		copy(in, x[off*per:(off+c)*per])
+		clear(in[c*per:])
+		if err := n.em.RunAll(); err != nil {
+			n.em.Reset()
+			return fmt.Errorf("model: extraction: %w", err)
+		}
+		f := n.eTrunk.feat.Value().Data().([]float32)
+		copy(dst[off*H:(off+c)*H], f[:c*H])
+		n.em.Reset()
+	}
+	return nil
+}
+
+// SyncBN copies the training graph's BN statistics into the trunk, so that
+// a checkpoint sees them.
+func (n *Net) SyncBN() {
+	if n.tTrunk != nil {
+		n.Trunk.saveBN(n.tTrunk.bn)
+	}
+}
+
+// LoadBN pushes the trunk's BN statistics into the training graph after a
+// checkpoint was loaded.
+func (n *Net) LoadBN() error {
+	if n.tTrunk != nil {
+		return n.Trunk.loadBN(n.tTrunk.bn)
+	}
+	return nil
+}
+
+// SetLR implements Backend.
+func (n *Net) SetLR(lr float64) { n.Opt.LR = lr }
+
+// State implements Backend.
+func (n *Net) State() (*State, error) {
+	n.SyncBN()
+	st := &State{}
+	for _, p := range n.Trunk.all() {
+		st.Tensors = append(st.Tensors, p.record())
+	}
+	if h := n.Heads; h != nil {
+		st.HeadS, st.HeadK = h.S, h.K
+		for _, p := range h.Params() {
+			st.Tensors = append(st.Tensors, p.record())
+		}
+	}
+	for _, p := range n.lparams {
+		if buf := n.Opt.Buf[p.Name]; buf != nil {
+			st.Tensors = append(st.Tensors, TensorRecord{Name: momentumPrefix + p.Name, Shape: append([]int(nil), p.Shape...), Data: append([]float32(nil), buf...)})
+		}
+	}
+	return st, nil
+}
+
+// momentumPrefix names the SGD momentum of a tensor in a State.
+const momentumPrefix = "momentum/"
+
+// LoadState implements Backend.
+func (n *Net) LoadState(st *State) error {
+	var h *Heads
+	if st.HeadS > 0 || st.HeadK > 0 {
+		// A throwaway generator: every value is overwritten from st.
+		h = newHeads(st.HeadS, st.HeadK, InitHeads(st.HeadS, st.HeadK, n.FeatureDim(), rand.New(rand.NewPCG(0, 0))))
+		if err := loadAll(st, h.Params()); err != nil {
+			return err
+		}
+	}
+	if err := n.Trunk.load(st); err != nil {
+		return err
+	}
+	if h == nil {
+		return n.LoadBN()
+	}
+	if err := n.setHeads(h); err != nil {
+		return err
+	}
+	if err := n.LoadBN(); err != nil {
+		return err
+	}
+	for _, p := range n.lparams {
+		rec := st.Tensor(momentumPrefix + p.Name)
+		if rec == nil {
+			continue // no step taken since the heads were made
+		}
+		if len(rec.Data) != len(p.Data) {
+			return fmt.Errorf("tensor %q has %d values, the model wants %d", rec.Name, len(rec.Data), len(p.Data))
+		}
+		n.Opt.Buf[p.Name] = append([]float32(nil), rec.Data...)
+	}
+	return nil
+}
+
+// Close implements Backend.
+func (n *Net) Close() error {
+	if n.tm != nil {
+		n.tm.Close()
+	}
+	if n.em != nil {
+		n.em.Close()
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 
@@ -22,6 +23,19 @@ import (
 // change to fields, analysers or encodings: Open then refuses an older
 // index (Recovered wraps ErrOldMapping) instead of answering from it.
 const MappingVersion = 2
+
+// Internal keys, written in the same batch as the documents they describe.
+var (
+	keyMapping    = []byte("dc:mapping")    // MappingVersion, decimal
+	keyDataset    = []byte("dc:dataset")    // dataset fingerprint
+	keyVersion    = []byte("dc:version")    // indexed Assignment version, decimal
+	keySeq        = []byte("dc:seq")        // snapshot.seq, decimal
+	keyAssignment = []byte("dc:assignment") // indexed Assignment, deepercluster.MarshalAssignment
+	// keyPending is set while an Update lands its batches (the sequence it
+	// goes to): an index opened with it set may hold a mix of two
+	// versions, so Open rebuilds it.
+	keyPending = []byte("dc:pending")
+)
 
 // Analyser names registered in the mapping.
 const (
@@ -271,4 +285,17 @@ func decodeTop(b []byte) ([]deepercluster.TagCount, error) {
 		out = append(out, deepercluster.TagCount{Tag: tag, Count: n})
 	}
 	return out, nil
+}
+
+// fingerprint identifies a dataset cheaply: its size, resolution and the
+// photo ids of up to 1024 evenly spread images.
+func fingerprint(ds deepercluster.Dataset) string {
+	n := ds.Len()
+	h := fnv.New64a()
+	step := max(1, n/1024)
+	for i := 0; i < n; i += step {
+		h.Write([]byte(ds.Meta(i).PhotoID))
+		h.Write([]byte{0})
+	}
+	return fmt.Sprintf("n=%d res=%d ids=%016x", n, ds.Resolution(), h.Sum64())
 }

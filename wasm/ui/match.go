@@ -3,6 +3,8 @@ package ui
 import (
 	"cmp"
 	"slices"
+
+	"github.com/deepercluster/deepercluster"
 )
 
 // MatchByOverlap pairs the clusters of a new Assignment version with those of
@@ -22,25 +24,9 @@ func MatchByOverlap(oldIDs, newIDs []int32, nOld, nNew int) []int32 {
 	if n == 0 || nOld == 0 || nNew == 0 {
 		return match
 	}
-	// Images grouped by new cluster (counting sort), then per new cluster
-	// the counts of old clusters in a scratch array with a touched list.
-	start := make([]int32, nNew+1)
-	for i := 0; i < n; i++ {
-		if z := newIDs[i]; z >= 0 && int(z) < nNew {
-			start[z+1]++
-		}
-	}
-	for j := 0; j < nNew; j++ {
-		start[j+1] += start[j]
-	}
-	pos := slices.Clone(start[:nNew])
-	members := make([]int32, start[nNew])
-	for i := 0; i < n; i++ {
-		if z := newIDs[i]; z >= 0 && int(z) < nNew {
-			members[pos[z]] = int32(i)
-			pos[z]++
-		}
-	}
+	// Images grouped by new cluster, then per new cluster the counts of
+	// old clusters in a scratch array with a touched list.
+	start, members := deepercluster.GroupByLabel(newIDs[:n], nNew, nil, nil)
 	type pair struct{ count, nw, old int32 }
 	var pairs []pair
 	counts := make([]int32, nOld)

@@ -3,6 +3,8 @@ package ui
 import (
 	"cmp"
 	"slices"
+
+	"github.com/deepercluster/deepercluster"
 )
 
 // Mode picks what the second level of the map shows.
@@ -111,24 +113,8 @@ func Build(in Input, bounds Rect, mode Mode) *Treemap {
 		supers[i] = int32(i)
 	}
 	slices.SortStableFunc(supers, func(a, b int32) int { return cmp.Compare(rank(in.SuperRank, int(a)), rank(in.SuperRank, int(b))) })
-	// Sub-clusters grouped by parent (counting sort), each group in rank order.
-	start := make([]int32, m+1)
-	for _, p := range in.SubParent {
-		if p >= 0 && int(p) < m {
-			start[p+1]++
-		}
-	}
-	for i := 0; i < m; i++ {
-		start[i+1] += start[i]
-	}
-	pos := slices.Clone(start[:m])
-	kids := make([]int32, start[m])
-	for j, p := range in.SubParent {
-		if p >= 0 && int(p) < m {
-			kids[pos[p]] = int32(j)
-			pos[p]++
-		}
-	}
+	// Sub-clusters grouped by parent, each group in rank order.
+	start, kids := deepercluster.GroupByLabel(in.SubParent, m, nil, nil)
 	for s := 0; s < m; s++ {
 		g := kids[start[s]:start[s+1]]
 		slices.SortStableFunc(g, func(a, b int32) int { return cmp.Compare(rank(in.SubRank, int(a)), rank(in.SubRank, int(b))) })

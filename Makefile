@@ -6,7 +6,7 @@ BIN      := bin/deepercluster
 GOROOT   := $(shell $(GO) env GOROOT)
 WASM     := static/main.wasm
 
-.PHONY: build wasm run test deps bench-deps lint fuzz \
+.PHONY: build wasm run test deps bench-deps fmt-check lint fuzz \
 	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load
 
 build: wasm
@@ -31,14 +31,17 @@ deps:
 bench-deps:
 	@scripts/install-deps.sh --bench
 
-test: deps wasm
+test: deps wasm fmt-check
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz FUZZTIME=5s
 
-lint:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+# Fails, listing them, when any Go file is not gofmt-formatted.
+fmt-check:
+	@files="$$(gofmt -l .)"; if [ -n "$$files" ]; then echo "not gofmt-formatted (run gofmt -w):"; echo "$$files"; exit 1; fi
+
+lint: fmt-check
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
 

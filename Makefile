@@ -5,6 +5,10 @@ GO       ?= go
 BIN      := bin/deepercluster
 GOROOT   := $(shell $(GO) env GOROOT)
 WASM     := static/main.wasm
+# The client built with the dctest tag: the same code plus the JavaScript
+# hooks (window.dcState, dcBench, ...) that e2e/ and bench/ui drive it with,
+# beside copies of the page's files. The shipped $(WASM) has no hooks.
+WASMTEST := e2e/testdata/static-dctest
 
 .PHONY: build wasm run test deps bench-deps fmt-check lint fuzz \
 	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load
@@ -13,12 +17,16 @@ build: wasm
 	$(GO) build -o $(BIN) ./cmd/deepercluster
 
 # The browser client, built into static/ beside its loader and compressed
-# once so the server never gzips it per request.
+# once so the server never gzips it per request; then its dctest copy for
+# the tests and bench-ui.
 wasm:
 	cp $(GOROOT)/lib/wasm/wasm_exec.js static/wasm_exec.js
 	@if [ -d wasm ] && ls wasm/*.go >/dev/null 2>&1; then \
 		GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WASM) ./wasm && \
-		gzip -9 -k -f $(WASM); \
+		gzip -9 -k -f $(WASM) && \
+		mkdir -p $(WASMTEST) && \
+		cp static/index.html static/style.css static/wasm_exec.js $(WASMTEST)/ && \
+		GOOS=js GOARCH=wasm $(GO) build -tags dctest -trimpath -ldflags='-s -w' -o $(WASMTEST)/main.wasm ./wasm; \
 	fi
 
 run: build
@@ -34,6 +42,7 @@ bench-deps:
 test: deps wasm fmt-check
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
+	GOOS=js GOARCH=wasm $(GO) vet -tags dctest ./wasm/...
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz FUZZTIME=5s
 
@@ -44,6 +53,7 @@ fmt-check:
 lint: fmt-check
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
+	GOOS=js GOARCH=wasm $(GO) vet -tags dctest ./wasm/...
 
 # Each fuzz target runs for FUZZTIME (short in `make test`, longer by hand).
 FUZZTIME ?= 60s

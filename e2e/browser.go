@@ -1,7 +1,9 @@
 // Package e2e drives the explorer's browser client in headless Chromium:
 // helpers to start the browser and read the state the client exposes
 // (window.dcState), a synthetic websocket server for the frame-time
-// benchmark, and the browser test of the real server.
+// benchmark, and the browser test of the real server. They drive the
+// client built with the dctest tag (TestClientDir): the shipped one has no
+// such hooks.
 package e2e
 
 import (
@@ -14,6 +16,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 )
+
+// TestClientDir is where make wasm puts the client built with the dctest
+// tag, which adds the JavaScript hooks this package and bench/ui read
+// (window.dcState, dcBench, ...), beside copies of static/'s index.html,
+// style.css and wasm_exec.js: a directory a plain file server can serve.
+// It is relative to the repository root and git ignores it.
+const TestClientDir = "e2e/testdata/static-dctest"
 
 // ErrNoChromium is returned when no Chromium binary is found.
 var ErrNoChromium = errors.New("chromium not found: install the Debian package chromium (make deps) or set CHROMIUM to its path")

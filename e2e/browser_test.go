@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -27,15 +28,18 @@ import (
 // stack is the real product: a synthetic dataset, the trainer, the bleve
 // index and the server, wired as `deepercluster serve` wires them.
 type stack struct {
-	url  string
-	ds   deepercluster.Dataset
-	run  *trainer.Run
-	stop func()
+	url string
+	// handler is the server's own handler; the browser, at url, gets the
+	// dctest build of the client instead of the server's main.wasm.
+	handler http.Handler
+	ds      deepercluster.Dataset
+	run     *trainer.Run
+	stop    func()
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func startStack(t *testing.T, n int, params deepercluster.RunParams) *stack {
+func startStack(t *testing.T, n int, params deepercluster.RunParams, clientDir string) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 3, N: n, Resolution: 16})
@@ -66,12 +70,13 @@ func startStack(t *testing.T, n int, params deepercluster.RunParams) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: srv.Handler()}
+	h := srv.Handler()
+	hs := &http.Server{Handler: withClient(h, clientDir)}
 	go hs.Serve(ln)
 	trainCtx, stopTrain := context.WithCancel(context.Background())
 	trainDone := make(chan error, 1)
 	go func() { trainDone <- run.Train(trainCtx) }()
-	s := &stack{url: "http://" + ln.Addr().String(), ds: ds, run: run}
+	s := &stack{url: "http://" + ln.Addr().String(), handler: h, ds: ds, run: run}
 	s.stop = func() {
 		stopTrain()
 		if err := <-trainDone; err != nil && !errors.Is(err, context.Canceled) {
@@ -105,16 +110,36 @@ func (s *stack) getJSON(t *testing.T, path string, v any) int {
 	return resp.StatusCode
 }
 
-// needBrowser skips, or under CI fails, when Chromium or the built client
-// is missing.
-func needBrowser(t *testing.T) {
+// needBrowser skips, or under CI fails, when Chromium or the client built
+// with the dctest tag is missing; it returns that client's directory.
+func needBrowser(t *testing.T) string {
 	t.Helper()
-	if _, err := Chromium(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("browser test: %v", err)
-		}
-		t.Skipf("browser test: %v", err)
+	skip := t.Skipf
+	if os.Getenv("CI") != "" {
+		skip = t.Fatalf
 	}
+	if _, err := Chromium(); err != nil {
+		skip("browser test: %v", err)
+	}
+	dir := filepath.Join("..", TestClientDir)
+	if _, err := os.Stat(filepath.Join(dir, "main.wasm")); err != nil {
+		skip("browser test: the client built with the dctest tag: %v (make wasm builds it; make test does)", err)
+	}
+	return dir
+}
+
+// withClient serves main.wasm from dir (the dctest build) and everything
+// else from h.
+func withClient(h http.Handler, dir string) http.Handler {
+	wasm := filepath.Join(dir, "main.wasm")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/main.wasm" {
+			w.Header().Set("Content-Type", "application/wasm")
+			http.ServeFile(w, r, wasm)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // artifactPath is where a screenshot is kept after the test: $TEST_ARTIFACTS
@@ -179,17 +204,19 @@ func TestBrowserExplorer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a network and runs a browser")
 	}
-	needBrowser(t)
+	clientDir := needBrowser(t)
 	params := deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 4, K: 6, ReclusterEvery: 1000, PCADim: 8}
-	s := startStack(t, 2000, params)
-	resp, err := http.Get(s.url + "/main.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	s := startStack(t, 2000, params, clientDir)
+	// The server serves the shipped client, gzipped; the page gets the
+	// dctest build of the same code, whose hooks the test reads.
+	req := httptest.NewRequest(http.MethodGet, s.url+"/main.wasm", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	s.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "gzip" {
 		if os.Getenv("CI") != "" {
-			t.Fatal("the server has no main.wasm: run make wasm (make test does) before go test")
+			t.Fatalf("the server's main.wasm: HTTP %d, Content-Encoding %q: run make wasm (make test does) before go test",
+				rec.Code, rec.Header().Get("Content-Encoding"))
 		}
 		t.Skip("static/main.wasm not built: run make wasm")
 	}
@@ -421,15 +448,9 @@ func TestBrowserExplorer(t *testing.T) {
 // TestBrowserReconnect drops the websocket under the page: the client shows
 // it is down, reconnects with backoff, and draws the snapshot it gets again.
 func TestBrowserReconnect(t *testing.T) {
-	needBrowser(t)
-	if _, err := os.Stat("../static/main.wasm"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("static/main.wasm: %v (run make wasm)", err)
-		}
-		t.Skip("static/main.wasm not built: run make wasm")
-	}
+	clientDir := needBrowser(t)
 	a, sums := SyntheticRun(20_000, 8, 400, 2)
-	srv := NewSyntheticServer("../static", a, sums, quiet())
+	srv := NewSyntheticServer(clientDir, a, sums, quiet())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -42,14 +42,14 @@ func run() error {
 	subs := flag.Int("subclusters", 100_000, "sub-clusters")
 	supers := flag.Int("m", 100, "super-clusters")
 	frames := flag.Int("frames", 480, "frames of scripted pan and zoom")
-	static := flag.String("static", "static", "directory with index.html and main.wasm")
+	static := flag.String("static", e2e.TestClientDir, "directory with index.html and the client built with the dctest tag (make wasm)")
 	w := flag.Int("width", 1280, "viewport width")
 	h := flag.Int("height", 800, "viewport height")
 	verbose := flag.Bool("v", false, "print every frame's times")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if _, err := os.Stat(*static + "/main.wasm"); err != nil {
-		return fmt.Errorf("%s/main.wasm: %w (run make wasm)", *static, err)
+		return fmt.Errorf("%s/main.wasm: %w (make wasm builds it)", *static, err)
 	}
 	t0 := time.Now()
 	a, sums := e2e.SyntheticRun(*images, *supers, *subs, 1)

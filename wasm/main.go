@@ -2,11 +2,13 @@
 
 // Command wasm is the explorer's browser client: it keeps a websocket to the
 // server, applies the snapshot and the deltas of cluster assignments
-// (decoded with the root package's wire format), lays the clusters out as
-// a nested treemap with the ui package, draws it into a Go pixel buffer
-// that reaches the canvas in one copy per frame, and runs the search,
-// detail, recluster and chart panels. window.dcState() exposes its state as
-// JSON for tests.
+// (decoded with the root package's wire format) and hands every change to
+// its panels: the map (a nested treemap laid out with the ui package and
+// drawn into a Go pixel buffer that reaches the canvas in one copy per
+// frame), the header, the search, the selected cluster's detail, the
+// recluster form and the charts. app.go is the core, events.go the panels'
+// contract. Built with the dctest tag, it also exposes its state and a
+// frame benchmark to JavaScript for the tests (hooks_dctest.go).
 package main
 
 import (

@@ -57,6 +57,9 @@ func (a *app) fetchJSON(method, url, body string, cb func(status int, v js.Value
 	js.Global().Call("fetch", url, opts).Call("then", onResp).Call("then", onText).Call("catch", onErr)
 }
 
+// thumbURL is where the server serves an image's thumbnail.
+func thumbURL(id int32) string { return "/api/images/" + itoa(int(id)) + "/thumb" }
+
 // errMsg is the server's {"error", "field"} answer as one line.
 func errMsg(status int, v js.Value, err string) string {
 	if err != "" && status == 0 {

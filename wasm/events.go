@@ -1,0 +1,80 @@
+//go:build js && wasm
+
+package main
+
+// A panel is one part of the page: the map, the header, the search, the
+// selected cluster's detail, the recluster form, the charts. It owns its DOM
+// elements and its state, reads the model the app core keeps (app.m) and
+// reacts to the events the core dispatches to every panel in turn. It
+// never reads or writes another panel's fields: what others should see it
+// tells the core (app.selectSub, app.emit). docs/ARCHITECTURE.md says where
+// to add one.
+type panel interface {
+	handle(ev event)
+}
+
+// A ticker is a panel with work on every animation frame (drawing).
+type ticker interface {
+	tick(ts float64)
+}
+
+// The panels, checked against the contract; app.start registers them.
+var (
+	_ panel  = (*mapPanel)(nil)
+	_ ticker = (*mapPanel)(nil)
+	_ panel  = (*headerPanel)(nil)
+	_ panel  = (*searchPanel)(nil)
+	_ panel  = (*detailPanel)(nil)
+	_ panel  = (*reclusterPanel)(nil)
+	_ panel  = (*chartsPanel)(nil)
+	_ ticker = (*chartsPanel)(nil)
+)
+
+// event is one of the types below; panels type-switch on those they need
+// and ignore the others.
+type event interface{ isEvent() }
+
+type (
+	// runEvent: the run's description arrived (app.m.run); first is true
+	// for the first one the page gets.
+	runEvent struct{ first bool }
+	// versionEvent: a new Assignment version is in app.m (from a snapshot
+	// or a delta). superMatch and subMatch map each of its clusters to the
+	// matched cluster of the previous version, or -1. fresh is set when it
+	// belongs to another run than the previous one: nothing carries over.
+	versionEvent struct {
+		fresh                bool
+		superMatch, subMatch []int32
+	}
+	// summariesEvent: the tag summaries of the current version changed.
+	summariesEvent struct{}
+	// progressEvent: the trainer's progress changed (app.m.progress).
+	progressEvent struct{}
+	// metricsEvent: quality figures of a reclustering arrived
+	// (app.m.metrics).
+	metricsEvent struct{}
+	// connEvent: the websocket's state, as a CSS class and a line of text.
+	connEvent struct{ class, text string }
+	// selectEvent: the selected sub-cluster (app.m.selected) changed, or
+	// was carried into a new version.
+	selectEvent struct{}
+	// highlightEvent: the search lights these clusters (flags by sub- and
+	// super-cluster id of the current version; nil when no search runs).
+	highlightEvent struct {
+		query       string
+		subs, super []bool
+	}
+	// focusEvent asks the map to zoom to a sub-cluster and select it, or,
+	// with sub -1, to zoom to a super-cluster.
+	focusEvent struct{ super, sub int32 }
+)
+
+func (runEvent) isEvent()       {}
+func (versionEvent) isEvent()   {}
+func (summariesEvent) isEvent() {}
+func (progressEvent) isEvent()  {}
+func (metricsEvent) isEvent()   {}
+func (connEvent) isEvent()      {}
+func (selectEvent) isEvent()    {}
+func (highlightEvent) isEvent() {}
+func (focusEvent) isEvent()     {}

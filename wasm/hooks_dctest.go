@@ -1,0 +1,214 @@
+//go:build js && wasm && dctest
+
+package main
+
+import (
+	"math"
+	"syscall/js"
+
+	"github.com/deepercluster/deepercluster/wasm/ui"
+)
+
+// This file is built only with the dctest tag (make wasm builds such a
+// copy of the client for e2e/ and bench/ui beside the shipped one): the
+// JavaScript globals that tests and benchmarks drive the page with.
+//
+//	dcState()        the client's state as JSON (e2e.ClientState)
+//	dcBench(n)       a Promise of n frames of scripted pan and zoom, timed
+//	dcFullFrames(n)  the mean time to draw the whole map, n times
+//	dcCells()        the sub-cells on screen, for the benchmark's peer
+//	dcZoomToSub(z)   zoom to a sub-cluster, as a search result does
+
+// installHooks sets the globals; the panels given add their state to
+// dcState's.
+func installHooks(a *app, mp *mapPanel, search *searchPanel, recluster *reclusterPanel, charts *chartsPanel) {
+	g := js.Global()
+	states := []func(*ui.Obj){mp.state, search.state, recluster.state, charts.state}
+	g.Set("dcState", a.dom.fn("dcState", func(js.Value, []js.Value) any { return a.stateJSON(states) }))
+	bench := &benchDriver{mp: mp}
+	// Before the map draws, as the scripted moves are the frame's input.
+	a.tickers = append([]func(float64){bench.tick}, a.tickers...)
+	// dcBench(n) returns a Promise of a JSON string with n frame intervals.
+	g.Set("dcBench", a.dom.fn("dcBench", func(_ js.Value, args []js.Value) any {
+		n := 300
+		if len(args) > 0 && args[0].Type() == js.TypeNumber {
+			n = args[0].Int()
+		}
+		var exec js.Func
+		exec = js.FuncOf(func(_ js.Value, pa []js.Value) any {
+			exec.Release()
+			mp.view = ui.Fit(mp.bounds, float64(mp.canvas.W), float64(mp.canvas.H), 0)
+			bench.run = &benchRun{n: n, resolve: pa[0]}
+			return nil
+		})
+		return g.Get("Promise").New(exec)
+	}))
+	// dcFullFrames(n) draws n frames of the whole map at once and returns
+	// the mean time per frame in ms, read back so that the canvas has
+	// really been written (the benchmark's like-for-like measurement).
+	g.Set("dcFullFrames", a.dom.fn("dcFullFrames", func(_ js.Value, args []js.Value) any {
+		n := 10
+		if len(args) > 0 {
+			n = args[0].Int()
+		}
+		mp.view = ui.Fit(mp.bounds, float64(mp.canvas.W), float64(mp.canvas.H), 0)
+		mp.viewStart, mp.animStart = 0, 0
+		t0 := a.dom.now()
+		for i := 0; i < n; i++ {
+			mp.render()
+			mp.ctx.Call("getImageData", 0, 0, 1, 1)
+		}
+		return (a.dom.now() - t0) / float64(n)
+	}))
+	// dcCells returns the screen rectangles and colours of the sub-cells
+	// at the current view as a Float32Array of x, y, w, h, r, g, b: what a
+	// page drawing one fillRect per cell (the benchmark's peer) would draw.
+	g.Set("dcCells", a.dom.fn("dcCells", func(js.Value, []js.Value) any {
+		if mp.tree == nil {
+			return js.Null()
+		}
+		var out []float32
+		for _, n := range mp.tree.Nodes {
+			if n.Level != ui.LevelSub {
+				continue
+			}
+			x0, y0, x1, y1 := mp.view.ToScreen(n.Rect)
+			out = append(out, float32(x0), float32(y0), float32(x1-x0), float32(y1-y0),
+				float32(n.Color.R), float32(n.Color.G), float32(n.Color.B))
+		}
+		arr := js.Global().Get("Float32Array").New(len(out))
+		b := make([]byte, 4*len(out))
+		for i, f := range out {
+			u := math.Float32bits(f)
+			b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+		}
+		js.CopyBytesToJS(js.Global().Get("Uint8Array").New(arr.Get("buffer")), b)
+		return arr
+	}))
+	// dcZoomToSub(z) zooms to a sub-cluster, as clicking a search result
+	// does (without selecting it).
+	g.Set("dcZoomToSub", a.dom.fn("dcZoomToSub", func(_ js.Value, args []js.Value) any {
+		if mp.tree == nil || len(args) == 0 {
+			return false
+		}
+		z := args[0].Int()
+		if z < 0 || z >= len(mp.tree.SubNode) {
+			return false
+		}
+		mp.zoomTo(mp.tree.Nodes[mp.tree.SubNode[z]].Rect)
+		return true
+	}))
+}
+
+// stateJSON: the core's keys, then each panel's.
+func (a *app) stateJSON(states []func(*ui.Obj)) string {
+	m := &a.m
+	o := ui.NewObj().
+		Bool("connected", a.sock.open).
+		Int("reconnects", int64(a.sock.reconnects)).
+		Int("version", int64(m.version())).
+		Int("versions_received", int64(m.versions)).
+		Str("phase", string(m.progress.Phase))
+	if m.asg != nil {
+		o.Int("images", int64(len(m.asg.Super))).Int("supers", int64(m.asg.M)).Int("subclusters", int64(len(m.asg.SubParent)))
+	} else {
+		o.Int("images", 0).Int("supers", 0).Int("subclusters", 0)
+	}
+	o.Int("selected", int64(m.selected)).
+		Num("decode_ms", a.decodeMs).
+		Num("layout_ms", a.layoutMs).
+		Str("last_error", a.lastErr)
+	for _, state := range states {
+		state(o)
+	}
+	return o.String()
+}
+
+func (p *mapPanel) state(o *ui.Obj) {
+	o.Str("mode", p.mode.String()).
+		Int("clusters_drawn", int64(p.stats.Subs)).
+		Int("cells_drawn", int64(p.stats.Drawn)).
+		Int("cells_culled", int64(p.stats.Culled)).
+		Int("cells_tiny", int64(p.stats.Tiny)).
+		Int("highlighted_drawn", int64(p.stats.Highlighted)).
+		Int("hover", int64(p.hover)).
+		Bool("animating", p.animStart > 0 || p.viewStart > 0).
+		Int("frames", int64(p.frames)).
+		Num("last_frame_ms", p.lastMs).
+		Int("canvas_w", int64(p.canvas.W)).
+		Int("canvas_h", int64(p.canvas.H)).
+		Num("scale", p.view.Scale)
+}
+
+func (p *searchPanel) state(o *ui.Obj) {
+	o.Str("search_query", p.query).
+		Int("search_version", int64(p.version)).
+		Str("search_error", p.err).
+		Ints("highlighted", p.ids).
+		Int("results", int64(len(p.hits)))
+}
+
+func (p *reclusterPanel) state(o *ui.Obj) {
+	o.Bool("recluster_busy", p.busy()).Str("recluster_msg", p.msg)
+}
+
+func (c *chartsPanel) state(o *ui.Obj) {
+	o.Int("loss_points", int64(len(c.lossSup))).Int("metrics_points", int64(len(c.stab)))
+}
+
+// benchDriver runs dcBench's scripted pan and zoom, one step per animation
+// frame, before the map draws.
+type benchDriver struct {
+	mp  *mapPanel
+	run *benchRun
+}
+
+// benchRun records the time between frames (what the user sees) and the
+// time to draw each one.
+type benchRun struct {
+	n         int
+	i         int
+	prev      float64
+	intervals []float64
+	render    []float64
+	raster    []float64
+	copyPut   []float64
+	overlay   []float64
+	resolve   js.Value
+}
+
+func (d *benchDriver) tick(ts float64) {
+	b, p := d.run, d.mp
+	if b == nil {
+		return
+	}
+	if b.i > 0 {
+		b.intervals = append(b.intervals, ts-b.prev)
+		b.render = append(b.render, p.lastMs)
+		b.raster = append(b.raster, p.phaseMs[0])
+		b.copyPut = append(b.copyPut, p.phaseMs[1])
+		b.overlay = append(b.overlay, p.phaseMs[2])
+	}
+	b.prev = ts
+	if b.i >= b.n {
+		d.run = nil
+		o := ui.NewObj().Nums("intervals", b.intervals).Nums("render", b.render).
+			Nums("raster", b.raster).Nums("copy", b.copyPut).Nums("overlay", b.overlay).
+			Int("clusters_drawn", int64(p.stats.Subs))
+		b.resolve.Invoke(o.String())
+		return
+	}
+	w, h := float64(p.canvas.W), float64(p.canvas.H)
+	switch k := b.i % 240; {
+	case k < 80:
+		p.view.ZoomAt(w*0.4, h*0.45, 1.05)
+	case k < 160:
+		p.view.Pan(-9, -5)
+	default:
+		p.view.ZoomAt(w*0.55, h*0.5, 1/1.05)
+	}
+	p.viewStart = 0
+	p.lastMove = ts
+	p.dirty = true
+	b.i++
+}

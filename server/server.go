@@ -83,6 +83,9 @@ type Config struct {
 	ThumbCache int
 	// PageSize is the number of images per page of a cluster (default 100).
 	PageSize int
+	// DataDir is the run directory, where the users' cluster notes are
+	// kept (NotesFile); empty keeps them in memory only.
+	DataDir string
 }
 
 func (c *Config) defaults() {
@@ -113,7 +116,7 @@ func (c *Config) defaults() {
 }
 
 // Server serves one run. Create it with New, hand it to the trainer as its
-// Observer, attach the run with SetRun, then call Run (background work)
+// Observer (it is a deepercluster.FeatureObserver too), attach the run with SetRun, then call Run (background work)
 // and serve Handler.
 type Server struct {
 	cfg    Config
@@ -124,6 +127,7 @@ type Server struct {
 	reg    *prometheus.Registry
 	met    *metrics
 	thumbs *thumbCache
+	notes  *noteStore
 	wake   chan struct{} // an event is waiting in a mailbox
 	// pubMu orders changes of the published state with the hub's base, so
 	// an older version's late summaries never replace a newer snapshot.
@@ -134,6 +138,8 @@ type Server struct {
 	mu       sync.Mutex
 	run      Run
 	pendA    *deepercluster.Assignment // mailbox: newest assignment not yet handled
+	pendF    *deepercluster.Features   // mailbox: newest features not yet indexed
+	similar  *similarIndex             // nil before the first features
 	progress deepercluster.Progress
 	progSeq  uint64 // bumps with every OnProgress
 	metricsQ []deepercluster.Metrics
@@ -183,7 +189,12 @@ func New(cfg Config, ds deepercluster.Dataset, search Searcher, log *slog.Logger
 		}
 		cfg.Token = hex.EncodeToString(b[:])
 	}
+	notes, err := loadNotes(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s := &Server{
+		notes:  notes,
 		cfg:    cfg,
 		ds:     ds,
 		search: search,
@@ -319,6 +330,7 @@ func (s *Server) Run(ctx context.Context) error {
 		p, seq := s.progress, s.progSeq
 		s.mu.Unlock()
 
+		s.takeFeatures()
 		if a != nil {
 			if err := s.publishAssignment(a); err != nil {
 				s.log.Error("publish assignment", "version", a.Version, "err", err)
@@ -379,6 +391,9 @@ func (s *Server) publishAssignment(a *deepercluster.Assignment) error {
 		return nil // already sent
 	}
 	st := derive(a, nil)
+	if err := s.notes.follow(prev, st); err != nil {
+		s.log.Error("cluster notes", "version", a.Version, "err", err)
+	}
 	info := s.info()
 	info.Version = a.Version
 	snap := deepercluster.AppendSnapshot(nil, info, a, nil)
@@ -400,6 +415,12 @@ func (s *Server) publishAssignment(a *deepercluster.Assignment) error {
 	}
 	s.mu.Unlock()
 	s.hub.PublishBase(snap, update)
+	if update != nil {
+		// A delta carries no run info: the parameters in force may have
+		// changed with this version (a recluster request), and the page's
+		// header shows them.
+		s.hub.Publish(deepercluster.AppendRunInfo(nil, info))
+	}
 	s.met.version.Set(float64(a.Version))
 	return nil
 }

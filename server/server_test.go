@@ -472,7 +472,7 @@ func TestClusterPagesThumbsAndExport(t *testing.T) {
 		for sc.Scan() {
 			line := sc.Text()
 			if format == "csv" && rows == 0 {
-				if line != "id,super,sub,tags" {
+				if line != "id,super,sub,tags,cluster_name,verdict,note" {
 					t.Fatalf("csv header %q", line)
 				}
 			} else if format == "jsonl" {

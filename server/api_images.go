@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/binary"
 	"net/http"
 	"strconv"
 	"strings"
@@ -158,20 +157,13 @@ func (s *Server) getSimilar(c echo.Context) error {
 }
 
 // Batch thumbnails: GET /api/thumbs?ids=1,2,3&px=N answers them all in one
-// body of Content-Type ThumbsContentType, little-endian:
-//
-//	"DCT1"                magic and format version
-//	u16 px                side of every thumbnail
-//	u16 count             number of thumbnails
-//	count x u32           image ids, in the order asked
-//	count x px*px*3 bytes the thumbnails, RGB rows, in the same order
-//
-// px is clamped to [minThumbPx, the dataset's resolution]: the server
-// never sends more than the dataset has, and the client asks for what the
-// screen shows. Smaller sides are box-filtered from the dataset's pixels.
+// body, a deepercluster.ThumbBatch (its doc has the layout). px is clamped
+// to [minThumbPx, the dataset's resolution]: the server never sends more
+// than the dataset has, and the client asks for what the screen shows.
+// Smaller sides are box-filtered from the dataset's pixels.
 const (
-	ThumbsContentType = "application/x-deepercluster-thumbs"
-	maxThumbBatch     = 1024
+	ThumbsContentType = deepercluster.ThumbsContentType
+	maxThumbBatch     = deepercluster.MaxThumbBatch
 	minThumbPx        = 4
 )
 
@@ -206,19 +198,16 @@ func (s *Server) getThumbs(c echo.Context) error {
 		px = min(max(px, minThumbPx), res)
 	}
 	per := px * px * 3
-	out := make([]byte, 8+4*len(ids)+len(ids)*per)
-	copy(out, "DCT1")
-	binary.LittleEndian.PutUint16(out[4:], uint16(px))
-	binary.LittleEndian.PutUint16(out[6:], uint16(len(ids)))
+	b := &deepercluster.ThumbBatch{Px: px, IDs: make([]int32, len(ids)), Pix: make([]byte, len(ids)*per)}
 	src := make([]byte, deepercluster.ImageBytes(res))
-	pix := out[8+4*len(ids):]
 	for i, id := range ids {
-		binary.LittleEndian.PutUint32(out[8+4*i:], uint32(id))
+		b.IDs[i] = int32(id)
 		if err := s.ds.Image(id, src); err != nil {
 			return err
 		}
-		downsample(pix[i*per:(i+1)*per], px, src, res)
+		downsample(b.Thumb(i), px, src, res)
 	}
+	out := deepercluster.AppendThumbBatch(nil, b)
 	h := c.Response().Header()
 	h.Set("Cache-Control", "private, max-age=3600")
 	h.Set("X-Thumb-Px", strconv.Itoa(px))

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -168,24 +167,18 @@ func repeatIDs(n int) string {
 	return s
 }
 
-// decodeThumbs reads the batch container of GET /api/thumbs.
-func decodeThumbs(t *testing.T, b []byte) (px int, ids []int, pix [][]byte) {
+// decodeThumbs reads the batch of GET /api/thumbs.
+func decodeThumbs(t *testing.T, raw []byte) (px int, ids []int, pix [][]byte) {
 	t.Helper()
-	if len(b) < 8 || string(b[:4]) != "DCT1" {
-		t.Fatalf("not a thumbnail batch: %q", b[:min(len(b), 8)])
+	b, err := deepercluster.DecodeThumbBatch(raw)
+	if err != nil {
+		t.Fatal(err)
 	}
-	px = int(binary.LittleEndian.Uint16(b[4:]))
-	n := int(binary.LittleEndian.Uint16(b[6:]))
-	per := px * px * 3
-	if len(b) != 8+4*n+n*per {
-		t.Fatalf("%d bytes for %d thumbnails of %d px", len(b), n, px)
+	for i, id := range b.IDs {
+		ids = append(ids, int(id))
+		pix = append(pix, b.Thumb(i))
 	}
-	for i := range n {
-		ids = append(ids, int(binary.LittleEndian.Uint32(b[8+4*i:])))
-		off := 8 + 4*n + i*per
-		pix = append(pix, b[off:off+per])
-	}
-	return px, ids, pix
+	return b.Px, ids, pix
 }
 
 func TestThumbBatch(t *testing.T) {

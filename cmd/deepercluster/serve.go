@@ -67,7 +67,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: open index: %w", err)
 	}
-	srv, err := server.New(server.Config{Addr: *addr, Token: *token, AllowOrigins: origins}, ds, ix, a.log)
+	srv, err := server.New(server.Config{Addr: *addr, Token: *token, AllowOrigins: origins, DataDir: *dataDir}, ds, ix, a.log)
 	if err != nil {
 		ix.Close()
 		return err

@@ -95,7 +95,11 @@ func (wl Wall) At(x, y float64) int {
 
 // Blit draws an RGB image of px x px pixels scaled (nearest neighbour) to
 // the size x size square at (x0, y0), clipped to the canvas.
-func (c *Canvas) Blit(x0, y0, size int, rgb []byte, px int) {
+func (c *Canvas) Blit(x0, y0, size int, rgb []byte, px int) { c.BlitRot(x0, y0, size, rgb, px, 0) }
+
+// BlitRot is Blit with the image turned rot quarter turns clockwise (a
+// super-class cell shows its images as the model saw them).
+func (c *Canvas) BlitRot(x0, y0, size int, rgb []byte, px, rot int) {
 	if size <= 0 || px <= 0 || len(rgb) < px*px*3 {
 		return
 	}
@@ -104,13 +108,24 @@ func (c *Canvas) Blit(x0, y0, size int, rgb []byte, px int) {
 	if xb <= xa || yb <= ya {
 		return
 	}
+	rot &= 3
+	last := px - 1
 	for y := ya; y < yb; y++ {
-		sy := (y - y0) * px / size
-		srow := rgb[sy*px*3 : (sy+1)*px*3]
+		v := (y - y0) * px / size
 		row := c.pix32[y*c.W+xa : y*c.W+xb]
 		for i := range row {
-			sx := (xa + i - x0) * px / size * 3
-			row[i] = uint32(srow[sx]) | uint32(srow[sx+1])<<8 | uint32(srow[sx+2])<<16 | 0xff<<24
+			u := (xa + i - x0) * px / size
+			sx, sy := u, v
+			switch rot {
+			case 1:
+				sx, sy = v, last-u
+			case 2:
+				sx, sy = last-u, last-v
+			case 3:
+				sx, sy = last-v, u
+			}
+			o := (sy*px + sx) * 3
+			row[i] = uint32(rgb[o]) | uint32(rgb[o+1])<<8 | uint32(rgb[o+2])<<16 | 0xff<<24
 		}
 	}
 }

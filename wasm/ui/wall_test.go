@@ -105,6 +105,27 @@ func TestBlitScalesAndClips(t *testing.T) {
 	}
 }
 
+func TestBlitRotTurnsClockwise(t *testing.T) {
+	// A 2x2 image: red, green / blue, white.
+	img := []byte{255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255}
+	red, green, blue, white := Color{255, 0, 0, 255}, Color{0, 255, 0, 255}, Color{0, 0, 255, 255}, Color{255, 255, 255, 255}
+	for _, tc := range []struct {
+		rot                int
+		tl, tr, bl, bottom Color
+	}{
+		{0, red, green, blue, white},
+		{1, blue, red, white, green},
+		{2, white, blue, green, red},
+		{3, green, white, red, blue},
+	} {
+		c := NewCanvas(2, 2)
+		c.BlitRot(0, 0, 2, img, 2, tc.rot)
+		if c.At(0, 0) != tc.tl || c.At(1, 0) != tc.tr || c.At(0, 1) != tc.bl || c.At(1, 1) != tc.bottom {
+			t.Errorf("rot %d: %v %v / %v %v", tc.rot, c.At(0, 0), c.At(1, 0), c.At(0, 1), c.At(1, 1))
+		}
+	}
+}
+
 func TestThumbPx(t *testing.T) {
 	for _, tc := range []struct {
 		tile float64

@@ -1,0 +1,380 @@
+package e2e
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/deepercluster/deepercluster"
+)
+
+// shot saves a screenshot under $TEST_ARTIFACTS (or the temp directory).
+func shot(t *testing.T, ctx context.Context, name string) { screenshot(t, ctx, name) }
+
+// openPage starts a browser on url and waits for the first version drawn.
+func openPage(t *testing.T, ctx context.Context, url string) (context.Context, func()) {
+	t.Helper()
+	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1280, 800)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(url+"/")); err != nil {
+		bcancel()
+		t.Fatal(err)
+	}
+	pollState(t, bctx, "the first assignment drawn", 2*time.Minute, func(st ClientState) bool {
+		return st.Connected && st.Version >= 1 && st.ClustersDrawn > 0 && !st.Animating
+	})
+	return bctx, bcancel
+}
+
+// clickCanvas clicks the map at (x, y) in canvas pixels.
+func clickCanvas(t *testing.T, ctx context.Context, x, y float64) {
+	t.Helper()
+	r, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](
+		`(() => { const r = document.getElementById("map").getBoundingClientRect(); return [r.left, r.top]; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(r[0]+x, r[1]+y)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func key(t *testing.T, ctx context.Context, k string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(k)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowserWallImageNotes runs the real server with real training and
+// drives the page in headless Chromium through what a user does with the
+// images: a zoomed cell fills with its photos (fetched in batches), a
+// click opens one in the image view, its similar images load and open in
+// turn, the keyboard moves between clusters, and a note written on a
+// cluster names it on the map and survives a restart of the server and a
+// reclustering.
+func TestBrowserWallImageNotes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network and runs a browser")
+	}
+	clientDir := needBrowser(t)
+	dir := t.TempDir()
+	params := deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 4, K: 6, ReclusterEvery: 1000, PCADim: 8}
+	s := startStackIn(t, dir, 2000, params, clientDir)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	bctx, bcancel := openPage(t, ctx, s.url)
+	defer func() { bcancel() }()
+
+	// 1. The photo wall: zoom to the largest sub-cluster; its cell fills
+	// with all its images, drawn from thumbnails that came in batches at
+	// no more than the dataset's resolution.
+	a := s.run.Assignment()
+	_, sizes := a.Sizes()
+	z := int32(0)
+	for j, n := range sizes {
+		if n > sizes[z] {
+			z = int32(j)
+		}
+	}
+	ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](fmt.Sprintf("dcZoomToSub(%d)", z)))
+	if err != nil || !ok {
+		t.Fatalf("zoom to sub-cluster %d: %v %v", z, ok, err)
+	}
+	st := pollState(t, bctx, "the wall of the zoomed cell drawn", time.Minute, func(st ClientState) bool {
+		return !st.Animating && st.WallSub == z && st.WallShown > 0 && st.WallDrawn == st.WallShown && st.ThumbsInFlight == 0
+	})
+	t.Logf("wall: %d images, %d shown in %.1f px tiles, %d drawn, fill %.2f, %d batches, %d thumbnails received, px %d",
+		st.WallImages, st.WallShown, st.WallTile, st.WallDrawn, st.WallFill, st.ThumbBatches, st.ThumbsReceived, st.WallPx)
+	if st.WallImages != sizes[z] || st.WallShown != sizes[z] {
+		t.Fatalf("wall of sub-cluster %d shows %d of %d images (state says %d)", z, st.WallShown, sizes[z], st.WallImages)
+	}
+	if st.WallFill < 0.5 {
+		t.Fatalf("the wall covers %.0f%% of its cell", 100*st.WallFill)
+	}
+	if st.ThumbBatches == 0 || st.ThumbBatches*4 > st.ThumbsReceived {
+		t.Fatalf("%d thumbnails in %d requests: not batched", st.ThumbsReceived, st.ThumbBatches)
+	}
+	if res := s.ds.Resolution(); st.WallPx > res || st.ThumbPxRequested > res || st.WallPx < 1 {
+		t.Fatalf("thumbnails of %d px (asked %d) for a dataset of %d px", st.WallPx, st.ThumbPxRequested, res)
+	}
+	if st.LastError != "" {
+		t.Fatalf("client error: %s", st.LastError)
+	}
+	// The canvas shows the first image's pixels where its tile is: the
+	// tile's centre differs from the cell's flat fill around it.
+	tile := st.WallTile
+	px, err := chromedp.Run(bctx, chromedp.Evaluate[[]int](fmt.Sprintf(`(() => {
+		const c = document.getElementById("map").getContext("2d");
+		const a = c.getImageData(%d, %d, 1, 1).data, b = c.getImageData(%d, %d, 1, 1).data;
+		return [a[0], a[1], a[2], b[0], b[1], b[2]]; })()`,
+		int(st.WallX+tile/2), int(st.WallY+tile/2), int(st.WallX+tile/2), int(st.WallY+tile/2)+int(tile))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tile 0 centre rgb %v, tile below %v", px[:3], px[3:])
+	shot(t, bctx, "wall.png")
+
+	// 2. The image view: a click on the first tile opens its image.
+	members := []int32{}
+	for i, sz := range a.Sub {
+		if sz == z {
+			members = append(members, int32(i))
+		}
+	}
+	clickCanvas(t, bctx, st.WallX+tile/2, st.WallY+tile/2)
+	first := members[0]
+	st = pollState(t, bctx, "the image view of the first tile", 30*time.Second, func(st ClientState) bool {
+		return st.ImageShown == first && st.ImageLoaded == first
+	})
+	if st.Image != first || st.Selected != int(z) || st.ImageSub != z || st.ImageSuper != a.SubParent[z] {
+		t.Fatalf("image view of %d: state %+v; want sub-cluster %d of super %d", first, st, z, a.SubParent[z])
+	}
+	info, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("imageview").hidden ? "" : document.getElementById("imageview").innerText`))
+	if err != nil || !strings.Contains(info, "user tags") || !strings.Contains(info, "autotags") || !strings.Contains(info, fmt.Sprintf("sub-cluster %d", z)) {
+		t.Fatalf("image view text %q (%v)", info, err)
+	}
+	if _, labelled := s.ds.Label(int(first)); labelled && !strings.Contains(info, "label") {
+		t.Fatalf("image view lacks the label: %q", info)
+	}
+	for _, tg := range s.ds.Meta(int(first)).Tags {
+		if !strings.Contains(info, "#"+tg) {
+			t.Fatalf("image view lacks the tag #%s: %q", tg, info)
+		}
+	}
+
+	// 3. Similar images: the view lists what the API answers, nearest
+	// first; clicking one opens it, and its own similar images load.
+	st = pollState(t, bctx, "similar images", 30*time.Second, func(st ClientState) bool {
+		return st.SimilarOf == first && len(st.Similar) > 0 || st.SimilarError != ""
+	})
+	var sim struct {
+		Images []struct {
+			ID       int32   `json:"id"`
+			Distance float64 `json:"distance"`
+		} `json:"images"`
+	}
+	if code := s.getJSON(t, fmt.Sprintf("/api/images/%d/similar?k=12", first), &sim); code != http.StatusOK {
+		t.Fatalf("similar: HTTP %d", code)
+	}
+	var apiIDs []int32
+	for _, im := range sim.Images {
+		apiIDs = append(apiIDs, im.ID)
+	}
+	if st.SimilarError != "" || !slices.Equal(st.Similar, apiIDs) || len(apiIDs) != 12 {
+		t.Fatalf("the page lists %v (error %q), the API %v", st.Similar, st.SimilarError, apiIDs)
+	}
+	n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#iv-similar figure img").length`))
+	if err != nil || n != 12 {
+		t.Fatalf("%d similar images shown (%v)", n, err)
+	}
+	shot(t, bctx, "image-view.png")
+	next := st.Similar[2]
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#iv-similar figure:nth-child(3) img"))); err != nil {
+		t.Fatal(err)
+	}
+	st = pollState(t, bctx, "the clicked similar image opened", 30*time.Second, func(st ClientState) bool {
+		return st.ImageShown == next && st.ImageLoaded == next && st.SimilarOf == next && len(st.Similar) == 12
+	})
+	if slices.Contains(st.Similar, next) {
+		t.Fatalf("image %d lists itself as similar: %v", next, st.Similar)
+	}
+
+	// 4. Keyboard: Escape closes the view; the arrows move to a sibling
+	// sub-cluster of the same super-cluster; "/" focuses the search.
+	key(t, bctx, kb.Escape)
+	st = pollState(t, bctx, "the image view closed", 10*time.Second, func(st ClientState) bool { return st.Image == -1 })
+	if st.Selected != int(z) {
+		t.Fatalf("Escape closed the view and the selection: selected %d", st.Selected)
+	}
+	if err := chromedp.Do(bctx, chromedp.Focus(chromedp.CSS("#map"))); err != nil {
+		t.Fatal(err)
+	}
+	key(t, bctx, kb.ArrowRight)
+	st = pollState(t, bctx, "a sibling selected", 10*time.Second, func(st ClientState) bool { return st.Selected != int(z) })
+	if a.SubParent[st.Selected] != a.SubParent[z] {
+		t.Fatalf("ArrowRight went from sub-cluster %d (super %d) to %d (super %d)", z, a.SubParent[z], st.Selected, a.SubParent[st.Selected])
+	}
+	key(t, bctx, kb.ArrowLeft)
+	pollState(t, bctx, "back to the cluster", 10*time.Second, func(st ClientState) bool { return st.Selected == int(z) })
+	key(t, bctx, "/")
+	if focus, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.activeElement.id`)); err != nil || focus != "q" {
+		t.Fatalf("after /, focus on %q (%v)", focus, err)
+	}
+	key(t, bctx, kb.Escape) // leaves the box: the selection stays
+	if err := chromedp.Do(bctx, chromedp.Focus(chromedp.CSS("#map"))); err != nil {
+		t.Fatal(err)
+	}
+	key(t, bctx, kb.Enter)
+	pollState(t, bctx, "Enter zooms to the cluster", 10*time.Second, func(st ClientState) bool {
+		return !st.Animating && st.WallSub == z && st.Selected == int(z)
+	})
+
+	// 5. A note: name the cluster, mark it good, add a line. It names the
+	// cell on the map and shows in /api/clusters and the export.
+	if err := chromedp.Do(bctx,
+		chromedp.SetValue(chromedp.CSS("#note-name"), "harbour boats"),
+		chromedp.SetValue(chromedp.CSS("#note-verdict"), "good"),
+		chromedp.SetValue(chromedp.CSS("#note-text"), "boats in harbours, some at dusk"),
+		chromedp.Click(chromedp.CSS("#note-save"))); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%d=harbour boats", z)
+	st = pollState(t, bctx, "the note saved and shown", 20*time.Second, func(st ClientState) bool {
+		return strings.HasPrefix(st.NoteMsg, "saved") && slices.Contains(st.Notes, want) && hasLabel(st.Labels, "harbour boats ✓")
+	})
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#resetview"))); err != nil {
+		t.Fatal(err)
+	}
+	st = pollState(t, bctx, "the name on the whole map", 20*time.Second, func(st ClientState) bool {
+		return !st.Animating && hasLabel(st.Labels, "harbour boats ✓")
+	})
+	shot(t, bctx, "named-cluster.png")
+	checkNote(t, s, z, "harbour boats", "good")
+
+	// 6. A restart: a new server on the same directory; the page shows
+	// the note on the same cluster.
+	bcancel()
+	s.stop()
+	s = startStackIn(t, dir, 2000, params, clientDir)
+	bctx, bcancel = openPage(t, ctx, s.url)
+	st = pollState(t, bctx, "the note after a restart", time.Minute, func(st ClientState) bool {
+		return slices.Contains(st.Notes, want) && hasLabel(st.Labels, "harbour boats ✓")
+	})
+	checkNote(t, s, z, "harbour boats", "good")
+
+	// 7. A reclustering with other parameters: the note moves to the
+	// cluster that holds most of its images.
+	before := s.run.Assignment()
+	code, body := post(t, s.url+"/api/recluster", `{"m":3,"k":5}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("recluster: %d %s", code, body)
+	}
+	st = pollState(t, bctx, "the new version", 2*time.Minute, func(st ClientState) bool {
+		return st.Version > before.Version && st.Subclusters == 15 && !st.Animating
+	})
+	after := s.run.Assignment()
+	if after.Version != st.Version {
+		t.Fatalf("page at version %d, trainer at %d", st.Version, after.Version)
+	}
+	counts := map[int32]int{}
+	for i, old := range before.Sub {
+		if old == z {
+			counts[after.Sub[i]]++
+		}
+	}
+	home := int32(-1)
+	for nz, c := range counts {
+		if home < 0 || c > counts[home] || c == counts[home] && nz < home {
+			home = nz
+		}
+	}
+	want = fmt.Sprintf("%d=harbour boats", home)
+	st = pollState(t, bctx, "the note on its cluster's new id", 30*time.Second, func(st ClientState) bool {
+		return slices.Contains(st.Notes, want) && len(st.Notes) == 1
+	})
+	checkNote(t, s, home, "harbour boats", "good")
+	t.Logf("the note moved from sub-cluster %d to %d (%d of its %d images)", z, home, counts[home], sizes[z])
+	shot(t, bctx, "named-cluster-after-recluster.png")
+	if st.LastError != "" {
+		t.Fatalf("client error: %s", st.LastError)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "notes.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func hasLabel(labels []string, prefix string) bool {
+	for _, l := range labels {
+		if strings.HasPrefix(l, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func post(t *testing.T, u, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(u, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp.StatusCode, b.String()
+}
+
+// checkNote reads the note of sub-cluster z from /api/clusters and the CSV
+// export.
+func checkNote(t *testing.T, s *stack, z int32, name, verdict string) {
+	t.Helper()
+	var cl struct {
+		Supers []struct {
+			Subs []struct {
+				Sub  int32 `json:"sub"`
+				Note *struct {
+					Name    string `json:"name"`
+					Verdict string `json:"verdict"`
+				} `json:"note"`
+			} `json:"subs"`
+		} `json:"supers"`
+	}
+	s.getJSON(t, "/api/clusters", &cl)
+	found := false
+	for _, sp := range cl.Supers {
+		for _, sb := range sp.Subs {
+			if sb.Note != nil {
+				if sb.Sub != z || sb.Note.Name != name || sb.Note.Verdict != verdict {
+					t.Fatalf("/api/clusters: note %+v on sub-cluster %d, want %q (%s) on %d", *sb.Note, sb.Sub, name, verdict, z)
+				}
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("/api/clusters has no note on sub-cluster %d", z)
+	}
+	resp, err := http.Get(s.url + "/api/export?format=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for _, r := range rows[1:] {
+		sub, _ := strconv.Atoi(r[2])
+		if (int32(sub) == z) != (r[4] == name) || r[4] == name && r[5] != verdict {
+			t.Fatalf("export row %v: sub-cluster %d, note %q %q", r, sub, r[4], r[5])
+		}
+		if r[4] == name {
+			named++
+		}
+	}
+	if named == 0 {
+		t.Fatal("the export names no image's cluster")
+	}
+}
+

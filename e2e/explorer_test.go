@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -113,27 +115,43 @@ func TestBrowserWallImageNotes(t *testing.T) {
 	if st.LastError != "" {
 		t.Fatalf("client error: %s", st.LastError)
 	}
-	// The canvas shows the first image's pixels where its tile is: the
-	// tile's centre differs from the cell's flat fill around it.
-	tile := st.WallTile
-	px, err := chromedp.Run(bctx, chromedp.Evaluate[[]int](fmt.Sprintf(`(() => {
-		const c = document.getElementById("map").getContext("2d");
-		const a = c.getImageData(%d, %d, 1, 1).data, b = c.getImageData(%d, %d, 1, 1).data;
-		return [a[0], a[1], a[2], b[0], b[1], b[2]]; })()`,
-		int(st.WallX+tile/2), int(st.WallY+tile/2), int(st.WallX+tile/2), int(st.WallY+tile/2)+int(tile))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("tile 0 centre rgb %v, tile below %v", px[:3], px[3:])
-	shot(t, bctx, "wall.png")
-
-	// 2. The image view: a click on the first tile opens its image.
+	// The canvas shows the first image's own pixels in its tile: the
+	// pixel at the tile's centre is the thumbnail's pixel there, as the
+	// server's batch has it.
 	members := []int32{}
 	for i, sz := range a.Sub {
 		if sz == z {
 			members = append(members, int32(i))
 		}
 	}
+	tile := st.WallTile
+	x0, y0 := int(math.Round(st.WallX)), int(math.Round(st.WallY))
+	cx, cy := x0+int(tile)/2, y0+int(tile)/3
+	rgb, err := chromedp.Run(bctx, chromedp.Evaluate[[]int](fmt.Sprintf(
+		`Array.from(document.getElementById("map").getContext("2d").getImageData(%d, %d, 1, 1).data.slice(0, 3))`, cx, cy)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(fmt.Sprintf("%s/api/thumbs?ids=%d&px=%d", s.url, members[0], st.WallPx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	batch, err := deepercluster.DecodeThumbBatch(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int(tile) - 1 // a one-pixel gap between tiles
+	sx, sy := (cx-x0)*batch.Px/size, (cy-y0)*batch.Px/size
+	o := (sy*batch.Px + sx) * 3
+	thumbRGB := batch.Thumb(0)[o : o+3]
+	if rgb[0] != int(thumbRGB[0]) || rgb[1] != int(thumbRGB[1]) || rgb[2] != int(thumbRGB[2]) {
+		t.Fatalf("the wall shows %v at (%d,%d), image %d's thumbnail has %v there", rgb, cx, cy, members[0], thumbRGB)
+	}
+	shot(t, bctx, "wall.png")
+
+	// 2. The image view: a click on the first tile opens its image.
 	clickCanvas(t, bctx, st.WallX+tile/2, st.WallY+tile/2)
 	first := members[0]
 	st = pollState(t, bctx, "the image view of the first tile", 30*time.Second, func(st ClientState) bool {

@@ -395,4 +395,3 @@ func checkNote(t *testing.T, s *stack, z int32, name, verdict string) {
 		t.Fatal("the export names no image's cluster")
 	}
 }
-

@@ -320,9 +320,9 @@ func peer(python string, f *deepercluster.Features, ids []int, k int, got [][]in
 		return fmt.Errorf("%s: %w", python, err)
 	}
 	var p struct {
-		NumpyMedian float64 `json:"numpy_median_ms"`
-		NumpyP99    float64 `json:"numpy_p99_ms"`
-		NumpyIDs    [][]int `json:"numpy_ids"`
+		NumpyMedian float64  `json:"numpy_median_ms"`
+		NumpyP99    float64  `json:"numpy_p99_ms"`
+		NumpyIDs    [][]int  `json:"numpy_ids"`
 		FaissMed    *float64 `json:"faiss_median_ms"`
 		FaissP      *float64 `json:"faiss_p99_ms"`
 		FaissError  string   `json:"faiss_error"`

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -232,6 +235,99 @@ func TestThumbBatch(t *testing.T) {
 						}
 					}
 				}
+			}
+		})
+	}
+}
+
+// waitSimilar polls until similar images answer 200 (or fails after a while).
+func waitSimilar(t *testing.T, u string, id int) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		status, body, _ := do(t, "GET", u+"/api/images/"+strconv.Itoa(id)+"/similar?k=5", "", nil)
+		if status == 200 {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("similar images never answered: %d %v", status, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestFeaturesSurviveRestart(t *testing.T) {
+	const n = 300
+	dir := t.TempDir()
+	ds := testDataset(t, n)
+	v1 := assignmentFor(1, n, 2, 3, 4, 0)
+	ts := startServer(t, Config{DataDir: dir}, ds, nil)
+	ts.s.OnAssignment(v1)
+	ts.s.OnFeatures(unitFeatures(1, n, 8, 6))
+	first := waitSimilar(t, ts.ts.URL, 17)
+	// The file is written in the background: wait for it, then stop.
+	path := filepath.Join(dir, FeaturesFile)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the features were never saved")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ts.ts.Close()
+	ts.stop()
+	<-ts.done
+
+	// A restart on the same version: the same answers without new features.
+	ts2 := startServer(t, Config{DataDir: dir}, ds, nil)
+	ts2.s.OnAssignment(v1)
+	again := waitSimilar(t, ts2.ts.URL, 17)
+	a, _ := json.Marshal(first["images"])
+	b, _ := json.Marshal(again["images"])
+	if string(a) != string(b) {
+		t.Fatalf("after a restart %s, before %s", b, a)
+	}
+	ts2.ts.Close()
+	ts2.stop()
+	<-ts2.done
+
+	// Features of another version than the one the run resumes with are
+	// not the latest clustering's: 503 until new ones come.
+	for _, tc := range []struct {
+		name    string
+		spoil   func()
+		version uint32
+	}{
+		{"another version", func() {}, 2},
+		{"corrupt file", func() {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw[100] ^= 0xff
+			if err := os.WriteFile(path, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.spoil()
+			ts := startServer(t, Config{DataDir: dir}, ds, nil)
+			a := assignmentFor(tc.version, n, 2, 3, 4, 0)
+			ts.s.OnAssignment(a)
+			waitVersion(t, ts.s, tc.version)
+			ts.ts.Close()
+			ts.stop()
+			<-ts.done // the features' loader has finished
+			// Neither indexed nor waiting to be.
+			ts.s.mu.Lock()
+			pend := ts.s.pendF
+			ts.s.mu.Unlock()
+			if idx := ts.s.similarIndex(); idx != nil || pend != nil {
+				t.Fatalf("saved features were taken for version %d (indexed %v, waiting %v)", tc.version, idx != nil, pend != nil)
 			}
 		})
 	}

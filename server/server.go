@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/internal/atomicfile"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -134,11 +135,17 @@ type Server struct {
 	pubMu sync.Mutex
 	// reclusterMu makes concurrent recluster requests decide one at a time.
 	reclusterMu sync.Mutex
+	// saveMu orders writes of the features file; bg counts the goroutines
+	// that read or write it, which Run waits for.
+	saveMu sync.Mutex
+	bg     sync.WaitGroup
 
 	mu       sync.Mutex
 	run      Run
 	pendA    *deepercluster.Assignment // mailbox: newest assignment not yet handled
 	pendF    *deepercluster.Features   // mailbox: newest features not yet indexed
+	// pendFromDisk: pendF was read back from the run directory.
+	pendFromDisk bool
 	similar  *similarIndex             // nil before the first features
 	progress deepercluster.Progress
 	progSeq  uint64 // bumps with every OnProgress
@@ -188,6 +195,13 @@ func New(cfg Config, ds deepercluster.Dataset, search Searcher, log *slog.Logger
 			return nil, fmt.Errorf("server: generate token: %w", err)
 		}
 		cfg.Token = hex.EncodeToString(b[:])
+	}
+	if cfg.DataDir != "" {
+		// Left by writes a crash interrupted; nothing of ours writes yet.
+		err := atomicfile.RemoveTemps(cfg.DataDir, func(name string) bool { return name == NotesFile || name == FeaturesFile })
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
 	}
 	notes, err := loadNotes(cfg.DataDir)
 	if err != nil {
@@ -304,6 +318,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.indexLoop(ctx, idx)
 	}()
 	defer wg.Wait()
+	defer s.bg.Wait()
 
 	tick := time.NewTicker(s.cfg.ProgressEvery)
 	defer tick.Stop()
@@ -391,6 +406,9 @@ func (s *Server) publishAssignment(a *deepercluster.Assignment) error {
 		return nil // already sent
 	}
 	st := derive(a, nil)
+	if prev == nil && s.similarIndex() == nil {
+		s.restoreFeatures(a.Version)
+	}
 	if err := s.notes.follow(prev, st); err != nil {
 		s.log.Error("cluster notes", "version", a.Version, "err", err)
 	}

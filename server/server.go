@@ -140,22 +140,22 @@ type Server struct {
 	saveMu sync.Mutex
 	bg     sync.WaitGroup
 
-	mu       sync.Mutex
-	run      Run
-	pendA    *deepercluster.Assignment // mailbox: newest assignment not yet handled
-	pendF    *deepercluster.Features   // mailbox: newest features not yet indexed
+	mu    sync.Mutex
+	run   Run
+	pendA *deepercluster.Assignment // mailbox: newest assignment not yet handled
+	pendF *deepercluster.Features   // mailbox: newest features not yet indexed
 	// pendFromDisk: pendF was read back from the run directory.
 	pendFromDisk bool
-	similar  *similarIndex             // nil before the first features
-	progress deepercluster.Progress
-	progSeq  uint64 // bumps with every OnProgress
-	metricsQ []deepercluster.Metrics
-	lastMet  *deepercluster.Metrics
-	state    *published // what clients were last sent
-	job      *Job
-	jobSeq   int
-	closing  bool
-	conns    map[*websocket.Conn]struct{}
+	similar      *similarIndex // nil before the first features
+	progress     deepercluster.Progress
+	progSeq      uint64 // bumps with every OnProgress
+	metricsQ     []deepercluster.Metrics
+	lastMet      *deepercluster.Metrics
+	state        *published // what clients were last sent
+	job          *Job
+	jobSeq       int
+	closing      bool
+	conns        map[*websocket.Conn]struct{}
 }
 
 // published is the assignment the clients hold, with what is derived from

@@ -29,16 +29,21 @@ func installHooks(a *app, mp *mapPanel, search *searchPanel, recluster *recluste
 	bench := &benchDriver{mp: mp}
 	// Before the map draws, as the scripted moves are the frame's input.
 	a.tickers = append([]func(float64){bench.tick}, a.tickers...)
-	// dcBench(n) returns a Promise of a JSON string with n frame intervals.
+	// dcBench(n, here) returns a Promise of a JSON string with n frame
+	// intervals, from the whole map, or with here true from the view on
+	// screen (a zoomed cell and its photo wall).
 	g.Set("dcBench", a.dom.fn("dcBench", func(_ js.Value, args []js.Value) any {
 		n := 300
 		if len(args) > 0 && args[0].Type() == js.TypeNumber {
 			n = args[0].Int()
 		}
+		here := len(args) > 1 && args[1].Truthy()
 		var exec js.Func
 		exec = js.FuncOf(func(_ js.Value, pa []js.Value) any {
 			exec.Release()
-			mp.view = ui.Fit(mp.bounds, float64(mp.canvas.W), float64(mp.canvas.H), 0)
+			if !here {
+				mp.view = ui.Fit(mp.bounds, float64(mp.canvas.W), float64(mp.canvas.H), 0)
+			}
 			bench.run = &benchRun{n: n, resolve: pa[0]}
 			return nil
 		})
@@ -155,6 +160,8 @@ func (p *mapPanel) state(o *ui.Obj) {
 		Int("wall_visible", int64(w.visible)).
 		Int("wall_drawn", int64(w.drawn)).
 		Num("wall_tile", w.tile).
+		Num("wall_x", w.x).
+		Num("wall_y", w.y).
 		Num("wall_fill", w.fill).
 		Int("wall_px", int64(w.maxPx)).
 		Int("walls", int64(w.walls)).
@@ -216,6 +223,7 @@ type benchRun struct {
 	raster    []float64
 	copyPut   []float64
 	overlay   []float64
+	tiles     int // photo-wall tiles drawn with pixels, over all frames
 	resolve   js.Value
 }
 
@@ -225,6 +233,7 @@ func (d *benchDriver) tick(ts float64) {
 		return
 	}
 	if b.i > 0 {
+		b.tiles += p.wall.tilesDrawn
 		b.intervals = append(b.intervals, ts-b.prev)
 		b.render = append(b.render, p.lastMs)
 		b.raster = append(b.raster, p.phaseMs[0])
@@ -236,7 +245,7 @@ func (d *benchDriver) tick(ts float64) {
 		d.run = nil
 		o := ui.NewObj().Nums("intervals", b.intervals).Nums("render", b.render).
 			Nums("raster", b.raster).Nums("copy", b.copyPut).Nums("overlay", b.overlay).
-			Int("clusters_drawn", int64(p.stats.Subs))
+			Int("clusters_drawn", int64(p.stats.Subs)).Int("wall_tiles_drawn", int64(b.tiles))
 		b.resolve.Invoke(o.String())
 		return
 	}

@@ -40,10 +40,10 @@ type wallOnScreen struct {
 // wallStats describes the largest wall of the last frame (for the tests
 // and the page's state) and the thumbnails fetched so far.
 type wallStats struct {
-	sub                   int32 // -1: no wall on screen
-	images, shown, drawn  int   // the cluster's images, tiles laid out, tiles drawn with pixels
-	visible               int   // tiles laid out on screen
-	tile                  float64
+	sub                   int32   // -1: no wall on screen
+	images, shown, drawn  int     // the cluster's images, tiles laid out, tiles drawn with pixels
+	visible               int     // tiles laid out on screen
+	tile, x, y            float64 // tile side, grid's top-left on screen
 	fill                  float64 // share of the cell's visible area covered by tiles
 	maxPx                 int     // largest thumbnail side drawn
 	walls, tilesDrawn     int     // over all walls of the frame
@@ -140,6 +140,7 @@ func (p *mapPanel) drawWalls() {
 		if area > bestArea {
 			bestArea = area
 			st.sub, st.images, st.shown, st.drawn, st.visible, st.tile, st.maxPx = n.Sub, len(ids), wl.N, drawn, visible, wl.Tile, maxPx
+			st.x, st.y = wl.X, wl.Y
 			st.fill = math.Min(1, float64(visible)*wl.Tile*wl.Tile/area)
 		}
 	}

@@ -39,6 +39,7 @@ func (s *Server) Handler() http.Handler {
 	e.GET("/api/clusters", s.getClusters)
 	e.GET("/api/clusters/:super/:sub", s.getCluster)
 	e.PUT("/api/clusters/:super/:sub/note", s.putNote, s.requireToken)
+	e.GET("/api/notes", s.getNotes)
 	e.GET("/api/images/:id", s.getImage)
 	e.GET("/api/images/:id/thumb", s.getThumb)
 	e.GET("/api/images/:id/similar", s.getSimilar)

@@ -120,3 +120,25 @@ func (s *Server) clusterPath(c echo.Context, st *published) (sup, sub int, err e
 	}
 	return sup, sub, nil
 }
+
+// getNotes lists the notes on the clusters of the published version: what
+// the page needs to name clusters on the map, without the whole hierarchy
+// of GET /api/clusters.
+func (s *Server) getNotes(c echo.Context) error {
+	st := s.current()
+	out := []*noteJSON{}
+	var version uint32
+	if st != nil {
+		version = st.a.Version
+		for z, n := range s.notes.all() {
+			if n.Version == version && int(z) < len(st.a.SubParent) {
+				nj := toNoteJSON(n)
+				sup := st.a.SubParent[z]
+				nj.Super = &sup
+				out = append(out, nj)
+			}
+		}
+		slices.SortFunc(out, func(a, b *noteJSON) int { return int(a.Sub - b.Sub) })
+	}
+	return c.JSON(http.StatusOK, map[string]any{"version": version, "notes": out})
+}

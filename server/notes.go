@@ -314,6 +314,8 @@ func ids(z []int32) string {
 
 // noteJSON is a note as the API shows it (without the image sample).
 type noteJSON struct {
+	// Super is set where the answer lists notes on their own.
+	Super   *int32    `json:"super,omitempty"`
 	Name    string    `json:"name"`
 	Verdict string    `json:"verdict"`
 	Text    string    `json:"text"`
@@ -326,5 +328,6 @@ type noteJSON struct {
 }
 
 func toNoteJSON(n Note) *noteJSON {
-	return &noteJSON{n.Name, n.Verdict, n.Text, n.Sub, n.Version, n.Updated, n.Lineage, n.Split, n.Merged}
+	return &noteJSON{Name: n.Name, Verdict: n.Verdict, Text: n.Text, Sub: n.Sub, Version: n.Version, Updated: n.Updated,
+		Lineage: n.Lineage, Split: n.Split, Merged: n.Merged}
 }

@@ -89,6 +89,11 @@ func TestNotesFollowClustersAndSurviveRestart(t *testing.T) {
 	if n := clusterNote(t, u, 1); n == nil || n["name"] != "red boats" || n["verdict"] != "good" || n["text"] != "harbours at dusk" {
 		t.Fatalf("note in /api/clusters: %v", n)
 	}
+	status, body, _ = do(t, "GET", u+"/api/notes", "", nil)
+	if notes, _ := body["notes"].([]any); status != 200 || len(notes) != 1 ||
+		notes[0].(map[string]any)["name"] != "red boats" || notes[0].(map[string]any)["sub"] != 1.0 || notes[0].(map[string]any)["super"] != 0.0 {
+		t.Fatalf("/api/notes: %d %v", status, body)
+	}
 	if _, err := os.Stat(filepath.Join(dir, NotesFile)); err != nil {
 		t.Fatalf("the note is not on disk: %v", err)
 	}

@@ -149,12 +149,12 @@ func (a *app) openImage(id int32) {
 	a.emit(imageEvent{})
 }
 
-// loadNotes fetches the clusters' notes of the current version; the panels
-// hear of them through a notesEvent.
+// loadNotes fetches the clusters' notes of the current version (GET
+// /api/notes); the panels hear of them through a notesEvent.
 func (a *app) loadNotes() {
 	a.notesSeq++
 	seq := a.notesSeq
-	a.fetchJSON("GET", "/api/clusters", "", func(status int, v js.Value, err string) {
+	a.fetchJSON("GET", "/api/notes", "", func(status int, v js.Value, err string) {
 		if seq != a.notesSeq || status != 200 || err != "" {
 			return
 		}
@@ -163,15 +163,9 @@ func (a *app) loadNotes() {
 			return // a newer version is on its way; its own request follows
 		}
 		notes := map[int32]clusterNote{}
-		for _, s := range jsArr(v, "supers") {
-			for _, sub := range jsArr(s, "subs") {
-				n := sub.Get("note")
-				if n.Type() != js.TypeObject {
-					continue
-				}
-				notes[int32(jsInt(sub, "sub"))] = clusterNote{name: jsStr(n, "name"), verdict: jsStr(n, "verdict"),
-					text: jsStr(n, "text"), lineage: jsStr(n, "lineage")}
-			}
+		for _, n := range jsArr(v, "notes") {
+			notes[int32(jsInt(n, "sub"))] = clusterNote{name: jsStr(n, "name"), verdict: jsStr(n, "verdict"),
+				text: jsStr(n, "text"), lineage: jsStr(n, "lineage")}
 		}
 		a.m.notes, a.m.notesVersion = notes, ver
 		a.emit(notesEvent{})

@@ -39,3 +39,23 @@ func TestThumbBatchRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDecodeThumbBatch: any input decodes or fails with ErrBadThumbs, and
+// what decodes encodes back to the same bytes.
+func FuzzDecodeThumbBatch(f *testing.F) {
+	f.Add(AppendThumbBatch(nil, &ThumbBatch{Px: 2, IDs: []int32{1, 2}, Pix: make([]byte, 24)}))
+	f.Add([]byte("DCT1\x01\x00\x00\x00"))
+	f.Add([]byte("DCT1"))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		b, err := DecodeThumbBatch(p)
+		if err != nil {
+			if !errors.Is(err, ErrBadThumbs) {
+				t.Fatalf("error %v does not wrap ErrBadThumbs", err)
+			}
+			return
+		}
+		if again := AppendThumbBatch(nil, b); !bytes.Equal(again, p) {
+			t.Fatalf("%q re-encodes as %q", p, again)
+		}
+	})
+}

@@ -20,8 +20,21 @@ import (
 	"github.com/deepercluster/deepercluster"
 )
 
-// shot saves a screenshot under $TEST_ARTIFACTS (or the temp directory).
-func shot(t *testing.T, ctx context.Context, name string) { screenshot(t, ctx, name) }
+// shot saves a screenshot of the viewport under $TEST_ARTIFACTS (or the
+// temp directory). Unlike a full-page capture it does not resize the
+// viewport, which would lay the map out again and lose the zoom.
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	p := artifactPath(t, name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	t.Logf("screenshot saved: %s (%d bytes)", p, len(png))
+}
 
 // openPage starts a browser on url and waits for the first version drawn.
 func openPage(t *testing.T, ctx context.Context, url string) (context.Context, func()) {
@@ -152,6 +165,9 @@ func TestBrowserWallImageNotes(t *testing.T) {
 	shot(t, bctx, "wall.png")
 
 	// 2. The image view: a click on the first tile opens its image.
+	st = pollState(t, bctx, "the wall still on screen", 10*time.Second, func(st ClientState) bool {
+		return !st.Animating && st.WallSub == z && st.WallTile == tile
+	})
 	clickCanvas(t, bctx, st.WallX+tile/2, st.WallY+tile/2)
 	first := members[0]
 	st = pollState(t, bctx, "the image view of the first tile", 30*time.Second, func(st ClientState) bool {
@@ -239,6 +255,26 @@ func TestBrowserWallImageNotes(t *testing.T) {
 	pollState(t, bctx, "Enter zooms to the cluster", 10*time.Second, func(st ClientState) bool {
 		return !st.Animating && st.WallSub == z && st.Selected == int(z)
 	})
+
+	// A photo in the cluster panel opens the image view too.
+	gridID, err := chromedp.Run(bctx, chromedp.Poll[string](
+		`(() => { const i = document.querySelector("#clustergrid img[data-id]"); return i && !document.getElementById("clusterbox").hidden ? i.dataset.id : null; })()`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		t.Fatalf("the cluster panel lists no photo: %v", err)
+	}
+	gid, _ := strconv.Atoi(gridID)
+	if a.Sub[gid] != z {
+		t.Fatalf("the panel of sub-cluster %d lists image %d of sub-cluster %d", z, gid, a.Sub[gid])
+	}
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#clustergrid img[data-id]"))); err != nil {
+		t.Fatal(err)
+	}
+	pollState(t, bctx, "the image view of the panel's photo", 30*time.Second, func(st ClientState) bool {
+		return st.ImageShown == int32(gid) && st.ImageLoaded == int32(gid) && st.ImageSub == z
+	})
+	key(t, bctx, kb.Escape)
+	pollState(t, bctx, "the image view closed", 10*time.Second, func(st ClientState) bool { return st.Image == -1 })
 
 	// 5. A note: name the cluster, mark it good, add a line. It names the
 	// cell on the map and shows in /api/clusters and the export.

@@ -109,6 +109,8 @@ type ClientState struct {
 	LossPoints       int     `json:"loss_points"`
 	MetricsPoints    int     `json:"metrics_points"`
 	LastError        string  `json:"last_error"`
+	CanvasW          int     `json:"canvas_w"`
+	CanvasH          int     `json:"canvas_h"`
 
 	// The search's split: hits that carry the tags (lift above 1), others.
 	Carriers int `json:"carriers"`

@@ -341,6 +341,65 @@ func TestBrowserWallImageNotes(t *testing.T) {
 	})
 	checkNote(t, s, home, "harbour boats", "good")
 	t.Logf("the note moved from sub-cluster %d to %d (%d of its %d images)", z, home, counts[home], sizes[z])
+	// It says how its cluster changed, from the contingency of the two
+	// versions: split where another new cluster took a fifth of its
+	// images or none kept half, merged where a former cluster sent a
+	// fifth of its own.
+	var wantSplit, wantMerged []int32
+	for nz, c := range counts {
+		if nz != home && 5*c >= sizes[z] {
+			wantSplit = append(wantSplit, nz)
+		}
+	}
+	into := map[int32]int{}
+	for i, old := range before.Sub {
+		if after.Sub[i] == home && old != z {
+			into[old]++
+		}
+	}
+	for old, c := range into {
+		if 5*c >= sizes[old] {
+			wantMerged = append(wantMerged, old)
+		}
+	}
+	slices.Sort(wantSplit)
+	slices.Sort(wantMerged)
+	var notes struct {
+		Notes []struct {
+			Sub     int32   `json:"sub"`
+			Lineage string  `json:"lineage"`
+			Split   []int32 `json:"split"`
+			Merged  []int32 `json:"merged"`
+		} `json:"notes"`
+	}
+	s.getJSON(t, "/api/notes", &notes)
+	if len(notes.Notes) != 1 {
+		t.Fatalf("/api/notes: %+v", notes)
+	}
+	nt := notes.Notes[0]
+	split := len(wantSplit) > 0 || 2*counts[home] < sizes[z]
+	if !slices.Equal(nt.Split, wantSplit) || !slices.Equal(nt.Merged, wantMerged) ||
+		split != strings.Contains(nt.Lineage, "split") || (len(wantMerged) > 0) != strings.Contains(nt.Lineage, "merged") {
+		t.Fatalf("note after the reclustering: %+v; want split %v (%v), merged %v", nt, split, wantSplit, wantMerged)
+	}
+	t.Logf("lineage: %s", nt.Lineage)
+	// The cluster panel of its new cluster shows it.
+	if ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](fmt.Sprintf("dcZoomToSub(%d)", home))); err != nil || !ok {
+		t.Fatalf("zoom to %d: %v", home, err)
+	}
+	st = pollState(t, bctx, "zoomed to the note's cluster", 20*time.Second, func(st ClientState) bool { return !st.Animating && st.WallSub == home })
+	// A click in the middle of the zoomed cell selects it (and may open
+	// the photo there, which Escape closes).
+	clickCanvas(t, bctx, float64(st.CanvasW)/2, float64(st.CanvasH)/2)
+	pollState(t, bctx, "the note's cluster selected", 10*time.Second, func(st ClientState) bool { return st.Selected == int(home) })
+	key(t, bctx, kb.Escape)
+	if nt.Lineage != "" {
+		if _, err := chromedp.Run(bctx, chromedp.Poll[chromedp.Void](fmt.Sprintf(
+			`document.getElementById("note-lineage").textContent === %q && document.getElementById("note-name").value === "harbour boats"`, nt.Lineage),
+			chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			t.Fatalf("the cluster panel of sub-cluster %d does not show the note's lineage %q: %v", home, nt.Lineage, err)
+		}
+	}
 	shot(t, bctx, "named-cluster-after-recluster.png")
 	if st.LastError != "" {
 		t.Fatalf("client error: %s", st.LastError)

@@ -44,8 +44,9 @@ type Note struct {
 	Sub     int32     `json:"sub"`
 	Version uint32    `json:"version"`
 	Updated time.Time `json:"updated"`
-	// Lineage says, in words, how the cluster changed: split or merged,
-	// at which version; empty while it only moved or stayed.
+	// Lineage says, in words, how the cluster changed at the last version:
+	// split (another cluster took a large part, or none kept half of its
+	// images) or merged, or only renamed; empty while it stayed.
 	Lineage string `json:"lineage,omitempty"`
 	// Split lists the other sub-clusters (of Version) that took a large
 	// part of the cluster when it split; Merged the sub-clusters of the
@@ -188,7 +189,8 @@ func sample(ids []int32, k int) []int32 {
 
 // follow moves every note to the sub-cluster of st (a new version) that
 // holds most of the images it remembers, and says where its cluster split
-// (a second new cluster took at least shareOfNote of them) or merged (a
+// (a second new cluster took at least shareOfNote of them, or none kept
+// half of them) or merged (a
 // former cluster of prev, the version before st when known, sent at least
 // shareOfNote of its images into the note's new cluster). Two notes that
 // land on one cluster merge: the one with more of its images there keeps
@@ -262,11 +264,15 @@ func (s *noteStore) follow(prev, st *published) error {
 		}
 		nn := *n
 		nn.Split, nn.Merged = split, merged
+		// Scattered: no single cluster kept most of its images.
+		scattered := 2*best < valid
+		stayed := 100 * best / valid
 		switch {
-		case len(split) > 0 && len(merged) > 0:
-			nn.Lineage = fmt.Sprintf("version %d: split (part went to sub-clusters %s) and merged with former sub-clusters %s", a.Version, ids(split), ids(merged))
-		case len(split) > 0:
-			nn.Lineage = fmt.Sprintf("version %d: split; %d%% of its images stayed here, the rest went to sub-clusters %s", a.Version, 100*best/valid, ids(split))
+		case (len(split) > 0 || scattered) && len(merged) > 0:
+			nn.Lineage = fmt.Sprintf("version %d: split (%d%% of its images are here%s) and merged with former sub-clusters %s",
+				a.Version, stayed, splitWhere(split, len(counts)-1), ids(merged))
+		case len(split) > 0 || scattered:
+			nn.Lineage = fmt.Sprintf("version %d: split; %d%% of its images are here%s", a.Version, stayed, splitWhere(split, len(counts)-1))
 		case len(merged) > 0:
 			nn.Lineage = fmt.Sprintf("version %d: merged with former sub-clusters %s", a.Version, ids(merged))
 		}
@@ -299,6 +305,14 @@ func (s *noteStore) follow(prev, st *published) error {
 		s.bySub[z] = p.n
 	}
 	return s.saveLocked()
+}
+
+// splitWhere says where the rest of a split cluster's images went.
+func splitWhere(split []int32, others int) string {
+	if len(split) > 0 {
+		return ", large parts went to sub-clusters " + ids(split)
+	}
+	return fmt.Sprintf(", the rest spread over %d sub-clusters", others)
 }
 
 func ids(z []int32) string {

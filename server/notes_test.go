@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -173,11 +174,45 @@ func TestNotesFollowClustersAndSurviveRestart(t *testing.T) {
 	}
 	checkExport(t, ts2.ts.URL, v5, 3, "red boats")
 
+	// v6: the cluster scatters over eight: none keeps half of its
+	// images, none takes a fifth; the note still says it split.
+	v6 := moved(v5, 6, func(i int, z int32) int32 {
+		if z == 3 {
+			return int32(i % 8)
+		}
+		return z
+	})
+	ts2.s.OnAssignment(v6)
+	waitVersion(t, ts2.s, 6)
+	nt = clusterNoteAny(t, ts2.ts.URL)
+	if nt == nil {
+		t.Fatal("the note was lost when its cluster scattered")
+	}
+	if l := nt["lineage"].(string); !strings.Contains(l, "split") || !strings.Contains(l, "spread over") || len(jsonInts(nt["split"])) != 0 {
+		t.Fatalf("after scattering: %v", nt)
+	}
+
 	// An empty note removes it.
-	status, body, _ = do(t, "PUT", ts2.ts.URL+"/api/clusters/0/3/note", `{"name":"","verdict":"","text":""}`, nil)
-	if status != 200 || clusterNote(t, ts2.ts.URL, 3) != nil {
+	home := int32(nt["sub"].(float64))
+	status, body, _ = do(t, "PUT", ts2.ts.URL+"/api/clusters/"+strconv.Itoa(int(v6.SubParent[home]))+"/"+strconv.Itoa(int(home))+"/note",
+		`{"name":"","verdict":"","text":""}`, nil)
+	if status != 200 || clusterNoteAny(t, ts2.ts.URL) != nil {
 		t.Fatalf("remove: %d %v", status, body)
 	}
+}
+
+// clusterNoteAny is the one note of GET /api/clusters, wherever it is.
+func clusterNoteAny(t *testing.T, u string) map[string]any {
+	t.Helper()
+	_, body, _ := do(t, "GET", u+"/api/clusters", "", nil)
+	for _, s := range body["supers"].([]any) {
+		for _, sub := range s.(map[string]any)["subs"].([]any) {
+			if n, ok := sub.(map[string]any)["note"].(map[string]any); ok {
+				return n
+			}
+		}
+	}
+	return nil
 }
 
 func jsonInts(v any) []int32 {

@@ -274,17 +274,25 @@ func (p *searchPanel) renderResults() {
 	case p.err != "":
 		setHTML(info, `<span class="err">`+esc(p.err)+`</span>`)
 	default:
+		restSubs := 0
+		for _, h := range p.hits {
+			if h.sub >= 0 && !h.carries() {
+				restSubs++
+			}
+		}
 		setText(info, itoa(len(p.ids))+" sub-clusters carry "+p.query+" (lift above 1: highlighted, the others dimmed); "+
-			itoa(rest)+" more clusters hold it only by chance")
+			itoa(restSubs)+" more hold it only by chance")
 	}
 	var b strings.Builder
-	shown := 0
+	shown, rank := 0, 0
 	item := func(i int, h hit, class string) {
 		if shown >= 200 {
 			return
 		}
 		shown++
-		b.WriteString(`<li class="` + class + `" data-i="` + itoa(i) + `" title="click to zoom to it"><span class="score">` + ftoa(h.score, 3) + `</span>`)
+		rank++
+		// Each group is numbered from 1: the headings are list items too.
+		b.WriteString(`<li class="` + class + `" value="` + itoa(rank) + `" data-i="` + itoa(i) + `" title="click to zoom to it"><span class="score">` + ftoa(h.score, 3) + `</span>`)
 		if h.sub >= 0 {
 			b.WriteString("sub " + itoa(int(h.sub)) + " <span class=muted>(super " + itoa(int(h.super)) + ")</span>")
 		} else {
@@ -296,7 +304,7 @@ func (p *searchPanel) renderResults() {
 		b.WriteString(`<br><span class="muted">` + itoa(h.count) + "/" + itoa(h.size) + " images, share " + pct(h.share) + ", lift " + ftoa(h.lift, 1) + "</span></li>")
 	}
 	if p.active() && p.err == "" && carriers > 0 {
-		b.WriteString(`<li class="split">carry the tag (lift above 1): ` + itoa(carriers) + `</li>`)
+		b.WriteString(`<li class="split">carry the tag (lift above 1): ` + itoa(carriers) + ` clusters</li>`)
 	}
 	for i, h := range p.hits {
 		if h.carries() {
@@ -304,8 +312,9 @@ func (p *searchPanel) renderResults() {
 		}
 	}
 	if rest > 0 {
-		b.WriteString(`<li class="split">hold it by chance (lift 1 or less): ` + itoa(rest) + `</li>`)
+		b.WriteString(`<li class="split">hold it by chance (lift 1 or less): ` + itoa(rest) + ` clusters</li>`)
 	}
+	rank = 0
 	for i, h := range p.hits {
 		if !h.carries() {
 			item(i, h, "rest")

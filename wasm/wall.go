@@ -100,6 +100,8 @@ func (p *mapPanel) drawWalls() {
 		p.walls = append(p.walls, wallOnScreen{sub: n.Sub, rot: n.Rot, wall: wl})
 		st.walls++
 		need := ui.ThumbPx(wl.Tile, ts.res)
+		// A search dims the photos of the cells it does not light.
+		dim := p.style.Highlight != nil && !(int(n.Sub) < len(p.style.Highlight) && p.style.Highlight[n.Sub])
 		size := int(wl.Tile)
 		if size >= 6 {
 			size-- // a gap between tiles
@@ -127,7 +129,7 @@ func (p *mapPanel) drawWalls() {
 				th.used = p.frames
 				x := int(math.Round(wl.X + float64(c)*wl.Tile))
 				y := int(math.Round(wl.Y + float64(r)*wl.Tile))
-				p.canvas.BlitRot(x, y, size, th.rgb, th.px, int(max(n.Rot, 0)))
+				p.canvas.BlitRotDim(x, y, size, th.rgb, th.px, int(max(n.Rot, 0)), dim)
 				drawn++
 				maxPx = max(maxPx, th.px)
 			}

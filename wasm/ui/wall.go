@@ -100,6 +100,12 @@ func (c *Canvas) Blit(x0, y0, size int, rgb []byte, px int) { c.BlitRot(x0, y0, 
 // BlitRot is Blit with the image turned rot quarter turns clockwise (a
 // super-class cell shows its images as the model saw them).
 func (c *Canvas) BlitRot(x0, y0, size int, rgb []byte, px, rot int) {
+	c.BlitRotDim(x0, y0, size, rgb, px, rot, false)
+}
+
+// BlitRotDim is BlitRot, at half brightness with dim (the photos of a cell
+// a search dims).
+func (c *Canvas) BlitRotDim(x0, y0, size int, rgb []byte, px, rot int, dim bool) {
 	if size <= 0 || px <= 0 || len(rgb) < px*px*3 {
 		return
 	}
@@ -125,7 +131,11 @@ func (c *Canvas) BlitRot(x0, y0, size int, rgb []byte, px, rot int) {
 				sx, sy = last-v, u
 			}
 			o := (sy*px + sx) * 3
-			row[i] = uint32(rgb[o]) | uint32(rgb[o+1])<<8 | uint32(rgb[o+2])<<16 | 0xff<<24
+			v := uint32(rgb[o]) | uint32(rgb[o+1])<<8 | uint32(rgb[o+2])<<16
+			if dim {
+				v = v >> 1 & 0x7f7f7f
+			}
+			row[i] = v | 0xff<<24
 		}
 	}
 }

@@ -126,6 +126,14 @@ func TestBlitRotTurnsClockwise(t *testing.T) {
 	}
 }
 
+func TestBlitDimHalves(t *testing.T) {
+	c := NewCanvas(1, 1)
+	c.BlitRotDim(0, 0, 1, []byte{200, 101, 7}, 1, 0, true)
+	if got := c.At(0, 0); got != (Color{100, 50, 3, 255}) {
+		t.Fatalf("dimmed pixel %v", got)
+	}
+}
+
 func TestThumbPx(t *testing.T) {
 	for _, tc := range []struct {
 		tile float64

@@ -333,6 +333,9 @@ func (s *Server) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// Features that came with the last events (a run closing
+			// delivers what it queued) are still indexed and saved.
+			s.takeFeatures()
 			return nil
 		case <-s.wake:
 		case <-tick.C:

@@ -65,6 +65,8 @@ type thumbStore struct {
 	pending map[int32]bool // asked for, not answered yet
 	want    []int32        // missing (or too small) on the last frame, first seen first
 	wantPx  int
+	// retryAt holds requests back after a failed one (performance.now()).
+	retryAt float64
 }
 
 func (s *thumbStore) init() {
@@ -166,7 +168,7 @@ func (p *mapPanel) wallImage(x, y float64) int32 {
 // once the view has settled.
 func (p *mapPanel) fetchThumbs() {
 	ts := &p.thumbs
-	if len(ts.want) == 0 || p.wall.inFlight >= thumbsInFlight {
+	if len(ts.want) == 0 || p.wall.inFlight >= thumbsInFlight || p.a.dom.now() < ts.retryAt {
 		return
 	}
 	n := min(len(ts.want), thumbBatch)
@@ -191,11 +193,13 @@ func (p *mapPanel) fetchThumbs() {
 		}
 		if status != 200 || err != "" {
 			p.a.reportErr("thumbnails", "HTTP "+itoa(status)+" "+err)
+			ts.retryAt = p.a.dom.now() + 2000
 			return
 		}
 		batch, derr := deepercluster.DecodeThumbBatch(body)
 		if derr != nil {
 			p.a.reportErr("thumbnails", derr)
+			ts.retryAt = p.a.dom.now() + 2000
 			return
 		}
 		p.wall.batches++

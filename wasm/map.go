@@ -98,7 +98,9 @@ func (p *mapPanel) handle(ev event) {
 		as := p.a.m.asg
 		p.memStart, p.members = deepercluster.GroupByLabel(as.Sub, len(as.SubParent), p.memStart, p.members)
 		p.buildTree(true, e.superMatch, e.subMatch)
+		// The hovered cell's tooltip described the old version.
 		p.hover = -1
+		p.a.dom.byID("tooltip").Set("hidden", true)
 	case highlightEvent:
 		p.hlQuery = e.query
 		p.style.Highlight, p.style.HighlightSuper = e.subs, e.super

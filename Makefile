@@ -11,7 +11,7 @@ WASM     := static/main.wasm
 WASMTEST := e2e/testdata/static-dctest
 
 .PHONY: build wasm run test deps bench-deps fmt-check lint fuzz \
-	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load
+	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-similar
 
 build: wasm
 	$(GO) build -o $(BIN) ./cmd/deepercluster
@@ -76,3 +76,5 @@ bench-ui:
 	@scripts/bench-ui.sh
 bench-load:
 	@scripts/bench-load.sh
+bench-similar: bench-deps
+	@scripts/bench-similar.sh

@@ -59,6 +59,10 @@ type HierarchyResult struct {
 	Splits int
 	// PCA is the fitted projection, nil when PCADim is 0.
 	PCA *PCA
+	// Features is the n x Dim matrix that was clustered: the input after
+	// PCA with whitening and L2 normalisation (or L2 normalisation alone
+	// without PCA). It never aliases the input.
+	Features []float32
 }
 
 // resolve checks cfg against the preset and returns m and k.
@@ -126,7 +130,7 @@ func Hierarchy(ctx context.Context, feats []float32, n, d int, cfg HierarchyConf
 	} else {
 		x = normalizedCopy(feats, n, d)
 	}
-	res.Dim = dim
+	res.Dim, res.Features = dim, x
 	report(deepercluster.PhasePCA, 1)
 
 	// Level 1.

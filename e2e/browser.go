@@ -109,6 +109,45 @@ type ClientState struct {
 	LossPoints       int     `json:"loss_points"`
 	MetricsPoints    int     `json:"metrics_points"`
 	LastError        string  `json:"last_error"`
+	CanvasW          int     `json:"canvas_w"`
+	CanvasH          int     `json:"canvas_h"`
+
+	// The search's split: hits that carry the tags (lift above 1), others.
+	Carriers int `json:"carriers"`
+	Rest     int `json:"rest"`
+	// Notes are "sub=name" for every named cluster; Labels the texts on
+	// the map's cells in the last frame.
+	Notes  []string `json:"notes"`
+	Labels []string `json:"labels"`
+	// The largest photo wall on screen, and the thumbnails fetched.
+	WallSub          int32   `json:"wall_sub"`
+	WallImages       int     `json:"wall_images"`
+	WallShown        int     `json:"wall_shown"`
+	WallVisible      int     `json:"wall_visible"`
+	WallDrawn        int     `json:"wall_drawn"`
+	WallTile         float64 `json:"wall_tile"`
+	WallX            float64 `json:"wall_x"`
+	WallY            float64 `json:"wall_y"`
+	WallFill         float64 `json:"wall_fill"`
+	WallPx           int     `json:"wall_px"`
+	Walls            int     `json:"walls"`
+	ThumbBatches     int     `json:"thumb_batches"`
+	ThumbsReceived   int     `json:"thumbs_received"`
+	ThumbPxRequested int     `json:"thumb_px_requested"`
+	ThumbsInFlight   int     `json:"thumbs_in_flight"`
+	ThumbsWanted     bool    `json:"thumbs_wanted"`
+	// The image view.
+	Image        int32   `json:"image"`
+	ImageShown   int32   `json:"image_shown"`
+	ImageLoaded  int32   `json:"image_loaded"`
+	ImageSuper   int32   `json:"image_super"`
+	ImageSub     int32   `json:"image_sub"`
+	SimilarOf    int32   `json:"similar_of"`
+	Similar      []int32 `json:"similar"`
+	SimilarError string  `json:"similar_error"`
+	// The cluster panel.
+	NoteMsg string   `json:"note_msg"`
+	Figures []string `json:"figures"`
 }
 
 // State reads window.dcState().

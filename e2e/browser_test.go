@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,7 +42,14 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func startStack(t *testing.T, n int, params deepercluster.RunParams, clientDir string) *stack {
 	t.Helper()
-	dir := t.TempDir()
+	return startStackIn(t, t.TempDir(), n, params, clientDir)
+}
+
+// startStackIn starts the stack on the run directory dir: a second stack
+// on the same directory is a restart (the trainer resumes its checkpoint,
+// the index and the notes are read back).
+func startStackIn(t *testing.T, dir string, n int, params deepercluster.RunParams, clientDir string) *stack {
+	t.Helper()
 	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 3, N: n, Resolution: 16})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +58,7 @@ func startStack(t *testing.T, n int, params deepercluster.RunParams, clientDir s
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0"}, ds, ix, quiet())
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir}, ds, ix, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +85,10 @@ func startStack(t *testing.T, n int, params deepercluster.RunParams, clientDir s
 	trainDone := make(chan error, 1)
 	go func() { trainDone <- run.Train(trainCtx) }()
 	s := &stack{url: "http://" + ln.Addr().String(), handler: h, ds: ds, run: run}
-	s.stop = func() {
+	var once sync.Once
+	var stop func()
+	s.stop = func() { once.Do(stop) }
+	stop = func() {
 		stopTrain()
 		if err := <-trainDone; err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("train: %v", err)
@@ -191,8 +202,35 @@ type searchAnswer struct {
 		Subs    []struct {
 			ID    int32   `json:"id"`
 			Score float64 `json:"score"`
+			Lift  float64 `json:"lift"`
 		} `json:"subs"`
+		Supers []struct {
+			Lift float64 `json:"lift"`
+		} `json:"supers"`
 	} `json:"result"`
+}
+
+// carriers are the sub-clusters of a search answer that carry the tags
+// (lift above 1), sorted, and the number of hits (both levels) that do and
+// that do not.
+func (ans *searchAnswer) carriers() (subs []int32, carry, rest int) {
+	for _, h := range ans.Result.Subs {
+		if h.Lift > 1 {
+			subs = append(subs, h.ID)
+			carry++
+		} else {
+			rest++
+		}
+	}
+	for _, h := range ans.Result.Supers {
+		if h.Lift > 1 {
+			carry++
+		} else {
+			rest++
+		}
+	}
+	slices.Sort(subs)
+	return subs, carry, rest
 }
 
 // TestBrowserExplorer runs the real server with real training on 2,000
@@ -250,38 +288,58 @@ func TestBrowserExplorer(t *testing.T) {
 		return st.LossPoints > 0 && st.MetricsPoints >= 1
 	})
 
-	// 2. Hashtag search. Pick a plain tag that some sub-clusters hold and
-	// others do not (from the dataset and the page's Assignment version),
-	// so that highlighting everything or nothing would fail.
+	// 2. Hashtag search. Pick a plain tag that some sub-clusters carry
+	// (more common there than in the dataset: lift above 1) and others
+	// hold only by chance, from the dataset and the page's Assignment
+	// version, so that the page's split between the two can be checked.
 	a := s.run.Assignment()
 	if a == nil || a.Version != st.Version {
 		t.Fatalf("page at version %d, trainer at %v", st.Version, a)
 	}
-	holders := map[string]map[int32]bool{}
+	_, subSizes := a.Sizes()
+	holders := map[string]map[int32]int{} // tag -> sub -> images carrying it
+	matches := map[string]int{}
 	for i := 0; i < s.ds.Len(); i++ {
+		seen := map[string]bool{}
 		for _, tg := range s.ds.Meta(i).Tags {
-			if tg == "" || strings.ContainsAny(tg, ` ,"|#*`) || strings.ToLower(tg) != tg {
+			if tg == "" || strings.ContainsAny(tg, ` ,"|#*`) || strings.ToLower(tg) != tg || seen[tg] {
 				continue
 			}
+			seen[tg] = true
 			if holders[tg] == nil {
-				holders[tg] = map[int32]bool{}
+				holders[tg] = map[int32]int{}
 			}
-			holders[tg][a.Sub[i]] = true
+			holders[tg][a.Sub[i]]++
+			matches[tg]++
 		}
+	}
+	carriersOf := func(tg string) (carry []int32, rest int) {
+		for z, c := range holders[tg] {
+			// lift = (c/size) / (matches/N) > 1
+			if c*s.ds.Len() > matches[tg]*subSizes[z] {
+				carry = append(carry, z)
+			} else {
+				rest++
+			}
+		}
+		slices.Sort(carry)
+		return carry, rest
 	}
 	var tag string
 	best := 0
-	for tg, h := range holders {
-		// Prefer the tag held by about a third of the clusters.
-		score := min(len(h), st.Subclusters-len(h))
-		if len(h) < st.Subclusters && (score > best || score == best && tg < tag) {
+	for tg := range holders {
+		carry, rest := carriersOf(tg)
+		score := min(len(carry), rest, st.Subclusters-len(carry))
+		if score > best || score == best && score > 0 && tg < tag {
 			tag, best = tg, score
 		}
 	}
 	if tag == "" {
-		t.Fatal("no tag is held by only some of the clusters")
+		t.Fatal("no tag is carried by some clusters and held by chance by others")
 	}
-	t.Logf("searching #%s, held by %d of %d sub-clusters", tag, len(holders[tag]), st.Subclusters)
+	carry, rest := carriersOf(tag)
+	t.Logf("searching #%s: carried by %d sub-clusters, held by chance by %d, of %d", tag, len(carry), rest, st.Subclusters)
+	_ = holders
 	// Autocomplete: typing the start of the tag lists suggestions that
 	// begin with it.
 	prefix := ""
@@ -309,6 +367,7 @@ func TestBrowserExplorer(t *testing.T) {
 		t.Logf("suggestions for %q: %v", prefix, sug)
 	}
 	var want []int32
+	var ans searchAnswer
 	for attempt := 0; ; attempt++ {
 		if err := chromedp.Do(bctx,
 			chromedp.SetValue(chromedp.CSS("#q"), "#"+tag),
@@ -318,7 +377,7 @@ func TestBrowserExplorer(t *testing.T) {
 		st = pollState(t, bctx, "search results", 30*time.Second, func(st ClientState) bool {
 			return st.SearchQuery == "#"+tag && st.SearchVersion >= 1 && st.Results > 0
 		})
-		var ans searchAnswer
+		ans = searchAnswer{}
 		if code := s.getJSON(t, "/api/search?limit=1000&q="+url.QueryEscape(tag), &ans); code != http.StatusOK {
 			t.Fatalf("/api/search: HTTP %d", code)
 		}
@@ -328,27 +387,40 @@ func TestBrowserExplorer(t *testing.T) {
 			}
 			t.Fatalf("versions kept changing: page %d, its search %d, server %d", st.Version, st.SearchVersion, ans.Result.Version)
 		}
-		want = want[:0]
-		for _, h := range ans.Result.Subs {
-			want = append(want, h.ID)
-		}
-		slices.Sort(want)
+		want, _, _ = ans.carriers()
 		break
 	}
 	if !slices.Equal(st.Highlighted, want) {
-		t.Fatalf("search %q: page highlights %v, /api/search answers %v", tag, st.Highlighted, want)
+		t.Fatalf("search %q: page highlights %v, the clusters /api/search answers with lift above 1 are %v", tag, st.Highlighted, want)
 	}
-	// Independently of the index: the sub-clusters that hold an image
-	// carrying the tag, from the dataset and the page's Assignment version.
-	if a.Version == st.Version {
-		var subs []int32
-		for z := range holders[tag] {
-			subs = append(subs, z)
+	// Independently of the index: the sub-clusters where the tag is more
+	// common than in the dataset, from the dataset and the page's version.
+	if a.Version == st.Version && !slices.Equal(st.Highlighted, carry) {
+		t.Fatalf("search %q: page highlights %v, but the sub-clusters carrying the tag are %v", tag, st.Highlighted, carry)
+	}
+	// The list keeps the two apart: the carriers first, then, marked, the
+	// clusters that hold the tag by chance.
+	_, wantCarry, wantRest := ans.carriers()
+	classes, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("#results li")].map(li => li.className)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotCarry, gotRest int
+	for i, c := range classes {
+		switch c {
+		case "carrier":
+			gotCarry++
+			if gotRest > 0 {
+				t.Fatalf("result %d carries the tag but comes after one that does not: %v", i, classes)
+			}
+		case "rest":
+			gotRest++
 		}
-		slices.Sort(subs)
-		if !slices.Equal(st.Highlighted, subs) {
-			t.Fatalf("search %q: page highlights %v, but the sub-clusters holding the tag are %v", tag, st.Highlighted, subs)
-		}
+	}
+	if gotCarry != wantCarry || gotRest != wantRest || gotRest == 0 || st.Carriers != wantCarry || st.Rest != wantRest {
+		t.Fatalf("search %q: the page lists %d carriers and %d others (state %d, %d); /api/search has %d with lift above 1 and %d without",
+			tag, gotCarry, gotRest, st.Carriers, st.Rest, wantCarry, wantRest)
 	}
 	if len(want) == 0 || len(want) >= st.Subclusters {
 		t.Fatalf("search %q highlights %d of %d clusters", tag, len(want), st.Subclusters)
@@ -359,7 +431,7 @@ func TestBrowserExplorer(t *testing.T) {
 	screenshot(t, bctx, "explorer-search.png")
 
 	// 3. Clicking the first result zooms to it and opens its panel.
-	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#results li"))); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#results li.carrier"))); err != nil {
 		t.Fatal(err)
 	}
 	st = pollState(t, bctx, "zoom to the first result", 10*time.Second, func(st ClientState) bool {
@@ -372,6 +444,25 @@ func TestBrowserExplorer(t *testing.T) {
 		`document.querySelectorAll("#clustergrid img").length > 0 && !document.getElementById("clusterbox").hidden`,
 		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("the cluster panel shows no images: %v", err)
+	}
+	// The panel's figures have human names, no raw keys.
+	st = pollState(t, bctx, "the cluster's figures", 20*time.Second, func(st ClientState) bool { return len(st.Figures) > 0 })
+	panel, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("clusterbox").innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range st.Figures {
+		if strings.Contains(f, "_") {
+			t.Fatalf("figure %q is a raw key (figures %v)", f, st.Figures)
+		}
+	}
+	for _, raw := range []string{"dataset_share", "label_purity", "top_tag_share"} {
+		if strings.Contains(panel, raw) {
+			t.Fatalf("the cluster panel shows the raw key %s:\n%s", raw, panel)
+		}
+	}
+	if !strings.Contains(panel, "share of the dataset") {
+		t.Fatalf("the cluster panel lacks the share of the dataset:\n%s", panel)
 	}
 	// Hovering a cell shows its size and tags.
 	tip, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(() => {
@@ -409,9 +500,13 @@ func TestBrowserExplorer(t *testing.T) {
 	}
 
 	// 6. The recluster button produces a new Assignment version with the
-	// new parameters, which the page shows.
+	// new parameters, which the page shows, header included.
 	v0 := st.Version
+	if hdr, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById("runinfo").textContent`)); err != nil || !strings.Contains(hdr, "m=4 k=6") {
+		t.Fatalf("header before reclustering: %q (%v)", hdr, err)
+	}
 	if err := chromedp.Do(bctx,
+		chromedp.SetValue(chromedp.CSS("#rc-m"), "3"),
 		chromedp.SetValue(chromedp.CSS("#rc-k"), "5"),
 		chromedp.Click(chromedp.CSS("#rc-go"))); err != nil {
 		t.Fatal(err)
@@ -420,24 +515,33 @@ func TestBrowserExplorer(t *testing.T) {
 		return st.ReclusterBusy || st.Version > v0
 	})
 	st = pollState(t, bctx, "a new version after reclustering", 2*time.Minute, func(st ClientState) bool {
-		return st.Version > v0 && st.Subclusters == params.M*5 && !st.Animating && !st.ReclusterBusy
+		return st.Version > v0 && st.Supers == 3 && st.Subclusters == 3*5 && !st.Animating && !st.ReclusterBusy
 	})
 	if st.ClustersDrawn != st.Subclusters || st.LastError != "" {
 		t.Fatalf("after reclustering: %+v", st)
+	}
+	// The header follows the parameters in force, as /api/run says them.
+	var run struct {
+		Params deepercluster.RunParams `json:"params"`
+	}
+	s.getJSON(t, "/api/run", &run)
+	hdr, err := chromedp.Run(bctx, chromedp.Poll[string](`(() => { const t = document.getElementById("runinfo").textContent; return t.includes("m=3 k=5") ? t : null; })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil || run.Params.M != 3 || run.Params.K != 5 {
+		t.Fatalf("after reclustering with m=3 k=5: /api/run has %+v, the header reads %q (%v)", run.Params, hdr, err)
+	}
+	if !strings.Contains(hdr, "15 sub-clusters") {
+		t.Fatalf("header %q: want 15 sub-clusters", hdr)
 	}
 	// The search follows the new version, and still lights exactly what
 	// the index answers for it.
 	st = pollState(t, bctx, "search re-run on the new version", 30*time.Second, func(st ClientState) bool {
 		return st.SearchVersion == int(st.Version) && !st.Animating
 	})
-	var ans searchAnswer
+	ans = searchAnswer{}
 	s.getJSON(t, "/api/search?limit=1000&q="+url.QueryEscape(tag), &ans)
 	if ans.Result.Version == st.Version {
-		want = want[:0]
-		for _, h := range ans.Result.Subs {
-			want = append(want, h.ID)
-		}
-		slices.Sort(want)
+		want, _, _ = ans.carriers()
 		if !slices.Equal(st.Highlighted, want) {
 			t.Fatalf("version %d: page highlights %v, /api/search answers %v", st.Version, st.Highlighted, want)
 		}

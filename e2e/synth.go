@@ -120,6 +120,8 @@ func (s *SyntheticServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/ws":
 		s.serveWS(w, r)
+	case r.URL.Path == "/api/thumbs":
+		s.serveThumbs(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/images/"):
 		w.Header().Set("Content-Type", "image/png")
 		w.Header().Set("Cache-Control", "max-age=3600")
@@ -129,6 +131,35 @@ func (s *SyntheticServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.fs.ServeHTTP(w, r)
 	}
+}
+
+// serveThumbs answers a batch of placeholder thumbnails (a gradient tinted
+// by the image id) in the real container, at the px asked for (at most the
+// run's resolution), as the real server's GET /api/thumbs does.
+func (s *SyntheticServer) serveThumbs(w http.ResponseWriter, r *http.Request) {
+	px, _ := strconv.Atoi(r.URL.Query().Get("px"))
+	px = min(max(px, 4), s.Info.Resolution)
+	var ids []int32
+	for _, v := range strings.Split(r.URL.Query().Get("ids"), ",") {
+		id, err := strconv.Atoi(v)
+		if err != nil || id < 0 || id >= s.Info.Images || len(ids) == deepercluster.MaxThumbBatch {
+			http.Error(w, `{"error":"bad ids","field":"ids"}`, http.StatusBadRequest)
+			return
+		}
+		ids = append(ids, int32(id))
+	}
+	b := &deepercluster.ThumbBatch{Px: px, IDs: ids, Pix: make([]byte, len(ids)*px*px*3)}
+	for i, id := range ids {
+		t := b.Thumb(i)
+		for y := range px {
+			for x := range px {
+				o := (y*px + x) * 3
+				t[o], t[o+1], t[o+2] = uint8(40+200*x/px), uint8(60+150*y/px), uint8(id*37)
+			}
+		}
+	}
+	w.Header().Set("Content-Type", deepercluster.ThumbsContentType)
+	w.Write(deepercluster.AppendThumbBatch(nil, b))
 }
 
 func (s *SyntheticServer) serveWS(w http.ResponseWriter, r *http.Request) {

@@ -137,7 +137,8 @@ func TestAccessOffLoopback(t *testing.T) {
 			}
 		})
 	}
-	// The only mutating endpoint today: with the token it works.
+	// With the token the recluster works (a note needs a clustering first;
+	// TestNoteTokenRules has it).
 	if code, b := request(t, http.MethodPost, base+"/api/recluster", `{"k": 2}`, bearer(token, http.Header{"Origin": {base}})); code != http.StatusAccepted {
 		t.Fatalf("recluster with the token: %d %s, want 202", code, b)
 	}

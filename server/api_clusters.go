@@ -17,6 +17,8 @@ type subJSON struct {
 	TopTags  []deepercluster.TagCount `json:"top_tags"`
 	TopShare jsonFloat                `json:"top_share"`
 	Keywords []keywordJSON            `json:"keywords"`
+	// Note is what a user wrote about the cluster, absent when nothing.
+	Note *noteJSON `json:"note,omitempty"`
 }
 
 type keywordJSON struct {
@@ -105,6 +107,7 @@ func (s *Server) getClusters(c echo.Context) error {
 		out.Supers[i] = superJSON{Super: i, Size: st.supers[i], Subs: []subJSON{}, TopTags: []deepercluster.TagCount{}}
 		tagSums[i] = map[string]int{}
 	}
+	notes := s.notes.all()
 	bySub := map[int32]*deepercluster.ClusterSummary{}
 	for i := range st.sums {
 		bySub[st.sums[i].Sub] = &st.sums[i]
@@ -113,6 +116,9 @@ func (s *Server) getClusters(c echo.Context) error {
 		sj := subJSON{Sub: int32(j), Size: subSizes[j], TopTags: []deepercluster.TagCount{}, Keywords: keywords[int32(j)]}
 		if sj.Keywords == nil {
 			sj.Keywords = []keywordJSON{}
+		}
+		if n, ok := notes[int32(j)]; ok && n.Version == a.Version {
+			sj.Note = toNoteJSON(n)
 		}
 		if cs := bySub[int32(j)]; cs != nil {
 			sj.TopTags = cs.TopTags
@@ -154,16 +160,9 @@ func (s *Server) getCluster(c echo.Context) error {
 	if st == nil {
 		return fail(http.StatusServiceUnavailable, "", "no clustering yet: the first one is running")
 	}
-	sup, err := intParam("super", c.Param("super"), 0, st.a.M)
+	sup, sub, err := s.clusterPath(c, st)
 	if err != nil {
 		return err
-	}
-	sub, err := intParam("sub", c.Param("sub"), 0, len(st.a.SubParent))
-	if err != nil {
-		return err
-	}
-	if int(st.a.SubParent[sub]) != sup {
-		return fail(http.StatusNotFound, "sub", "sub-cluster %d belongs to super-cluster %d, not %d", sub, st.a.SubParent[sub], sup)
 	}
 	page := 0
 	if v := c.QueryParam("page"); v != "" {
@@ -191,7 +190,10 @@ func (s *Server) getCluster(c echo.Context) error {
 		"version": st.a.Version, "super": sup, "sub": sub, "size": len(ids),
 		"page": page, "pages": pages, "per_page": per, "images": imgs,
 		"keywords": []keywordJSON{}, "top_tags": []deepercluster.TagShare{},
-		"quality": s.clusterQuality(ids),
+		"quality": s.clusterQuality(ids), "note": nil,
+	}
+	if n, ok := s.notes.get(int32(sub)); ok && n.Version == st.a.Version {
+		out["note"] = toNoteJSON(n)
 	}
 	if st.quality != nil {
 		for _, cq := range st.quality.Subs {

@@ -12,7 +12,8 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// getExport streams every image's clusters and tags, so a million rows
+// getExport streams every image's clusters and tags, with the note of its
+// sub-cluster (name, verdict, text) where there is one, so a million rows
 // never sit in memory as one answer.
 func (s *Server) getExport(c echo.Context) error {
 	format := c.QueryParam("format")
@@ -37,17 +38,30 @@ func (s *Server) getExport(c echo.Context) error {
 	resp.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(resp, 64<<10)
 	ctx := c.Request().Context()
+	type noteRow struct {
+		Name    string `json:"name"`
+		Verdict string `json:"verdict"`
+		Text    string `json:"text"`
+	}
 	type row struct {
 		ID    int      `json:"id"`
 		Super int32    `json:"super"`
 		Sub   int32    `json:"sub"`
 		Tags  []string `json:"tags"`
+		// Note is the note on the image's sub-cluster, absent when none.
+		Note *noteRow `json:"note,omitempty"`
+	}
+	notes := map[int32]*noteRow{}
+	for z, n := range s.notes.all() {
+		if n.Version == a.Version {
+			notes[z] = &noteRow{n.Name, n.Verdict, n.Text}
+		}
 	}
 	var cw *csv.Writer
 	var je *json.Encoder
 	if format == "csv" {
 		cw = csv.NewWriter(bw)
-		cw.Write([]string{"id", "super", "sub", "tags"})
+		cw.Write([]string{"id", "super", "sub", "tags", "cluster_name", "verdict", "note"})
 	} else {
 		je = json.NewEncoder(bw)
 	}
@@ -58,7 +72,11 @@ func (s *Server) getExport(c echo.Context) error {
 		tags := s.ds.Meta(i).Tags
 		if cw != nil {
 			// Tags may hold spaces and commas; "|" separates them.
-			err := cw.Write([]string{strconv.Itoa(i), strconv.Itoa(int(a.Super[i])), strconv.Itoa(int(a.Sub[i])), strings.Join(tags, "|")})
+			rec := []string{strconv.Itoa(i), strconv.Itoa(int(a.Super[i])), strconv.Itoa(int(a.Sub[i])), strings.Join(tags, "|"), "", "", ""}
+			if n := notes[a.Sub[i]]; n != nil {
+				rec[4], rec[5], rec[6] = n.Name, n.Verdict, n.Text
+			}
+			err := cw.Write(rec)
 			if err != nil {
 				return nil
 			}
@@ -66,7 +84,7 @@ func (s *Server) getExport(c echo.Context) error {
 			if tags == nil {
 				tags = []string{}
 			}
-			if err := je.Encode(row{i, a.Super[i], a.Sub[i], tags}); err != nil {
+			if err := je.Encode(row{i, a.Super[i], a.Sub[i], tags, notes[a.Sub[i]]}); err != nil {
 				return nil
 			}
 		}

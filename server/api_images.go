@@ -2,20 +2,28 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/deepercluster/deepercluster"
 )
+
+// imageID reads the {id} of an /api/images/{id} route. An id that looks
+// like a path is not an image: 404, saying nothing about how it was read.
+func (s *Server) imageID(c echo.Context) (int, error) {
+	if raw := c.Param("id"); strings.ContainsAny(raw, "./\\%\x00") {
+		return 0, fail(http.StatusNotFound, "id", "no image %q", raw)
+	}
+	return intParam("id", c.Param("id"), 0, s.ds.Len())
+}
 
 // getThumb answers the PNG thumbnail of one image, from a cache, with an
 // ETag so browsers revalidate instead of fetching it again.
 func (s *Server) getThumb(c echo.Context) error {
-	// An id that looks like a path is not an image: 404, saying nothing
-	// about how it was read.
-	if raw := c.Param("id"); strings.ContainsAny(raw, "./\\%\x00") {
-		return fail(http.StatusNotFound, "id", "no image %q", raw)
-	}
-	id, err := intParam("id", c.Param("id"), 0, s.ds.Len())
+	id, err := s.imageID(c)
 	if err != nil {
 		return err
 	}
@@ -33,4 +41,201 @@ func (s *Server) getThumb(c echo.Context) error {
 		return c.NoContent(http.StatusNotModified)
 	}
 	return c.Blob(http.StatusOK, "image/png", t.png)
+}
+
+type autoTagJSON struct {
+	Concept string    `json:"concept"`
+	Prob    jsonFloat `json:"prob"`
+}
+
+// imageInfoJSON is GET /api/images/{id}: an image's metadata and where the
+// published clustering puts it.
+type imageInfoJSON struct {
+	ID          int           `json:"id"`
+	PhotoID     string        `json:"photo_id"`
+	Title       string        `json:"title"`
+	Description string        `json:"description"`
+	User        string        `json:"user"`
+	Tags        []string      `json:"tags"`
+	MachineTags []string      `json:"machine_tags"`
+	AutoTags    []autoTagJSON `json:"autotags"`
+	Taken       *time.Time    `json:"taken"`
+	Device      string        `json:"device"`
+	// Label is the dataset's class, null where it has none.
+	Label *int `json:"label"`
+	// Super and Sub are null before the first clustering.
+	Super   *int32    `json:"super"`
+	Sub     *int32    `json:"sub"`
+	Version uint32    `json:"version"`
+	Note    *noteJSON `json:"note,omitempty"`
+	Thumb   string    `json:"thumb"`
+	// Resolution is the side of the image in pixels.
+	Resolution int `json:"resolution"`
+}
+
+func (s *Server) getImage(c echo.Context) error {
+	id, err := s.imageID(c)
+	if err != nil {
+		return err
+	}
+	m := s.ds.Meta(id)
+	out := imageInfoJSON{ID: id, PhotoID: m.PhotoID, Title: m.Title, Description: m.Description, User: m.User,
+		Tags: nonNil(m.Tags), MachineTags: nonNil(m.MachineTags), AutoTags: []autoTagJSON{}, Device: m.Device,
+		Thumb: "/api/images/" + strconv.Itoa(id) + "/thumb", Resolution: s.ds.Resolution()}
+	for _, t := range m.AutoTags {
+		out.AutoTags = append(out.AutoTags, autoTagJSON{t.Concept, jsonFloat(t.Prob)})
+	}
+	if !m.Taken.IsZero() {
+		t := m.Taken.UTC()
+		out.Taken = &t
+	}
+	if l, ok := s.ds.Label(id); ok {
+		out.Label = &l
+	}
+	if st := s.current(); st != nil {
+		sup, sub := st.a.Super[id], st.a.Sub[id]
+		out.Super, out.Sub, out.Version = &sup, &sub, st.a.Version
+		if n, ok := s.notes.get(sub); ok && n.Version == st.a.Version {
+			out.Note = toNoteJSON(n)
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Bounds of GET /api/images/{id}/similar?k=.
+const (
+	defaultSimilar = 12
+	maxSimilar     = 1000
+)
+
+type similarJSON struct {
+	ID       int       `json:"id"`
+	Distance jsonFloat `json:"distance"`
+	Super    int32     `json:"super"`
+	Sub      int32     `json:"sub"`
+}
+
+// getSimilar answers the k images nearest to image id in the feature space
+// of the latest clustering (exact search, Euclidean distance between the
+// L2-normalised PCA features: 0 is identical, 2 opposite), with their
+// clusters in the published version.
+func (s *Server) getSimilar(c echo.Context) error {
+	id, err := s.imageID(c)
+	if err != nil {
+		return err
+	}
+	k := defaultSimilar
+	if v := c.QueryParam("k"); v != "" {
+		if k, err = strconv.Atoi(v); err != nil || k < 1 || k > maxSimilar {
+			return fail(http.StatusBadRequest, "k", "k must be an integer in [1,%d], got %q", maxSimilar, v)
+		}
+	}
+	st := s.current()
+	idx := s.similarIndex()
+	if st == nil || idx == nil {
+		return fail(http.StatusServiceUnavailable, "", "no features yet: similar images use the features of a clustering made since the server started, and the next reclustering brings them")
+	}
+	nbs, err := idx.knn.Search(idx.f.Row(id), k, id)
+	if err != nil {
+		return err
+	}
+	out := make([]similarJSON, len(nbs))
+	for i, nb := range nbs {
+		out[i] = similarJSON{nb.Index, jsonFloat(nb.Dist), st.a.Super[nb.Index], st.a.Sub[nb.Index]}
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"id": id, "k": k, "version": st.a.Version, "features_version": idx.f.Version,
+		"space": "pca-whitened-l2", "dim": idx.f.Dim, "images": out,
+	})
+}
+
+// Batch thumbnails: GET /api/thumbs?ids=1,2,3&px=N answers them all in one
+// body, a deepercluster.ThumbBatch (its doc has the layout). px is clamped
+// to [minThumbPx, the dataset's resolution]: the server never sends more
+// than the dataset has, and the client asks for what the screen shows.
+// Smaller sides are box-filtered from the dataset's pixels.
+const (
+	ThumbsContentType = deepercluster.ThumbsContentType
+	maxThumbBatch     = deepercluster.MaxThumbBatch
+	minThumbPx        = 4
+)
+
+func (s *Server) getThumbs(c echo.Context) error {
+	raw := c.QueryParam("ids")
+	if strings.TrimSpace(raw) == "" {
+		return fail(http.StatusBadRequest, "ids", "ids is empty: want image ids separated by commas")
+	}
+	parts := strings.Split(raw, ",")
+	if len(parts) > maxThumbBatch {
+		return fail(http.StatusBadRequest, "ids", "%d ids, over the limit of %d per request", len(parts), maxThumbBatch)
+	}
+	n := s.ds.Len()
+	ids := make([]int, len(parts))
+	for i, p := range parts {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return fail(http.StatusBadRequest, "ids", "ids[%d] = %q is not an integer", i, p)
+		}
+		if v < 0 || v >= n {
+			return fail(http.StatusBadRequest, "ids", "ids[%d] = %d outside [0,%d)", i, v, n)
+		}
+		ids[i] = v
+	}
+	res := s.ds.Resolution()
+	px := res
+	if v := c.QueryParam("px"); v != "" {
+		var err error
+		if px, err = strconv.Atoi(v); err != nil || px < 1 {
+			return fail(http.StatusBadRequest, "px", "px must be a positive integer, got %q", v)
+		}
+		px = min(max(px, minThumbPx), res)
+	}
+	per := px * px * 3
+	b := &deepercluster.ThumbBatch{Px: px, IDs: make([]int32, len(ids)), Pix: make([]byte, len(ids)*per)}
+	src := make([]byte, deepercluster.ImageBytes(res))
+	for i, id := range ids {
+		b.IDs[i] = int32(id)
+		if err := s.ds.Image(id, src); err != nil {
+			return err
+		}
+		downsample(b.Thumb(i), px, src, res)
+	}
+	out := deepercluster.AppendThumbBatch(nil, b)
+	h := c.Response().Header()
+	h.Set("Cache-Control", "private, max-age=3600")
+	h.Set("X-Thumb-Px", strconv.Itoa(px))
+	return c.Blob(http.StatusOK, ThumbsContentType, out)
+}
+
+// downsample box-filters a res x res RGB image into dst, px x px (px <= res).
+func downsample(dst []byte, px int, src []byte, res int) {
+	if px == res {
+		copy(dst, src[:px*px*3])
+		return
+	}
+	for y := range px {
+		y0, y1 := y*res/px, max((y+1)*res/px, y*res/px+1)
+		for x := range px {
+			x0, x1 := x*res/px, max((x+1)*res/px, x*res/px+1)
+			var r, g, b, cnt int
+			for sy := y0; sy < y1; sy++ {
+				row := src[(sy*res+x0)*3 : (sy*res+x1)*3]
+				for j := 0; j < len(row); j += 3 {
+					r += int(row[j])
+					g += int(row[j+1])
+					b += int(row[j+2])
+					cnt++
+				}
+			}
+			o := (y*px + x) * 3
+			dst[o], dst[o+1], dst[o+2] = byte((r+cnt/2)/cnt), byte((g+cnt/2)/cnt), byte((b+cnt/2)/cnt)
+		}
+	}
 }

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
@@ -307,5 +309,62 @@ func FuzzWSClientFrame(f *testing.F) {
 			t.Fatalf("healthz after the frame: %v %v", err, resp)
 		}
 		resp.Body.Close()
+	})
+}
+
+// FuzzNoteBody puts arbitrary bodies to a cluster's note: a 200 stores
+// exactly the body's fields (trimmed), within the limits, with a known
+// verdict; anything else is a 4xx JSON error and stores nothing.
+func FuzzNoteBody(f *testing.F) {
+	const n = 60
+	ds := fuzzDataset(f, n)
+	for _, s := range []string{
+		`{"name":"boats","verdict":"good","text":"at dusk"}`, `{"verdict":"great"}`, `{"name":3}`, `{}`, `[]`, `null`,
+		`{"name":"a"}{"name":"b"}`, `{"title":"x"}`, `{"text":"a\nb"}`, `{"name":"` + strings.Repeat("é", 81) + `"}`,
+		"\xff\xfe", `{"name":"  spaced  "}`, `{"name":"","verdict":"","text":""}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		s, err := New(Config{DataDir: t.TempDir()}, ds, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := assignmentFor(1, n, 2, 2, 1, 0)
+		st := derive(a, nil)
+		s.mu.Lock()
+		s.state = st
+		s.mu.Unlock()
+		req := httptest.NewRequest(http.MethodPut, "/api/clusters/0/1/note", bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		got, stored := s.notes.get(1)
+		switch rec.Code {
+		case http.StatusOK:
+			var want noteBody
+			if err := json.Unmarshal(body, &want); err != nil {
+				t.Fatalf("200 for a body encoding/json refuses: %q: %v", body, err)
+			}
+			want.Name, want.Text = strings.TrimSpace(want.Name), strings.TrimSpace(want.Text)
+			if want == (noteBody{}) {
+				if stored {
+					t.Fatalf("an empty note was stored: %+v", got)
+				}
+				return
+			}
+			if !stored || got.Name != want.Name || got.Verdict != want.Verdict || got.Text != want.Text {
+				t.Fatalf("stored %+v (%v), the body %q says %+v", got, stored, body, want)
+			}
+			if !slices.Contains(verdicts, got.Verdict) || utf8.RuneCountInString(got.Name) > maxNoteName || utf8.RuneCountInString(got.Text) > maxNoteText {
+				t.Fatalf("stored an invalid note %+v", got)
+			}
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			if stored {
+				t.Fatalf("status %d but a note was stored: %+v", rec.Code, got)
+			}
+			errorBody(t, rec)
+		default:
+			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body.Bytes())
+		}
 	})
 }

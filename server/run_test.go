@@ -105,7 +105,7 @@ func TestLiveRunReclusterAndResume(t *testing.T) {
 	}
 	dir := t.TempDir()
 	const n = 256
-	l := startLive(t, dir, n, 1000, Config{})
+	l := startLive(t, dir, n, 1000, Config{DataDir: dir})
 
 	var clients []*client
 	for range 2 {
@@ -119,6 +119,12 @@ func TestLiveRunReclusterAndResume(t *testing.T) {
 	v := clients[0].version()
 	for _, c := range clients {
 		c.readUntil("same version on every client", func() bool { return c.version() >= v })
+	}
+	// The trainer hands the server the features of its clustering:
+	// similar images answer, with their clusters.
+	sim := waitSimilar(t, l.ts.URL, 0)
+	if imgs := sim["images"].([]any); len(imgs) != 5 || sim["features_version"].(float64) < 1 || sim["dim"].(float64) != 8 {
+		t.Fatalf("similar images from the trainer's features: %v", sim)
 	}
 
 	// Concurrent requests: exactly one is accepted.
@@ -161,6 +167,9 @@ func TestLiveRunReclusterAndResume(t *testing.T) {
 		if len(c.a.SubParent) != 12 {
 			t.Fatalf("%d sub-clusters, want 3*4", len(c.a.SubParent))
 		}
+		// A delta carries no run info: a run-info frame with the
+		// parameters in force follows it (the page's header shows them).
+		c.readUntil("run info with m=3 k=4", func() bool { return c.info != nil && c.info.Params.M == 3 && c.info.Params.K == 4 })
 	}
 	// The job is done and a new request is accepted again.
 	deadline := time.Now().Add(60 * time.Second)
@@ -226,5 +235,10 @@ func TestLiveRunReclusterAndResume(t *testing.T) {
 	}
 	if c.a.M != 3 {
 		t.Fatalf("resumed with m=%d, want the reclustered 3", c.a.M)
+	}
+	// Similar images answer after the restart too: from the features kept
+	// in the run directory, or a newer clustering's.
+	if sim := waitSimilar(t, l2.ts.URL, 3); sim["features_version"].(float64) < float64(before.Version) {
+		t.Fatalf("after the restart, similar images from features of version %v, the run resumed at %d", sim["features_version"], before.Version)
 	}
 }

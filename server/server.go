@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/internal/atomicfile"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -83,6 +84,9 @@ type Config struct {
 	ThumbCache int
 	// PageSize is the number of images per page of a cluster (default 100).
 	PageSize int
+	// DataDir is the run directory, where the users' cluster notes are
+	// kept (NotesFile); empty keeps them in memory only.
+	DataDir string
 }
 
 func (c *Config) defaults() {
@@ -113,7 +117,7 @@ func (c *Config) defaults() {
 }
 
 // Server serves one run. Create it with New, hand it to the trainer as its
-// Observer, attach the run with SetRun, then call Run (background work)
+// Observer (it is a deepercluster.FeatureObserver too), attach the run with SetRun, then call Run (background work)
 // and serve Handler.
 type Server struct {
 	cfg    Config
@@ -124,25 +128,34 @@ type Server struct {
 	reg    *prometheus.Registry
 	met    *metrics
 	thumbs *thumbCache
+	notes  *noteStore
 	wake   chan struct{} // an event is waiting in a mailbox
 	// pubMu orders changes of the published state with the hub's base, so
 	// an older version's late summaries never replace a newer snapshot.
 	pubMu sync.Mutex
 	// reclusterMu makes concurrent recluster requests decide one at a time.
 	reclusterMu sync.Mutex
+	// saveMu orders writes of the features file; bg counts the goroutines
+	// that read or write it, which Run waits for.
+	saveMu sync.Mutex
+	bg     sync.WaitGroup
 
-	mu       sync.Mutex
-	run      Run
-	pendA    *deepercluster.Assignment // mailbox: newest assignment not yet handled
-	progress deepercluster.Progress
-	progSeq  uint64 // bumps with every OnProgress
-	metricsQ []deepercluster.Metrics
-	lastMet  *deepercluster.Metrics
-	state    *published // what clients were last sent
-	job      *Job
-	jobSeq   int
-	closing  bool
-	conns    map[*websocket.Conn]struct{}
+	mu    sync.Mutex
+	run   Run
+	pendA *deepercluster.Assignment // mailbox: newest assignment not yet handled
+	pendF *deepercluster.Features   // mailbox: newest features not yet indexed
+	// pendFromDisk: pendF was read back from the run directory.
+	pendFromDisk bool
+	similar      *similarIndex // nil before the first features
+	progress     deepercluster.Progress
+	progSeq      uint64 // bumps with every OnProgress
+	metricsQ     []deepercluster.Metrics
+	lastMet      *deepercluster.Metrics
+	state        *published // what clients were last sent
+	job          *Job
+	jobSeq       int
+	closing      bool
+	conns        map[*websocket.Conn]struct{}
 }
 
 // published is the assignment the clients hold, with what is derived from
@@ -183,7 +196,19 @@ func New(cfg Config, ds deepercluster.Dataset, search Searcher, log *slog.Logger
 		}
 		cfg.Token = hex.EncodeToString(b[:])
 	}
+	if cfg.DataDir != "" {
+		// Left by writes a crash interrupted; nothing of ours writes yet.
+		err := atomicfile.RemoveTemps(cfg.DataDir, func(name string) bool { return name == NotesFile || name == FeaturesFile })
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
+	notes, err := loadNotes(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s := &Server{
+		notes:  notes,
 		cfg:    cfg,
 		ds:     ds,
 		search: search,
@@ -293,6 +318,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.indexLoop(ctx, idx)
 	}()
 	defer wg.Wait()
+	defer s.bg.Wait()
 
 	tick := time.NewTicker(s.cfg.ProgressEvery)
 	defer tick.Stop()
@@ -307,6 +333,9 @@ func (s *Server) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// Features that came with the last events (a run closing
+			// delivers what it queued) are still indexed and saved.
+			s.takeFeatures()
 			return nil
 		case <-s.wake:
 		case <-tick.C:
@@ -319,6 +348,7 @@ func (s *Server) Run(ctx context.Context) error {
 		p, seq := s.progress, s.progSeq
 		s.mu.Unlock()
 
+		s.takeFeatures()
 		if a != nil {
 			if err := s.publishAssignment(a); err != nil {
 				s.log.Error("publish assignment", "version", a.Version, "err", err)
@@ -379,6 +409,12 @@ func (s *Server) publishAssignment(a *deepercluster.Assignment) error {
 		return nil // already sent
 	}
 	st := derive(a, nil)
+	if prev == nil && s.similarIndex() == nil {
+		s.restoreFeatures(a.Version)
+	}
+	if err := s.notes.follow(prev, st); err != nil {
+		s.log.Error("cluster notes", "version", a.Version, "err", err)
+	}
 	info := s.info()
 	info.Version = a.Version
 	snap := deepercluster.AppendSnapshot(nil, info, a, nil)
@@ -400,6 +436,12 @@ func (s *Server) publishAssignment(a *deepercluster.Assignment) error {
 	}
 	s.mu.Unlock()
 	s.hub.PublishBase(snap, update)
+	if update != nil {
+		// A delta carries no run info: the parameters in force may have
+		// changed with this version (a recluster request), and the page's
+		// header shows them.
+		s.hub.Publish(deepercluster.AppendRunInfo(nil, info))
+	}
 	s.met.version.Set(float64(a.Version))
 	return nil
 }

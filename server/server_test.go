@@ -104,6 +104,7 @@ type client struct {
 	sums []deepercluster.ClusterSummary
 	kind map[deepercluster.FrameKind]int
 	pong uint64
+	info *deepercluster.RunInfo // the latest run info received
 }
 
 func newClient(t *testing.T, conn *websocket.Conn) *client {
@@ -129,7 +130,9 @@ func (c *client) readUntil(what string, cond func() bool) {
 		c.kind[f.Kind]++
 		switch f.Kind {
 		case deepercluster.KindSnapshot:
-			c.a, c.sums = f.Assignment, f.Summaries
+			c.a, c.sums, c.info = f.Assignment, f.Summaries, f.Info
+		case deepercluster.KindRunInfo:
+			c.info = f.Info
 		case deepercluster.KindDelta:
 			if c.a == nil {
 				c.t.Fatal("delta before any snapshot")
@@ -472,7 +475,7 @@ func TestClusterPagesThumbsAndExport(t *testing.T) {
 		for sc.Scan() {
 			line := sc.Text()
 			if format == "csv" && rows == 0 {
-				if line != "id,super,sub,tags" {
+				if line != "id,super,sub,tags,cluster_name,verdict,note" {
 					t.Fatalf("csv header %q", line)
 				}
 			} else if format == "jsonl" {

@@ -84,6 +84,14 @@ func (f *fanout) push(fn func()) {
 func (f *fanout) Assignment(a *deepercluster.Assignment) { f.push(func() { f.obs.OnAssignment(a) }) }
 func (f *fanout) Metrics(m deepercluster.Metrics)        { f.push(func() { f.obs.OnMetrics(m) }) }
 
+// Features delivers the features of a clustering to an observer that
+// wants them (a deepercluster.FeatureObserver); others never see them.
+func (f *fanout) Features(x *deepercluster.Features) {
+	if fo, ok := f.obs.(deepercluster.FeatureObserver); ok {
+		f.push(func() { fo.OnFeatures(x) })
+	}
+}
+
 // close stops accepting events and waits up to wait for the queued ones to
 // be delivered; it reports whether they all were.
 func (f *fanout) close(wait time.Duration) bool {

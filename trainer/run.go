@@ -510,6 +510,7 @@ func (r *Run) recluster(ctx context.Context) error {
 	prev := r.assign
 	n := r.ds.Len()
 	var a *deepercluster.Assignment
+	var clustered *deepercluster.Features
 	if p.M == 1 && p.K == 1 {
 		// RotNet without clusters: one trivial cluster, no extraction.
 		a = &deepercluster.Assignment{Super: make([]int32, n), Sub: make([]int32, n), M: 1, SubParent: []int32{0}}
@@ -533,6 +534,7 @@ func (r *Run) recluster(ctx context.Context) error {
 			return fmt.Errorf("trainer: reclustering: %w", err)
 		}
 		a = res.Assignment
+		clustered = &deepercluster.Features{N: n, Dim: res.Dim, Data: res.Features}
 		// Keep cluster ids stable across versions (a renaming, not a change of
 		// the partition): small deltas for clients and index updates.
 		cluster.Align(prev, a)
@@ -558,6 +560,10 @@ func (r *Run) recluster(ctx context.Context) error {
 		return err
 	}
 	r.events.Assignment(a)
+	if clustered != nil {
+		clustered.Version = a.Version
+		r.events.Features(clustered)
+	}
 	m := deepercluster.Metrics{Version: a.Version, Epoch: r.epoch, StabilityNMI: cluster.StabilityNMI(prev, a),
 		LabelNMI: math.NaN(), LabelARI: math.NaN(), LabelPurity: math.NaN()}
 	if r.labels != nil {

@@ -3,6 +3,7 @@ package trainer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -459,6 +460,72 @@ func sameState(t *testing.T, got, want *State) {
 		}
 		if !slices.Equal(g.Shape, w.Shape) || !slices.Equal(g.Data, w.Data) {
 			t.Fatalf("state: tensor %q differs (shape %v, want %v)", w.Name, g.Shape, w.Shape)
+		}
+	}
+}
+
+// featureRecorder is a recorder that also wants the features of every
+// clustering (a deepercluster.FeatureObserver).
+type featureRecorder struct {
+	recorder
+	feats []*deepercluster.Features
+	order []string // "a<version>" and "f<version>" as they came
+}
+
+func (o *featureRecorder) OnAssignment(a *deepercluster.Assignment) {
+	o.recorder.OnAssignment(a)
+	o.mu.Lock()
+	o.order = append(o.order, fmt.Sprintf("a%d", a.Version))
+	o.mu.Unlock()
+}
+
+func (o *featureRecorder) OnFeatures(f *deepercluster.Features) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.feats = append(o.feats, f)
+	o.order = append(o.order, fmt.Sprintf("f%d", f.Version))
+}
+
+// TestFeaturesReachFeatureObservers: after each Assignment, an observer
+// that wants them gets the features it was clustered from, in the
+// clustering's own space: one unit-length row of pca_dim values per image.
+func TestFeaturesReachFeatureObservers(t *testing.T) {
+	const n = 320
+	ds := synth(t, n)
+	obs := &featureRecorder{}
+	cfg := tinyConfig(t.TempDir())
+	cfg.Epochs, cfg.Params.ReclusterEvery = 2, 1
+	run, err := NewRun(context.Background(), cfg, ds, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	run.Close()
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if len(obs.feats) != len(obs.assigns) || len(obs.feats) < 2 {
+		t.Fatalf("%d feature sets for %d assignments", len(obs.feats), len(obs.assigns))
+	}
+	for i, f := range obs.feats {
+		if f.Version != obs.assigns[i].Version || f.N != n || f.Dim != cfg.Params.PCADim || f.Validate() != nil {
+			t.Fatalf("features %d: version %d n %d dim %d, assignment version %d", i, f.Version, f.N, f.Dim, obs.assigns[i].Version)
+		}
+		for r := range n {
+			s := 0.0
+			for _, v := range f.Row(r) {
+				s += float64(v) * float64(v)
+			}
+			if math.Abs(s-1) > 1e-3 {
+				t.Fatalf("features %d row %d: squared norm %v, want 1", i, r, s)
+			}
+		}
+	}
+	// Each version's features follow its Assignment.
+	for i := 0; i+1 < len(obs.order); i += 2 {
+		if obs.order[i][0] != 'a' || obs.order[i+1] != "f"+obs.order[i][1:] {
+			t.Fatalf("event order %v", obs.order)
 		}
 	}
 }

@@ -30,6 +30,7 @@ type app struct {
 	decodeMs float64 // time to decode the last frame from the server
 	layoutMs float64 // time to match and lay out the last Assignment version
 	lastErr  string
+	notesSeq int // answers to older notes requests are ignored
 }
 
 // model is what the server told the client, and the selection: shared by
@@ -49,6 +50,17 @@ type model struct {
 	progress deepercluster.Progress
 	metrics  *deepercluster.Metrics // the latest, nil before the first
 	selected int32                  // sub-cluster, -1 none
+	// image is the image shown in the image view, -1 none.
+	image int32
+	// notes are the users' notes by sub-cluster of the current version
+	// (from GET /api/clusters); notesVersion the version they belong to.
+	notes        map[int32]clusterNote
+	notesVersion uint32
+}
+
+// clusterNote is what a user wrote about a sub-cluster (server/notes.go).
+type clusterNote struct {
+	name, verdict, text, lineage string
 }
 
 func (m *model) version() uint32 {
@@ -63,6 +75,7 @@ func newApp() *app {
 	a.dom = newDOM(a.reportErr)
 	a.sock = &socket{a: a}
 	a.m.selected = -1
+	a.m.image = -1
 	return a
 }
 
@@ -93,9 +106,11 @@ func (a *app) start() {
 	}
 	mp, header, search := newMapPanel(a), newHeaderPanel(a), newSearchPanel(a)
 	detail, recluster, charts := newDetailPanel(a), newReclusterPanel(a), newChartsPanel(a)
-	a.handlers = []func(event){mp.handle, header.handle, search.handle, detail.handle, recluster.handle, charts.handle}
+	images := newImagePanel(a)
+	a.handlers = []func(event){mp.handle, header.handle, search.handle, detail.handle, recluster.handle, charts.handle, images.handle}
 	a.tickers = []func(float64){charts.tick, mp.tick}
-	installHooks(a, mp, search, recluster, charts)
+	a.bindKeys()
+	installHooks(a, mp, search, recluster, charts, images, detail)
 	a.rafFunc = a.dom.fn("frame", func(_ js.Value, args []js.Value) any {
 		a.frame(args[0].Float())
 		return nil
@@ -126,6 +141,35 @@ func (a *app) setConn(class, text string) { a.emit(connEvent{class, text}) }
 func (a *app) selectSub(z int32) {
 	a.m.selected = z
 	a.emit(selectEvent{})
+}
+
+// openImage shows image id in the image view (-1 closes it).
+func (a *app) openImage(id int32) {
+	a.m.image = id
+	a.emit(imageEvent{})
+}
+
+// loadNotes fetches the clusters' notes of the current version (GET
+// /api/notes); the panels hear of them through a notesEvent.
+func (a *app) loadNotes() {
+	a.notesSeq++
+	seq := a.notesSeq
+	a.fetchJSON("GET", "/api/notes", "", func(status int, v js.Value, err string) {
+		if seq != a.notesSeq || status != 200 || err != "" {
+			return
+		}
+		ver := uint32(max(jsInt(v, "version"), 0))
+		if ver != a.m.version() {
+			return // a newer version is on its way; its own request follows
+		}
+		notes := map[int32]clusterNote{}
+		for _, n := range jsArr(v, "notes") {
+			notes[int32(jsInt(n, "sub"))] = clusterNote{name: jsStr(n, "name"), verdict: jsStr(n, "verdict"),
+				text: jsStr(n, "text"), lineage: jsStr(n, "lineage")}
+		}
+		a.m.notes, a.m.notesVersion = notes, ver
+		a.emit(notesEvent{})
+	})
 }
 
 // ---- frames from the server ----
@@ -229,8 +273,14 @@ func (a *app) newVersion(fresh bool) {
 			}
 		}
 	}
+	if m.notesVersion != as.Version {
+		// The notes follow their clusters on the server; until they come,
+		// none is shown on a cluster it may no longer name.
+		m.notes = nil
+	}
 	a.emit(versionEvent{fresh: fresh, superMatch: superMatch, subMatch: subMatch})
 	if oldSel >= 0 {
 		a.emit(selectEvent{})
 	}
+	a.loadNotes()
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"syscall/js"
+
+	"github.com/deepercluster/deepercluster/wasm/ui"
 )
 
 // detailPanel shows the selected sub-cluster: what the client knows at once
@@ -17,11 +19,25 @@ type detailPanel struct {
 	page  int
 	pages int
 	seq   int // answers to older requests are ignored
+	// noteFor is the sub-cluster the note form was filled for; noteEdited
+	// notes that the user changed it since (new notes do not overwrite it).
+	noteFor    int32
+	noteEdited bool
+	noteMsg    string
+	// figures are the labels of the quality figures last shown.
+	figures []string
 }
 
 func newDetailPanel(a *app) *detailPanel {
-	p := &detailPanel{a: a}
+	p := &detailPanel{a: a, noteFor: -1}
 	d := a.dom
+	for _, id := range []string{"note-name", "note-verdict", "note-text"} {
+		d.on(d.byID(id), "input", func(js.Value) { p.noteEdited = true })
+	}
+	d.on(d.byID("noteform"), "submit", func(e js.Value) {
+		e.Call("preventDefault")
+		p.saveNote()
+	})
 	d.on(d.byID("prevpage"), "click", func(js.Value) {
 		if p.page > 0 {
 			p.page--
@@ -41,10 +57,61 @@ func (p *detailPanel) handle(ev event) {
 	switch ev.(type) {
 	case selectEvent:
 		p.page = 0
+		if p.a.m.selected != p.noteFor {
+			p.noteEdited, p.noteMsg = false, ""
+		}
 		p.refresh()
 	case summariesEvent:
 		p.refresh()
+	case notesEvent:
+		p.fillNote()
 	}
+}
+
+// fillNote shows the selected cluster's note in the form, unless the user
+// is editing it.
+func (p *detailPanel) fillNote() {
+	m := &p.a.m
+	d := p.a.dom
+	z := m.selected
+	if z < 0 {
+		return
+	}
+	n := m.notes[z]
+	if !p.noteEdited || p.noteFor != z {
+		d.byID("note-name").Set("value", n.name)
+		d.byID("note-verdict").Set("value", n.verdict)
+		d.byID("note-text").Set("value", n.text)
+		p.noteFor, p.noteEdited = z, false
+	}
+	setText(d.byID("note-lineage"), n.lineage)
+	setText(d.byID("note-msg"), p.noteMsg)
+}
+
+// saveNote sends the form to PUT /api/clusters/{super}/{sub}/note.
+func (p *detailPanel) saveNote() {
+	m := &p.a.m
+	d := p.a.dom
+	z := m.selected
+	if z < 0 || m.asg == nil || int(z) >= len(m.asg.SubParent) {
+		return
+	}
+	o := ui.NewObj().Str("name", d.byID("note-name").Get("value").String()).
+		Str("verdict", d.byID("note-verdict").Get("value").String()).
+		Str("text", d.byID("note-text").Get("value").String())
+	url := "/api/clusters/" + itoa(int(m.asg.SubParent[z])) + "/" + itoa(int(z)) + "/note"
+	p.noteMsg = "saving…"
+	setText(d.byID("note-msg"), p.noteMsg)
+	p.a.fetchJSON("PUT", url, o.String(), func(status int, v js.Value, err string) {
+		if status != 200 || err != "" {
+			p.noteMsg = "not saved: " + errMsg(status, v, err)
+			setHTML(d.byID("note-msg"), `<span class="err">`+esc(p.noteMsg)+`</span>`)
+			return
+		}
+		p.noteMsg = "saved for version " + itoa(jsInt(v, "version"))
+		p.noteEdited = false
+		p.a.loadNotes()
+	})
 }
 
 func (p *detailPanel) refresh() {
@@ -58,7 +125,15 @@ func (p *detailPanel) refresh() {
 	}
 	box.Set("hidden", false)
 	sup := m.asg.SubParent[z]
-	setText(d.byID("clustertitle"), "Sub-cluster "+itoa(int(z))+" of super-cluster "+itoa(int(sup)))
+	title := "Sub-cluster " + itoa(int(z)) + " of super-cluster " + itoa(int(sup))
+	if n, ok := m.notes[z]; ok && n.name != "" {
+		title = n.name + verdictMark(n.verdict) + " · sub-cluster " + itoa(int(z)) + " of super " + itoa(int(sup))
+	}
+	setText(d.byID("clustertitle"), title)
+	if p.noteFor != z {
+		p.noteEdited = false
+	}
+	p.fillNote()
 	size := m.subSize[z]
 	st := itoa(size) + " images · " + pct(float64(size)/math.Max(1, float64(m.superSize[sup]))) + " of its super-cluster · version " + itoa(int(m.version()))
 	setText(d.byID("clusterstats"), st)
@@ -68,7 +143,7 @@ func (p *detailPanel) refresh() {
 		for _, t := range cs.TopTags {
 			tags += `<span class="tag">#` + esc(t.Tag) + " <i>" + pct(float64(t.Count)/math.Max(1, float64(size))) + "</i></span>"
 		}
-		tags += "<div>top-tag purity " + pct(cs.TopShare) + "</div>"
+		tags += "<div>share of its images carrying its top tag: " + pct(cs.TopShare) + "</div>"
 	}
 	if q := m.metrics; q != nil {
 		// The clustering's quality as a whole, for scale.
@@ -101,7 +176,7 @@ func (p *detailPanel) refresh() {
 			for _, t := range jsArr(im, "tags") {
 				tt = append(tt, "#"+t.String())
 			}
-			b.WriteString(`<img loading="lazy" src="` + thumbURL(int32(id)) + `" title="image ` + itoa(id) + " " + esc(strings.Join(tt, " ")) + `" alt="image ` + itoa(id) + `">`)
+			b.WriteString(`<img loading="lazy" data-id="` + itoa(id) + `" src="` + thumbURL(int32(id)) + `" title="image ` + itoa(id) + " " + esc(strings.Join(tt, " ")) + ` (click to open)" alt="image ` + itoa(id) + `">`)
 		}
 		setHTML(grid, b.String())
 		p.extraFigures(v)
@@ -113,7 +188,7 @@ func (p *detailPanel) refresh() {
 func (p *detailPanel) extraFigures(v js.Value) {
 	var b strings.Builder
 	if kws := jsArr(v, "keywords"); len(kws) > 0 {
-		b.WriteString("<div>c-TF-IDF keywords:</div>")
+		b.WriteString("<div>keywords that set it apart (c-TF-IDF):</div>")
 		for _, k := range kws {
 			word := jsStr(k, "tag")
 			if word == "" {
@@ -131,13 +206,16 @@ func (p *detailPanel) extraFigures(v js.Value) {
 			b.WriteString("</span>")
 		}
 	}
+	p.figures = p.figures[:0]
 	if q := v.Get("quality"); q.Type() == js.TypeObject {
 		b.WriteString(`<table class="q">`)
 		keys := js.Global().Get("Object").Call("keys", q)
 		for i := 0; i < keys.Length(); i++ {
 			k := keys.Index(i).String()
 			if x := q.Get(k); x.Type() == js.TypeNumber {
-				b.WriteString("<tr><td>" + esc(k) + "</td><td>" + ftoa(x.Float(), 3) + "</td></tr>")
+				name, val := figureName(k, x.Float())
+				p.figures = append(p.figures, name)
+				b.WriteString("<tr><td>" + esc(name) + "</td><td>" + val + "</td></tr>")
 			}
 		}
 		b.WriteString("</table>")
@@ -146,6 +224,29 @@ func (p *detailPanel) extraFigures(v js.Value) {
 		el := p.a.dom.byID("clustertags")
 		setHTML(el, el.Get("innerHTML").String()+b.String())
 	}
+}
+
+// figureNames are the human names of the figures the server's cluster
+// answer carries under "quality", with how to write their values.
+var figureNames = map[string]struct {
+	name    string
+	percent bool
+}{
+	"dataset_share": {"share of the dataset", true},
+	"label_purity":  {"label purity (share of its most common label)", true},
+	"top_tag_share": {"share of its images carrying its top tag", true},
+}
+
+// figureName names a figure for people: from figureNames, else the key
+// with its underscores turned into spaces.
+func figureName(key string, v float64) (name, value string) {
+	if f, ok := figureNames[key]; ok {
+		if f.percent {
+			return f.name, ftoa(100*v, 1) + "%"
+		}
+		return f.name, fnum(v)
+	}
+	return strings.ReplaceAll(key, "_", " "), fnum(v)
 }
 
 // fnum writes a quality figure, "–" where it does not apply (NaN).

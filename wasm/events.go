@@ -3,7 +3,7 @@
 package main
 
 // A panel is one part of the page: the map, the header, the search, the
-// selected cluster's detail, the recluster form, the charts. It owns its DOM
+// selected cluster's detail, the recluster form, the charts, the image view. It owns its DOM
 // elements and its state, reads the model the app core keeps (app.m) and
 // reacts to the events the core dispatches to every panel in turn. It
 // never reads or writes another panel's fields: what others should see it
@@ -28,6 +28,7 @@ var (
 	_ panel  = (*reclusterPanel)(nil)
 	_ panel  = (*chartsPanel)(nil)
 	_ ticker = (*chartsPanel)(nil)
+	_ panel  = (*imagePanel)(nil)
 )
 
 // event is one of the types below; panels type-switch on those they need
@@ -67,6 +68,19 @@ type (
 	// focusEvent asks the map to zoom to a sub-cluster and select it, or,
 	// with sub -1, to zoom to a super-cluster.
 	focusEvent struct{ super, sub int32 }
+	// imageEvent: the image view opened on image app.m.image, or closed
+	// (app.m.image -1).
+	imageEvent struct{}
+	// notesEvent: the users' cluster notes of the current version changed
+	// (app.m.notes).
+	notesEvent struct{}
+	// navEvent asks the map to select the sibling step places away from
+	// the selected sub-cluster (the keyboard's arrows), or with open to
+	// zoom to the selected one (Enter).
+	navEvent struct {
+		step int
+		open bool
+	}
 )
 
 func (runEvent) isEvent()       {}
@@ -78,3 +92,6 @@ func (connEvent) isEvent()      {}
 func (selectEvent) isEvent()    {}
 func (highlightEvent) isEvent() {}
 func (focusEvent) isEvent()     {}
+func (imageEvent) isEvent()     {}
+func (notesEvent) isEvent()     {}
+func (navEvent) isEvent()       {}

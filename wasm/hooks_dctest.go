@@ -4,6 +4,7 @@ package main
 
 import (
 	"math"
+	"slices"
 	"syscall/js"
 
 	"github.com/deepercluster/deepercluster/wasm/ui"
@@ -21,23 +22,28 @@ import (
 
 // installHooks sets the globals; the panels given add their state to
 // dcState's.
-func installHooks(a *app, mp *mapPanel, search *searchPanel, recluster *reclusterPanel, charts *chartsPanel) {
+func installHooks(a *app, mp *mapPanel, search *searchPanel, recluster *reclusterPanel, charts *chartsPanel, images *imagePanel, detail *detailPanel) {
 	g := js.Global()
-	states := []func(*ui.Obj){mp.state, search.state, recluster.state, charts.state}
+	states := []func(*ui.Obj){mp.state, search.state, recluster.state, charts.state, images.state, detail.state}
 	g.Set("dcState", a.dom.fn("dcState", func(js.Value, []js.Value) any { return a.stateJSON(states) }))
 	bench := &benchDriver{mp: mp}
 	// Before the map draws, as the scripted moves are the frame's input.
 	a.tickers = append([]func(float64){bench.tick}, a.tickers...)
-	// dcBench(n) returns a Promise of a JSON string with n frame intervals.
+	// dcBench(n, here) returns a Promise of a JSON string with n frame
+	// intervals, from the whole map, or with here true from the view on
+	// screen (a zoomed cell and its photo wall).
 	g.Set("dcBench", a.dom.fn("dcBench", func(_ js.Value, args []js.Value) any {
 		n := 300
 		if len(args) > 0 && args[0].Type() == js.TypeNumber {
 			n = args[0].Int()
 		}
+		here := len(args) > 1 && args[1].Truthy()
 		var exec js.Func
 		exec = js.FuncOf(func(_ js.Value, pa []js.Value) any {
 			exec.Release()
-			mp.view = ui.Fit(mp.bounds, float64(mp.canvas.W), float64(mp.canvas.H), 0)
+			if !here {
+				mp.view = ui.Fit(mp.bounds, float64(mp.canvas.W), float64(mp.canvas.H), 0)
+			}
 			bench.run = &benchRun{n: n, resolve: pa[0]}
 			return nil
 		})
@@ -114,6 +120,14 @@ func (a *app) stateJSON(states []func(*ui.Obj)) string {
 	} else {
 		o.Int("images", 0).Int("supers", 0).Int("subclusters", 0)
 	}
+	var named []string
+	for z, n := range m.notes {
+		if n.name != "" {
+			named = append(named, itoa(int(z))+"="+n.name)
+		}
+	}
+	slices.Sort(named)
+	o.Strs("notes", named).Int("image", int64(m.image))
 	o.Int("selected", int64(m.selected)).
 		Num("decode_ms", a.decodeMs).
 		Num("layout_ms", a.layoutMs).
@@ -137,7 +151,40 @@ func (p *mapPanel) state(o *ui.Obj) {
 		Num("last_frame_ms", p.lastMs).
 		Int("canvas_w", int64(p.canvas.W)).
 		Int("canvas_h", int64(p.canvas.H)).
-		Num("scale", p.view.Scale)
+		Num("scale", p.view.Scale).
+		Strs("labels", p.labels)
+	w := p.wall
+	o.Int("wall_sub", int64(w.sub)).
+		Int("wall_images", int64(w.images)).
+		Int("wall_shown", int64(w.shown)).
+		Int("wall_visible", int64(w.visible)).
+		Int("wall_drawn", int64(w.drawn)).
+		Num("wall_tile", w.tile).
+		Num("wall_x", w.x).
+		Num("wall_y", w.y).
+		Num("wall_fill", w.fill).
+		Int("wall_px", int64(w.maxPx)).
+		Int("walls", int64(w.walls)).
+		Int("wall_tiles_drawn", int64(w.tilesDrawn)).
+		Int("thumb_batches", int64(w.batches)).
+		Int("thumbs_received", int64(w.received)).
+		Int("thumb_px_requested", int64(w.requestedPx)).
+		Int("thumbs_in_flight", int64(w.inFlight)).
+		Bool("thumbs_wanted", p.thumbsWanted)
+}
+
+func (p *imagePanel) state(o *ui.Obj) {
+	o.Int("image_shown", int64(p.id)).
+		Int("image_loaded", int64(p.loaded)).
+		Int("image_super", int64(p.super)).
+		Int("image_sub", int64(p.sub)).
+		Int("similar_of", int64(p.simOf)).
+		Ints("similar", p.similar).
+		Str("similar_error", p.simErr)
+}
+
+func (p *detailPanel) state(o *ui.Obj) {
+	o.Str("note_msg", p.noteMsg).Strs("figures", p.figures)
 }
 
 func (p *searchPanel) state(o *ui.Obj) {
@@ -146,6 +193,8 @@ func (p *searchPanel) state(o *ui.Obj) {
 		Str("search_error", p.err).
 		Ints("highlighted", p.ids).
 		Int("results", int64(len(p.hits)))
+	carriers, rest := p.split()
+	o.Int("carriers", int64(carriers)).Int("rest", int64(rest))
 }
 
 func (p *reclusterPanel) state(o *ui.Obj) {
@@ -174,6 +223,7 @@ type benchRun struct {
 	raster    []float64
 	copyPut   []float64
 	overlay   []float64
+	tiles     int // photo-wall tiles drawn with pixels, over all frames
 	resolve   js.Value
 }
 
@@ -183,6 +233,7 @@ func (d *benchDriver) tick(ts float64) {
 		return
 	}
 	if b.i > 0 {
+		b.tiles += p.wall.tilesDrawn
 		b.intervals = append(b.intervals, ts-b.prev)
 		b.render = append(b.render, p.lastMs)
 		b.raster = append(b.raster, p.phaseMs[0])
@@ -194,7 +245,7 @@ func (d *benchDriver) tick(ts float64) {
 		d.run = nil
 		o := ui.NewObj().Nums("intervals", b.intervals).Nums("render", b.render).
 			Nums("raster", b.raster).Nums("copy", b.copyPut).Nums("overlay", b.overlay).
-			Int("clusters_drawn", int64(p.stats.Subs))
+			Int("clusters_drawn", int64(p.stats.Subs)).Int("wall_tiles_drawn", int64(b.tiles))
 		b.resolve.Invoke(o.String())
 		return
 	}

@@ -53,15 +53,20 @@ type mapPanel struct {
 	dirty    bool
 	frames   int
 	lastMs   float64    // time to draw the last frame
-	phaseMs  [3]float64 // of which: raster, copy to the canvas, labels and thumbnails
-	thumbs   map[int32]js.Value
-	thumbOK  js.Func
+	phaseMs  [3]float64 // of which: raster and photo walls, copy to the canvas, labels
+	// labels are the texts of the cells labelled in the last frame.
+	labels []string
 	// lastMove is when the view last changed; thumbnails are only
 	// requested once it has been still for a moment, so a fast pan does
 	// not start hundreds of downloads. thumbsWanted notes that some were
 	// held back.
 	lastMove     float64
 	thumbsWanted bool
+
+	// The photo walls of the last frame, and their thumbnails.
+	walls  []wallOnScreen
+	wall   wallStats
+	thumbs thumbStore
 
 	// Pointer.
 	dragging       bool
@@ -73,13 +78,13 @@ type mapPanel struct {
 }
 
 func newMapPanel(a *app) *mapPanel {
-	p := &mapPanel{a: a, hover: -1, thumbs: map[int32]js.Value{}}
+	p := &mapPanel{a: a, hover: -1}
+	p.thumbs.init()
 	p.style = ui.Style{T: 1, Hover: -1, Selected: -1, MinBig: 44, MaxBig: 400}
 	p.canvasEl = a.dom.byID("map")
 	p.ctx = p.canvasEl.Call("getContext", "2d", map[string]any{"alpha": false})
 	p.canvas = ui.NewCanvas(1, 1)
 	p.resize()
-	p.thumbOK = a.dom.fn("thumb", func(js.Value, []js.Value) any { p.dirty = true; return nil })
 	p.bind()
 	return p
 }
@@ -93,15 +98,61 @@ func (p *mapPanel) handle(ev event) {
 		as := p.a.m.asg
 		p.memStart, p.members = deepercluster.GroupByLabel(as.Sub, len(as.SubParent), p.memStart, p.members)
 		p.buildTree(true, e.superMatch, e.subMatch)
+		// The hovered cell's tooltip described the old version.
 		p.hover = -1
+		p.a.dom.byID("tooltip").Set("hidden", true)
 	case highlightEvent:
 		p.hlQuery = e.query
 		p.style.Highlight, p.style.HighlightSuper = e.subs, e.super
 		p.dirty = true
 	case focusEvent:
 		p.focus(e.super, e.sub)
-	case selectEvent, summariesEvent:
+	case navEvent:
+		p.nav(e)
+	case runEvent:
+		p.thumbs.res = p.a.m.run.Resolution
+	case selectEvent, summariesEvent, notesEvent:
 		p.dirty = true
+	}
+}
+
+// nav selects the sibling step places from the selected sub-cluster in the
+// map's order (the cells of its super-cluster, largest first), or zooms to
+// the selected one. With nothing selected, an arrow selects the first
+// sub-cluster of the first super-cluster.
+func (p *mapPanel) nav(e navEvent) {
+	t := p.tree
+	if t == nil || len(t.SubNode) == 0 {
+		return
+	}
+	sel := p.a.m.selected
+	if e.open {
+		if sel >= 0 && int(sel) < len(t.SubNode) {
+			p.focus(-1, sel)
+		}
+		return
+	}
+	if sel < 0 || int(sel) >= len(t.SubNode) {
+		root := &t.Nodes[0]
+		for root.Count > 0 && root.Level != ui.LevelSub {
+			root = &t.Nodes[root.First]
+		}
+		p.a.selectSub(root.Sub)
+		return
+	}
+	// The parent is the node whose children hold the selected cell.
+	self := t.SubNode[sel]
+	for i := range t.Nodes {
+		n := &t.Nodes[i]
+		if n.Count > 0 && self >= n.First && self < n.First+n.Count {
+			k := (int(self-n.First) + e.step) % int(n.Count)
+			if k < 0 {
+				k += int(n.Count)
+			}
+			p.a.selectSub(t.Nodes[n.First+int32(k)].Sub)
+			p.dirty = true
+			return
+		}
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 	"github.com/deepercluster/deepercluster/wasm/ui"
 )
 
-// render draws one frame: the map into the Go buffer, one copy to the
-// canvas, then the few labels and thumbnails of large cells.
+// render draws one frame: the map and the photo walls of large cells into
+// the Go buffer, one copy to the canvas, then the few labels.
 func (p *mapPanel) render() {
 	now := p.a.dom.now
 	t0 := now()
@@ -40,28 +40,35 @@ func (p *mapPanel) render() {
 		p.style.Selected = p.tree.SubNode[sel]
 	}
 	p.stats, p.big = ui.Draw(p.canvas, p.tree, p.view, &p.style, p.big)
+	p.drawWalls()
 	t1 := now()
 	js.CopyBytesToJS(p.u8, p.canvas.Pix)
 	p.ctx.Call("putImageData", p.imgData, 0, 0)
 	t2 := now()
 	p.overlay()
+	settled := p.viewStart == 0 && t0-p.lastMove > thumbSettleMs
+	p.thumbsWanted = len(p.thumbs.want) > 0
+	if settled {
+		p.fetchThumbs()
+	}
 	t3 := now()
 	p.phaseMs = [3]float64{t1 - t0, t2 - t1, t3 - t2}
 	p.lastMs = t3 - t0
 	p.frames++
 }
 
-// overlay writes labels and draws thumbnails on cells that are large on
-// screen: a few dozen canvas calls, never one per cluster.
+// overlay writes the labels of cells that are large on screen: a few dozen
+// canvas calls, never one per cluster. A cell with a photo wall gets its
+// label over the images.
 func (p *mapPanel) overlay() {
+	p.labels = p.labels[:0]
 	if p.tree == nil || len(p.big) == 0 {
 		return
 	}
 	c := p.ctx
 	c.Set("font", "11px system-ui, sans-serif")
 	c.Set("textBaseline", "top")
-	thumbs, labels := 0, 0
-	p.thumbsWanted = false
+	labels := 0
 	settled := p.viewStart == 0 && p.a.dom.now()-p.lastMove > thumbSettleMs
 	// Text is the costly part of the overlay: fewer labels while moving.
 	maxLabels := 60
@@ -80,11 +87,12 @@ func (p *mapPanel) overlay() {
 			continue
 		}
 		var label string
+		named := false
 		if n.Level == ui.LevelSub {
 			if w < 60 || h < 16 {
 				continue
 			}
-			label = p.subLabel(n.Sub)
+			label, named = p.subLabel(n.Sub)
 		} else {
 			// Super labels only where their sub-cells are too small for
 			// their own.
@@ -106,44 +114,14 @@ func (p *mapPanel) overlay() {
 			label = truncate(label, maxc-1) + "…"
 		}
 		labels++
-		c.Set("fillStyle", "rgba(0,0,0,.45)")
+		p.labels = append(p.labels, label)
+		c.Set("fillStyle", "rgba(0,0,0,.6)")
 		c.Call("fillRect", x0+2, y0+2, math.Min(w-4, 6.5*float64(len(label))+6), 14)
 		c.Set("fillStyle", "#fff")
+		if named {
+			c.Set("fillStyle", "#ffd640")
+		}
 		c.Call("fillText", label, x0+5, y0+3)
-		if n.Level != ui.LevelSub || w < 80 || h < 70 || thumbs >= 160 {
-			continue
-		}
-		// A few thumbnails, laid in a row grid under the label.
-		s := math.Max(24, math.Min(64, math.Min(w, h)/3))
-		cols := int((w - 6) / (s + 2))
-		rows := int((h - 22) / (s + 2))
-		k := min(cols*rows, 12)
-		ids := p.members[p.memStart[n.Sub]:p.memStart[n.Sub+1]]
-		for j := 0; j < k && j < len(ids); j++ {
-			img, ok := p.thumbs[ids[j]]
-			if !ok {
-				if !settled {
-					p.thumbsWanted = true
-					continue
-				}
-				img = p.thumb(ids[j])
-			}
-			if !img.Get("complete").Bool() || img.Get("naturalWidth").Int() == 0 {
-				continue
-			}
-			x := x0 + 4 + float64(j%cols)*(s+2)
-			y := y0 + 20 + float64(j/cols)*(s+2)
-			if n.Rot > 0 {
-				c.Call("save")
-				c.Call("translate", x+s/2, y+s/2)
-				c.Call("rotate", float64(n.Rot)*math.Pi/2)
-				c.Call("drawImage", img, -s/2, -s/2, s, s)
-				c.Call("restore")
-			} else {
-				c.Call("drawImage", img, x, y, s, s)
-			}
-			thumbs++
-		}
 	}
 }
 
@@ -158,32 +136,33 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// thumb returns the cached image element of a thumbnail, creating it (and
-// so starting its download) on first use.
-func (p *mapPanel) thumb(id int32) js.Value {
-	if img, ok := p.thumbs[id]; ok {
-		return img
-	}
-	if len(p.thumbs) > 4000 {
-		p.thumbs = map[int32]js.Value{}
-	}
-	img := js.Global().Get("Image").New()
-	img.Set("onload", p.thumbOK)
-	img.Set("src", thumbURL(id))
-	p.thumbs[id] = img
-	return img
-}
-
-// subLabel names a cell by its best c-TF-IDF keyword (what sets it apart),
-// falling back to its most frequent tag.
-func (p *mapPanel) subLabel(z int32) string {
+// subLabel names a cell: the name a user gave it (named true), else its
+// best c-TF-IDF keyword (what sets it apart), else its most frequent tag.
+func (p *mapPanel) subLabel(z int32) (label string, named bool) {
 	m := &p.a.m
+	size := " · " + itoa(m.subSize[z])
+	if n, ok := m.notes[z]; ok && n.name != "" {
+		return n.name + verdictMark(n.verdict) + size, true
+	}
 	if int(z) < len(m.sums) {
 		if cs := m.sums[z]; len(cs.Keywords) > 0 {
-			return "#" + cs.Keywords[0] + " · " + itoa(m.subSize[z])
+			return "#" + cs.Keywords[0] + size, false
 		} else if len(cs.TopTags) > 0 {
-			return "#" + cs.TopTags[0].Tag + " · " + itoa(m.subSize[z])
+			return "#" + cs.TopTags[0].Tag + size, false
 		}
 	}
-	return "sub " + itoa(int(z)) + " · " + itoa(m.subSize[z])
+	return "sub " + itoa(int(z)) + size, false
+}
+
+// verdictMark is a short sign of a note's verdict.
+func verdictMark(v string) string {
+	switch v {
+	case "good":
+		return " ✓"
+	case "mixed":
+		return " ~"
+	case "bad":
+		return " ✗"
+	}
+	return ""
 }

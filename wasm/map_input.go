@@ -80,8 +80,6 @@ func (p *mapPanel) bind() {
 		case "-":
 			p.view.ZoomAt(float64(p.canvas.W)/2, float64(p.canvas.H)/2, 0.8)
 			p.dirty = true
-		case "Escape":
-			p.a.selectSub(-1)
 		}
 	})
 	d.on(d.byID("resetview"), "click", func(js.Value) { p.zoomTo(p.bounds) })
@@ -97,7 +95,13 @@ func (p *mapPanel) clickAt(x, y float64) {
 		return
 	}
 	if nd := p.tree.Nodes[n]; nd.Level == ui.LevelSub {
-		p.a.selectSub(nd.Sub)
+		if nd.Sub != p.a.m.selected {
+			p.a.selectSub(nd.Sub)
+		}
+		// A click on a photo of the wall opens it.
+		if id := p.wallImage(x, y); id >= 0 {
+			p.a.openImage(id)
+		}
 	}
 }
 
@@ -131,6 +135,9 @@ func (p *mapPanel) tooltipHTML(i int32) string {
 	s := ""
 	if n.Level == ui.LevelSub {
 		s = "<b>sub-cluster " + itoa(int(n.Sub)) + "</b> in super-cluster " + itoa(int(n.Super))
+		if nt, ok := m.notes[n.Sub]; ok && nt.name != "" {
+			s = "<b>" + esc(nt.name) + "</b>" + esc(verdictMark(nt.verdict)) + "<br>" + s
+		}
 		if n.Rot >= 0 {
 			s += " (super-class " + itoa(90*int(n.Rot)) + "°)"
 		}

@@ -30,6 +30,11 @@ type hit struct {
 	share, lift, score float64
 }
 
+// carries says whether a cluster carries the searched tags: they are more
+// common in it than in the dataset (lift above 1). The others hold a few
+// matches by chance; they are listed apart and not lit on the map.
+func (h hit) carries() bool { return h.lift > 1 }
+
 func newSearchPanel(a *app) *searchPanel {
 	p := &searchPanel{a: a}
 	p.bind()
@@ -87,7 +92,7 @@ func (p *searchPanel) bind() {
 		p.run(strings.TrimSpace(q.Get("value").String()))
 	})
 	d.on(d.byID("results"), "click", func(e js.Value) {
-		li := e.Get("target").Call("closest", "li")
+		li := e.Get("target").Call("closest", "li[data-i]")
 		if li.IsNull() {
 			return
 		}
@@ -241,6 +246,9 @@ func (p *searchPanel) applyHighlight() {
 	hl := make([]bool, len(as.SubParent))
 	hs := make([]bool, as.M)
 	for _, h := range p.hits {
+		if !h.carries() {
+			continue
+		}
 		if h.sub >= 0 && int(h.sub) < len(hl) {
 			if !hl[h.sub] {
 				p.ids = append(p.ids, h.sub)
@@ -259,26 +267,70 @@ func (p *searchPanel) renderResults() {
 	d := p.a.dom
 	info := d.byID("searchinfo")
 	list := d.byID("results")
+	carriers, rest := p.split()
 	switch {
 	case !p.active():
 		setText(info, "")
 	case p.err != "":
 		setHTML(info, `<span class="err">`+esc(p.err)+`</span>`)
 	default:
-		setText(info, itoa(len(p.ids))+" sub-clusters hold "+p.query+" (highlighted; the others dimmed)")
+		restSubs := 0
+		for _, h := range p.hits {
+			if h.sub >= 0 && !h.carries() {
+				restSubs++
+			}
+		}
+		setText(info, itoa(len(p.ids))+" sub-clusters carry "+p.query+" (lift above 1: highlighted, the others dimmed); "+
+			itoa(restSubs)+" more hold it only by chance")
 	}
 	var b strings.Builder
-	for i, h := range p.hits {
-		if i >= 200 {
-			break
+	shown, rank := 0, 0
+	item := func(i int, h hit, class string) {
+		if shown >= 200 {
+			return
 		}
-		b.WriteString(`<li data-i="` + itoa(i) + `" title="click to zoom to it"><span class="score">` + ftoa(h.score, 3) + `</span>`)
+		shown++
+		rank++
+		// Each group is numbered from 1: the headings are list items too.
+		b.WriteString(`<li class="` + class + `" value="` + itoa(rank) + `" data-i="` + itoa(i) + `" title="click to zoom to it"><span class="score">` + ftoa(h.score, 3) + `</span>`)
 		if h.sub >= 0 {
 			b.WriteString("sub " + itoa(int(h.sub)) + " <span class=muted>(super " + itoa(int(h.super)) + ")</span>")
 		} else {
 			b.WriteString("super " + itoa(int(h.super)))
 		}
+		if n, ok := p.a.m.notes[h.sub]; ok && h.sub >= 0 && n.name != "" {
+			b.WriteString(" <b>" + esc(n.name) + "</b>")
+		}
 		b.WriteString(`<br><span class="muted">` + itoa(h.count) + "/" + itoa(h.size) + " images, share " + pct(h.share) + ", lift " + ftoa(h.lift, 1) + "</span></li>")
 	}
+	if p.active() && p.err == "" && carriers > 0 {
+		b.WriteString(`<li class="split">carry the tag (lift above 1): ` + itoa(carriers) + ` clusters</li>`)
+	}
+	for i, h := range p.hits {
+		if h.carries() {
+			item(i, h, "carrier")
+		}
+	}
+	if rest > 0 {
+		b.WriteString(`<li class="split">hold it by chance (lift 1 or less): ` + itoa(rest) + ` clusters</li>`)
+	}
+	rank = 0
+	for i, h := range p.hits {
+		if !h.carries() {
+			item(i, h, "rest")
+		}
+	}
 	setHTML(list, b.String())
+}
+
+// split counts the hits that carry the tags and the others.
+func (p *searchPanel) split() (carriers, rest int) {
+	for _, h := range p.hits {
+		if h.carries() {
+			carriers++
+		} else {
+			rest++
+		}
+	}
+	return carriers, rest
 }

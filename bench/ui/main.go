@@ -145,7 +145,49 @@ func run() error {
 		pctl(b.Render, 0.5), pctl(b.Render, 0.95))
 	fmt.Printf("  of which raster p50 %.1f p95 %.1f ms, copy+putImageData p50 %.1f p95 %.1f ms, labels+thumbnails p50 %.1f p95 %.1f ms\n",
 		pctl(b.Raster, 0.5), pctl(b.Raster, 0.95), pctl(b.Copy, 0.5), pctl(b.Copy, 0.95), pctl(b.Overlay, 0.5), pctl(b.Overlay, 0.95))
-	out, _ := json.Marshal(map[string]any{"frame_p50_ms": round1(p50), "frame_p95_ms": round1(p95), "images": *images, "subclusters": *subs})
+	// The photo wall: zoom to a large sub-cluster, let its thumbnails
+	// arrive (batched), then the same scripted moves from there, drawing
+	// the walls from cached thumbnails.
+	var big int32
+	_, sizes := a.Sizes()
+	for z, n := range sizes {
+		if n > sizes[big] {
+			big = int32(z)
+		}
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](fmt.Sprintf("dcZoomToSub(%d)", big))); err != nil {
+		return fmt.Errorf("dcZoomToSub: %w", err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, err = e2e.State(bctx)
+		if err == nil && !st.Animating && st.WallSub == big && st.WallDrawn == st.WallVisible && st.WallVisible > 0 && st.ThumbsInFlight == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the wall of sub-cluster %d never filled: %+v (%v)", big, st, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Printf("photo wall of sub-cluster %d: %d images, %d tiles of %.0f px on screen, %d thumbnails in %d batches\n",
+		big, st.WallImages, st.WallVisible, st.WallTile, st.ThumbsReceived, st.ThumbBatches)
+	res, err = chromedp.Run(bctx, chromedp.Evaluate[string](fmt.Sprintf("dcBench(%d, true)", *frames), chromedp.EvalAwaitPromise))
+	if err != nil {
+		return fmt.Errorf("dcBench on the wall: %w", err)
+	}
+	var wb struct {
+		Intervals []float64 `json:"intervals"`
+		Render    []float64 `json:"render"`
+		Tiles     int       `json:"wall_tiles_drawn"`
+	}
+	if err := json.Unmarshal([]byte(res), &wb); err != nil || len(wb.Intervals) == 0 {
+		return fmt.Errorf("decode the wall's bench result %q: %v", res, err)
+	}
+	wp50, wp95 := pctl(wb.Intervals, 0.5), pctl(wb.Intervals, 0.95)
+	fmt.Printf("from the photo wall: frame interval p50 %.1f ms, p95 %.1f ms; draw p50 %.1f ms, p95 %.1f ms; %.0f tiles drawn per frame\n",
+		wp50, wp95, pctl(wb.Render, 0.5), pctl(wb.Render, 0.95), float64(wb.Tiles)/float64(len(wb.Intervals)))
+	out, _ := json.Marshal(map[string]any{"frame_p50_ms": round1(p50), "frame_p95_ms": round1(p95), "images": *images, "subclusters": *subs,
+		"wall_frame_p50_ms": round1(wp50), "wall_frame_p95_ms": round1(wp95)})
 	fmt.Println(string(out))
 	return nil
 }

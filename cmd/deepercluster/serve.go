@@ -24,7 +24,7 @@ import (
 func runServe(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "serve")
 	dsSpec := fs.String("dataset", dataset.SpecSynthetic, "dataset: synthetic, fashion-mnist or a dataset directory")
-	dataDir := fs.String("data-dir", "runs/default", "run directory (checkpoints, assignments, index); resumed if it holds a run")
+	dataDir := fs.String("data-dir", "runs/default", "run directory (checkpoints, assignments, index, cluster notes, features); resumed if it holds a run")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address; a non-loopback address requires a token")
 	token := fs.String("token", "", "token for POST endpoints and /ws (generated when listening off loopback)")
 	allow := fs.String("allow-origin", "", "comma-separated extra websocket origins to accept (\"*\": any)")
@@ -67,7 +67,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: open index: %w", err)
 	}
-	srv, err := server.New(server.Config{Addr: *addr, Token: *token, AllowOrigins: origins}, ds, ix, a.log)
+	srv, err := server.New(server.Config{Addr: *addr, Token: *token, AllowOrigins: origins, DataDir: *dataDir}, ds, ix, a.log)
 	if err != nil {
 		ix.Close()
 		return err

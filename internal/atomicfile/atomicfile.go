@@ -18,7 +18,11 @@ const tempMark = ".tmp"
 // Write writes data to path through a temporary file in the same
 // directory: write, fsync, rename, fsync the directory. The directory is
 // created when missing.
-func Write(path string, data []byte) error {
+func Write(path string, data []byte) error { return WriteParts(path, data) }
+
+// WriteParts is Write of the parts one after the other, so a large body
+// need not be copied behind its header first.
+func WriteParts(path string, parts ...[]byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -29,9 +33,11 @@ func Write(path string, data []byte) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
+	for _, data := range parts {
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", tmp, err)
+		}
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()

@@ -26,6 +26,16 @@ func TestWriteReplacesWhole(t *testing.T) {
 	}
 }
 
+func TestWritePartsConcatenates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.bin")
+	if err := WriteParts(path, []byte("head:"), nil, []byte("body")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != "head:body" {
+		t.Fatalf("read back %q, %v", got, err)
+	}
+}
+
 func TestWriteErrorNamesPath(t *testing.T) {
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "file")

@@ -171,7 +171,7 @@ func TestView(t *testing.T) {
 func TestObjJSON(t *testing.T) {
 	o := NewObj().Str("s", "a\"b\\c\n<tag>\u2028é\xff").Int("i", -42).Num("f", 0.25).Num("nan", math.NaN()).
 		Bool("b", true).Ints("ids", []int32{3, 1, 2}).Nums("xs", []float64{1, math.Inf(1)}).
-		Obj("o", NewObj().Int("x", 1))
+		Obj("o", NewObj().Int("x", 1)).Strs("ss", []string{"a", "\"q\"", ""})
 	var got map[string]any
 	if err := json.Unmarshal(o.Bytes(), &got); err != nil {
 		t.Fatalf("%s: %v", o, err)
@@ -184,6 +184,9 @@ func TestObjJSON(t *testing.T) {
 	}
 	if xs := got["xs"].([]any); xs[1] != nil {
 		t.Fatalf("xs %v", xs)
+	}
+	if ss := got["ss"].([]any); len(ss) != 3 || ss[1] != `"q"` || ss[2] != "" {
+		t.Fatalf("ss %v", ss)
 	}
 	if NewObj().String() != "{}" {
 		t.Fatalf("empty object %q", NewObj().String())

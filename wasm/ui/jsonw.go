@@ -68,6 +68,20 @@ func (o *Obj) Ints(k string, v []int32) *Obj {
 	return o
 }
 
+// Strs adds an array of strings.
+func (o *Obj) Strs(k string, v []string) *Obj {
+	o.key(k)
+	o.b = append(o.b, '[')
+	for i, x := range v {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b = AppendJSONString(o.b, x)
+	}
+	o.b = append(o.b, ']')
+	return o
+}
+
 // Nums adds an array of numbers (NaN as null).
 func (o *Obj) Nums(k string, v []float64) *Obj {
 	o.key(k)

@@ -141,6 +141,7 @@ type paramsRun struct {
 
 func (r *paramsRun) Info() deepercluster.RunInfo           { return r.info }
 func (r *paramsRun) Assignment() *deepercluster.Assignment { return nil }
+func (r *paramsRun) History() deepercluster.History        { return deepercluster.History{} }
 func (r *paramsRun) RequestRecluster(p deepercluster.RunParams) error {
 	if err := p.Validate(r.ds.Len()); err != nil {
 		return err

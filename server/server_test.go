@@ -104,6 +104,7 @@ type client struct {
 	sums []deepercluster.ClusterSummary
 	kind map[deepercluster.FrameKind]int
 	pong uint64
+	hist *deepercluster.History
 }
 
 func newClient(t *testing.T, conn *websocket.Conn) *client {
@@ -141,6 +142,8 @@ func (c *client) readUntil(what string, cond func() bool) {
 			c.sums = f.Summaries
 		case deepercluster.KindPong:
 			c.pong = f.Nonce
+		case deepercluster.KindHistory:
+			c.hist = f.History
 		}
 	}
 }

@@ -584,6 +584,11 @@ func (r *Run) recluster(ctx context.Context) error {
 	p := r.params
 	prev := r.assign
 	n := r.ds.Len()
+	next := uint32(1)
+	if prev != nil {
+		next = prev.Version + 1
+	}
+	r.log.Info("reclustering", "version", next, "epoch", r.epoch, "preset", p.Preset, "m", p.M, "k", p.K)
 	var a *deepercluster.Assignment
 	if p.M == 1 && p.K == 1 {
 		// RotNet without clusters: one trivial cluster, no extraction.

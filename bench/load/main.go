@@ -52,7 +52,11 @@ type Config struct {
 	// Ready bounds the wait for the first Assignment and its index, and
 	// Settle the wait for the clients to reach the last version.
 	Ready, Settle time.Duration
-	Log           *slog.Logger
+	// ModelArgs replace the serve flags of the model and resolution
+	// (none: the defaults, as the benchmark measures); the CI test gives
+	// a tiny model to stay fast.
+	ModelArgs []string
+	Log       *slog.Logger
 }
 
 // Result is what the run measured; its JSON is the bench's last line.
@@ -147,9 +151,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// user's serve does; short epochs so that a requested reclustering
 	// starts soon. Periodic reclustering is off; the ones in the middle
 	// are asked for.
-	cmd := exec.CommandContext(ctx, cfg.Bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", cfg.Dir,
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", cfg.Dir,
 		"--n", strconv.Itoa(cfg.Images), "--m", "4", "--k", "8", "--recluster-every", "1000", "--epoch-size", "640",
-		"--epochs", "1000000")
+		"--epochs", "1000000"}, cfg.ModelArgs...)
+	cmd := exec.CommandContext(ctx, cfg.Bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

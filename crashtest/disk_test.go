@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
@@ -54,12 +55,13 @@ func remount(t *testing.T, dir, size string, readOnly bool) {
 	}
 }
 
-// snapshot is the content of every regular file under dir.
+// snapshot is the content of every regular file under dir, but the lock
+// file: each process writes its pid there, whatever else it does.
 func snapshot(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
 	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
+		if err == nil && d.Type().IsRegular() && d.Name() != runlock.FileName {
 			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)

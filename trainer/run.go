@@ -328,7 +328,7 @@ func (r *Run) Train(ctx context.Context) (err error) {
 		r.mu.Unlock()
 		return errors.New("trainer: Train is already running")
 	}
-	r.training = true
+	r.training, r.ended = true, false
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/index"
+	"github.com/deepercluster/deepercluster/internal/par"
 	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/server"
 	"github.com/deepercluster/deepercluster/trainer"
@@ -46,6 +47,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 
 	start := time.Now()
+	// Training kernels leave one P to the HTTP and websocket side, so a
+	// search waits for the OS's time slices only, never for the Go
+	// scheduler to preempt a kernel (docs/ENGINEERING-NOTES.md).
+	par.ReserveForRequests()
 	// Before anything reads or writes the directory (the index too).
 	lock, err := runlock.Acquire(*dataDir)
 	if err != nil {

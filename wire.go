@@ -57,15 +57,18 @@ const (
 type FrameKind uint8
 
 // Frame kinds. Server to client: Snapshot, Delta, Progress, Metrics,
-// RunInfo, Summaries, Pong. Client to server: Ping, RequestSnapshot.
+// RunInfo, Summaries, Pong, History. Client to server: Ping, RequestSnapshot.
 const (
-	KindSnapshot        FrameKind = 1
-	KindDelta           FrameKind = 2
-	KindProgress        FrameKind = 3
-	KindMetrics         FrameKind = 4
-	KindRunInfo         FrameKind = 5
-	KindSummaries       FrameKind = 6
-	KindPong            FrameKind = 7
+	KindSnapshot  FrameKind = 1
+	KindDelta     FrameKind = 2
+	KindProgress  FrameKind = 3
+	KindMetrics   FrameKind = 4
+	KindRunInfo   FrameKind = 5
+	KindSummaries FrameKind = 6
+	KindPong      FrameKind = 7
+	// KindHistory carries a run's History: sent to every client on
+	// connect, after the snapshot, so charts show the whole run.
+	KindHistory         FrameKind = 8
 	KindPing            FrameKind = 16
 	KindRequestSnapshot FrameKind = 17
 )
@@ -87,6 +90,8 @@ func (k FrameKind) String() string {
 		return "summaries"
 	case KindPong:
 		return "pong"
+	case KindHistory:
+		return "history"
 	case KindPing:
 		return "ping"
 	case KindRequestSnapshot:
@@ -121,6 +126,7 @@ type Frame struct {
 	Delta      *Delta           // Delta
 	Progress   *Progress        // Progress
 	Metrics    *Metrics         // Metrics
+	History    *History         // History
 	// Nonce is echoed from Ping to Pong so a client can measure round trips;
 	// for RequestSnapshot it is the version the client already holds.
 	Nonce uint64
@@ -401,6 +407,30 @@ func AppendMetrics(dst []byte, run uint32, m Metrics) []byte {
 	dst = appendInt(dst, m.Epoch)
 	for _, f := range [...]float64{m.StabilityNMI, m.LabelNMI, m.LabelARI, m.LabelPurity} {
 		dst = appendFloat(dst, f)
+	}
+	return dst
+}
+
+// AppendHistory appends a History frame: the step points (stride, then
+// epoch and the four figures of each) and the metrics of every
+// reclustering.
+func AppendHistory(dst []byte, run, version uint32, h *History) []byte {
+	dst = appendHeader(dst, KindHistory, run, version)
+	dst = binary.AppendUvarint(dst, uint64(max(h.Stride, 1)))
+	dst = binary.AppendUvarint(dst, uint64(len(h.Steps)))
+	for _, p := range h.Steps {
+		dst = appendInt(dst, p.Epoch)
+		for _, f := range [...]float64{p.LossSuper, p.LossSub, p.PrecSuper, p.PrecSub} {
+			dst = appendFloat(dst, f)
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(h.Metrics)))
+	for _, m := range h.Metrics {
+		dst = binary.LittleEndian.AppendUint32(dst, m.Version)
+		dst = appendInt(dst, m.Epoch)
+		for _, f := range [...]float64{m.StabilityNMI, m.LabelNMI, m.LabelARI, m.LabelPurity} {
+			dst = appendFloat(dst, f)
+		}
 	}
 	return dst
 }
@@ -785,6 +815,30 @@ func DecodeFrame(b []byte) (Frame, error) {
 		f.Metrics = &m
 	case KindRunInfo:
 		f.Info = r.runInfo()
+	case KindHistory:
+		h := &History{}
+		stride := r.uvarint("stride")
+		if r.err == nil && (stride < 1 || stride > 1<<40) {
+			r.fail("stride %d outside [1, 2^40]", stride)
+		}
+		h.Stride = int(stride)
+		ns := r.count("step points", MaxHistoryPoints, 33)
+		for i := 0; i < ns && r.err == nil; i++ {
+			p := StepPoint{Epoch: r.int("epoch")}
+			p.LossSuper, p.LossSub = r.f64("loss super"), r.f64("loss sub")
+			p.PrecSuper, p.PrecSub = r.f64("prec super"), r.f64("prec sub")
+			h.Steps = append(h.Steps, p)
+		}
+		nm := r.count("metrics", math.MaxInt32, 37)
+		for i := 0; i < nm && r.err == nil; i++ {
+			m := Metrics{Version: r.u32("version"), Epoch: r.int("epoch")}
+			m.StabilityNMI, m.LabelNMI = r.f64("stability nmi"), r.f64("label nmi")
+			m.LabelARI, m.LabelPurity = r.f64("label ari"), r.f64("label purity")
+			h.Metrics = append(h.Metrics, m)
+		}
+		if r.err == nil {
+			f.History = h
+		}
 	case KindSummaries:
 		f.Summaries = r.summaries()
 	case KindPing, KindPong, KindRequestSnapshot:

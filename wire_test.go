@@ -341,6 +341,7 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add(AppendSummaries(nil, 1, 1, testSums()))
 	f.Add(AppendPing(nil, 3))
 	f.Add(AppendRequestSnapshot(nil, 3))
+	f.Add(AppendHistory(nil, 1, 2, testHistory()))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, err := DecodeFrame(b)
 		if err != nil {

@@ -3,9 +3,10 @@ package cluster
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/deepercluster/deepercluster/internal/par"
 )
 
 // microKernels is one instruction set's register-blocked kernels. A tile is
@@ -123,7 +124,7 @@ func sgemm(kr *microKernels, threads int, transA, transB bool, m, n, k int, alph
 		return
 	}
 	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
+		threads = par.Threads()
 	}
 	if float64(m)*float64(n)*float64(k) < 1<<18 {
 		threads = 1

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"sync/atomic"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/internal/par"
 )
 
 // Init is how k-means picks its first centroids.
@@ -147,7 +147,7 @@ func kmeans(ctx context.Context, kr *microKernels, x []float32, n, d int, opt KM
 	}
 	threads := opt.Threads
 	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
+		threads = par.Threads()
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x6b6d65616e73))
 	cent := make([]float32, k*d)

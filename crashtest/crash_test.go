@@ -51,7 +51,42 @@ type runState struct {
 	tmpLeft  int                 // temporary files a kill left behind
 }
 
-var reclusteredRE = regexp.MustCompile(`msg=reclustered version=(\d+) `)
+var (
+	reclusteredRE  = regexp.MustCompile(`msg=reclustered version=(\d+) `)
+	reclusteringRE = regexp.MustCompile(`msg=reclustering version=(\d+) `)
+	indexedRE      = regexp.MustCompile(`msg="index (?:built|updated)" .*(?:version|to)=(\d+) `)
+)
+
+// maxTries bounds the starts a targeted kill may take to land in its
+// phase; a kill that misses is still checked like any other.
+const maxTries = 10
+
+// inRecluster says whether a process's output shows a reclustering begun
+// and not finished: a kill then landed inside it.
+func inRecluster(out string) bool {
+	started := reclusteringRE.FindAllStringSubmatch(out, -1)
+	if len(started) == 0 {
+		return false
+	}
+	v := started[len(started)-1][1]
+	return !strings.Contains(out, "msg=reclustered version="+v+" ")
+}
+
+// inIndexUpdate says whether the output shows a version saved whose index
+// update (or build) had not finished: a kill then landed inside it.
+func inIndexUpdate(out string) bool {
+	saved := reclusteredRE.FindAllStringSubmatch(out, -1)
+	if len(saved) == 0 {
+		return false
+	}
+	v := saved[len(saved)-1][1]
+	for _, m := range indexedRE.FindAllStringSubmatch(out, -1) {
+		if m[1] == v {
+			return false
+		}
+	}
+	return true
+}
 
 // noteReported records the versions a process's output reported saved.
 func (s *runState) noteReported(t *testing.T, out string) {
@@ -208,49 +243,66 @@ func TestTrainSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a network in a subprocess")
 	}
-	epochs := 50 * rounds(t)
+	epochs := 100 * rounds(t)
 	rng := rand.New(rand.NewPCG(seed(t), 7))
 	dir := t.TempDir()
 	args := []string{"train", "--out", dir, "--n", "300", "--size", "16", "--width", "4", "--depth", "2", "--convs", "1",
 		"--hidden", "16", "--m", "2", "--k", "3", "--pca-dim", "8", "--recluster-every", "1", "--batch", "32",
 		"--epochs", strconv.Itoa(epochs)}
 	st := &runState{dir: dir, reported: map[uint32][32]byte{}}
-	hits := map[string]int{}
+	tries := map[string]int{}
+	// Each targeted kill is a required case: it is retried until the
+	// evidence after the kill shows it landed in its phase (a temporary
+	// file left: inside a write; a reclustering logged as begun and not
+	// done: inside it; neither, after steps ran: in training), within
+	// maxTries starts.
 	for i, kind := range schedule(t, rng, []string{"training", "write", "recluster", "write", "random"}) {
-		p := startProc(t, args...)
-		st.checkResumed(t, p)
-		switch kind {
-		case "training":
-			if _, ok := p.waitLine(2*time.Minute, "training loss"); ok {
-				hits[kind]++
+		for try := 1; ; try++ {
+			tries[kind]++
+			p := startProc(t, args...)
+			st.checkResumed(t, p)
+			aimed := true
+			switch kind {
+			case "training":
+				_, aimed = p.waitLine(2*time.Minute, "training loss")
+			case "write":
+				aimed = waitTemp(dir, 2*time.Minute, p)
+			case "recluster":
+				_, aimed = p.waitLine(2*time.Minute, "msg=reclustering ")
+				time.Sleep(time.Duration(rng.IntN(5)) * time.Millisecond)
+			case "random":
+				time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
 			}
-			time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
-		case "write":
-			if waitTemp(dir, 2*time.Minute, p) {
-				hits[kind]++
+			if p.exited() {
+				t.Fatalf("kill %d (%s): the run ended before it (raise epochs):\n%s", i+1, kind, tail(p.output()))
 			}
-		case "recluster":
-			if _, ok := p.waitLine(2*time.Minute, "extracting", "pca", "kmeans"); ok {
-				hits[kind]++
+			p.kill()
+			out := p.output()
+			st.noteReported(t, out)
+			ck := st.check(t)
+			landed := true
+			switch kind {
+			case "training":
+				landed = aimed && !inRecluster(out) && st.tmpLeft == 0
+			case "write":
+				landed = aimed && st.tmpLeft > 0
+			case "recluster":
+				landed = aimed && inRecluster(out)
 			}
-			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
-		case "random":
-			time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
-			hits[kind]++
-		}
-		if p.exited() {
-			t.Fatalf("kill %d (%s): the run ended before it (raise epochs):\n%s", i+1, kind, tail(p.output()))
-		}
-		p.kill()
-		st.noteReported(t, p.output())
-		ck := st.check(t)
-		if ck != nil {
-			t.Logf("kill %d during %s: checkpoint epoch %d step %d version %d; %d temp files left", i+1, kind, ck.Epoch, ck.Step, ck.Version, st.tmpLeft)
-		} else {
-			t.Logf("kill %d during %s: no checkpoint yet", i+1, kind)
+			if ck != nil {
+				t.Logf("kill %d try %d during %s (landed %v): checkpoint epoch %d step %d version %d; %d temp files left", i+1, try, kind, landed, ck.Epoch, ck.Step, ck.Version, st.tmpLeft)
+			} else {
+				t.Logf("kill %d try %d during %s (landed %v): no checkpoint yet", i+1, try, kind, landed)
+			}
+			if landed {
+				break
+			}
+			if try == maxTries {
+				t.Fatalf("kill %d: none of %d kills aimed at %s landed there", i+1, maxTries, kind)
+			}
 		}
 	}
-	t.Logf("kills that landed where aimed: %v", hits)
+	t.Logf("starts per phase until each kill landed: %v", tries)
 
 	p := startProc(t, args...)
 	st.checkResumed(t, p)
@@ -357,7 +409,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 		t.Skip("trains a network in a subprocess")
 	}
 	const n = 300
-	epochs := 50 * rounds(t)
+	epochs := 100 * rounds(t)
 	rng := rand.New(rand.NewPCG(seed(t), 8))
 	dir := t.TempDir()
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--n", strconv.Itoa(n), "--size", "16",
@@ -368,55 +420,72 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := &runState{dir: dir, reported: map[uint32][32]byte{}}
-	hits := map[string]int{}
+	tries := map[string]int{}
+	// As in TestTrainSurvivesSIGKILL, each targeted kill is required to
+	// land in its phase, shown by the evidence after it; "index": a
+	// version logged saved whose index update had not finished.
 	for i, kind := range schedule(t, rng, []string{"training", "write", "recluster", "index", "random"}) {
-		p := startProc(t, args...)
-		st.checkResumed(t, p) // logged before the URL is printed
-		c := waitURL(t, p)
-		switch kind {
-		case "training":
-			if _, ok := p.waitLine(2*time.Minute, "index built", "index updated"); ok {
-				hits[kind]++
-			}
-			time.Sleep(time.Duration(50+rng.IntN(300)) * time.Millisecond)
-		case "write":
-			if waitTemp(dir, 2*time.Minute, p) {
-				hits[kind]++
-			}
-		case "recluster":
-			// serve draws no progress bar: watch the phase on the API.
-			deadline := time.Now().Add(2 * time.Minute)
-			for time.Now().Before(deadline) && !p.exited() {
-				var r runJSON
-				if c.get("/api/run", &r) == nil && r.Version > 0 && r.Phase != "training" && r.Phase != "idle" && r.Phase != "stopped" {
-					hits[kind]++
-					break
+		for try := 1; ; try++ {
+			tries[kind]++
+			p := startProc(t, args...)
+			st.checkResumed(t, p) // logged before the URL is printed
+			c := waitURL(t, p)
+			aimed := true
+			switch kind {
+			case "training":
+				// serve draws no progress bar: watch the phase on the API.
+				aimed = false
+				for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && !p.exited(); time.Sleep(2 * time.Millisecond) {
+					var r runJSON
+					if c.get("/api/run", &r) == nil && r.Version > 0 && r.Phase == "training" {
+						aimed = true
+						break
+					}
 				}
-				time.Sleep(2 * time.Millisecond)
+			case "write":
+				aimed = waitTemp(dir, 2*time.Minute, p)
+			case "recluster":
+				_, aimed = p.waitLine(2*time.Minute, "msg=reclustering ")
+				time.Sleep(time.Duration(rng.IntN(5)) * time.Millisecond)
+			case "index":
+				_, aimed = p.waitLine(2*time.Minute, "msg=reclustered ")
+				time.Sleep(time.Duration(rng.IntN(5)) * time.Millisecond)
+			case "random":
+				time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
 			}
-		case "index":
-			if _, ok := p.waitLine(2*time.Minute, "msg=reclustered"); ok {
-				hits[kind]++
+			if p.exited() {
+				t.Fatalf("kill %d (%s): serve ended by itself:\n%s", i+1, kind, tail(p.output()))
 			}
-			time.Sleep(time.Duration(rng.IntN(120)) * time.Millisecond)
-		case "random":
-			time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
-			hits[kind]++
-		}
-		if p.exited() {
-			t.Fatalf("kill %d (%s): serve ended by itself:\n%s", i+1, kind, tail(p.output()))
-		}
-		p.kill()
-		st.noteReported(t, p.output())
-		ck := st.check(t)
-		iv := checkIndex(t, dir, ds, ck)
-		if ck != nil {
-			t.Logf("kill %d during %s: checkpoint epoch %d step %d version %d, index version %d; %d temp files left", i+1, kind, ck.Epoch, ck.Step, ck.Version, iv, st.tmpLeft)
-		} else {
-			t.Logf("kill %d during %s: no checkpoint yet, index version %d", i+1, kind, iv)
+			p.kill()
+			out := p.output()
+			st.noteReported(t, out)
+			ck := st.check(t)
+			iv := checkIndex(t, dir, ds, ck)
+			landed := true
+			switch kind {
+			case "training":
+				landed = aimed && !inRecluster(out) && st.tmpLeft == 0
+			case "write":
+				landed = aimed && st.tmpLeft > 0
+			case "recluster":
+				landed = aimed && inRecluster(out)
+			case "index":
+				landed = aimed && inIndexUpdate(out)
+			}
+			if ck != nil {
+				t.Logf("kill %d try %d during %s (landed %v): checkpoint epoch %d step %d version %d, index version %d; %d temp files left", i+1, try, kind, landed, ck.Epoch, ck.Step, ck.Version, iv, st.tmpLeft)
+			} else {
+				t.Logf("kill %d try %d during %s (landed %v): no checkpoint yet, index version %d", i+1, try, kind, landed, iv)
+			}
+			if landed {
+				break
+			}
+			if try == maxTries {
+				t.Fatalf("kill %d: none of %d kills aimed at %s landed there", i+1, maxTries, kind)
+			}
 		}
 	}
-	t.Logf("kills that landed where aimed: %v", hits)
+	t.Logf("starts per phase until each kill landed: %v", tries)
 
 	// The last start trains to the end; serve then keeps serving, so it is
 	// stopped with SIGTERM once the index has caught up.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
@@ -54,12 +55,13 @@ func remount(t *testing.T, dir, size string, readOnly bool) {
 	}
 }
 
-// snapshot is the content of every regular file under dir.
+// snapshot is the content of every regular file under dir, but the lock
+// file: each process writes its pid there, whatever else it does.
 func snapshot(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
 	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
+		if err == nil && d.Type().IsRegular() && d.Name() != runlock.FileName {
 			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
@@ -100,7 +102,13 @@ func failsCleanly(t *testing.T, args []string, want ...string) string {
 // failsWrapped is failsCleanly under a wrapper command.
 func failsWrapped(t *testing.T, wrapper, args []string, want ...string) string {
 	t.Helper()
-	p := startWrapped(t, wrapper, args...)
+	return failsAs(t, nil, wrapper, args, want...)
+}
+
+// failsAs is failsWrapped as another user (cred nil: this one).
+func failsAs(t *testing.T, cred *syscall.Credential, wrapper, args []string, want ...string) string {
+	t.Helper()
+	p := startAs(t, cred, wrapper, args...)
 	if err := p.wait(2 * time.Minute); err == nil {
 		t.Fatalf("%v succeeded, want a failure:\n%s", args, tail(p.output()))
 	}
@@ -205,12 +213,26 @@ func TestTrainReadOnlyRunDir(t *testing.T) {
 		t.Skip("runs the binary")
 	}
 	dir, mounted := mountTmpfs(t, "8m")
+	// Root ignores permission bits: without a mount, the failing run is
+	// run as the unprivileged user nobody (65534) on a directory that
+	// root owns with mode 0555, so the case runs in CI as root too.
+	var cred *syscall.Credential
 	if !mounted {
-		if os.Geteuid() == 0 {
-			t.Skip("root ignores permission bits and tmpfs cannot be mounted here: the read-only case is covered by " +
-				"TestTrainNotADirectory and the full-disk case")
-		}
 		dir = t.TempDir()
+		if os.Geteuid() == 0 {
+			cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+			// nobody must reach the directory and read the run: open up
+			// the test's own directories, nothing above os.TempDir().
+			top := os.TempDir()
+			for d := dir; strings.HasPrefix(d, top+string(filepath.Separator)); d = filepath.Dir(d) {
+				if fi, err := os.Stat(d); err == nil {
+					os.Chmod(d, fi.Mode().Perm()|0o055)
+				}
+			}
+			if fi, err := os.Stat(top); err != nil || fi.Mode().Perm()&0o001 == 0 {
+				t.Skipf("%s is closed to other users: the unprivileged run cannot reach the run directory", top)
+			}
+		}
 	}
 	run := filepath.Join(dir, "run")
 	trainOK(t, trainArgs(run, 2))
@@ -225,7 +247,7 @@ func TestTrainReadOnlyRunDir(t *testing.T) {
 			defer os.Chmod(d, 0o755)
 		}
 	}
-	out := failsCleanly(t, trainArgs(run, 4), run, want)
+	out := failsAs(t, cred, nil, trainArgs(run, 4), run, want)
 	t.Logf("error: %s", lastLine(out))
 	unchanged(t, run, before)
 	if mounted {

@@ -27,6 +27,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "crashtest:", err)
 		os.Exit(1)
 	}
+	// Readable by every user: a test runs it as an unprivileged one.
+	os.Chmod(dir, 0o755)
 	binPath = filepath.Join(dir, "deepercluster")
 	build := exec.Command("go", "build", "-o", binPath, "../cmd/deepercluster")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -64,8 +66,17 @@ func startProc(t *testing.T, args ...string) *proc {
 // prlimit), or directly when wrapper is empty.
 func startWrapped(t *testing.T, wrapper []string, args ...string) *proc {
 	t.Helper()
+	return startAs(t, nil, wrapper, args...)
+}
+
+// startAs is startWrapped as another user (cred nil: this one).
+func startAs(t *testing.T, cred *syscall.Credential, wrapper []string, args ...string) *proc {
+	t.Helper()
 	argv := append(append(append([]string(nil), wrapper...), binPath), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")

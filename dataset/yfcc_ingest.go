@@ -37,6 +37,11 @@ type IngestConfig struct {
 	Progress func(read, total int64, images int)
 }
 
+// IngestParseWorkers is how many goroutines parse metadata lines in
+// Ingest (ReadYFCC's workers): one, as decoding images, not parsing, is
+// what needs the cores. bench-ingest measures this very reader.
+const IngestParseWorkers = 1
+
 // Ingest turns YFCC100M metadata and a folder of images into a dataset
 // directory. Bad metadata lines and records without a decodable image are
 // counted, the first MaxProblems of each kind kept with their line numbers
@@ -106,7 +111,7 @@ func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 	wg.Go(func() {
 		defer close(jobs)
 		seq := 0
-		stats, readErr = ReadYFCC(ctx, meta, cfg.YFCC, 1, func(rec Record) error {
+		stats, readErr = ReadYFCC(ctx, meta, cfg.YFCC, IngestParseWorkers, func(rec Record) error {
 			select {
 			case jobs <- job{seq, rec}:
 				seq++

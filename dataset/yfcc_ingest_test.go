@@ -170,6 +170,54 @@ func TestIngestCancelledLeavesNothing(t *testing.T) {
 	}
 }
 
+// bigIngestFixture writes n metadata lines whose photos all exist (flat
+// PNGs), enough records for Ingest to report progress several times.
+func bigIngestFixture(t *testing.T, n int) (meta, images string) {
+	t.Helper()
+	dir := t.TempDir()
+	images = filepath.Join(dir, "images")
+	png := encodeImage(t, stripes(24, 24), "png")
+	var lines []string
+	for i := 1; i <= n; i++ {
+		id := fmt.Sprint(i)
+		writeFile(t, filepath.Join(images, id+".png"), png)
+		lines = append(lines, line23(func(f []string) { f[0], f[8], f[22] = id, "beach", "0" }))
+	}
+	meta = filepath.Join(dir, "yfcc.tsv")
+	writeFile(t, meta, []byte(strings.Join(lines, "\n")+"\n"))
+	return meta, images
+}
+
+// TestIngestCancelledMidwayLeavesNothing cancels once images have been
+// written into the dataset under construction: nothing is left at all,
+// neither the dataset nor its temporary directory.
+func TestIngestCancelledMidwayLeavesNothing(t *testing.T) {
+	meta, images := bigIngestFixture(t, 200)
+	parent := t.TempDir()
+	out := filepath.Join(parent, "ds")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	written, building := 0, false
+	_, err := Ingest(ctx, IngestConfig{YFCC: meta, Images: images, Size: 8, Out: out, Workers: 2,
+		Progress: func(read, total int64, n int) {
+			if written == 0 && n > 0 {
+				written = n
+				entries, _ := os.ReadDir(parent)
+				building = len(entries) == 1 && strings.Contains(entries[0].Name(), ".tmp-")
+				cancel()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if written == 0 || written >= 200 || !building {
+		t.Fatalf("cancelled after %d of 200 images (temporary directory present: %v): not in the middle of the ingest", written, building)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Errorf("ingest cancelled after %d images left %v", written, entries)
+	}
+}
+
 func TestIngestBadConfig(t *testing.T) {
 	meta, images, _ := ingestFixture(t)
 	out := filepath.Join(t.TempDir(), "ds")

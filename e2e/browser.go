@@ -108,6 +108,7 @@ type ClientState struct {
 	ReclusterMsg     string  `json:"recluster_msg"`
 	LossPoints       int     `json:"loss_points"`
 	MetricsPoints    int     `json:"metrics_points"`
+	LabelPoints      int     `json:"label_points"`
 	LastError        string  `json:"last_error"`
 	CanvasW          int     `json:"canvas_w"`
 	CanvasH          int     `json:"canvas_h"`

@@ -42,13 +42,13 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func startStack(t *testing.T, n int, params deepercluster.RunParams, clientDir string) *stack {
 	t.Helper()
-	return startStackIn(t, t.TempDir(), n, params, clientDir)
+	return startStackIn(t, t.TempDir(), n, 1000, params, clientDir)
 }
 
-// startStackIn starts the stack on the run directory dir: a second stack
-// on the same directory is a restart (the trainer resumes its checkpoint,
-// the index and the notes are read back).
-func startStackIn(t *testing.T, dir string, n int, params deepercluster.RunParams, clientDir string) *stack {
+// startStackIn starts the stack on the run directory dir for the given
+// number of epochs: a second stack on the same directory is a restart (the
+// trainer resumes its checkpoint, the index and the notes are read back).
+func startStackIn(t *testing.T, dir string, n, epochs int, params deepercluster.RunParams, clientDir string) *stack {
 	t.Helper()
 	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 3, N: n, Resolution: 16})
 	if err != nil {
@@ -63,7 +63,7 @@ func startStackIn(t *testing.T, dir string, n int, params deepercluster.RunParam
 		t.Fatal(err)
 	}
 	run, err := trainer.NewRun(context.Background(), trainer.Config{
-		Dir: dir, DatasetName: "synthetic", Params: params, Epochs: 1000, Batch: 32, Seed: 5,
+		Dir: dir, DatasetName: "synthetic", Params: params, Epochs: epochs, Batch: 32, Seed: 5,
 		Model:       trainer.ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16},
 		KMeansIters: 5, Logger: quiet(),
 	}, ds, srv)
@@ -86,23 +86,23 @@ func startStackIn(t *testing.T, dir string, n int, params deepercluster.RunParam
 	go func() { trainDone <- run.Train(trainCtx) }()
 	s := &stack{url: "http://" + ln.Addr().String(), handler: h, ds: ds, run: run}
 	var once sync.Once
-	var stop func()
-	s.stop = func() { once.Do(stop) }
-	stop = func() {
-		stopTrain()
-		if err := <-trainDone; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("train: %v", err)
-		}
-		run.Close()
-		srv.CloseClients()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		hs.Shutdown(ctx)
-		cancel()
-		stopBG()
-		<-bgDone
-		if err := ix.Close(); err != nil {
-			t.Errorf("close index: %v", err)
-		}
+	s.stop = func() {
+		once.Do(func() {
+			stopTrain()
+			if err := <-trainDone; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("train: %v", err)
+			}
+			run.Close()
+			srv.CloseClients()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			hs.Shutdown(ctx)
+			cancel()
+			stopBG()
+			<-bgDone
+			if err := ix.Close(); err != nil {
+				t.Errorf("close index: %v", err)
+			}
+		})
 	}
 	t.Cleanup(s.stop)
 	return s
@@ -591,5 +591,41 @@ func TestBrowserReconnect(t *testing.T) {
 	}
 	if st.ClustersDrawn == 0 || st.LastError != "" {
 		t.Fatalf("after reconnecting: %+v", st)
+	}
+}
+
+// TestBrowserChartsAfterRestart: a user who opens the page after `serve`
+// restarted on a run sees the whole run's charts (loss, stability and
+// label NMI of every version), not empty ones.
+func TestBrowserChartsAfterRestart(t *testing.T) {
+	clientDir := needBrowser(t)
+	dir := t.TempDir()
+	const n, epochs = 256, 3
+	params := deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 2, K: 3, ReclusterEvery: 1, PCADim: 8}
+	s := startStackIn(t, dir, n, epochs, params, clientDir)
+	for deadline := time.Now().Add(2 * time.Minute); s.run.Info().Progress.Phase != deepercluster.PhaseStopped; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("training of %d epochs did not end: %+v", epochs, s.run.Info().Progress)
+		}
+	}
+	s.stop()
+
+	s2 := startStackIn(t, dir, n, epochs, params, clientDir)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1024, 700)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bcancel()
+	if err := chromedp.Do(bctx, chromedp.Navigate(s2.url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	st := pollState(t, bctx, "the run's history in the charts", time.Minute, func(st ClientState) bool {
+		return st.Connected && st.Version == epochs && st.MetricsPoints >= epochs
+	})
+	if st.MetricsPoints != epochs || st.LabelPoints != epochs || st.LossPoints == 0 {
+		t.Fatalf("after a restart at version %d the charts hold %d metrics points (%d with label NMI) and %d loss points; want %d, %d and some",
+			epochs, st.MetricsPoints, st.LabelPoints, st.LossPoints, epochs, epochs)
 	}
 }

@@ -87,7 +87,7 @@ func TestBrowserWallImageNotes(t *testing.T) {
 	clientDir := needBrowser(t)
 	dir := t.TempDir()
 	params := deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 4, K: 6, ReclusterEvery: 1000, PCADim: 8}
-	s := startStackIn(t, dir, 2000, params, clientDir)
+	s := startStackIn(t, dir, 2000, 1000, params, clientDir)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	bctx, bcancel := openPage(t, ctx, s.url)
@@ -302,7 +302,7 @@ func TestBrowserWallImageNotes(t *testing.T) {
 	// the note on the same cluster.
 	bcancel()
 	s.stop()
-	s = startStackIn(t, dir, 2000, params, clientDir)
+	s = startStackIn(t, dir, 2000, 1000, params, clientDir)
 	bctx, bcancel = openPage(t, ctx, s.url)
 	st = pollState(t, bctx, "the note after a restart", time.Minute, func(st ClientState) bool {
 		return slices.Contains(st.Notes, want) && hasLabel(st.Labels, "harbour boats ✓")

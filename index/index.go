@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/blevesearch/bleve/v2/mapping"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/internal/par"
 )
 
 // Options tune an Index; the zero value is ready to use.
@@ -41,7 +41,7 @@ func (o *Options) defaults() {
 		o.BatchSize = 2000
 	}
 	if o.Workers <= 0 {
-		o.Workers = runtime.GOMAXPROCS(0)
+		o.Workers = par.Threads()
 	}
 	if o.RebuildFraction <= 0 {
 		o.RebuildFraction = 0.3

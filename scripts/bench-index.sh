@@ -4,7 +4,10 @@
 # single-tag cluster search latency (200 queries drawn from the tag
 # frequency), with the stock bleve facet route on the same queries as the
 # peer. The last line is one JSON object:
-# {"build_docs_per_s","disk_mb","update_speedup","search_median_ms","search_p99_ms"}.
+# {"build_docs_per_s","disk_mb","update_speedup","search_median_ms","search_p99_ms",
+# "peer_search_median_ms","peer_search_p99_ms","peer_score","rounds","queries","load_avg_1m"}:
+# the peer (stock bleve facet) with the same scoring (none), warm-up and
+# queries, in blocks alternating with ours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}

@@ -86,7 +86,7 @@ func (s *Server) postRecluster(c echo.Context) error {
 		switch {
 		case errors.As(err, &fe):
 			return fail(http.StatusBadRequest, fe.Field, "%s", fe.Msg)
-		case errors.Is(err, deepercluster.ErrReclusterPending):
+		case errors.Is(err, deepercluster.ErrReclusterPending), errors.Is(err, deepercluster.ErrTrainingEnded):
 			return fail(http.StatusConflict, "", "%v", err)
 		}
 		return fail(http.StatusServiceUnavailable, "", "recluster: %v", err)

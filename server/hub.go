@@ -13,7 +13,8 @@ import (
 //
 // The hub also keeps what a new (or resynchronising) client must receive
 // first: the latest snapshot (or run-info frame before the first
-// Assignment), the latest progress and the latest metrics frame. The base
+// Assignment), the run's history, the latest progress and the latest
+// metrics frame. The base
 // and the broadcast of a delta change under one lock, so a client never
 // misses a delta nor gets one that its snapshot already holds.
 type Hub struct {
@@ -25,6 +26,7 @@ type Hub struct {
 	base     []byte // snapshot or run-info frame
 	progress []byte
 	metrics  []byte
+	history  []byte
 
 	dropped atomic.Int64 // frames dropped for slow clients
 	resyncs atomic.Int64 // snapshots re-sent after a drop or a request
@@ -98,7 +100,7 @@ func (h *Hub) unsubscribe(c *hubClient) {
 
 func (h *Hub) startFramesLocked() [][]byte {
 	var out [][]byte
-	for _, b := range [][]byte{h.base, h.progress, h.metrics} {
+	for _, b := range [][]byte{h.base, h.history, h.progress, h.metrics} {
 		if b != nil {
 			out = append(out, b)
 		}
@@ -162,6 +164,14 @@ func (h *Hub) PublishBase(base, update []byte) {
 func (h *Hub) SetBase(base []byte) {
 	h.mu.Lock()
 	h.base = base
+	h.mu.Unlock()
+}
+
+// SetHistory replaces the history frame that new (or resynchronising)
+// clients get after the base; clients already connected are not sent it.
+func (h *Hub) SetHistory(b []byte) {
+	h.mu.Lock()
+	h.history = b
 	h.mu.Unlock()
 }
 

@@ -34,8 +34,14 @@ type Run interface {
 	// Assignment is the latest Assignment, nil before the first.
 	Assignment() *deepercluster.Assignment
 	// RequestRecluster asks for a reclustering with new parameters at the
-	// next safe point; it must not block for long.
+	// next safe point; it must not block for long. It fails with
+	// deepercluster.ErrTrainingEnded when nothing would apply it any more
+	// (the API's 409).
 	RequestRecluster(deepercluster.RunParams) error
+	// History is what the run has measured since it began, restarts
+	// included: every client gets it on connect, so its charts show the
+	// whole run.
+	History() deepercluster.History
 }
 
 // Searcher is what the server needs of the index (*index.Index
@@ -170,13 +176,15 @@ type published struct {
 
 // Job is a reclustering asked for through the API.
 type Job struct {
-	ID          int                     `json:"id"`
-	Params      deepercluster.RunParams `json:"params"`
-	State       string                  `json:"state"` // "running" or "done"
-	FromVersion uint32                  `json:"from_version"`
-	Version     uint32                  `json:"version,omitempty"` // the version it produced
-	Requested   time.Time               `json:"requested"`
-	Finished    *time.Time              `json:"finished,omitempty"`
+	ID     int                     `json:"id"`
+	Params deepercluster.RunParams `json:"params"`
+	State  string                  `json:"state"` // "running", "done" or "failed"
+	// Error says why a job failed (training stopped before it ran).
+	Error       string     `json:"error,omitempty"`
+	FromVersion uint32     `json:"from_version"`
+	Version     uint32     `json:"version,omitempty"` // the version it produced
+	Requested   time.Time  `json:"requested"`
+	Finished    *time.Time `json:"finished,omitempty"`
 }
 
 // New makes a server for dataset ds with an optional searcher (nil: search
@@ -323,8 +331,10 @@ func (s *Server) Run(ctx context.Context) error {
 	tick := time.NewTicker(s.cfg.ProgressEvery)
 	defer tick.Stop()
 	var sentSeq uint64
-	// Before the first assignment, new clients get the run info.
+	// Before the first assignment, new clients get the run info; and from
+	// the start the run's history.
 	s.hub.PublishBase(deepercluster.AppendRunInfo(nil, s.info()), nil)
+	s.refreshHistory()
 	if r := s.getRun(); r != nil {
 		if a := r.Assignment(); a != nil {
 			s.OnAssignment(a)
@@ -369,11 +379,38 @@ func (s *Server) Run(ctx context.Context) error {
 			s.met.observeMetrics(m)
 			s.hub.PublishMetrics(deepercluster.AppendMetrics(nil, deepercluster.RunHash(s.info().ID), m))
 		}
+		if seq != sentSeq || len(mets) > 0 {
+			s.refreshHistory()
+		}
 		if seq != sentSeq {
 			sentSeq = seq
 			s.met.observeProgress(p)
 			s.hub.PublishProgress(deepercluster.AppendProgress(nil, deepercluster.RunHash(s.info().ID), s.version(), p))
+			if p.Phase == deepercluster.PhaseStopped {
+				s.failJob("training stopped before the reclustering ran")
+			}
 		}
+	}
+}
+
+// refreshHistory keeps the run's history as a start frame for new
+// clients (those already connected follow the live frames).
+func (s *Server) refreshHistory() {
+	r := s.getRun()
+	if r == nil {
+		return
+	}
+	h := r.History()
+	s.hub.SetHistory(deepercluster.AppendHistory(nil, deepercluster.RunHash(s.info().ID), s.version(), &h))
+}
+
+// failJob ends a running job that nothing will apply any more.
+func (s *Server) failJob(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if j := s.job; j != nil && j.State == "running" {
+		now := time.Now()
+		j.State, j.Error, j.Finished = "failed", reason, &now
 	}
 }
 

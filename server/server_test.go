@@ -105,6 +105,7 @@ type client struct {
 	kind map[deepercluster.FrameKind]int
 	pong uint64
 	info *deepercluster.RunInfo // the latest run info received
+	hist *deepercluster.History
 }
 
 func newClient(t *testing.T, conn *websocket.Conn) *client {
@@ -144,6 +145,8 @@ func (c *client) readUntil(what string, cond func() bool) {
 			c.sums = f.Summaries
 		case deepercluster.KindPong:
 			c.pong = f.Nonce
+		case deepercluster.KindHistory:
+			c.hist = f.History
 		}
 	}
 }

@@ -69,13 +69,24 @@ type Checkpoint struct {
 	Tensors []TensorRecord
 	// LR is the learning rate in use.
 	LR float64
+	// LRSchedule, BaseLR and ScheduleEpochs are the learning-rate
+	// schedule (Config.LRSchedule from Config.LR over that many epochs);
+	// with Epoch and Step they say where on it the run stands, so a
+	// resume goes on along the same curve. Empty in checkpoints written
+	// before they were stored.
+	LRSchedule     string
+	BaseLR         float64
+	ScheduleEpochs int
+	// TotalSteps counts the steps trained in the whole run: the history
+	// log's records up to it are what this checkpoint covers.
+	TotalSteps int64
 }
 
 // removeStaleTemps deletes the temporary files of atomic writes of the
 // checkpoint and the assignments that a crash interrupted. Only the process
 // that trains in dir may call it, before it writes anything.
 func removeStaleTemps(dir string) error {
-	if err := atomicfile.RemoveTemps(dir, func(name string) bool { return name == CheckpointFile }); err != nil {
+	if err := atomicfile.RemoveTemps(dir, func(name string) bool { return name == CheckpointFile || name == HistoryFile }); err != nil {
 		return err
 	}
 	return atomicfile.RemoveTemps(filepath.Join(dir, AssignmentDir), func(name string) bool { return strings.HasPrefix(name, "v") })

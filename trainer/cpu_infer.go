@@ -3,11 +3,11 @@ package trainer
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/deepercluster/deepercluster/cluster"
+	"github.com/deepercluster/deepercluster/internal/par"
 )
 
 // The feature extraction path. Extraction runs the trunk in eval mode only,
@@ -138,7 +138,7 @@ type inferer struct {
 // extract writes the features of cnt NCHW images x into dst (cnt x hid).
 func (f *inferer) extract(p *inferPlan, x []float32, cnt int, dst []float32) {
 	chunks := (cnt + inferChunk - 1) / inferChunk
-	workers := min(runtime.GOMAXPROCS(0), chunks)
+	workers := min(par.Threads(), chunks)
 	for len(f.scratch) < workers {
 		f.scratch = append(f.scratch, &inferScratch{})
 	}

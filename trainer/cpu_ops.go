@@ -5,7 +5,6 @@ import (
 	"hash"
 	"hash/fnv"
 	"math"
-	"runtime"
 	"sync"
 
 	"github.com/chewxy/hm"
@@ -13,6 +12,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/deepercluster/deepercluster/cluster"
+	"github.com/deepercluster/deepercluster/internal/par"
 )
 
 // Our own gorgonia ops for the training graph's trunk. gorgonia stays the
@@ -65,7 +65,7 @@ func f32(v G.Value) []float32 { return v.Data().([]float32) }
 
 // parallel runs fn over [0, n) split in contiguous parts, one per core.
 func parallel(n int, fn func(lo, hi int)) {
-	w := min(runtime.GOMAXPROCS(0), n)
+	w := min(par.Threads(), n)
 	if w <= 1 {
 		fn(0, n)
 		return
@@ -225,7 +225,7 @@ func (o *convDWOp) Do(vals ...G.Value) (G.Value, error) {
 // blocks of dwt to use both cores, so the rows are split in halves summed
 // separately.
 func convWeightGrad(dwt, col, dy []float32, rows, k, cout int) {
-	w := runtime.GOMAXPROCS(0)
+	w := par.Threads()
 	if w < 2 || rows < 1024 {
 		cluster.Sgemm(true, false, k, cout, rows, 1, col, k, dy, cout, 0, dwt, cout)
 		return
@@ -312,7 +312,7 @@ func (o *bnReLUOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 // channelSums adds f(i) over the rows of NHWC data (row r covers
 // [r*c, (r+1)*c)) into per-channel float64 sums, in parallel.
 func channelSums(rows, c int, sums [][]float64, f func(lo, hi int, acc []float64)) {
-	parts := make([][]float64, runtime.GOMAXPROCS(0))
+	parts := make([][]float64, par.Threads())
 	parallel(len(parts), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			acc := make([]float64, len(sums)*c)

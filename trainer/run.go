@@ -59,11 +59,19 @@ type Config struct {
 	KMeansIters int
 	// PCASample fits PCA on at most this many rows (0: all).
 	PCASample int
+	// CheckpointEvery is the most time between two checkpoints inside an
+	// epoch (besides the one at each epoch's end), so a kill loses at most
+	// that much training: 0 means DefaultCheckpointEvery, a negative value
+	// checkpoints at epoch ends only.
+	CheckpointEvery time.Duration
 	// Logger receives epoch summaries; nil means slog.Default().
 	Logger *slog.Logger
 	// NewBackend makes the model; nil means NewCPUBackend.
 	NewBackend NewBackendFunc
 }
+
+// DefaultCheckpointEvery is Config.CheckpointEvery's default.
+const DefaultCheckpointEvery = 5 * time.Minute
 
 // Learning-rate schedules (Config.LRSchedule).
 const (
@@ -71,13 +79,13 @@ const (
 	LRCosine   = "cosine"
 )
 
-// lrAt is the learning rate of the step that is done a fraction t in [0,1]
-// of the way through the run.
-func (c Config) lrAt(t float64) float64 {
-	if c.LRSchedule == LRCosine {
-		return c.LR * 0.5 * (1 + math.Cos(math.Pi*min(max(t, 0), 1)))
+// lrAt is the learning rate of a step done a fraction t in [0,1] of the
+// way through the schedule.
+func lrAt(schedule string, lr, t float64) float64 {
+	if schedule == LRCosine {
+		return lr * 0.5 * (1 + math.Cos(math.Pi*min(max(t, 0), 1)))
 	}
-	return c.LR
+	return lr
 }
 
 // DefaultParams are DeeperCluster's run parameters scaled to small data.
@@ -107,6 +115,12 @@ func (c Config) withDefaults(res int) Config {
 	if c.Model == (ModelConfig{}) {
 		c.Model = DefaultModelConfig(res)
 	}
+	if c.LRSchedule == "" {
+		c.LRSchedule = LRConstant
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = DefaultCheckpointEvery
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -122,15 +136,21 @@ type Run struct {
 	events *fanout
 	model  Backend
 	lr     float64 // the learning rate in use
-	rng    *rand.Rand
-	pcg    *rand.PCG
-	labels []int32 // nil when the dataset has none
-	log    *slog.Logger
+	// the learning-rate schedule: cfg.LRSchedule from cfg.LR over
+	// schedEpochs epochs (a resumed run keeps its checkpoint's)
+	schedEpochs int
+	hlog        *historyLog
+	rng         *rand.Rand
+	pcg         *rand.PCG
+	labels      []int32 // nil when the dataset has none
+	log         *slog.Logger
 
 	// training state, owned by Train
 	params         deepercluster.RunParams
 	epoch, step    int
+	totalSteps     int64 // steps trained in the whole run
 	clusteredEpoch int
+	lastCk         time.Time
 	localSub       []int32 // sub-cluster index of each image inside its super-cluster
 
 	mu       sync.Mutex
@@ -140,6 +160,8 @@ type Run struct {
 	pending  *deepercluster.RunParams
 	started  time.Time
 	training bool
+	ended    bool // Train returned: requests would never be applied
+	hist     deepercluster.History
 }
 
 // NewRun opens or creates the run directory cfg.Dir and prepares the model;
@@ -152,6 +174,7 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 	if cfg.Dir == "" {
 		return nil, errors.New("trainer: no run directory")
 	}
+	given := cfg // what the caller set, before defaults: a resume says which of it it ignores
 	cfg = cfg.withDefaults(ds.Resolution())
 	if cfg.Model.Resolution != ds.Resolution() {
 		return nil, fmt.Errorf("trainer: model resolution %d, dataset images are %d px", cfg.Model.Resolution, ds.Resolution())
@@ -174,7 +197,7 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 	if err := removeStaleTemps(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("trainer: run directory: %w", err)
 	}
-	r := &Run{cfg: cfg, ds: ds, log: cfg.Logger, params: cfg.Params, started: time.Now()}
+	r := &Run{cfg: cfg, ds: ds, log: cfg.Logger, params: cfg.Params, started: time.Now(), schedEpochs: cfg.Epochs, lastCk: time.Now()}
 	r.pcg = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
 	r.rng = rand.New(r.pcg)
 	newBackend := cfg.NewBackend
@@ -197,15 +220,21 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 	ck, err := LoadCheckpoint(cfg.Dir)
 	switch {
 	case errors.Is(err, ErrNoCheckpoint):
+		ck = nil
 	case err != nil:
 		r.model.Close()
 		return nil, fmt.Errorf("trainer: %w", err)
 	default:
-		if err := r.restore(ck); err != nil {
+		if err := r.restore(ck, given); err != nil {
 			r.model.Close()
 			return nil, fmt.Errorf("trainer: resume: %w", err)
 		}
-		r.log.Info("resumed run", "dir", cfg.Dir, "epoch", r.epoch, "step", r.step, "version", ck.Version)
+		r.log.Info("resumed run", "dir", cfg.Dir, "epoch", r.epoch, "step", r.step, "version", ck.Version,
+			"lr_schedule", r.cfg.LRSchedule, "lr", r.lr)
+	}
+	if r.hlog, r.hist, err = openHistory(cfg.Dir, ck); err != nil {
+		r.model.Close()
+		return nil, fmt.Errorf("trainer: %w", err)
 	}
 	r.events = newFanout(obs)
 	r.progress = deepercluster.Progress{Phase: deepercluster.PhaseIdle, Epoch: r.epoch, Epochs: cfg.Epochs}
@@ -224,6 +253,9 @@ func (c Config) epochSize(ds deepercluster.Dataset) int {
 func (r *Run) Close() {
 	r.events.close(5 * time.Second)
 	r.model.Close()
+	if err := r.hlog.close(); err != nil {
+		r.log.Warn("closing the history log", "err", err)
+	}
 }
 
 // Info describes the run and where it stands.
@@ -256,14 +288,20 @@ func (r *Run) Assignment() *deepercluster.Assignment {
 
 // RequestRecluster asks for a reclustering with parameters p at the next
 // safe point (between two training steps); the epoch then starts over on
-// the new clusters. It fails if p is invalid or a request is pending
-// (deepercluster.ErrReclusterPending).
+// the new clusters. A request that arrives as the last epoch ends is still
+// applied before Train returns. It fails if p is invalid, a request is
+// pending (deepercluster.ErrReclusterPending) or Train has returned
+// (deepercluster.ErrTrainingEnded): a request is never left to wait for
+// training that will not come.
 func (r *Run) RequestRecluster(p deepercluster.RunParams) error {
 	if err := p.Validate(r.ds.Len()); err != nil {
 		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.ended {
+		return deepercluster.ErrTrainingEnded
+	}
 	if r.pending != nil {
 		return deepercluster.ErrReclusterPending
 	}
@@ -290,11 +328,14 @@ func (r *Run) Train(ctx context.Context) (err error) {
 		r.mu.Unlock()
 		return errors.New("trainer: Train is already running")
 	}
-	r.training = true
+	r.training, r.ended = true, false
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
 		r.training = false
+		// Nothing applies a request once Train is gone, so none may wait;
+		// one left by a cancel (the process is stopping) is dropped.
+		r.ended, r.pending = true, nil
 		p := r.progress
 		r.mu.Unlock()
 		p.Phase = deepercluster.PhaseStopped
@@ -331,6 +372,16 @@ func (r *Run) Train(ctx context.Context) (err error) {
 		r.epoch++
 		r.step = 0
 		if err := r.checkpoint(); err != nil {
+			return err
+		}
+	}
+	// A request that came during the last steps is still applied: the
+	// clustering runs without more training.
+	for r.takePending() {
+		if err := r.recluster(ctx); err != nil {
+			if ctx.Err() != nil {
+				return stop()
+			}
 			return err
 		}
 	}
@@ -398,7 +449,7 @@ func (r *Run) trainEpoch(ctx context.Context) (bool, error) {
 			batch.Super[j], batch.Sub[j] = targets(a.Super[i], r.localSub[i], q, rot)
 		}
 		if r.cfg.LRSchedule == LRCosine {
-			r.lr = r.cfg.lrAt((float64(r.epoch) + float64(r.step)/float64(steps)) / float64(r.cfg.Epochs))
+			r.lr = lrAt(r.cfg.LRSchedule, r.cfg.LR, (float64(r.epoch)+float64(r.step)/float64(steps))/float64(r.schedEpochs))
 			r.model.SetLR(r.lr)
 		}
 		st, err := r.model.Step(batch)
@@ -406,7 +457,14 @@ func (r *Run) trainEpoch(ctx context.Context) (bool, error) {
 			return false, fmt.Errorf("trainer: epoch %d step %d: %w", r.epoch, r.step, err)
 		}
 		r.step++
+		r.totalSteps++
 		n++
+		r.mu.Lock()
+		r.hist.AddStep(r.epoch, st.LossSuper, st.LossSub, st.PrecSuper, st.PrecSub)
+		r.mu.Unlock()
+		if err := r.hlog.add(stepRecord(r.totalSteps, r.epoch, st)); err != nil {
+			return false, fmt.Errorf("trainer: %w", err)
+		}
 		sum.LossSuper += st.LossSuper
 		sum.LossSub += st.LossSub
 		sum.PrecSuper += st.PrecSuper
@@ -422,6 +480,14 @@ func (r *Run) trainEpoch(ctx context.Context) (bool, error) {
 			LossSuper: st.LossSuper, LossSub: st.LossSub, PrecSuper: st.PrecSuper, PrecSub: st.PrecSub,
 			ImagesPerSec: ips,
 		})
+		// Inside the epoch too, so that a kill loses at most
+		// CheckpointEvery of training; a resume redraws the same order
+		// (epochSeed) and goes on at this step.
+		if r.cfg.CheckpointEvery > 0 && r.step < steps && time.Since(r.lastCk) >= r.cfg.CheckpointEvery {
+			if err := r.checkpoint(); err != nil {
+				return false, err
+			}
+		}
 	}
 	if n > 0 {
 		f := 1 / float64(n)
@@ -448,8 +514,17 @@ type EpochSummary struct {
 	Version            uint32
 }
 
-// History lists the summaries of the epochs this process trained.
-func (r *Run) History() []EpochSummary {
+// History is what the run has measured since it began, across restarts:
+// the step points and the metrics of every reclustering (the run
+// directory's history log), for the charts of every client.
+func (r *Run) History() deepercluster.History {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hist.Clone()
+}
+
+// EpochSummaries lists the summaries of the epochs this process trained.
+func (r *Run) EpochSummaries() []EpochSummary {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]EpochSummary(nil), r.history...)
@@ -509,6 +584,11 @@ func (r *Run) recluster(ctx context.Context) error {
 	p := r.params
 	prev := r.assign
 	n := r.ds.Len()
+	next := uint32(1)
+	if prev != nil {
+		next = prev.Version + 1
+	}
+	r.log.Info("reclustering", "version", next, "epoch", r.epoch, "preset", p.Preset, "m", p.M, "k", p.K)
 	var a *deepercluster.Assignment
 	var clustered *deepercluster.Features
 	if p.M == 1 && p.K == 1 {
@@ -550,8 +630,21 @@ func (r *Run) recluster(ctx context.Context) error {
 	if err := r.model.SetHeads(s, k, r.rng); err != nil {
 		return fmt.Errorf("trainer: %w", err)
 	}
+	m := deepercluster.Metrics{Version: a.Version, Epoch: r.epoch, StabilityNMI: cluster.StabilityNMI(prev, a),
+		LabelNMI: math.NaN(), LabelARI: math.NaN(), LabelPurity: math.NaN()}
+	if r.labels != nil {
+		m.LabelNMI = cluster.NMI(a.Sub, r.labels)
+		m.LabelARI = cluster.ARI(a.Sub, r.labels)
+		m.LabelPurity = cluster.Purity(a.Sub, r.labels)
+	}
+	// Logged before the checkpoint that names the version, so the history
+	// log always covers the checkpoint.
+	if err := r.hlog.add(metricsRecord(m)); err != nil {
+		return fmt.Errorf("trainer: %w", err)
+	}
 	r.mu.Lock()
 	r.assign = a
+	r.hist.AddMetrics(m)
 	r.mu.Unlock()
 	r.localSub = localSubs(a)
 	r.clusteredEpoch = r.epoch
@@ -563,13 +656,6 @@ func (r *Run) recluster(ctx context.Context) error {
 	if clustered != nil {
 		clustered.Version = a.Version
 		r.events.Features(clustered)
-	}
-	m := deepercluster.Metrics{Version: a.Version, Epoch: r.epoch, StabilityNMI: cluster.StabilityNMI(prev, a),
-		LabelNMI: math.NaN(), LabelARI: math.NaN(), LabelPurity: math.NaN()}
-	if r.labels != nil {
-		m.LabelNMI = cluster.NMI(a.Sub, r.labels)
-		m.LabelARI = cluster.ARI(a.Sub, r.labels)
-		m.LabelPurity = cluster.Purity(a.Sub, r.labels)
 	}
 	r.events.Metrics(m)
 	supers, _ := a.Sizes()
@@ -621,8 +707,13 @@ func ExtractFeatures(ctx context.Context, net Backend, ds deepercluster.Dataset,
 	return feats, nil
 }
 
-// checkpoint saves the whole training state at a safe point.
+// checkpoint saves the whole training state at a safe point, after the
+// history log that it covers.
 func (r *Run) checkpoint() error {
+	if err := r.hlog.sync(); err != nil {
+		return fmt.Errorf("trainer: checkpoint: %w", err)
+	}
+	r.lastCk = time.Now()
 	st, err := r.model.State()
 	if err != nil {
 		return fmt.Errorf("trainer: checkpoint: %w", err)
@@ -632,7 +723,8 @@ func (r *Run) checkpoint() error {
 		return err
 	}
 	ck := &Checkpoint{Model: r.cfg.Model, Params: r.params, Seed: r.cfg.Seed, Epoch: r.epoch, Step: r.step,
-		ClusteredEpoch: r.clusteredEpoch, RNG: rng, LR: r.lr, HeadS: st.HeadS, HeadK: st.HeadK, Tensors: st.Tensors}
+		ClusteredEpoch: r.clusteredEpoch, RNG: rng, LR: r.lr, HeadS: st.HeadS, HeadK: st.HeadK, Tensors: st.Tensors,
+		LRSchedule: r.cfg.LRSchedule, BaseLR: r.cfg.LR, ScheduleEpochs: r.schedEpochs, TotalSteps: r.totalSteps}
 	if r.assign != nil {
 		ck.Version = r.assign.Version
 	}
@@ -642,8 +734,9 @@ func (r *Run) checkpoint() error {
 	return nil
 }
 
-// restore loads a checkpoint into the freshly built run.
-func (r *Run) restore(ck *Checkpoint) error {
+// restore loads a checkpoint into the freshly built run; given is the
+// configuration as the caller set it, before defaults.
+func (r *Run) restore(ck *Checkpoint, given Config) error {
 	file := filepath.Join(r.cfg.Dir, CheckpointFile)
 	// The state first: a model of another shape is named by its first
 	// tensor that does not fit.
@@ -673,9 +766,27 @@ func (r *Run) restore(ck *Checkpoint) error {
 	if err := r.pcg.UnmarshalBinary(ck.RNG); err != nil {
 		return fmt.Errorf("checkpoint %s: rng state: %w", file, err)
 	}
+	if ck.LRSchedule != "" {
+		// The schedule and its position are the run's: a resume by
+		// `serve`, or without the flags, goes on along the same curve.
+		// Flags that say otherwise are ignored, and the log says so.
+		if (given.LRSchedule != "" && given.LRSchedule != ck.LRSchedule) || (given.LR != 0 && given.LR != ck.BaseLR) ||
+			(ck.LRSchedule == LRCosine && r.cfg.Epochs != ck.ScheduleEpochs) {
+			r.log.Warn("resume keeps the checkpoint's learning-rate schedule; the flags that differ are ignored",
+				"dir", r.cfg.Dir, "lr_schedule", ck.LRSchedule, "lr", ck.BaseLR, "schedule_epochs", ck.ScheduleEpochs,
+				"ignored_lr_schedule", given.LRSchedule, "ignored_lr", given.LR, "epochs", r.cfg.Epochs)
+		}
+		r.cfg.LRSchedule, r.cfg.LR, r.schedEpochs = ck.LRSchedule, ck.BaseLR, ck.ScheduleEpochs
+	}
 	if ck.LR > 0 {
 		r.lr = ck.LR
 		r.model.SetLR(r.lr)
+	}
+	r.totalSteps = ck.TotalSteps
+	if ck.Seed != r.cfg.Seed {
+		// The seed draws every epoch's order: the run keeps its own.
+		r.log.Warn("resume keeps the checkpoint's seed", "dir", r.cfg.Dir, "seed", ck.Seed, "ignored_seed", r.cfg.Seed)
+		r.cfg.Seed = ck.Seed
 	}
 	r.params = ck.Params
 	r.epoch, r.step, r.clusteredEpoch = ck.Epoch, ck.Step, ck.ClusteredEpoch

@@ -135,7 +135,7 @@ func TestTrainEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.Close()
-			h := r.History()
+			h := r.EpochSummaries()
 			if len(h) != 4 {
 				t.Fatalf("%d epoch summaries, want 4", len(h))
 			}
@@ -213,7 +213,7 @@ func TestResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2.Close()
-	if h := r2.History(); len(h) != 1 || h[0].Epoch != 2 {
+	if h := r2.EpochSummaries(); len(h) != 1 || h[0].Epoch != 2 {
 		t.Fatalf("resumed run trained epochs %+v, want only epoch 2", h)
 	}
 	if v := r2.Assignment().Version; v != 3 {
@@ -299,7 +299,7 @@ func TestCancelCheckpoints(t *testing.T) {
 	if err := r2.Train(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if h := r2.History(); len(h) != 2 || h[0].Steps != 8-stepped {
+	if h := r2.EpochSummaries(); len(h) != 2 || h[0].Steps != 8-stepped {
 		t.Fatalf("resumed epochs %+v: first should finish the %d remaining steps", h, 8-stepped)
 	}
 }
@@ -331,8 +331,8 @@ func TestStuckObserverDoesNotStall(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("training stalled behind a stuck observer")
 	}
-	if len(r.History()) != 2 {
-		t.Fatalf("trained %d epochs", len(r.History()))
+	if len(r.EpochSummaries()) != 2 {
+		t.Fatalf("trained %d epochs", len(r.EpochSummaries()))
 	}
 	r.model.Close()
 }
@@ -393,7 +393,7 @@ func TestLRSchedule(t *testing.T) {
 		{LRCosine, 0.25, 0.1 * (0.5 + 0.5*math.Sqrt(0.5))},
 	}
 	for _, c := range cases {
-		got := Config{LR: 0.1, LRSchedule: c.schedule}.lrAt(c.t)
+		got := lrAt(c.schedule, 0.1, c.t)
 		if math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("%q at %.2f: lr %g, want %g", c.schedule, c.t, got, c.want)
 		}
@@ -423,7 +423,7 @@ func TestLRSchedule(t *testing.T) {
 	if rec.steps != steps || len(rec.lrs) != steps {
 		t.Fatalf("the backend saw %d steps and %d rates, want %d of each", rec.steps, len(rec.lrs), steps)
 	}
-	if lr, want := rec.lrs[steps-1], cfg.lrAt(float64(steps-1)/float64(steps)); math.Abs(lr-want) > 1e-12 || lr > 0.05*cfg.LR {
+	if lr, want := rec.lrs[steps-1], lrAt(cfg.LRSchedule, cfg.LR, float64(steps-1)/float64(steps)); math.Abs(lr-want) > 1e-12 || lr > 0.05*cfg.LR {
 		t.Fatalf("learning rate at the end of a cosine run: %g, want %g (start %g)", lr, want, cfg.LR)
 	}
 }

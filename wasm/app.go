@@ -49,6 +49,7 @@ type model struct {
 	versions int // Assignment versions received
 	progress deepercluster.Progress
 	metrics  *deepercluster.Metrics // the latest, nil before the first
+	history  *deepercluster.History // the run's history when this connection began
 	selected int32                  // sub-cluster, -1 none
 	// image is the image shown in the image view, -1 none.
 	image int32
@@ -227,6 +228,9 @@ func (a *app) onFrame(b []byte) {
 	case deepercluster.KindRunInfo:
 		a.setRun(*f.Info)
 		m.runHash = f.Run
+	case deepercluster.KindHistory:
+		m.history = f.History
+		a.emit(historyEvent{})
 	}
 }
 

@@ -16,6 +16,7 @@ type chartsPanel struct {
 	a                                  *app
 	lossSup, lossSub, precSup, precSub []float64
 	stab, label                        []float64
+	metVersion                         uint32 // version of the last metrics point
 	dirty                              bool
 	last                               float64
 	canvas                             *ui.Canvas
@@ -35,8 +36,28 @@ func (c *chartsPanel) handle(ev event) {
 			c.dirty = true
 		}
 	case metricsEvent:
+		if m.metrics.Version <= c.metVersion && m.metrics.Version != 0 {
+			return // already in the history
+		}
+		c.metVersion = m.metrics.Version
 		c.stab = append(c.stab, m.metrics.StabilityNMI)
 		c.label = append(c.label, m.metrics.LabelNMI)
+		c.dirty = true
+	case historyEvent:
+		h := m.history
+		c.lossSup, c.lossSub, c.precSup, c.precSub = nil, nil, nil, nil
+		for _, p := range h.Steps {
+			c.lossSup = push(c.lossSup, p.LossSuper)
+			c.lossSub = push(c.lossSub, p.LossSub)
+			c.precSup = push(c.precSup, p.PrecSuper)
+			c.precSub = push(c.precSub, p.PrecSub)
+		}
+		c.stab, c.label, c.metVersion = nil, nil, 0
+		for _, mm := range h.Metrics {
+			c.stab = append(c.stab, mm.StabilityNMI)
+			c.label = append(c.label, mm.LabelNMI)
+			c.metVersion = mm.Version
+		}
 		c.dirty = true
 	}
 }

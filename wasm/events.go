@@ -54,6 +54,10 @@ type (
 	// metricsEvent: quality figures of a reclustering arrived
 	// (app.m.metrics).
 	metricsEvent struct{}
+	// historyEvent: the run's history since it began arrived
+	// (app.m.history), on connect or resync: it replaces what the charts
+	// held.
+	historyEvent struct{}
 	// connEvent: the websocket's state, as a CSS class and a line of text.
 	connEvent struct{ class, text string }
 	// selectEvent: the selected sub-cluster (app.m.selected) changed, or
@@ -88,6 +92,7 @@ func (versionEvent) isEvent()   {}
 func (summariesEvent) isEvent() {}
 func (progressEvent) isEvent()  {}
 func (metricsEvent) isEvent()   {}
+func (historyEvent) isEvent()   {}
 func (connEvent) isEvent()      {}
 func (selectEvent) isEvent()    {}
 func (highlightEvent) isEvent() {}

@@ -202,7 +202,13 @@ func (p *reclusterPanel) state(o *ui.Obj) {
 }
 
 func (c *chartsPanel) state(o *ui.Obj) {
-	o.Int("loss_points", int64(len(c.lossSup))).Int("metrics_points", int64(len(c.stab)))
+	labels := 0
+	for _, v := range c.label {
+		if !math.IsNaN(v) {
+			labels++
+		}
+	}
+	o.Int("loss_points", int64(len(c.lossSup))).Int("metrics_points", int64(len(c.stab))).Int("label_points", int64(labels))
 }
 
 // benchDriver runs dcBench's scripted pan and zoom, one step per animation

@@ -2,10 +2,13 @@
 // speed, size on disk, a re-index after 10% of the images move, and the
 // latency of single-tag cluster searches drawn from the tag frequencies.
 // Beside our search it runs the stock bleve route (a search request with a
-// terms facet over the sub-cluster field) on the same queries, checks that
-// both count the same, and prints the ratio. The last line of output is one
+// terms facet over the sub-cluster field) on the same queries, with the
+// same scoring setting as ours (none: counts, no relevance) and the same
+// warm-up, in alternating blocks (ours, peer, ours, ...), checks that both
+// count the same, and prints the ratio. The last line of output is one
 // JSON object (Result: build_docs_per_s, disk_mb, update_speedup,
-// search_median_ms, search_p99_ms).
+// search_median_ms, search_p99_ms, peer_search_median_ms,
+// peer_search_p99_ms, ...).
 package main
 
 import (
@@ -37,14 +40,15 @@ func main() {
 	n := flag.Int("n", 100_000, "images")
 	m := flag.Int("m", 16, "super-clusters")
 	k := flag.Int("k", 1024, "sub-clusters")
-	queries := flag.Int("queries", 200, "timed single-tag searches")
+	queries := flag.Int("queries", 200, "timed single-tag searches per block")
+	rounds := flag.Int("rounds", 3, "alternating blocks of our searches and the peer's")
 	batch := flag.Int("batch", 0, "images per batch (0: index default)")
 	workers := flag.Int("workers", 0, "batches at once (0: index default)")
 	dir := flag.String("dir", "", "work directory (default: a temporary one, removed)")
 	flag.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile here")
 	flag.StringVar(&profilePart, "profile", "build", "what -cpuprofile covers: build, update or search")
 	flag.Parse()
-	if err := run(*n, *m, *k, *queries, *batch, *workers, *dir); err != nil {
+	if err := run(*n, *m, *k, *queries, *rounds, *batch, *workers, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "benchindex:", err)
 		os.Exit(1)
 	}
@@ -57,9 +61,18 @@ type Result struct {
 	UpdateSpeedup  float64 `json:"update_speedup"`
 	SearchMedianMS float64 `json:"search_median_ms"`
 	SearchP99MS    float64 `json:"search_p99_ms"`
+	// The peer: stock bleve, a terms facet over the sub-cluster field.
+	PeerSearchMedianMS float64 `json:"peer_search_median_ms"`
+	PeerSearchP99MS    float64 `json:"peer_search_p99_ms"`
+	// PeerScore is the scoring both sides use; Rounds the alternating
+	// blocks; Queries the timed queries per side.
+	PeerScore string  `json:"peer_score"`
+	Rounds    int     `json:"rounds"`
+	Queries   int     `json:"queries"`
+	LoadAvg   float64 `json:"load_avg_1m"`
 }
 
-func run(n, m, k, queries, batch, workers int, dir string) error {
+func run(n, m, k, queries, rounds, batch, workers int, dir string) error {
 	ctx := context.Background()
 	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 1, N: n, Resolution: 32})
 	if err != nil {
@@ -145,36 +158,18 @@ func run(n, m, k, queries, batch, workers int, dir string) error {
 			}
 		}
 	}
+	// The same warm-up (20 queries, not timed: page cache, pools) and the
+	// same timed queries for both sides.
 	wr := rand.New(rand.NewPCG(3, 4))
-	for range 20 { // warm-up, not timed: page cache, pools
-		if _, err := ix.Search(ctx, deepercluster.Query{Tags: []string{draw(wr)}}); err != nil {
-			return err
-		}
+	warm := make([]string, 20)
+	for i := range warm {
+		warm[i] = draw(wr)
 	}
 	qr := rand.New(rand.NewPCG(5, 6))
 	tags := make([]string, queries)
 	for i := range tags {
 		tags[i] = draw(qr)
 	}
-	if profilePart == "search" {
-		profile(true)
-	}
-	ours := make([]float64, queries)
-	totalMatches := 0
-	for i, tag := range tags {
-		t := time.Now()
-		res, err := ix.Search(ctx, deepercluster.Query{Tags: []string{tag}})
-		if err != nil {
-			return fmt.Errorf("search %q: %w", tag, err)
-		}
-		ours[i] = float64(time.Since(t).Microseconds()) / 1000
-		totalMatches += res.Matches
-	}
-	profile(false)
-	med, p99 := percentile(ours, 0.5), percentile(ours, 0.99)
-	fmt.Printf("search: %d single-tag queries (mean %d matching images): median %.2f ms, p99 %.2f ms (targets <= 5, <= 30)\n",
-		queries, totalMatches/max(queries, 1), med, p99)
-
 	// Exact counts of the first queries, for the peer's cross-check.
 	check := map[string]*deepercluster.SearchResult{}
 	for _, tag := range tags[:min(20, len(tags))] {
@@ -184,45 +179,93 @@ func run(n, m, k, queries, batch, workers int, dir string) error {
 		}
 		check[tag] = res
 	}
-	if err := ix.Close(); err != nil { // the peer needs the directory's lock
-		return err
+	var ours, peer []float64
+	totalMatches := 0
+	for r := range max(rounds, 1) {
+		if r > 0 {
+			if ix, err = index.Open(filepath.Join(dir, "index"), ds, index.Options{BatchSize: batch, Workers: workers, Logger: quiet}); err != nil {
+				return err
+			}
+		}
+		for _, tag := range warm {
+			if _, err := ix.Search(ctx, deepercluster.Query{Tags: []string{tag}}); err != nil {
+				return err
+			}
+		}
+		if profilePart == "search" && r == 0 {
+			profile(true)
+		}
+		for _, tag := range tags {
+			t := time.Now()
+			res, err := ix.Search(ctx, deepercluster.Query{Tags: []string{tag}})
+			if err != nil {
+				return fmt.Errorf("search %q: %w", tag, err)
+			}
+			ours = append(ours, float64(time.Since(t).Microseconds())/1000)
+			totalMatches += res.Matches
+		}
+		profile(false)
+		if err := ix.Close(); err != nil { // the peer needs the directory's lock
+			return err
+		}
+		lat, err := facetPeer(ctx, check, dir, warm, tags, k)
+		if err != nil {
+			return err
+		}
+		peer = append(peer, lat...)
 	}
-	if err := facetPeer(ctx, check, dir, tags, k, med); err != nil {
-		return err
-	}
+	med, p99 := percentile(ours, 0.5), percentile(ours, 0.99)
+	pm, p99p := percentile(peer, 0.5), percentile(peer, 0.99)
+	fmt.Printf("search: %d single-tag queries x %d blocks (mean %d matching images): median %.2f ms, p99 %.2f ms (targets <= 5, <= 30)\n",
+		queries, rounds, totalMatches/max(len(ours), 1), med, p99)
+	fmt.Printf("peer (bleve terms facet over sub, score none, same warm-up, alternating blocks): median %.2f ms, p99 %.2f ms; ours is %.1fx faster at the median (counts agree on 20 queries)\n",
+		pm, p99p, pm/med)
 
 	out, _ := json.Marshal(Result{
 		BuildDocsPerS: round(float64(n)/build.Seconds(), 1), DiskMB: round(diskMB, 2),
 		UpdateSpeedup: round(build.Seconds()/upd.Seconds(), 2), SearchMedianMS: round(med, 3), SearchP99MS: round(p99, 3),
+		PeerSearchMedianMS: round(pm, 3), PeerSearchP99MS: round(p99p, 3), PeerScore: "none", Rounds: rounds, Queries: queries,
+		LoadAvg: loadAvg(),
 	})
 	fmt.Println(string(out))
 	return nil
 }
 
 // facetPeer answers the same queries the stock bleve way, a terms facet
-// over the sub-cluster field, on a read-only copy opened beside ours, and
-// checks the counts agree (our index is closed by then: bleve locks its
-// directory).
-func facetPeer(ctx context.Context, check map[string]*deepercluster.SearchResult, dir string, tags []string, k int, ourMedian float64) error {
+// over the sub-cluster field, with our scoring setting (none) and after
+// the same warm-up queries, on the index directory opened by bleve
+// itself, and checks the counts agree (our index is closed by then: bleve
+// locks its directory). It returns the latency of each timed query.
+func facetPeer(ctx context.Context, check map[string]*deepercluster.SearchResult, dir string, warm, tags []string, k int) ([]float64, error) {
 	cur, err := os.ReadFile(filepath.Join(dir, "index", "CURRENT"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	bi, err := bleve.Open(filepath.Join(dir, "index", strings.TrimSpace(string(cur))))
 	if err != nil {
-		return fmt.Errorf("peer: %w", err)
+		return nil, fmt.Errorf("peer: %w", err)
 	}
 	defer bi.Close()
-	lat := make([]float64, len(tags))
-	for i, tag := range tags {
+	request := func(tag string) *bleve.SearchRequest {
 		q := bleve.NewTermQuery(normalise(tag))
 		q.SetField("tag")
 		req := bleve.NewSearchRequestOptions(q, 0, 0, false)
+		req.Score = "none" // as ours: counts only, no relevance scores
 		req.AddFacet("sub", bleve.NewFacetRequest("sub", k))
+		return req
+	}
+	for _, tag := range warm {
+		if _, err := bi.SearchInContext(ctx, request(tag)); err != nil {
+			return nil, fmt.Errorf("peer warm-up %q: %w", tag, err)
+		}
+	}
+	lat := make([]float64, len(tags))
+	for i, tag := range tags {
+		req := request(tag)
 		t := time.Now()
 		res, err := bi.SearchInContext(ctx, req)
 		if err != nil {
-			return fmt.Errorf("peer search %q: %w", tag, err)
+			return nil, fmt.Errorf("peer search %q: %w", tag, err)
 		}
 		lat[i] = float64(time.Since(t).Microseconds()) / 1000
 		if ours, ok := check[tag]; ok { // cross-check the counts
@@ -234,19 +277,28 @@ func facetPeer(ctx context.Context, check map[string]*deepercluster.SearchResult
 			if f.Terms != nil {
 				for _, tf := range f.Terms.Terms() {
 					if got[tf.Term] != tf.Count {
-						return fmt.Errorf("tag %q sub-cluster %s: we count %d, the facet %d", tag, tf.Term, got[tf.Term], tf.Count)
+						return nil, fmt.Errorf("tag %q sub-cluster %s: we count %d, the facet %d", tag, tf.Term, got[tf.Term], tf.Count)
 					}
 				}
 			}
 			if int(res.Total) != ours.Matches {
-				return fmt.Errorf("tag %q: we match %d, bleve %d", tag, ours.Matches, res.Total)
+				return nil, fmt.Errorf("tag %q: we match %d, bleve %d", tag, ours.Matches, res.Total)
 			}
 		}
 	}
-	pm := percentile(lat, 0.5)
-	fmt.Printf("peer (bleve terms facet over sub): median %.2f ms, p99 %.2f ms; ours is %.1fx faster at the median (counts agree on 20 queries)\n",
-		pm, percentile(lat, 0.99), pm/ourMedian)
-	return nil
+	return lat, nil
+}
+
+// loadAvg is the machine's one-minute load average (0 when unknown): the
+// figures are only comparable at a similar load.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	fmt.Sscan(string(b), &l)
+	return l
 }
 
 // normalise is what the index does to a query tag (trim, lower-case).

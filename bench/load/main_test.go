@@ -11,9 +11,9 @@ import (
 )
 
 // TestShortLoad is the CI form of `make bench-load`: 5,000 images, 10
-// clients, 5 searches a second for 10 s, a reclustering half way. It
-// checks what must hold whatever the machine's speed; latency is only
-// logged.
+// clients, 5 searches a second for 10 s, a reclustering half way and a
+// second one while it runs; a tiny model to keep CI fast. It checks what
+// must hold whatever the machine's speed; latency is only logged.
 func TestShortLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the server and trains")
@@ -28,6 +28,7 @@ func TestShortLoad(t *testing.T) {
 	res, err := Run(context.Background(), Config{
 		Bin: bin, Dir: filepath.Join(dir, "run"), Images: 5000, Clients: 10, Rate: 5, Duration: 10 * time.Second,
 		Ready: 3 * time.Minute, Settle: 3 * time.Minute, Log: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		ModelArgs: []string{"--size", "16", "--width", "4", "--depth", "2", "--convs", "1", "--hidden", "16", "--pca-dim", "8", "--batch", "32"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +39,9 @@ func TestShortLoad(t *testing.T) {
 	}
 	if res.ClientsOnLatest != res.Clients {
 		t.Errorf("%d of %d clients on the latest version %d", res.ClientsOnLatest, res.Clients, res.LatestVersion)
+	}
+	if res.Recluster409s != 1 {
+		t.Errorf("the second reclustering request, sent while the first ran, got %d 409s, want 1: %v", res.Recluster409s, res.ErrorSamples)
 	}
 	if res.LatestVersion <= res.FromVersion {
 		t.Errorf("no new version after the reclustering request (still %d)", res.LatestVersion)

@@ -1,8 +1,13 @@
 // Command benchui measures the explorer client's frame times in headless
 // Chromium over a scripted pan and zoom of a synthetic run (default a
 // million images in 100,000 sub-clusters, sent over a websocket in the real
-// wire format). Its last output line is one JSON object:
-// {"frame_p50_ms", "frame_p95_ms", "images", "subclusters"}.
+// wire format). Beside it, the whole map drawn our way and the plain way
+// (one canvas fillRect per cell from JavaScript, culling off-screen and
+// sub-pixel cells as ours does), frame by frame in alternation. Its last
+// output line is one JSON object: {"frame_p50_ms", "frame_p95_ms",
+// "full_frame_p50_ms", "full_frame_p95_ms", "peer_frame_p50_ms",
+// "peer_frame_p95_ms", "peer_cells_drawn", "images", "subclusters",
+// "load_avg_1m"}.
 package main
 
 import (
@@ -46,6 +51,7 @@ func run() error {
 	w := flag.Int("width", 1280, "viewport width")
 	h := flag.Int("height", 800, "viewport height")
 	verbose := flag.Bool("v", false, "print every frame's times")
+	fullFrames := flag.Int("full-frames", 30, "whole-map frames of ours and of the peer, in turn")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if _, err := os.Stat(*static + "/main.wasm"); err != nil {
@@ -93,28 +99,51 @@ func run() error {
 	}
 	// Side by side on the whole map: our frame (Go raster, one copy, one
 	// putImageData) against the plain way, one canvas fillRect per cell
-	// from JavaScript, both read back so the canvas is really written.
-	ours, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`dcFullFrames(10)`))
-	if err != nil {
-		return fmt.Errorf("dcFullFrames: %w", err)
-	}
-	peer, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`(() => {
+	// from JavaScript that culls as ours does (cells off the canvas or
+	// under one pixel wide or high are not drawn), both read back so the
+	// canvas is really written; one frame each in turn, after the same
+	// warm-up, so that load on the machine falls on both alike.
+	peerCells, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`(() => {
 		const cells = dcCells(), c = document.getElementById("map").getContext("2d");
-		const t0 = performance.now();
-		for (let it = 0; it < 5; it++) {
-			c.fillStyle = "#16181d"; c.fillRect(0, 0, c.canvas.width, c.canvas.height);
+		const W = c.canvas.width, H = c.canvas.height;
+		window.dcPeerFrame = () => {
+			const t0 = performance.now();
+			let drawn = 0;
+			c.fillStyle = "#16181d"; c.fillRect(0, 0, W, H);
 			for (let i = 0; i < cells.length; i += 7) {
+				const x = cells[i], y = cells[i+1], w = cells[i+2], h = cells[i+3];
+				if (w < 1 || h < 1 || x + w <= 0 || y + h <= 0 || x >= W || y >= H) continue;
 				c.fillStyle = "rgb(" + cells[i+4] + "," + cells[i+5] + "," + cells[i+6] + ")";
-				c.fillRect(cells[i], cells[i+1], cells[i+2], cells[i+3]);
+				c.fillRect(x, y, w, h);
+				drawn++;
 			}
 			c.getImageData(0, 0, 1, 1);
-		}
-		return (performance.now() - t0) / 5; })()`))
+			window.dcPeerDrawn = drawn;
+			return performance.now() - t0;
+		};
+		dcPeerFrame();
+		return window.dcPeerDrawn; })()`))
 	if err != nil {
 		return fmt.Errorf("peer frame: %w", err)
 	}
-	fmt.Printf("whole map (%d sub-cells): ours %.1f ms per frame, peer (one fillRect per cell from JavaScript) %.1f ms: %.1fx faster\n",
-		*subs, ours, peer, peer/ours)
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`dcFullFrames(2)`)); err != nil { // warm-up, as the peer's above
+		return fmt.Errorf("dcFullFrames: %w", err)
+	}
+	var oursFull, peerFull []float64
+	for range *fullFrames {
+		o, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`dcFullFrames(1)`))
+		if err != nil {
+			return fmt.Errorf("dcFullFrames: %w", err)
+		}
+		p, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`dcPeerFrame()`))
+		if err != nil {
+			return fmt.Errorf("peer frame: %w", err)
+		}
+		oursFull, peerFull = append(oursFull, o), append(peerFull, p)
+	}
+	fmt.Printf("whole map (%d sub-cells, %d drawn by the peer after culling), %d frames each in turn: ours p50 %.1f p95 %.1f ms, peer (one fillRect per cell from JavaScript) p50 %.1f p95 %.1f ms: %.1fx faster at the median\n",
+		*subs, int(peerCells), len(oursFull), pctl(oursFull, 0.5), pctl(oursFull, 0.95), pctl(peerFull, 0.5), pctl(peerFull, 0.95),
+		pctl(peerFull, 0.5)/pctl(oursFull, 0.5))
 	res, err := chromedp.Run(bctx, chromedp.Evaluate[string](fmt.Sprintf("dcBench(%d)", *frames), chromedp.EvalAwaitPromise))
 	if err != nil {
 		return fmt.Errorf("dcBench: %w", err)
@@ -187,9 +216,23 @@ func run() error {
 	fmt.Printf("from the photo wall: frame interval p50 %.1f ms, p95 %.1f ms; draw p50 %.1f ms, p95 %.1f ms; %.0f tiles drawn per frame\n",
 		wp50, wp95, pctl(wb.Render, 0.5), pctl(wb.Render, 0.95), float64(wb.Tiles)/float64(len(wb.Intervals)))
 	out, _ := json.Marshal(map[string]any{"frame_p50_ms": round1(p50), "frame_p95_ms": round1(p95), "images": *images, "subclusters": *subs,
-		"wall_frame_p50_ms": round1(wp50), "wall_frame_p95_ms": round1(wp95)})
+		"wall_frame_p50_ms": round1(wp50), "wall_frame_p95_ms": round1(wp95),
+		"full_frame_p50_ms": round1(pctl(oursFull, 0.5)), "full_frame_p95_ms": round1(pctl(oursFull, 0.95)),
+		"peer_frame_p50_ms": round1(pctl(peerFull, 0.5)), "peer_frame_p95_ms": round1(pctl(peerFull, 0.95)),
+		"peer_cells_drawn": int(peerCells), "load_avg_1m": loadAvg()})
 	fmt.Println(string(out))
 	return nil
 }
 
 func round1(f float64) float64 { return float64(int(f*10+0.5)) / 10 }
+
+// loadAvg is the machine's one-minute load average (0 when unknown).
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	fmt.Sscan(string(b), &l)
+	return l
+}

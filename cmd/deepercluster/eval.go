@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/cluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
@@ -58,6 +60,15 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	if *ckDir == "" {
 		return errors.New("eval: --checkpoint RUNDIR is required")
 	}
+	if _, err := os.Stat(*ckDir); err != nil {
+		return fmt.Errorf("eval: --checkpoint: %w", err)
+	}
+	// No training process may rewrite the run while it is read.
+	lock, err := runlock.Acquire(*ckDir)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	defer lock.Release()
 	if *dsName != "fashion-mnist" {
 		return fmt.Errorf("eval: --dataset %q: the linear probe needs a labelled train/test split (fashion-mnist)", *dsName)
 	}

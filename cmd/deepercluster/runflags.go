@@ -4,7 +4,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/trainer"
@@ -20,6 +22,9 @@ type runFlags struct {
 	width, depth, convs, hidden int
 	sobel                       bool
 	batch, epochSize            int
+	lr                          float64
+	lrSchedule                  string
+	checkpointEvery             time.Duration
 }
 
 func addRunFlags(fs *flag.FlagSet, epochs int) *runFlags {
@@ -39,7 +44,22 @@ func addRunFlags(fs *flag.FlagSet, epochs int) *runFlags {
 	fs.BoolVar(&f.sobel, "sobel", mdl.Sobel, "fixed Sobel front end")
 	fs.IntVar(&f.batch, "batch", 0, "training batch size (0: the trainer's default, 64)")
 	fs.IntVar(&f.epochSize, "epoch-size", 0, "samples per epoch (0: the dataset's size)")
+	fs.Float64Var(&f.lr, "lr", 0, "learning rate (0: the run's own when resuming, else 0.05)")
+	fs.StringVar(&f.lrSchedule, "lr-schedule", "", "learning-rate schedule: constant, or cosine (anneal to 0 over --epochs); empty: the run's own when resuming, else constant")
+	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", trainer.DefaultCheckpointEvery, "also checkpoint inside an epoch this often, so a kill loses at most this much training (0: at epoch ends only)")
 	return f
+}
+
+// trainerConfig is the part of the trainer's configuration that the run
+// flags set.
+func (f *runFlags) trainerConfig(cfg trainer.Config) trainer.Config {
+	cfg.Epochs, cfg.Batch, cfg.EpochSize = f.epochs, f.batch, f.epochSize
+	cfg.LR, cfg.LRSchedule = f.lr, f.lrSchedule
+	cfg.CheckpointEvery = f.checkpointEvery
+	if f.checkpointEvery == 0 {
+		cfg.CheckpointEvery = -1
+	}
+	return cfg
 }
 
 // params checks the method flags against a dataset of n images. The
@@ -70,6 +90,15 @@ func (f *runFlags) params(n int) (deepercluster.RunParams, error) {
 	}
 	if f.batch < 0 || f.epochSize < 0 {
 		return p, errors.New("--batch and --epoch-size must not be negative")
+	}
+	if f.lr < 0 || math.IsNaN(f.lr) || math.IsInf(f.lr, 0) {
+		return p, fmt.Errorf("--lr must be a positive number, got %v", f.lr)
+	}
+	if f.lrSchedule != "" && f.lrSchedule != trainer.LRConstant && f.lrSchedule != trainer.LRCosine {
+		return p, fmt.Errorf("--lr-schedule %q: want %s or %s", f.lrSchedule, trainer.LRConstant, trainer.LRCosine)
+	}
+	if f.checkpointEvery < 0 {
+		return p, fmt.Errorf("--checkpoint-every must not be negative, got %v", f.checkpointEvery)
 	}
 	return p, nil
 }

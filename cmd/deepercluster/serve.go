@@ -13,6 +13,8 @@ import (
 
 	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/index"
+	"github.com/deepercluster/deepercluster/internal/par"
+	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/server"
 	"github.com/deepercluster/deepercluster/trainer"
 )
@@ -45,6 +47,16 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 
 	start := time.Now()
+	// Training kernels leave one P to the HTTP and websocket side, so a
+	// search waits for the OS's time slices only, never for the Go
+	// scheduler to preempt a kernel (docs/ENGINEERING-NOTES.md).
+	par.ReserveForRequests()
+	// Before anything reads or writes the directory (the index too).
+	lock, err := runlock.Acquire(*dataDir)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer lock.Release()
 	ds, err := dataset.Open(*dsSpec, dsFlags.options(dataset.Train))
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -72,10 +84,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		ix.Close()
 		return err
 	}
-	run, err := trainer.NewRun(ctx, trainer.Config{
-		Dir: *dataDir, DatasetName: *dsSpec, Params: params, Epochs: rf.epochs, Logger: a.log,
-		Model: model, Batch: rf.batch, EpochSize: rf.epochSize,
-	}, ds, srv)
+	run, err := trainer.NewRun(ctx, rf.trainerConfig(trainer.Config{
+		Dir: *dataDir, DatasetName: *dsSpec, Params: params, Logger: a.log, Model: model,
+	}), ds, srv)
 	if err != nil {
 		ix.Close()
 		return fmt.Errorf("serve: %w", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
@@ -56,8 +57,6 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "train")
 	dsName := fs.String("dataset", "synthetic", "dataset: synthetic, fashion-mnist or a dataset directory")
 	out := fs.String("out", "", "run directory (created; resumed if it holds a checkpoint)")
-	lr := fs.Float64("lr", 0.05, "learning rate")
-	lrSchedule := fs.String("lr-schedule", trainer.LRConstant, "learning-rate schedule: constant, or cosine (anneal to 0 over --epochs)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	rf := addRunFlags(fs, 10)
 	dsFlags := addDatasetFlags(fs)
@@ -68,6 +67,12 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if *out == "" {
 		return errors.New("train: --out RUNDIR is required")
 	}
+	// Before anything reads or writes the directory.
+	lock, err := runlock.Acquire(*out)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer lock.Release()
 	ds, err := dataset.Open(*dsName, dsFlags.options(dataset.Train))
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -83,10 +88,9 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	cfg := trainer.Config{
-		Dir: *out, DatasetName: *dsName, Params: params, Epochs: rf.epochs, Batch: rf.batch, LR: *lr, LRSchedule: *lrSchedule, Seed: *seed,
-		EpochSize: rf.epochSize, Logger: a.log, Model: model,
-	}
+	cfg := rf.trainerConfig(trainer.Config{
+		Dir: *out, DatasetName: *dsName, Params: params, Seed: *seed, Logger: a.log, Model: model,
+	})
 	obs := &barObserver{w: a.stderr}
 	run, err := trainer.NewRun(ctx, cfg, ds, obs)
 	if err != nil {

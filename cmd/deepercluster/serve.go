@@ -23,7 +23,7 @@ import (
 // --data-dir it resumes.
 func runServe(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "serve")
-	dsSpec := fs.String("dataset", dataset.SpecSynthetic, "dataset: synthetic, fashion-mnist or a dataset directory")
+	dsSpec := fs.String("dataset", dataset.SpecSynthetic, "dataset: synthetic, fashion-mnist, a dataset directory or a folder of photos (ingested into <data-dir>/dataset)")
 	dataDir := fs.String("data-dir", "runs/default", "run directory (checkpoints, assignments, index); resumed if it holds a run")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address; a non-loopback address requires a token")
 	token := fs.String("token", "", "token for POST endpoints and /ws (generated when listening off loopback)")
@@ -45,7 +45,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 
 	start := time.Now()
-	ds, err := dataset.Open(*dsSpec, dsFlags.options(dataset.Train))
+	ds, err := dsFlags.open(ctx, a, *dsSpec, *dataDir, dataset.Train)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -54,7 +54,7 @@ func (b *barObserver) OnMetrics(deepercluster.Metrics)        {}
 // from --out when that directory holds a checkpoint.
 func runTrain(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "train")
-	dsName := fs.String("dataset", "synthetic", "dataset: synthetic, fashion-mnist or a dataset directory")
+	dsName := fs.String("dataset", "synthetic", "dataset: synthetic, fashion-mnist, a dataset directory or a folder of photos (ingested into <out>/dataset)")
 	out := fs.String("out", "", "run directory (created; resumed if it holds a checkpoint)")
 	lr := fs.Float64("lr", 0.05, "learning rate")
 	lrSchedule := fs.String("lr-schedule", trainer.LRConstant, "learning-rate schedule: constant, or cosine (anneal to 0 over --epochs)")
@@ -68,7 +68,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if *out == "" {
 		return errors.New("train: --out RUNDIR is required")
 	}
-	ds, err := dataset.Open(*dsName, dsFlags.options(dataset.Train))
+	ds, err := dsFlags.open(ctx, a, *dsName, *out, dataset.Train)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}

@@ -114,16 +114,16 @@ type Entry struct {
 
 // metaJSON is the on-disk form of an Entry's metadata.
 type metaJSON struct {
-	ID          string        `json:"id"`
-	Hash        string        `json:"hash,omitempty"`
-	User        string        `json:"user,omitempty"`
-	Title       string        `json:"title,omitempty"`
-	Description string        `json:"description,omitempty"`
-	Tags        []string      `json:"tags,omitempty"`
-	MachineTags []string      `json:"machine_tags,omitempty"`
-	AutoTags    []autoTagJSON `json:"autotags,omitempty"`
-	Taken       string        `json:"taken,omitempty"`
-	Device      string        `json:"device,omitempty"`
+	ID          string            `json:"id"`
+	Hash        string            `json:"hash,omitempty"`
+	User        string            `json:"user,omitempty"`
+	Title       string            `json:"title,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Tags        []string          `json:"tags,omitempty"`
+	MachineTags []string          `json:"machine_tags,omitempty"`
+	AutoTags    []autoTagJSON     `json:"autotags,omitempty"`
+	Taken       string            `json:"taken,omitempty"`
+	Device      string            `json:"device,omitempty"`
 	Line        int               `json:"line,omitempty"`
 	URL         string            `json:"url,omitempty"`
 	File        string            `json:"file,omitempty"`
@@ -152,11 +152,11 @@ type DirWriter struct {
 	thumbsF      *os.File
 	thumbs       *bufio.Writer
 	thumbOffsets []uint64
-	labels         []int32
-	hasLabels      bool
-	tags           map[string]int
-	seen           map[string]bool // tags of the current entry, reused
-	done           bool
+	labels       []int32
+	hasLabels    bool
+	tags         map[string]int
+	seen         map[string]bool // tags of the current entry, reused
+	done         bool
 }
 
 // CreateDir starts a dataset directory at out for images of side res.

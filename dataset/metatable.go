@@ -119,7 +119,6 @@ func readDelimited(ctx context.Context, f io.Reader, path string, tsv bool, add 
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			bad.Add(fmt.Errorf("%s line %d: %v", path, pe.Line, pe.Err))
@@ -128,6 +127,7 @@ func readDelimited(ctx context.Context, f io.Reader, path string, tsv bool, add 
 		if err != nil {
 			return fmt.Errorf("metadata table %s: %w", path, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(cols) {
 			bad.Add(fmt.Errorf("%s line %d: %d fields, the header has %d", path, line, len(rec), len(cols)))
 			continue

@@ -131,16 +131,21 @@ func (p *mapPanel) overlay() {
 			if !img.Get("complete").Bool() || img.Get("naturalWidth").Int() == 0 {
 				continue
 			}
+			// Photos are rarely square: draw the centre square of the
+			// image into the square cell rather than squash it.
+			nw, nh := img.Get("naturalWidth").Float(), img.Get("naturalHeight").Float()
+			side := math.Min(nw, nh)
+			sx, sy := (nw-side)/2, (nh-side)/2
 			x := x0 + 4 + float64(j%cols)*(s+2)
 			y := y0 + 20 + float64(j/cols)*(s+2)
 			if n.Rot > 0 {
 				c.Call("save")
 				c.Call("translate", x+s/2, y+s/2)
 				c.Call("rotate", float64(n.Rot)*math.Pi/2)
-				c.Call("drawImage", img, -s/2, -s/2, s, s)
+				c.Call("drawImage", img, sx, sy, side, side, -s/2, -s/2, s, s)
 				c.Call("restore")
 			} else {
-				c.Call("drawImage", img, x, y, s, s)
+				c.Call("drawImage", img, sx, sy, side, side, x, y, s, s)
 			}
 			thumbs++
 		}

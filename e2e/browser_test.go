@@ -41,11 +41,17 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func startStack(t *testing.T, n int, params deepercluster.RunParams, clientDir string) *stack {
 	t.Helper()
-	dir := t.TempDir()
 	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 3, N: n, Resolution: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startStackOn(t, ds, params, clientDir)
+}
+
+// startStackOn is startStack on any 16 px dataset.
+func startStackOn(t *testing.T, ds deepercluster.Dataset, params deepercluster.RunParams, clientDir string) *stack {
+	t.Helper()
+	dir := t.TempDir()
 	ix, err := index.Open(filepath.Join(dir, "index"), ds, index.Options{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)

@@ -27,7 +27,7 @@ func main() {
 	h := flag.Int("h", 480, "height")
 	flag.Parse()
 	var csv strings.Builder
-	csv.WriteString("file,tags,title\n")
+	csv.WriteString("file,tags,title,label\n")
 	for i := range *n {
 		kind := i % len(dataset.SceneKinds)
 		name := dataset.SceneKinds[kind]
@@ -43,7 +43,7 @@ func main() {
 		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
 			log.Fatal(err)
 		}
-		fmt.Fprintf(&csv, "%s,\"generated,%s\",%s number %d\n", rel, name, name, i)
+		fmt.Fprintf(&csv, "%s,\"generated,%s\",%s number %d,%s\n", rel, name, name, i, name)
 	}
 	if err := os.WriteFile(filepath.Join(*out, "meta.csv"), []byte(csv.String()), 0o644); err != nil {
 		log.Fatal(err)

@@ -38,6 +38,9 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 			fs.Usage()
 			return fmt.Errorf("ingest: want --images DIR --out OUT (a folder of photos) or --yfcc FILE --images DIR --out OUT")
 		}
+		if *autotags != "" {
+			return fmt.Errorf("ingest: --autotags goes with --yfcc; a folder of photos takes its tags from --meta, embedded keywords and folder names")
+		}
 		return ingestFolder(ctx, a, dataset.FolderConfig{Images: *images, Meta: *meta, Out: *out, Size: *size,
 			ThumbPx: *thumbPx, Replace: *force, Workers: *workers}, *quiet)
 	}

@@ -178,6 +178,10 @@ func TestIngestFlags(t *testing.T) {
 		{"--yfcc", "x"},
 		{"--yfcc", "x", "--images", "y"},
 		{"--bogus"},
+		{"--images", "x"},
+		{"--images", "x", "--out", "y", "--autotags", "z"},
+		{"--yfcc", "x", "--images", "y", "--out", "z", "--meta", "m.csv"},
+		{"--images", "/nonexistent", "--out", "y"},
 	} {
 		a, _, _ := testApp()
 		if err := runIngest(context.Background(), a, args); err == nil {

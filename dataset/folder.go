@@ -428,6 +428,10 @@ func ingestScanned(ctx context.Context, cfg FolderConfig, scan *folderScan) (Man
 // rows without a file and files without a row into m.
 func matchRows(table string, files []folderFile, rows []TableRow, m *Manifest) ([]matched, Problems) {
 	var probs Problems
+	unit := "line"
+	if strings.EqualFold(filepath.Ext(table), ".parquet") {
+		unit = "row"
+	}
 	work := make([]matched, len(files))
 	for i, f := range files {
 		work[i].file = f
@@ -464,10 +468,10 @@ func matchRows(table string, files []folderFile, rows []TableRow, m *Manifest) (
 			if name == "" {
 				name = "id " + r.ID
 			}
-			probs.Add(fmt.Errorf("%s line %d: field file: %s: no such image in the folder", table, r.Line, name))
+			probs.Add(fmt.Errorf("%s %s %d: field file: %s: no such image in the folder", table, unit, r.Line, name))
 		case work[i].row != nil:
 			m.MissingFiles++
-			probs.Add(fmt.Errorf("%s line %d: field file: %s already described on line %d (row ignored)", table, r.Line, files[i].rel, work[i].row.Line))
+			probs.Add(fmt.Errorf("%s %s %d: field file: %s already described on %s %d (row ignored)", table, unit, r.Line, files[i].rel, unit, work[i].row.Line))
 		default:
 			work[i].row = r
 		}

@@ -319,7 +319,7 @@ func TestIngestFolderWithTables(t *testing.T) {
 				wantProblems = append(wantProblems, "line 5: field file: holidays/2019/missing.jpg: no such image",
 					"line 7: field file: empty", "orphan.jpg: no row in")
 				if tc.name == "parquet" {
-					wantProblems[1], wantProblems[2] = "line 4: field file: holidays/2019/missing.jpg", "line 6: field file: empty"
+					wantProblems[1], wantProblems[2] = "meta.parquet row 4: field file: holidays/2019/missing.jpg", "meta.parquet row 6: field file: empty"
 				}
 				if tc.name == "jsonl" {
 					wantProblems[1], wantProblems[2] = "line 4: field file: holidays/2019/missing.jpg", "line 6: field file: empty"

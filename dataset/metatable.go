@@ -73,8 +73,12 @@ func ReadMetaTable(ctx context.Context, path string) (rows []TableRow, bad Probl
 		return nil, bad, fmt.Errorf("metadata table: %w", err)
 	}
 	defer f.Close()
+	unit := "line"
+	if kind == "parquet" {
+		unit = "row"
+	}
 	add := func(line int, fields map[string]any) {
-		r, err := tableRow(path, line, fields, &bad)
+		r, err := tableRow(fmt.Sprintf("%s %s %d", path, unit, line), line, fields, &bad)
 		if err != nil {
 			bad.Add(err)
 			return
@@ -278,8 +282,9 @@ func parquetString(v parquet.Value) string {
 }
 
 // tableRow turns one row's fields (lower-cased column names) into a
-// TableRow; the error names file, line and field.
-func tableRow(path string, line int, fields map[string]any, bad *Problems) (TableRow, error) {
+// TableRow; where names the file and line (or row), and the error names
+// it and the field.
+func tableRow(where string, line int, fields map[string]any, bad *Problems) (TableRow, error) {
 	r := TableRow{Line: line}
 	for k, v := range fields {
 		var err error
@@ -306,7 +311,7 @@ func tableRow(path string, line int, fields map[string]any, bad *Problems) (Tabl
 			case "date":
 				if err == nil && s != "" {
 					if r.Date, err = parseDate(s); err != nil {
-						bad.Add(fmt.Errorf("%s line %d: field date: %v (row kept without a date)", path, line, err))
+						bad.Add(fmt.Errorf("%s: field date: %v (row kept without a date)", where, err))
 						err = nil
 					}
 				}
@@ -321,16 +326,16 @@ func tableRow(path string, line int, fields map[string]any, bad *Problems) (Tabl
 			}
 		}
 		if err != nil {
-			return r, fmt.Errorf("%s line %d: field %s: %v", path, line, k, err)
+			return r, fmt.Errorf("%s: field %s: %v", where, k, err)
 		}
 	}
 	if r.File == "" && r.ID == "" {
-		return r, fmt.Errorf("%s line %d: field file: empty, and no id either (a row needs one to find its image)", path, line)
+		return r, fmt.Errorf("%s: field file: empty, and no id either (a row needs one to find its image)", where)
 	}
 	if r.File != "" {
 		clean := filepath.ToSlash(filepath.Clean(filepath.FromSlash(r.File)))
 		if filepath.IsAbs(r.File) || clean == ".." || strings.HasPrefix(clean, "../") {
-			return r, fmt.Errorf("%s line %d: field file: %q is not a path inside the images folder", path, line, r.File)
+			return r, fmt.Errorf("%s: field file: %q is not a path inside the images folder", where, r.File)
 		}
 		r.File = clean
 	}

@@ -15,8 +15,10 @@ import (
 // datasets with grey images (Fashion-MNIST) replicate the grey value.
 const Channels = 3
 
-// MaxResolution is the largest side, in pixels, a dataset may have.
-const MaxResolution = 64
+// MaxResolution is the largest side, in pixels, a dataset may have: real
+// photos train at 64 or 96 px (the model adds a pooling stage above 64 px,
+// trainer.DefaultModelConfig).
+const MaxResolution = 96
 
 // Meta is the metadata that comes with one image, in the shape of a
 // YFCC100M record. Fields that a dataset does not have stay empty.
@@ -38,6 +40,12 @@ type Meta struct {
 	// Taken is when the photo was taken; zero when unknown or junk.
 	Taken  time.Time
 	Device string
+	// File is the image's path relative to its folder, with forward
+	// slashes, for datasets ingested from a folder of images.
+	File string
+	// Extra holds the fields of a metadata table that have no place
+	// above (column name -> value); they are searchable as text.
+	Extra map[string]string
 }
 
 // AutoTag is one concept of the YFCC100M autotags file.
@@ -61,6 +69,20 @@ type Dataset interface {
 	// Label returns the hidden ground-truth class of image i, and false
 	// when the dataset has no labels.
 	Label(i int) (int, bool)
+}
+
+// DisplayImages is implemented by a Dataset that keeps, besides its images
+// at model resolution, a display copy of every image large enough for a
+// person to recognise (a folder of photos ingested with thumbnails). The
+// server serves thumbnails from it at the size asked for; a dataset without
+// it is shown at model resolution.
+type DisplayImages interface {
+	// DisplayJPEG returns the display copy of image i as JPEG bytes; the
+	// caller must not modify them.
+	DisplayJPEG(i int) ([]byte, error)
+	// DisplaySize is the longest side of the display copies in pixels
+	// (0 when the dataset holds none).
+	DisplaySize() int
 }
 
 // ImageBytes is the size of one image of side res in a Dataset's layout.

@@ -47,9 +47,10 @@ type Query struct {
 	Op SearchOp `json:"op,omitempty"`
 	// Prefix selects images with any tag that starts with it.
 	Prefix string `json:"prefix,omitempty"`
-	// Text is searched in titles and descriptions, in bleve's query-string
-	// syntax: bare words match any of them, +word must match, -word must
-	// not, field:value names one of title, description, tags (tag words),
+	// Text is searched in titles, descriptions and the extra columns of a
+	// metadata table, in bleve's query-string syntax: bare words match any
+	// of them, +word must match, -word must not, field:value names one of
+	// title, description, extra, tags (tag words),
 	// tag (exact tag), user, photo, super, sub, taken (a day, "2010-01-31",
 	// or a range of days: taken:>="2010-01-01"; times within a day are not
 	// indexed).

@@ -32,10 +32,13 @@ type ThumbBatch struct {
 // ErrBadThumbs is wrapped by DecodeThumbBatch's errors.
 var ErrBadThumbs = errors.New("bad thumbnail batch")
 
-// Limits of a batch.
+// Limits of a batch: at most MaxThumbBatch thumbnails of at most
+// MaxThumbPx a side, and at most MaxThumbBatchBytes of pixels in all (so
+// large thumbnails come in fewer per batch).
 const (
-	MaxThumbBatch = 1024
-	MaxThumbPx    = MaxResolution
+	MaxThumbBatch      = 1024
+	MaxThumbPx         = 1024
+	MaxThumbBatchBytes = 32 << 20
 )
 
 // Thumb is the RGB pixels of thumbnail i.
@@ -62,7 +65,7 @@ func DecodeThumbBatch(p []byte) (*ThumbBatch, error) {
 	}
 	px := int(binary.LittleEndian.Uint16(p[4:]))
 	n := int(binary.LittleEndian.Uint16(p[6:]))
-	if px < 1 || px > MaxThumbPx || n > MaxThumbBatch {
+	if px < 1 || px > MaxThumbPx || n > MaxThumbBatch || n*px*px*3 > MaxThumbBatchBytes {
 		return nil, fmt.Errorf("%w: %d thumbnails of %d px", ErrBadThumbs, n, px)
 	}
 	per := px * px * 3

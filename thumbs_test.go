@@ -29,7 +29,8 @@ func TestThumbBatchRoundTrip(t *testing.T) {
 		{"short", enc[:len(enc)-1]},
 		{"long", append(slices.Clone(enc), 0)},
 		{"px zero", append([]byte("DCT1"), 0, 0, 0, 0)},
-		{"px too large", append([]byte("DCT1"), 65, 0, 0, 0)},
+		{"px too large", append([]byte("DCT1"), 0x01, 0x04, 0, 0)},            // 1025
+		{"over the byte budget", append([]byte("DCT1"), 0x00, 0x04, 0x20, 0)}, // 32 x 1024 px
 		{"id over int32", append(append([]byte("DCT1"), 1, 0, 1, 0), 0, 0, 0, 0x80, 1, 2, 3)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

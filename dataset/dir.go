@@ -24,6 +24,8 @@ import (
 //	meta.jsonl     one JSON object per image (photo id, tags, ...)
 //	meta.idx       Images+1 little-endian uint64 byte offsets into meta.jsonl
 //	labels.i32     Images little-endian int32 labels, -1 for none (only when labels is true)
+//	thumbs.jpg     display copies, one JPEG after another (only when thumb_px > 0)
+//	thumbs.idx     Images+1 little-endian uint64 byte offsets into thumbs.jpg
 //
 // The image cache is one flat file so that it can be mapped and read
 // sequentially; metadata is decoded lazily per image, so opening a
@@ -34,6 +36,8 @@ const (
 	MetaFile     = "meta.jsonl"
 	MetaIndex    = "meta.idx"
 	LabelsFile   = "labels.i32"
+	ThumbsFile   = "thumbs.jpg"
+	ThumbsIndex  = "thumbs.idx"
 )
 
 // DirFormat and DirVersion identify the directory format in the manifest.
@@ -59,6 +63,12 @@ type Manifest struct {
 	Resolution int    `json:"resolution"`
 	Channels   int    `json:"channels"`
 	Labels     bool   `json:"labels"`
+	// ThumbPx is the longest side of the display copies (thumbs.jpg);
+	// 0 when the directory has none.
+	ThumbPx int `json:"thumb_px,omitempty"`
+	// LabelNames are the names of the label values, where a metadata
+	// table gave labels as names (label i is LabelNames[i]).
+	LabelNames []string `json:"label_names,omitempty"`
 	// Source names the inputs the directory was built from.
 	Source map[string]string `json:"source,omitempty"`
 	// Lines is the number of metadata lines read, BadLines those skipped.
@@ -70,6 +80,15 @@ type Manifest struct {
 	CorruptImages   int `json:"corrupt_images"`
 	AutoTagLines    int `json:"autotag_lines,omitempty"`
 	BadAutoTagLines int `json:"bad_autotag_lines,omitempty"`
+	// Folder ingest: image files found, table rows naming no file found
+	// (MissingFiles), image files no row names (FilesWithoutRow; they are
+	// kept, with the tags the file and its folders give), and files
+	// skipped for an extension that is not an image or a symlink that
+	// leaves the folder.
+	ImageFiles      int `json:"image_files,omitempty"`
+	MissingFiles    int `json:"missing_files,omitempty"`
+	FilesWithoutRow int `json:"files_without_row,omitempty"`
+	SkippedFiles    int `json:"skipped_files,omitempty"`
 	// Problems are the first bad lines and images, with file and line.
 	Problems []string                 `json:"problems"`
 	TopTags  []deepercluster.TagCount `json:"top_tags"`
@@ -88,22 +107,27 @@ type Entry struct {
 	SourceLine int
 	// URL is where the original image was downloaded from, if known.
 	URL string
+	// Thumb is the display copy as JPEG bytes; either every entry of a
+	// directory has one or none has (DirWriter.SetThumbPx).
+	Thumb []byte
 }
 
 // metaJSON is the on-disk form of an Entry's metadata.
 type metaJSON struct {
-	ID          string        `json:"id"`
-	Hash        string        `json:"hash,omitempty"`
-	User        string        `json:"user,omitempty"`
-	Title       string        `json:"title,omitempty"`
-	Description string        `json:"description,omitempty"`
-	Tags        []string      `json:"tags,omitempty"`
-	MachineTags []string      `json:"machine_tags,omitempty"`
-	AutoTags    []autoTagJSON `json:"autotags,omitempty"`
-	Taken       string        `json:"taken,omitempty"`
-	Device      string        `json:"device,omitempty"`
-	Line        int           `json:"line,omitempty"`
-	URL         string        `json:"url,omitempty"`
+	ID          string            `json:"id"`
+	Hash        string            `json:"hash,omitempty"`
+	User        string            `json:"user,omitempty"`
+	Title       string            `json:"title,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Tags        []string          `json:"tags,omitempty"`
+	MachineTags []string          `json:"machine_tags,omitempty"`
+	AutoTags    []autoTagJSON     `json:"autotags,omitempty"`
+	Taken       string            `json:"taken,omitempty"`
+	Device      string            `json:"device,omitempty"`
+	Line        int               `json:"line,omitempty"`
+	URL         string            `json:"url,omitempty"`
+	File        string            `json:"file,omitempty"`
+	Extra       map[string]string `json:"extra,omitempty"`
 }
 
 type autoTagJSON struct {
@@ -123,11 +147,16 @@ type DirWriter struct {
 	imagesF, metaF *os.File
 	images, meta   *bufio.Writer
 	offsets        []uint64
-	labels         []int32
-	hasLabels      bool
-	tags           map[string]int
-	seen           map[string]bool // tags of the current entry, reused
-	done           bool
+	// Display copies, when SetThumbPx was called.
+	thumbPx      int
+	thumbsF      *os.File
+	thumbs       *bufio.Writer
+	thumbOffsets []uint64
+	labels       []int32
+	hasLabels    bool
+	tags         map[string]int
+	seen         map[string]bool // tags of the current entry, reused
+	done         bool
 }
 
 // CreateDir starts a dataset directory at out for images of side res.
@@ -176,6 +205,29 @@ func (w *DirWriter) TempDir() string { return w.tmp }
 // Len is the number of entries added so far.
 func (w *DirWriter) Len() int { return len(w.offsets) - 1 }
 
+// SetThumbPx makes the directory keep a display copy of every image, with
+// a longest side of at most px: every Add must then carry Entry.Thumb.
+// It must be called before the first Add.
+func (w *DirWriter) SetThumbPx(px int) error {
+	if w.done || w.Len() > 0 || w.thumbsF != nil {
+		return errors.New("SetThumbPx must come before the first Add")
+	}
+	if px < 1 || px > MaxThumbPx {
+		return fmt.Errorf("display size %d: must be in [1, %d]", px, MaxThumbPx)
+	}
+	f, err := os.Create(filepath.Join(w.tmp, ThumbsFile))
+	if err != nil {
+		return fmt.Errorf("create dataset files in %s: %w", w.tmp, err)
+	}
+	w.thumbPx, w.thumbsF = px, f
+	w.thumbs = bufio.NewWriterSize(f, 1<<20)
+	w.thumbOffsets = []uint64{0}
+	return nil
+}
+
+// MaxThumbPx is the largest display copy a dataset directory keeps.
+const MaxThumbPx = 1024
+
 // Add appends one image (res*res*3 bytes, RGB HWC) and its entry.
 func (w *DirWriter) Add(img []byte, e Entry) error {
 	if w.done {
@@ -183,6 +235,15 @@ func (w *DirWriter) Add(img []byte, e Entry) error {
 	}
 	if len(img) != deepercluster.ImageBytes(w.res) {
 		return fmt.Errorf("image of %d bytes, want %d", len(img), deepercluster.ImageBytes(w.res))
+	}
+	if (w.thumbs != nil) != (len(e.Thumb) > 0) {
+		return fmt.Errorf("photo %s: a display copy is needed exactly when the directory keeps them", e.Meta.PhotoID)
+	}
+	if w.thumbs != nil {
+		if _, err := w.thumbs.Write(e.Thumb); err != nil {
+			return fmt.Errorf("write %s: %w", ThumbsFile, err)
+		}
+		w.thumbOffsets = append(w.thumbOffsets, w.thumbOffsets[len(w.thumbOffsets)-1]+uint64(len(e.Thumb)))
 	}
 	if _, err := w.images.Write(img); err != nil {
 		return fmt.Errorf("write %s: %w", ImagesFile, err)
@@ -233,18 +294,29 @@ func (w *DirWriter) Commit(m Manifest) (Manifest, error) {
 	if err := w.meta.Flush(); err != nil {
 		return fail(fmt.Errorf("write %s: %w", MetaFile, err))
 	}
-	for _, f := range []*os.File{w.imagesF, w.metaF} {
+	files := []*os.File{w.imagesF, w.metaF}
+	if w.thumbs != nil {
+		if err := w.thumbs.Flush(); err != nil {
+			return fail(fmt.Errorf("write %s: %w", ThumbsFile, err))
+		}
+		files = append(files, w.thumbsF)
+	}
+	for _, f := range files {
 		if err := syncClose(f); err != nil {
 			return fail(err)
 		}
 	}
-	w.imagesF, w.metaF = nil, nil
-	idx := make([]byte, 8*len(w.offsets))
-	for i, o := range w.offsets {
-		binary.LittleEndian.PutUint64(idx[8*i:], o)
-	}
+	w.imagesF, w.metaF, w.thumbsF = nil, nil, nil
+	idx := offsetBytes(w.offsets)
 	if err := writeFileSync(filepath.Join(w.tmp, MetaIndex), idx); err != nil {
 		return fail(err)
+	}
+	var tidx []byte
+	if w.thumbs != nil {
+		tidx = offsetBytes(w.thumbOffsets)
+		if err := writeFileSync(filepath.Join(w.tmp, ThumbsIndex), tidx); err != nil {
+			return fail(err)
+		}
 	}
 	if w.hasLabels {
 		lb := make([]byte, 4*len(w.labels))
@@ -272,6 +344,11 @@ func (w *DirWriter) Commit(m Manifest) (Manifest, error) {
 	}
 	if w.hasLabels {
 		m.Files[LabelsFile] = int64(4 * n)
+	}
+	if w.thumbs != nil {
+		m.ThumbPx = w.thumbPx
+		m.Files[ThumbsFile] = int64(w.thumbOffsets[n])
+		m.Files[ThumbsIndex] = int64(len(tidx))
 	}
 	mb, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -322,7 +399,7 @@ func (w *DirWriter) Abort() error {
 		return nil
 	}
 	w.done = true
-	for _, f := range []*os.File{w.imagesF, w.metaF} {
+	for _, f := range []*os.File{w.imagesF, w.metaF, w.thumbsF} {
 		if f != nil {
 			f.Close()
 		}
@@ -330,10 +407,20 @@ func (w *DirWriter) Abort() error {
 	return os.RemoveAll(w.tmp)
 }
 
+// offsetBytes is offs as little-endian uint64s.
+func offsetBytes(offs []uint64) []byte {
+	b := make([]byte, 8*len(offs))
+	for i, o := range offs {
+		binary.LittleEndian.PutUint64(b[8*i:], o)
+	}
+	return b
+}
+
 func toJSON(e Entry) metaJSON {
 	m := e.Meta
 	j := metaJSON{ID: m.PhotoID, Hash: m.Hash, User: m.User, Title: m.Title, Description: m.Description,
-		Tags: m.Tags, MachineTags: m.MachineTags, Device: m.Device, Line: e.SourceLine, URL: e.URL}
+		Tags: m.Tags, MachineTags: m.MachineTags, Device: m.Device, Line: e.SourceLine, URL: e.URL,
+		File: m.File, Extra: m.Extra}
 	if !m.Taken.IsZero() {
 		j.Taken = m.Taken.UTC().Format(time.RFC3339)
 	}
@@ -345,7 +432,7 @@ func toJSON(e Entry) metaJSON {
 
 func fromJSON(j *metaJSON) deepercluster.Meta {
 	m := deepercluster.Meta{PhotoID: j.ID, Hash: j.Hash, User: j.User, Title: j.Title, Description: j.Description,
-		Tags: j.Tags, MachineTags: j.MachineTags, Device: j.Device}
+		Tags: j.Tags, MachineTags: j.MachineTags, Device: j.Device, File: j.File, Extra: j.Extra}
 	if j.Taken != "" {
 		m.Taken, _ = time.Parse(time.RFC3339, j.Taken)
 	}
@@ -400,10 +487,15 @@ type Dir struct {
 	meta     []byte
 	offsets  []uint64
 	labels   []int32
+	thumbs   []byte   // display copies, mapped (nil without)
+	thumbIdx []uint64 // Images+1 offsets into thumbs
 	unmap    []func() error
 }
 
-var _ deepercluster.Dataset = (*Dir)(nil)
+var (
+	_ deepercluster.Dataset       = (*Dir)(nil)
+	_ deepercluster.DisplayImages = (*Dir)(nil)
+)
 
 // OpenDir opens a dataset directory written by DirWriter. It refuses a
 // directory without a complete manifest (a killed or running ingest) and
@@ -448,6 +540,15 @@ func OpenDir(dir string) (*Dir, error) {
 	if m.Labels {
 		want[LabelsFile] = int64(4 * m.Images)
 	}
+	if m.ThumbPx < 0 || m.ThumbPx > MaxThumbPx {
+		return nil, fmt.Errorf("%s/%s: bad thumb_px %d", dir, ManifestFile, m.ThumbPx)
+	}
+	if m.ThumbPx > 0 {
+		want[ThumbsIndex] = int64(8 * (m.Images + 1))
+		if _, ok := m.Files[ThumbsFile]; !ok {
+			return nil, fmt.Errorf("%w: %s/%s records thumb_px but no %s", ErrIncomplete, dir, ManifestFile, ThumbsFile)
+		}
+	}
 	for name, size := range want {
 		if got, ok := m.Files[name]; !ok || got != size {
 			return nil, fmt.Errorf("%w: %s/%s: manifest records %d bytes, want %d", ErrIncomplete, dir, ManifestFile, got, size)
@@ -462,19 +563,13 @@ func OpenDir(dir string) (*Dir, error) {
 			return nil, fmt.Errorf("%w: %s/%s has %d bytes, manifest says %d", ErrIncomplete, dir, name, st.Size(), size)
 		}
 	}
-	idx, err := os.ReadFile(filepath.Join(dir, MetaIndex))
-	if err != nil {
-		return nil, fmt.Errorf("open dataset %s: %w", dir, err)
+	if d.offsets, err = readOffsets(dir, MetaIndex, MetaFile, m.Images, m.Files[MetaFile]); err != nil {
+		return nil, err
 	}
-	d.offsets = make([]uint64, m.Images+1)
-	for i := range d.offsets {
-		d.offsets[i] = binary.LittleEndian.Uint64(idx[8*i:])
-		if i > 0 && d.offsets[i] < d.offsets[i-1] {
-			return nil, fmt.Errorf("%s/%s: offsets go backwards at entry %d", dir, MetaIndex, i)
+	if m.ThumbPx > 0 {
+		if d.thumbIdx, err = readOffsets(dir, ThumbsIndex, ThumbsFile, m.Images, m.Files[ThumbsFile]); err != nil {
+			return nil, err
 		}
-	}
-	if d.offsets[0] != 0 || int64(d.offsets[m.Images]) != m.Files[MetaFile] {
-		return nil, fmt.Errorf("%s/%s: offsets do not span %s", dir, MetaIndex, MetaFile)
 	}
 	if m.Labels {
 		lb, err := os.ReadFile(filepath.Join(dir, LabelsFile))
@@ -489,7 +584,10 @@ func OpenDir(dir string) (*Dir, error) {
 	for _, f := range []struct {
 		name string
 		dst  *[]byte
-	}{{ImagesFile, &d.images}, {MetaFile, &d.meta}} {
+	}{{ImagesFile, &d.images}, {MetaFile, &d.meta}, {ThumbsFile, &d.thumbs}} {
+		if f.name == ThumbsFile && m.ThumbPx == 0 {
+			continue
+		}
 		b, unmap, err := mapFile(filepath.Join(dir, f.name))
 		if err != nil {
 			d.Close()
@@ -508,8 +606,50 @@ func (d *Dir) Close() error {
 		errs = append(errs, u())
 	}
 	d.unmap = nil
-	d.images, d.meta = nil, nil
+	d.images, d.meta, d.thumbs = nil, nil, nil
 	return errors.Join(errs...)
+}
+
+// readOffsets reads an index of n+1 little-endian uint64 offsets that must
+// grow and span size bytes of the data file it indexes.
+func readOffsets(dir, name, data string, n int, size int64) ([]uint64, error) {
+	idx, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return nil, fmt.Errorf("open dataset %s: %w", dir, err)
+	}
+	if len(idx) != 8*(n+1) {
+		return nil, fmt.Errorf("%w: %s/%s has %d bytes, want %d", ErrIncomplete, dir, name, len(idx), 8*(n+1))
+	}
+	offs := make([]uint64, n+1)
+	for i := range offs {
+		offs[i] = binary.LittleEndian.Uint64(idx[8*i:])
+		if i > 0 && offs[i] < offs[i-1] {
+			return nil, fmt.Errorf("%s/%s: offsets go backwards at entry %d", dir, name, i)
+		}
+	}
+	if offs[0] != 0 || int64(offs[n]) != size {
+		return nil, fmt.Errorf("%s/%s: offsets do not span %s", dir, name, data)
+	}
+	return offs, nil
+}
+
+// DisplaySize implements deepercluster.DisplayImages: the longest side of
+// the display copies, 0 when the directory keeps none.
+func (d *Dir) DisplaySize() int { return d.manifest.ThumbPx }
+
+// DisplayJPEG implements deepercluster.DisplayImages. The bytes are the
+// mapped file's: callers must not modify them.
+func (d *Dir) DisplayJPEG(i int) ([]byte, error) {
+	if d.manifest.ThumbPx == 0 {
+		return nil, fmt.Errorf("dataset %s keeps no display copies", d.path)
+	}
+	if i < 0 || i >= d.manifest.Images {
+		return nil, fmt.Errorf("display copy %d out of range [0, %d)", i, d.manifest.Images)
+	}
+	if d.thumbs == nil {
+		return nil, fmt.Errorf("display copy %d: dataset %s is closed", i, d.path)
+	}
+	return d.thumbs[d.thumbIdx[i]:d.thumbIdx[i+1]:d.thumbIdx[i+1]], nil
 }
 
 // Path is the directory the dataset was opened from.

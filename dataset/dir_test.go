@@ -158,8 +158,8 @@ func TestCreateDirRefusesExisting(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("left behind: %v", entries)
 	}
-	if _, err := CreateDir(filepath.Join(t.TempDir(), "x"), 65, false); err == nil {
-		t.Error("resolution 65 accepted")
+	if _, err := CreateDir(filepath.Join(t.TempDir(), "x"), deepercluster.MaxResolution+1, false); err == nil {
+		t.Errorf("resolution %d accepted", deepercluster.MaxResolution+1)
 	}
 }
 

@@ -148,9 +148,9 @@ func Thumbnail(img image.Image, res int, dst []byte) error {
 	}
 	switch m := img.(type) {
 	case *image.YCbCr:
-		thumbYCbCr(m, x0, y0, res, lo, hi, dst)
+		thumbYCbCr(m, x0, y0, res, res, lo, hi, lo, hi, dst)
 	case *image.NYCbCrA: // lossy WebP with alpha: colour only
-		thumbYCbCr(&m.YCbCr, x0, y0, res, lo, hi, dst)
+		thumbYCbCr(&m.YCbCr, x0, y0, res, res, lo, hi, lo, hi, dst)
 	case *image.RGBA:
 		thumbRGBA(m.Pix, m.Stride, (y0-m.Rect.Min.Y)*m.Stride+(x0-m.Rect.Min.X)*4, res, lo, hi, dst)
 	case *image.NRGBA:
@@ -165,19 +165,22 @@ func Thumbnail(img image.Image, res int, dst []byte) error {
 	return nil
 }
 
-func thumbYCbCr(m *image.YCbCr, x0, y0, res int, lo, hi func(int) int, dst []byte) {
+// thumbYCbCr averages boxes of m into an ow x oh RGB image: output column
+// ox covers source columns x0+xlo(ox) to x0+xhi(ox), row oy rows
+// y0+ylo(oy) to y0+yhi(oy).
+func thumbYCbCr(m *image.YCbCr, x0, y0, ow, oh int, xlo, xhi, ylo, yhi func(int) int, dst []byte) {
 	// COffset is a sum of a column part and a row part: look the column
 	// part up in a table instead of calling COffset for every pixel.
-	side := hi(res - 1) // the crop's side (last box edge)
+	side := xhi(ow - 1) // the crop's width (last box edge)
 	base := m.COffset(m.Rect.Min.X, m.Rect.Min.Y)
 	col := make([]int, side)
 	for x := range side {
 		col[x] = m.COffset(x0+x, m.Rect.Min.Y) - base
 	}
-	for oy := 0; oy < res; oy++ {
-		ya, yb := y0+lo(oy), y0+hi(oy)
-		for ox := 0; ox < res; ox++ {
-			xa, xb := lo(ox), hi(ox)
+	for oy := 0; oy < oh; oy++ {
+		ya, yb := y0+ylo(oy), y0+yhi(oy)
+		for ox := 0; ox < ow; ox++ {
+			xa, xb := xlo(ox), xhi(ox)
 			var sy, scb, scr, n int
 			for y := ya; y < yb; y++ {
 				yi := m.YOffset(x0+xa, y)
@@ -194,10 +197,20 @@ func thumbYCbCr(m *image.YCbCr, x0, y0, res int, lo, hi func(int) int, dst []byt
 			// Averaging before the colour conversion is exact up to
 			// clamping: the conversion is affine.
 			r, g, bl := ycbcrToRGB(sy, scb, scr, n)
-			o := (oy*res + ox) * 3
+			o := (oy*ow + ox) * 3
 			dst[o], dst[o+1], dst[o+2] = r, g, bl
 		}
 	}
+}
+
+// boxEdges are the box bounds of n outputs over a source of size side
+// (n <= side): output i covers [lo(i), hi(i)).
+func boxEdges(side, n int) (lo, hi func(int) int) {
+	edges := make([]int, n+1)
+	for i := range edges {
+		edges[i] = i * side / n
+	}
+	return func(i int) int { return edges[i] }, func(i int) int { return edges[i+1] }
 }
 
 // ycbcrToRGB converts sums of n Y, Cb, Cr samples to one RGB pixel (JFIF).

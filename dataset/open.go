@@ -60,6 +60,10 @@ func Open(spec string, opts OpenOptions) (deepercluster.Dataset, error) {
 		}
 		return ds, nil
 	}
+	if IsImageFolder(spec) {
+		return nil, fmt.Errorf("%s is a folder of images, not a dataset directory: serve and train ingest it themselves (--dataset %s); "+
+			"for other commands ingest it first (deepercluster ingest --images %s --out DIR)", spec, spec, spec)
+	}
 	ds, err := OpenDir(spec)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ type SyntheticConfig struct {
 const (
 	SyntheticMaxN          = 1_000_000
 	SyntheticMinResolution = 16
-	SyntheticMaxResolution = deepercluster.MaxResolution
+	SyntheticMaxResolution = 64
 )
 
 // DefaultSyntheticConfig is the embedded default dataset: 20,000 images at

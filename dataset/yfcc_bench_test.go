@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -176,8 +177,8 @@ func photoLike(r *rand.Rand) image.Image {
 // TestBenchIngest is the measurement behind `make bench-ingest`; it only
 // runs with DEEPERCLUSTER_BENCH_INGEST=1. It prints, as its last line, the
 // JSON object {"lines_per_s", "lines_reader", "images_per_s",
-// "sequential_reader_lines_per_s", "load_avg_1m"}: lines_per_s is the
-// reader ingest uses (lines_reader names it).
+// "sequential_reader_lines_per_s", "folder_images_per_s", "load_avg_1m"}:
+// lines_per_s is the reader ingest uses (lines_reader names it).
 func TestBenchIngest(t *testing.T) {
 	if os.Getenv("DEEPERCLUSTER_BENCH_INGEST") != "1" {
 		t.Skip("set DEEPERCLUSTER_BENCH_INGEST=1 (make bench-ingest)")
@@ -284,18 +285,113 @@ func TestBenchIngest(t *testing.T) {
 	fmt.Printf("images: %d JPEGs of 500x375 (%.0f KB each) to 32x32 in %v on %d CPUs: %.0f images/s; CPU time %.2f ms/image\n",
 		nimg, float64(jpegBytes)/40/1e3, imgTime.Round(time.Millisecond), runtime.GOMAXPROCS(0), imagesPerS, float64(imgCPU.Microseconds())/1e3/float64(nimg))
 	fmt.Printf("targets: lines/s >= 500000 (%.2fx), images/s >= 300 (%.2fx)\n", linesPerS/500000, imagesPerS/300)
+
+	// A folder of photos: 640x480 JPEGs in nested folders through the
+	// whole folder ingest (walk, read, decode, crop and resize to 32 px,
+	// display copy at 256 px, keywords, write), at two sizes, so that the
+	// peak memory of the two can be compared: it must not grow with the
+	// number of images beyond a few bytes of index each.
+	nfolder := 2000
+	if s := os.Getenv("DEEPERCLUSTER_BENCH_FOLDER_IMAGES"); s != "" {
+		fmt.Sscan(s, &nfolder)
+	}
+	var folderPerS float64
+	for _, n := range []int{nfolder / 4, nfolder} {
+		perS, peakHeap, peakRSS, cpu := benchFolder(t, filepath.Join(dir, fmt.Sprintf("folder%d", n)), n)
+		fmt.Printf("folder: %d JPEGs of 640x480 in %d folders to 32x32 + 256 px display copies on %d CPUs: %.0f images/s; CPU time %.2f ms/image; peak Go heap %.0f MB, peak RSS %.0f MB\n",
+			n, n/100+1, runtime.GOMAXPROCS(0), perS, float64(cpu.Microseconds())/1e3/float64(n), float64(peakHeap)/1e6, float64(peakRSS)/1e6)
+		folderPerS = perS
+	}
 	var load float64
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Sscan(string(b), &load)
 	}
 	out, _ := json.Marshal(struct {
-		LinesPerS   int     `json:"lines_per_s"`
-		LinesReader string  `json:"lines_reader"`
-		ImagesPerS  int     `json:"images_per_s"`
-		SeqPerS     int     `json:"sequential_reader_lines_per_s"`
-		LoadAvg     float64 `json:"load_avg_1m"`
-	}{int(linesPerS), which, int(imagesPerS), int(seqPerS), load})
+		LinesPerS        int     `json:"lines_per_s"`
+		LinesReader      string  `json:"lines_reader"`
+		ImagesPerS       int     `json:"images_per_s"`
+		SeqPerS          int     `json:"sequential_reader_lines_per_s"`
+		FolderImagesPerS int     `json:"folder_images_per_s"`
+		LoadAvg          float64 `json:"load_avg_1m"`
+	}{int(linesPerS), which, int(imagesPerS), int(seqPerS), int(folderPerS), load})
 	fmt.Println(string(out))
+}
+
+// benchFolder writes n 640x480 JPEGs (40 distinct scenes under many
+// names, 100 per folder), ingests the folder and returns images/s, the
+// peak Go heap and resident set sampled during the ingest, and its CPU time.
+func benchFolder(t *testing.T, dir string, n int) (float64, uint64, uint64, time.Duration) {
+	t.Helper()
+	images := filepath.Join(dir, "photos")
+	scenes := filepath.Join(dir, "scenes")
+	os.MkdirAll(scenes, 0o755)
+	for i := range 40 {
+		var b bytes.Buffer
+		if err := jpeg.Encode(&b, ScenePhoto(i, uint64(i), 640, 480), &jpeg.Options{Quality: 85}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(scenes, fmt.Sprint(i)), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Hard links: 100,000 photos cost no disk, and every one is still a
+	// file to open, read and decode.
+	for i := range n {
+		p := filepath.Join(images, fmt.Sprintf("set%03d", i/100), fmt.Sprintf("img%06d.jpg", i))
+		if i%100 == 0 {
+			os.MkdirAll(filepath.Dir(p), 0o755)
+		}
+		if err := os.Link(filepath.Join(scenes, fmt.Sprint(i%40)), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	var peakHeap, peakRSS uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			peakHeap = max(peakHeap, ms.HeapInuse)
+			peakRSS = max(peakRSS, residentBytes())
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	start := time.Now()
+	cpu0 := processCPU()
+	m, err := IngestFolder(context.Background(), FolderConfig{Images: images, Out: filepath.Join(dir, "ds"), Size: 32})
+	took := time.Since(start)
+	cpu := processCPU() - cpu0
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Images != n {
+		t.Fatalf("folder: ingested %d images of %d: %v", m.Images, n, m.Problems)
+	}
+	os.RemoveAll(dir)
+	return float64(n) / took.Seconds(), peakHeap, peakRSS, cpu
+}
+
+// residentBytes is this process's resident set size (0 where /proc is
+// missing).
+func residentBytes() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, rss uint64
+	fmt.Sscan(string(b), &size, &rss)
+	return rss * uint64(os.Getpagesize())
 }
 
 // processCPU is the CPU time this process has used, so that the benchmark

@@ -230,7 +230,7 @@ func TestIngestBadConfig(t *testing.T) {
 		{"images missing", IngestConfig{YFCC: meta, Images: images + ".nope", Size: 8, Out: out}},
 		{"autotags missing", IngestConfig{YFCC: meta, Images: images, AutoTags: meta + ".nope", Size: 8, Out: out}},
 		{"size zero", IngestConfig{YFCC: meta, Images: images, Size: 0, Out: out}},
-		{"size too big", IngestConfig{YFCC: meta, Images: images, Size: 65, Out: out}},
+		{"size too big", IngestConfig{YFCC: meta, Images: images, Size: deepercluster.MaxResolution + 1, Out: out}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Ingest(context.Background(), tc.cfg); err == nil {

@@ -54,6 +54,18 @@ func startStackIn(t *testing.T, dir string, n, epochs int, params deepercluster.
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startStackOnIn(t, dir, ds, epochs, params, clientDir)
+}
+
+// startStackOn is startStack on any 16 px dataset.
+func startStackOn(t *testing.T, ds deepercluster.Dataset, params deepercluster.RunParams, clientDir string) *stack {
+	t.Helper()
+	return startStackOnIn(t, t.TempDir(), ds, 1000, params, clientDir)
+}
+
+// startStackOnIn is startStackIn on any 16 px dataset.
+func startStackOnIn(t *testing.T, dir string, ds deepercluster.Dataset, epochs int, params deepercluster.RunParams, clientDir string) *stack {
+	t.Helper()
 	ix, err := index.Open(filepath.Join(dir, "index"), ds, index.Options{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)

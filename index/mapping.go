@@ -3,6 +3,7 @@ package index
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,7 @@ import (
 // MappingVersion names the layout of the documents below. Bump it with any
 // change to fields, analysers or encodings: Open then refuses an older
 // index (Recovered wraps ErrOldMapping) instead of answering from it.
-const MappingVersion = 2
+const MappingVersion = 3
 
 // Internal keys, written in the same batch as the documents they describe.
 var (
@@ -54,6 +55,7 @@ const (
 	fieldTags        = "tags"        // all tags as words (analyzerText)
 	fieldTitle       = "title"       // words
 	fieldDescription = "description" // words
+	fieldExtra       = "extra"       // the values of a metadata table's other columns, words
 	fieldUser        = "user"        // exact
 	fieldTaken       = "taken"       // day taken, "2006-01-02" (UTC), exact
 	fieldSuper       = "super"       // super-cluster id, exact, doc values
@@ -76,6 +78,7 @@ const (
 var queryFields = map[string]string{
 	fieldTitle:       analyzerText,
 	fieldDescription: analyzerText,
+	fieldExtra:       analyzerText,
 	fieldTags:        analyzerText,
 	fieldTag:         analyzerTag,
 	fieldUser:        keyword.Name,
@@ -138,6 +141,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	img.AddFieldMappingsAt(fieldTag, field("text", analyzerTag, false, false))
 	img.AddFieldMappingsAt(fieldTags, field("text", analyzerText, false, false))
 	img.AddFieldMappingsAt(fieldTitle, field("text", analyzerText, false, false))
+	img.AddFieldMappingsAt(fieldExtra, field("text", analyzerText, false, false))
 	img.AddFieldMappingsAt(fieldDescription, field("text", analyzerText, false, false))
 	img.AddFieldMappingsAt(fieldUser, field("text", keyword.Name, false, false))
 	img.AddFieldMappingsAt(fieldTaken, field("text", keyword.Name, false, false))
@@ -226,6 +230,19 @@ func (a analyzers) imageDoc(i int, meta deepercluster.Meta, super, sub int32) *d
 	}
 	if meta.Description != "" {
 		d.AddField(document.NewTextFieldCustom(fieldDescription, nil, []byte(meta.Description), optIndex, a.text))
+	}
+	if len(meta.Extra) > 0 {
+		keys := make([]string, 0, len(meta.Extra))
+		for k := range meta.Extra {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var b strings.Builder
+		for _, k := range keys {
+			b.WriteString(meta.Extra[k])
+			b.WriteByte('\n')
+		}
+		d.AddField(document.NewTextFieldCustom(fieldExtra, nil, []byte(b.String()), optIndex, a.text))
 	}
 	if meta.User != "" {
 		d.AddField(document.NewTextFieldCustom(fieldUser, nil, []byte(meta.User), optExact, a.kw))

@@ -125,8 +125,9 @@ func firstLine(s string) string {
 	return s
 }
 
-// textFields are searched by words without a field name.
-var textFields = []string{fieldTitle, fieldDescription}
+// textFields are searched by words without a field name: title,
+// description and the extra columns of a metadata table.
+var textFields = []string{fieldTitle, fieldDescription, fieldExtra}
 
 func fieldNames() string {
 	names := make([]string, 0, len(queryFields))

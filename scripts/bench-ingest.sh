@@ -5,9 +5,14 @@
 # find + decode + center crop + resize of 500x375 JPEGs through the whole
 # ingest pipeline.
 # Targets: >= 500,000 lines/s and >= 300 images/s on this 2-core machine.
-# There is no external peer for this benchmark; the ratios printed are
-# against the targets. Last line: {"lines_per_s", "lines_reader",
-# "images_per_s", "sequential_reader_lines_per_s", "load_avg_1m"}.
+# Then a folder of photos (DEEPERCLUSTER_BENCH_FOLDER_IMAGES, default 2000,
+# and a quarter of it): 640x480 JPEGs in nested folders through the folder
+# ingest (32 px training images and 256 px display copies), with the peak
+# Go heap and RSS of each size to show that memory does not grow with the
+# count. There is no external peer for this benchmark; the ratios printed
+# are against the targets. Last line: {"lines_per_s", "lines_reader",
+# "images_per_s", "sequential_reader_lines_per_s", "folder_images_per_s",
+# "load_avg_1m"}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp)

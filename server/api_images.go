@@ -20,19 +20,22 @@ func (s *Server) imageID(c echo.Context) (int, error) {
 	return intParam("id", c.Param("id"), 0, s.ds.Len())
 }
 
-// getThumb answers the PNG thumbnail of one image, from a cache, with an
-// ETag so browsers revalidate instead of fetching it again.
+// getThumb answers the thumbnail of one image, from a cache, with an ETag
+// so browsers revalidate instead of fetching it again: ?px=N asks for N
+// pixels on the longest side at most (renderThumb), without it the largest
+// the dataset keeps. A JPEG for datasets with display copies, else a PNG.
 func (s *Server) getThumb(c echo.Context) error {
 	id, err := s.imageID(c)
 	if err != nil {
 		return err
 	}
-	t, ok := s.thumbs.get(id)
-	if !ok {
-		if t, err = renderThumb(s.ds, id); err != nil {
-			return err
-		}
-		s.thumbs.put(id, t)
+	px, err := thumbPx(c.QueryParam("px"))
+	if err != nil {
+		return err
+	}
+	t, err := s.thumbnail(id, px)
+	if err != nil {
+		return err
 	}
 	h := c.Response().Header()
 	h.Set("ETag", t.etag)
@@ -40,7 +43,20 @@ func (s *Server) getThumb(c echo.Context) error {
 	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, t.etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	return c.Blob(http.StatusOK, "image/png", t.png)
+	return c.Blob(http.StatusOK, t.ctype, t.data)
+}
+
+// thumbPx reads a thumbnail size parameter: "" is 0 (as stored), else an
+// integer in [MinThumbPx, MaxThumbPx]; anything else is a 400 naming px.
+func thumbPx(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < MinThumbPx || n > MaxThumbPx {
+		return 0, fail(http.StatusBadRequest, "px", "px must be an integer in [%d, %d], got %q", MinThumbPx, MaxThumbPx, v)
+	}
+	return n, nil
 }
 
 type autoTagJSON struct {
@@ -158,9 +174,11 @@ func (s *Server) getSimilar(c echo.Context) error {
 
 // Batch thumbnails: GET /api/thumbs?ids=1,2,3&px=N answers them all in one
 // body, a deepercluster.ThumbBatch (its doc has the layout). px is clamped
-// to [minThumbPx, the dataset's resolution]: the server never sends more
-// than the dataset has, and the client asks for what the screen shows.
-// Smaller sides are box-filtered from the dataset's pixels.
+// to [minThumbPx, the largest side the dataset keeps]: its display copies
+// where it has them (a folder of photos; the centre square of each, which
+// is what a wall tile shows), else its model resolution. The server never
+// sends more than the dataset has, and the client asks for what the screen
+// shows. Smaller sides are box-filtered from the dataset's pixels.
 const (
 	ThumbsContentType = deepercluster.ThumbsContentType
 	maxThumbBatch     = deepercluster.MaxThumbBatch
@@ -189,19 +207,35 @@ func (s *Server) getThumbs(c echo.Context) error {
 		ids[i] = v
 	}
 	res := s.ds.Resolution()
-	px := res
+	display, _ := s.ds.(deepercluster.DisplayImages)
+	if display != nil && display.DisplaySize() > 0 {
+		res = display.DisplaySize()
+	} else {
+		display = nil
+	}
+	px := min(res, s.ds.Resolution())
 	if v := c.QueryParam("px"); v != "" {
 		var err error
 		if px, err = strconv.Atoi(v); err != nil || px < 1 {
 			return fail(http.StatusBadRequest, "px", "px must be a positive integer, got %q", v)
 		}
-		px = min(max(px, minThumbPx), res)
+		px = min(max(px, minThumbPx), res, deepercluster.MaxThumbPx)
 	}
 	per := px * px * 3
+	if len(ids)*per > deepercluster.MaxThumbBatchBytes {
+		return fail(http.StatusBadRequest, "ids", "%d thumbnails of %d px are over %d MiB: ask for at most %d at this size",
+			len(ids), px, deepercluster.MaxThumbBatchBytes>>20, deepercluster.MaxThumbBatchBytes/per)
+	}
 	b := &deepercluster.ThumbBatch{Px: px, IDs: make([]int32, len(ids)), Pix: make([]byte, len(ids)*per)}
-	src := make([]byte, deepercluster.ImageBytes(res))
+	src := make([]byte, deepercluster.ImageBytes(s.ds.Resolution()))
 	for i, id := range ids {
 		b.IDs[i] = int32(id)
+		if display != nil {
+			if err := displaySquare(b.Thumb(i), px, display, id); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := s.ds.Image(id, src); err != nil {
 			return err
 		}

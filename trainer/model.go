@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/deepercluster/deepercluster"
 )
 
 // ModelConfig is the shape of the convnet. The network is VGG-style:
@@ -22,16 +24,28 @@ type ModelConfig struct {
 }
 
 // DefaultModelConfig is a small VGG that trains at a useful speed on a
-// 2-core CPU at 28-64 px.
+// 2-core CPU at 28-96 px. Its depth adapts to the resolution
+// (DefaultDepth): three pooling stages up to 64 px, four above, so that
+// the last feature map stays at most 8x8 and the first fc layer small.
 func DefaultModelConfig(res int) ModelConfig {
-	return ModelConfig{Resolution: res, Width: 16, Depth: 3, ConvsPerStage: 2, Hidden: 128}
+	return ModelConfig{Resolution: res, Width: 16, Depth: DefaultDepth(res), ConvsPerStage: 2, Hidden: 128}
+}
+
+// DefaultDepth is the number of conv stages (each ending in a 2x2
+// max-pool) for images of side res: 3 up to 64 px (a 64 px image ends as
+// 8x8, 32 px as 4x4), 4 above (96 px ends as 6x6).
+func DefaultDepth(res int) int {
+	if res > 64 {
+		return 4
+	}
+	return 3
 }
 
 // Validate names the first bad field.
 func (c ModelConfig) Validate() error {
 	switch {
-	case c.Resolution < 8 || c.Resolution > 64:
-		return fmt.Errorf("model: resolution must be in [8, 64], got %d", c.Resolution)
+	case c.Resolution < 8 || c.Resolution > deepercluster.MaxResolution:
+		return fmt.Errorf("model: resolution must be in [8, %d], got %d", deepercluster.MaxResolution, c.Resolution)
 	case c.Width < 1 || c.Width > 256:
 		return fmt.Errorf("model: width must be in [1, 256], got %d", c.Width)
 	case c.Depth < 1 || c.Depth > 5:

@@ -11,16 +11,22 @@ import (
 
 // datasetInfo is what `info --json` prints, as one JSON object.
 type datasetInfo struct {
-	Dataset       string                   `json:"dataset"`
-	Images        int                      `json:"images"`
-	Resolution    int                      `json:"resolution"`
-	Labels        bool                     `json:"labels"`
-	Lines         int                      `json:"lines"`
-	BadLines      int                      `json:"bad_lines"`
-	MissingImages int                      `json:"missing_images"`
-	CorruptImages int                      `json:"corrupt_images"`
-	Problems      []string                 `json:"problems"`
-	TopTags       []deepercluster.TagCount `json:"top_tags"`
+	Dataset       string `json:"dataset"`
+	Images        int    `json:"images"`
+	Resolution    int    `json:"resolution"`
+	Labels        bool   `json:"labels"`
+	Lines         int    `json:"lines"`
+	BadLines      int    `json:"bad_lines"`
+	MissingImages int    `json:"missing_images"`
+	CorruptImages int    `json:"corrupt_images"`
+	// A folder of photos: display copies, files found, table rows without
+	// a file, files without a row.
+	ThumbPx         int                      `json:"thumb_px,omitempty"`
+	ImageFiles      int                      `json:"image_files,omitempty"`
+	MissingFiles    int                      `json:"missing_files,omitempty"`
+	FilesWithoutRow int                      `json:"files_without_row,omitempty"`
+	Problems        []string                 `json:"problems"`
+	TopTags         []deepercluster.TagCount `json:"top_tags"`
 }
 
 // runInfo describes a dataset: its size, whether it has labels, what was
@@ -64,6 +70,7 @@ func runInfo(ctx context.Context, a *app, args []string) error {
 		info.Labels = m.Labels
 		info.Lines, info.BadLines, info.MissingImages, info.CorruptImages = m.Lines, m.BadLines, m.MissingImages, m.CorruptImages
 		info.Problems = m.Problems
+		info.ThumbPx, info.ImageFiles, info.MissingFiles, info.FilesWithoutRow = m.ThumbPx, m.ImageFiles, m.MissingFiles, m.FilesWithoutRow
 	}
 	if info.TopTags == nil {
 		info.TopTags = []deepercluster.TagCount{}
@@ -83,6 +90,10 @@ func runInfo(ctx context.Context, a *app, args []string) error {
 	if _, ok := ds.(*dataset.Dir); ok {
 		fmt.Fprintf(w, "lines       %d read, %d bad\n", info.Lines, info.BadLines)
 		fmt.Fprintf(w, "missing     %d images (%d corrupt)\n", info.MissingImages, info.CorruptImages)
+		if info.ImageFiles > 0 {
+			fmt.Fprintf(w, "folder      %d image files, display copies up to %d px; %d table rows without a file, %d files without a row\n",
+				info.ImageFiles, info.ThumbPx, info.MissingFiles, info.FilesWithoutRow)
+		}
 		for _, p := range info.Problems {
 			fmt.Fprintf(w, "  %s\n", p)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -177,6 +178,10 @@ func TestIngestFlags(t *testing.T) {
 		{"--yfcc", "x"},
 		{"--yfcc", "x", "--images", "y"},
 		{"--bogus"},
+		{"--images", "x"},
+		{"--images", "x", "--out", "y", "--autotags", "z"},
+		{"--yfcc", "x", "--images", "y", "--out", "z", "--meta", "m.csv"},
+		{"--images", "/nonexistent", "--out", "y"},
 	} {
 		a, _, _ := testApp()
 		if err := runIngest(context.Background(), a, args); err == nil {
@@ -186,5 +191,73 @@ func TestIngestFlags(t *testing.T) {
 	a, _, _ := testApp()
 	if err := runInfo(context.Background(), a, nil); err == nil {
 		t.Error("info without a dataset accepted")
+	}
+}
+
+// TestIngestFolderThenInfoAndTrain runs the folder commands as a user
+// would: ingest a nested folder with a CSV table, read it back with info,
+// then train on the plain folder twice: the first run ingests it into a
+// cache beside the run, the second reuses the cache.
+func TestIngestFolderThenInfoAndTrain(t *testing.T) {
+	root := t.TempDir()
+	photos := filepath.Join(root, "photos")
+	for i := range 12 {
+		dir := filepath.Join(photos, []string{"cats", "dogs/small"}[i%2])
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeImage(t, filepath.Join(dir, "p"+string(rune('a'+i))+".jpg"), i%3 == 0)
+	}
+	if err := os.WriteFile(filepath.Join(photos, "cats", "bad.jpg"), []byte("not a jpeg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	meta := filepath.Join(root, "meta.csv")
+	if err := os.WriteFile(meta, []byte("file,tags\ncats/pa.jpg,\"tabby,sofa\"\ncats/gone.jpg,lost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(root, "ds")
+	a, _, errb := testApp()
+	if err := runIngest(context.Background(), a, []string{"--images", photos, "--meta", meta, "--out", out, "--size", "40", "--thumb-px", "48", "--quiet"}); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, errb)
+	}
+	a, stdout, errb := testApp()
+	if err := runInfo(context.Background(), a, []string{"--json", out}); err != nil {
+		t.Fatalf("info: %v\n%s", err, errb)
+	}
+	var info datasetInfo
+	if err := json.Unmarshal(stdout.Bytes(), &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Images != 12 || info.Resolution != 40 || info.ThumbPx != 48 || info.ImageFiles != 13 || info.CorruptImages != 1 ||
+		info.MissingFiles != 1 || info.FilesWithoutRow != 12 {
+		t.Errorf("info: %+v", info)
+	}
+	tags := map[string]int{}
+	for _, tc := range info.TopTags {
+		tags[tc.Tag] = tc.Count
+	}
+	if tags["cats"] != 6 || tags["dogs"] != 6 || tags["small"] != 6 || tags["tabby"] != 1 {
+		t.Errorf("top tags %v", info.TopTags)
+	}
+	// info on the plain folder says how to use it.
+	a, _, _ = testApp()
+	if err := runInfo(context.Background(), a, []string{photos}); err == nil || !strings.Contains(err.Error(), "folder of images") {
+		t.Errorf("info on a folder: %v", err)
+	}
+
+	run := filepath.Join(root, "run")
+	for i, want := range []string{"ingest done", "reusing the cache"} {
+		a, _, errb := testApp()
+		err := runTrain(context.Background(), a, []string{"--dataset", photos, "--out", run, "--epochs", fmt.Sprint(i + 1), "--m", "2", "--k", "2",
+			"--pca-dim", "4", "--recluster-every", "1", "--batch", "4", "--width", "4", "--hidden", "8"})
+		if err != nil {
+			t.Fatalf("train %d: %v\n%s", i, err, errb)
+		}
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("train %d: the log does not say %q:\n%s", i, want, errb)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(run, "dataset", "thumbs.jpg")); err != nil {
+		t.Errorf("no cache with display copies beside the run: %v", err)
 	}
 }

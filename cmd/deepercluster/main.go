@@ -5,7 +5,7 @@
 //
 //	deepercluster [serve] [flags]   train in the background and serve the UI (default)
 //	deepercluster train   [flags]   train from the command line
-//	deepercluster ingest  [flags]   turn a YFCC100M subset into a dataset directory
+//	deepercluster ingest  [flags]   turn a folder of photos or a YFCC100M subset into a dataset directory
 //	deepercluster info    [flags] DATASET
 //	deepercluster eval    [flags]   linear-probe evaluation of a checkpoint
 package main
@@ -40,7 +40,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":  {"train in the background and serve the explorer UI (default)", runServe},
 		"train":  {"train a network on a dataset", runTrain},
-		"ingest": {"turn YFCC100M metadata and images into a dataset directory", runIngest},
+		"ingest": {"turn a folder of photos (with a metadata table) or a YFCC100M subset into a dataset directory", runIngest},
 		"info":   {"describe a dataset (synthetic, fashion-mnist or a directory)", runInfo},
 		"eval":   {"linear-probe evaluation of a checkpoint's features", runEval},
 	}

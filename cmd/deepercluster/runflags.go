@@ -38,7 +38,7 @@ func addRunFlags(fs *flag.FlagSet, epochs int) *runFlags {
 	fs.IntVar(&f.pcaDim, "pca-dim", def.PCADim, "PCA dimensions before k-means")
 	fs.IntVar(&f.epochs, "epochs", epochs, "total training epochs")
 	fs.IntVar(&f.width, "width", mdl.Width, "channels of the first conv stage")
-	fs.IntVar(&f.depth, "depth", mdl.Depth, "number of conv stages")
+	fs.IntVar(&f.depth, "depth", 0, "number of conv stages, each ending in a 2x2 max-pool (0: by resolution, 3 up to 64 px, 4 above)")
 	fs.IntVar(&f.convs, "convs", mdl.ConvsPerStage, "convolutions per stage")
 	fs.IntVar(&f.hidden, "hidden", mdl.Hidden, "width of the fc layers (the feature dimension)")
 	fs.BoolVar(&f.sobel, "sobel", mdl.Sobel, "fixed Sobel front end")
@@ -105,7 +105,11 @@ func (f *runFlags) params(n int) (deepercluster.RunParams, error) {
 
 // model is the network the model flags describe, for images of side res.
 func (f *runFlags) model(res int) (trainer.ModelConfig, error) {
-	m := trainer.ModelConfig{Resolution: res, Width: f.width, Depth: f.depth, ConvsPerStage: f.convs, Hidden: f.hidden, Sobel: f.sobel}
+	depth := f.depth
+	if depth == 0 {
+		depth = trainer.DefaultDepth(res)
+	}
+	m := trainer.ModelConfig{Resolution: res, Width: f.width, Depth: depth, ConvsPerStage: f.convs, Hidden: f.hidden, Sobel: f.sobel}
 	if err := m.Validate(); err != nil {
 		return m, fmt.Errorf("model flags: %w", err)
 	}

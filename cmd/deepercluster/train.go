@@ -55,7 +55,7 @@ func (b *barObserver) OnMetrics(deepercluster.Metrics)        {}
 // from --out when that directory holds a checkpoint.
 func runTrain(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "train")
-	dsName := fs.String("dataset", "synthetic", "dataset: synthetic, fashion-mnist or a dataset directory")
+	dsName := fs.String("dataset", "synthetic", "dataset: synthetic, fashion-mnist, a dataset directory or a folder of photos (ingested into <out>/dataset)")
 	out := fs.String("out", "", "run directory (created; resumed if it holds a checkpoint)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	rf := addRunFlags(fs, 10)
@@ -73,7 +73,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	defer lock.Release()
-	ds, err := dataset.Open(*dsName, dsFlags.options(dataset.Train))
+	ds, err := dsFlags.open(ctx, a, *dsName, *out, dataset.Train)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}

@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/dataset"
+)
+
+// TestBrowserFolderPhotos ingests a folder of generated 320x240 photos,
+// trains on it and opens the page: clicking a cluster shows its images
+// from their display copies (128 px here), not at model resolution.
+func TestBrowserFolderPhotos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network and runs a browser")
+	}
+	clientDir := needBrowser(t)
+	root := t.TempDir()
+	photos := filepath.Join(root, "photos")
+	for i := range 48 {
+		kind := i % len(dataset.SceneKinds)
+		p := filepath.Join(photos, dataset.SceneKinds[kind], fmt.Sprintf("%03d.jpg", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := jpeg.Encode(&b, dataset.ScenePhoto(kind, uint64(i), 320, 240), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(root, "ds")
+	if _, err := dataset.IngestFolder(context.Background(), dataset.FolderConfig{Images: photos, Out: out, Size: 16, ThumbPx: 128}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := dataset.OpenDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	params := deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 2, K: 3, ReclusterEvery: 1000, PCADim: 8}
+	s := startStackOn(t, ds, params, clientDir)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1280, 800)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bcancel()
+	if err := chromedp.Do(bctx, chromedp.Navigate(s.url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	pollState(t, bctx, "the first assignment drawn", 2*time.Minute, func(st ClientState) bool {
+		return st.Connected && st.Version >= 1 && st.ClustersDrawn > 0 && !st.Animating
+	})
+	// Click the map a third of the way in: a sub-cluster's cell.
+	xy, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](
+		`(() => { const r = document.querySelector("canvas").getBoundingClientRect(); return [r.left + r.width/3, r.top + r.height/3]; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(bctx, chromedp.MouseClickXY(xy[0], xy[1])); err != nil {
+		t.Fatal(err)
+	}
+	pollState(t, bctx, "a sub-cluster selected", 30*time.Second, func(st ClientState) bool { return st.Selected >= 0 })
+	// The detail panel's images: loaded, and as large as the display
+	// copies (320x240 shrunk to 128x96), where the model sees 16x16.
+	sizes, err := chromedp.Run(bctx, chromedp.Poll[[][]int](
+		`(() => { const l = [...document.querySelectorAll(".grid img")]; if (!l.length || l.some(i => !i.complete)) return null; return l.map(i => [i.naturalWidth, i.naturalHeight]); })()`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatalf("detail images: %v", err)
+	}
+	for _, wh := range sizes {
+		if wh[0] != 128 || wh[1] != 96 {
+			t.Errorf("a detail image is %dx%d, want the 128x96 display copy", wh[0], wh[1])
+		}
+	}
+	t.Logf("%d detail images, all 128x96", len(sizes))
+	screenshot(t, bctx, "folder-photos.png")
+}

@@ -24,6 +24,10 @@ type microKernels struct {
 	// argmin computes d = cn[r] + sum_p P(p,r)*Q(j,p) and, where
 	// d < minv[j*mr+r], stores d there and j0+r in idxv[j*mr+r].
 	argmin func(kc int, p, q []float32, rs, ps int, cn, minv []float32, idxv []int32, j0 int32)
+	// narrow, when set, is a kernel of fewer lanes (and no argmin) that
+	// sgemm uses instead for products of at most narrow.mr columns: a
+	// 32-lane kernel on 16 columns computes as much padding as result.
+	narrow *microKernels
 }
 
 // kernels is chosen once from the CPU; it is read-only after init.
@@ -58,16 +62,32 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	sgemm(kernels, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// SgemmSerial is Sgemm on the calling goroutine only. It is for callers
-// that already spread their own work items over the cores (the trainer's
-// convolutions run one product per chunk of images on each core): with
-// Sgemm there, every product would start GOMAXPROCS more goroutines and the
-// two levels would oversubscribe the cores.
-func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// Gemm is a single-threaded matrix product that keeps its packing buffers
+// across calls. It is for callers that already spread their own work items
+// over the cores (the trainer's convolutions run one product per chunk of
+// images on each core, a few hundred per training step): with Sgemm there,
+// every product would start GOMAXPROCS more goroutines, the two levels
+// would oversubscribe the cores, and each call would allocate its buffers
+// anew. The zero value is ready; one Gemm per goroutine.
+type Gemm struct {
+	packed, tile, qpad []float32
+}
+
+// Sgemm is the package's Sgemm on the calling goroutine, with g's buffers.
+// Results are bit for bit those of Sgemm.
+func (g *Gemm) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if err := checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc); err != nil {
 		panic(err)
 	}
-	sgemm(kernels, 1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemmBuf(kernels, 1, g, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// grow32 returns s resized to n, reallocated only when too small.
+func grow32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
 }
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) error {
@@ -127,6 +147,12 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // inner-dimension block (kcBlock) -> pack P -> row blocks of mcRows in
 // parallel -> P panel -> row tile.
 func sgemm(kr *microKernels, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmBuf(kr, threads, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmBuf is sgemm taking its buffers from buf when buf is not nil (then
+// threads must be 1).
+func sgemmBuf(kr *microKernels, threads int, buf *Gemm, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -140,17 +166,36 @@ func sgemm(kr *microKernels, threads int, transA, transB bool, m, n, k int, alph
 	if float64(m)*float64(n)*float64(k) < 1<<18 {
 		threads = 1
 	}
+	if kr.narrow != nil && n <= kr.narrow.mr {
+		kr = kr.narrow
+	}
 	mr, nr := kr.mr, kr.nr
 	nc := min(n, ncBlock)
 	kc := min(k, kcBlock)
-	packed := make([]float32, kc*((nc+mr-1)/mr)*mr)
-	rowBlocks := (m + mcRows - 1) / mcRows
+	// op(B) of exactly mr contiguous columns is already one packed panel
+	// (an NHWC gradient of 16 or 32 channels, say): read it in place.
+	inPlace := !transB && n == mr && ldb == mr
+	if buf == nil {
+		buf = &Gemm{}
+	}
+	var packed []float32
+	if !inPlace {
+		buf.packed = grow32(buf.packed, kc*((nc+mr-1)/mr)*mr)
+		packed = buf.packed
+	}
+	mc := max(nr, mcRows/nr*nr) // whole tiles per row block
+	rowBlocks := (m + mc - 1) / mc
 	type scratch struct {
 		tile []float32
 		qpad []float32
 	}
 	scr := make([]scratch, threads)
 	for t := range scr {
+		if t == 0 {
+			buf.tile, buf.qpad = grow32(buf.tile, mr*nr), grow32(buf.qpad, nr*kc)
+			scr[t] = scratch{tile: buf.tile, qpad: buf.qpad}
+			continue
+		}
 		scr[t] = scratch{tile: make([]float32, mr*nr), qpad: make([]float32, nr*kc)}
 	}
 	for jc := 0; jc < n; jc += nc {
@@ -162,7 +207,12 @@ func sgemm(kr *microKernels, threads int, transA, transB bool, m, n, k int, alph
 			if pc > 0 {
 				betaEff = 1
 			}
-			packB(packed, transB, b, ldb, pc, kcb, jc, ncb, mr)
+			src := packed
+			if inPlace {
+				src = b[pc*ldb : (pc+kcb)*ldb]
+			} else {
+				packB(packed, transB, b, ldb, pc, kcb, jc, ncb, mr)
+			}
 			var next atomic.Int64
 			work := func(w int) {
 				s := scr[w]
@@ -171,10 +221,10 @@ func sgemm(kr *microKernels, threads int, transA, transB bool, m, n, k int, alph
 					if blk >= rowBlocks {
 						return
 					}
-					i0 := blk * mcRows
-					i1 := min(m, i0+mcRows)
+					i0 := blk * mc
+					i1 := min(m, i0+mc)
 					for t := 0; t < panels; t++ {
-						pp := packed[t*kcb*mr : (t+1)*kcb*mr]
+						pp := src[t*kcb*mr : (t+1)*kcb*mr]
 						j0 := jc + t*mr
 						cols := min(mr, n-j0)
 						for i := i0; i < i1; i += nr {

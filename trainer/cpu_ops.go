@@ -101,8 +101,8 @@ const convChunkFloats = 1 << 18
 type convOp struct {
 	opBase
 	b, side, cin, cout int
-	needDX             bool // false when x is the graph's input
-	per                int  // images per chunk
+	needDX             bool      // false when x is the graph's input
+	per                int       // images per chunk
 	wt                 []float32 // (9*cin, cout): row (ky*3+kx)*cin+ci
 	wflip              []float32 // (9*cout, cin): the input gradient's weight
 	sc                 *convScratch

@@ -11,7 +11,8 @@ import (
 
 // The network of `make bench-train`: the default small VGG at 32x32x3 (and
 // 64x64x3) with DeeperCluster heads for m=4 (16 super-classes) and k=16;
-// scripts/bench-train.sh builds the same network in PyTorch.
+// bench/train (what scripts/bench-train.sh times) builds it through the
+// Backend interface, the script the same network in PyTorch.
 func benchNet(b *testing.B, res, batch, extract int) (*Net, *Batch) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	trunk, err := trunkFrom(DefaultModelConfig(res), rng)
@@ -38,37 +39,6 @@ func cpuSeconds() float64 {
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
-// trainFLOPs counts the multiply-adds (x2) of one training step of cfg at
-// batch b: every convolution forward, its weight gradient and (but for the
-// first) its input gradient, and the same three for the fc layers. Heads,
-// BatchNorm and pooling are left out (under 1% here), so GFLOP/s from it
-// is what the step achieves on the work that matters, comparable with the
-// machine's SGEMM peak.
-func trainFLOPs(cfg ModelConfig, b int) float64 {
-	var f float64
-	side, in, ch := cfg.Resolution, 3, cfg.Width
-	first := true
-	if cfg.Sobel {
-		f += 2 * float64(b*side*side*27*2)
-		in, first = 2, false
-	}
-	for range cfg.Depth {
-		for range cfg.ConvsPerStage {
-			fwd := 2 * float64(b*side*side*9*in*ch)
-			f += 2 * fwd // forward and weight gradient
-			if !first {
-				f += fwd
-			}
-			first = false
-			in = ch
-		}
-		side /= 2
-		ch *= 2
-	}
-	fc := 2 * float64(b*(cfg.flatSize()*cfg.Hidden+cfg.Hidden*cfg.Hidden))
-	return f + 3*fc
-}
-
 func benchTrain(b *testing.B, res int) {
 	net, batch := benchNet(b, res, 64, 2)
 	defer net.Close()
@@ -85,7 +55,6 @@ func benchTrain(b *testing.B, res int) {
 	wall, cpu := time.Since(t0).Seconds(), cpuSeconds()-c0
 	b.ReportMetric(float64(b.N*64)/wall, "img/s")
 	b.ReportMetric(1e3*cpu/float64(b.N*64), "cpu-ms/img")
-	b.ReportMetric(trainFLOPs(net.Trunk.Cfg, 64)*float64(b.N)/wall/1e9, "GFLOP/s")
 }
 
 func BenchmarkTrainStep(b *testing.B)   { benchTrain(b, 32) }
@@ -116,26 +85,6 @@ func benchExtract(b *testing.B, res int) {
 
 func BenchmarkExtract(b *testing.B)   { benchExtract(b, 32) }
 func BenchmarkExtract64(b *testing.B) { benchExtract(b, 64) }
-
-// TestTrainFLOPs pins the count for the bench network at 32 px, worked out
-// by hand: convolutions 3*fwd less conv1_1's input gradient, fc 3*fwd.
-func TestTrainFLOPs(t *testing.T) {
-	convFwd := []float64{1024 * 27 * 16, 1024 * 144 * 16, 256 * 144 * 32, 256 * 288 * 32, 64 * 288 * 64, 64 * 576 * 64}
-	want := 0.0
-	for i, v := range convFwd {
-		want += 3 * 2 * v
-		if i == 0 {
-			want -= 2 * v
-		}
-	}
-	want += 3 * 2 * (1024*128 + 128*128)
-	if got := trainFLOPs(DefaultModelConfig(32), 1); got != want {
-		t.Fatalf("trainFLOPs = %v, want %v", got, want)
-	}
-	if got := trainFLOPs(DefaultModelConfig(32), 64); got != 64*want {
-		t.Fatalf("batch 64: %v, want %v", got, 64*want)
-	}
-}
 
 // BenchmarkExtractFeatures is the first Assignment's extraction as `serve`
 // runs it: ExtractFeatures over the default synthetic dataset (20,000

@@ -335,17 +335,19 @@ type bnReLUOp struct {
 	c              int
 	momentum, eps  float64
 	runMean, runVr []float32
-	xhat, invStd   []float32
-	gamma          []float32
-	sums           blockSums
-	out            *tensor.Dense
+	// the last forward pass's input (the convolution's output, which
+	// lives until the next step), batch mean and 1/std, and scale: what
+	// the backward pass needs to recompute the normalised input
+	x, mean, invStd []float32
+	gamma           []float32
+	sums            blockSums
+	out             *tensor.Dense
 }
 
 func newBNReLUOp(shape tensor.Shape, mean, vr []float32) *bnReLUOp {
-	n := shape.TotalSize()
 	c := shape[3]
 	return &bnReLUOp{opBase: opBase{"bnrelu-nhwc"}, shape: shape.Clone(), c: c, momentum: 0.1, eps: bnEps,
-		runMean: mean, runVr: vr, xhat: make([]float32, n), invStd: make([]float32, c)}
+		runMean: mean, runVr: vr, mean: make([]float32, c), invStd: make([]float32, c)}
 }
 
 func (o *bnReLUOp) Arity() int    { return 3 }
@@ -393,73 +395,37 @@ func (b *blockSums) run(rows, c int, sums [][]float64, f func(lo, hi int, acc []
 func (o *bnReLUOp) Do(vals ...G.Value) (G.Value, error) {
 	x, gamma, beta := f32(vals[0]), f32(vals[1]), f32(vals[2])
 	c := o.c
-	if len(x) != len(o.xhat) || len(gamma) != c || len(beta) != c {
+	if len(x) != o.shape.TotalSize() || len(gamma) != c || len(beta) != c {
 		return nil, fmt.Errorf("%s: input %v, scale %v, bias %v, want %v", o.name, vals[0].Shape(), vals[1].Shape(), vals[2].Shape(), o.shape)
 	}
-	o.gamma = gamma
+	o.x, o.gamma = x, gamma
 	rows := len(x) / c
 	n := float64(rows)
 	mean := make([]float64, c)
 	vr := make([]float64, c)
 	o.sums.run(rows, c, [][]float64{mean}, func(lo, hi int, acc []float64) {
-		acc = acc[:c]
-		for r := lo; r < hi; r++ {
-			row := x[r*c : (r+1)*c]
-			for j, v := range row {
-				acc[j] += float64(v)
-			}
-		}
+		bnSum(x[lo*c:], hi-lo, c, acc)
 	})
 	for j := range mean {
 		mean[j] /= n
 	}
 	o.sums.run(rows, c, [][]float64{vr}, func(lo, hi int, acc []float64) {
-		acc = acc[:c]
-		for r := lo; r < hi; r++ {
-			row := x[r*c : (r+1)*c]
-			for j, v := range row {
-				d := float64(v) - mean[j]
-				acc[j] += d * d
-			}
-		}
+		bnSumSqDev(x[lo*c:], hi-lo, c, mean, acc)
 	})
 	m := o.momentum
-	scale := make([]float32, c)
-	shift := make([]float32, c)
-	mean32 := make([]float32, c)
 	for j := range c {
 		o.runMean[j] = float32(m*mean[j] + (1-m)*float64(o.runMean[j]))
 		o.runVr[j] = float32(m*vr[j]/(n-1) + (1-m)*float64(o.runVr[j]))
 		o.invStd[j] = float32(1 / math.Sqrt(vr[j]/n+o.eps))
-		mean32[j] = float32(mean[j])
-		scale[j] = gamma[j]
-		shift[j] = beta[j]
+		o.mean[j] = float32(mean[j])
 	}
 	out := owned(&o.out, o.shape...)
 	y := f32(out)
-	inv := o.invStd
-	parallel(rows, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			xr := x[r*c : (r+1)*c]
-			hr, yr := o.xhat[r*c:r*c+len(xr)], y[r*c:r*c+len(xr)]
-			for j, v := range xr {
-				h := (v - mean32[j]) * inv[j]
-				hr[j] = h
-				yr[j] = max(scale[j]*h+shift[j], 0)
-			}
-		}
+	forChunks((rows+bnBlockRows-1)/bnBlockRows, func(int) {}, func(_, blk int) {
+		lo, hi := blk*bnBlockRows, min(rows, (blk+1)*bnBlockRows)
+		bnFwd(x[lo*c:], y[lo*c:], hi-lo, c, o.mean, o.invStd, gamma, beta)
 	})
 	return out, nil
-}
-
-// reluGrad is d where the ReLU output y is positive and 0 where it is zero,
-// without a branch: the mask is the sign of -bits(y). Half of a layer's
-// outputs are zero in no predictable pattern, so a branch here mispredicted
-// about every other element and made BN's backward pass a fifth of a
-// training step. y is never negative nor -0 (Go's max(-0, 0) is +0).
-func reluGrad(y, d float32) float32 {
-	m := uint32(-int32(math.Float32bits(y)) >> 31)
-	return math.Float32frombits(math.Float32bits(d) & m)
 }
 
 func (o *bnReLUOp) DiffWRT(int) []bool { return []bool{true, true, true} }
@@ -500,23 +466,14 @@ func (o *bnReLUGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 func (o *bnReLUGradOp) Do(vals ...G.Value) (G.Value, error) {
 	f := o.f
 	y, dy := f32(vals[0]), f32(vals[1])
+	x := f.x
 	c := f.c
 	rows := len(y) / c
 	dg := make([]float64, c)
 	db := make([]float64, c)
 	// the ReLU's mask is y > 0; dz = dy there
 	o.sums.run(rows, c, [][]float64{dg, db}, func(lo, hi int, acc []float64) {
-		ag, ab := acc[:c], acc[c:2*c]
-		for r := lo; r < hi; r++ {
-			yr := y[r*c : (r+1)*c]
-			dr, hr := dy[r*c:r*c+len(yr)], f.xhat[r*c:r*c+len(yr)]
-			ag, ab := ag[:len(yr)], ab[:len(yr)]
-			for j, yv := range yr {
-				dz := reluGrad(yv, dr[j])
-				ag[j] += float64(dz * hr[j])
-				ab[j] += float64(dz)
-			}
-		}
+		bnBwdSums(x[lo*c:], y[lo*c:], dy[lo*c:], hi-lo, c, f.mean, f.invStd, acc)
 	})
 	dgT := owned(&o.dgamma, 1, c, 1, 1)
 	dbT := owned(&o.dbeta, 1, c, 1, 1)
@@ -533,14 +490,9 @@ func (o *bnReLUGradOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	out := owned(&o.out, f.shape...)
 	dx := f32(out)
-	parallel(rows, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			yr := y[r*c : (r+1)*c]
-			dr, hr, xr := dy[r*c:r*c+len(yr)], f.xhat[r*c:r*c+len(yr)], dx[r*c:r*c+len(yr)]
-			for j, yv := range yr {
-				xr[j] = k[j] * (reluGrad(yv, dr[j]) - mb[j] - hr[j]*mg[j])
-			}
-		}
+	forChunks((rows+bnBlockRows-1)/bnBlockRows, func(int) {}, func(_, blk int) {
+		lo, hi := blk*bnBlockRows, min(rows, (blk+1)*bnBlockRows)
+		bnBwdDX(x[lo*c:], y[lo*c:], dy[lo*c:], dx[lo*c:], hi-lo, c, f.mean, f.invStd, k, mb, mg)
 	})
 	return out, nil
 }

@@ -1,0 +1,254 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// AVX-512 kernels of the batch-norm layers (cpu_bn.go). Data is NHWC: rows
+// of c float32 channels, c a multiple of 16; each kernel walks one vector
+// of 16 channels down all rows, then the next (R8 is the byte offset of
+// the vector, R9 the row stride in bytes, AX the row's byte offset).
+
+// func bnSum512(x *float32, rows, c int, acc *float64)
+// acc[j] += float64(x[r*c+j]) over the rows, in row order.
+TEXT ·bnSum512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ c+16(FP), R9
+	MOVQ acc+24(FP), DI
+	SHLQ $2, R9
+	XORQ R8, R8
+
+sum_vec:
+	VMOVUPD (DI), Z0
+	VMOVUPD 64(DI), Z1
+	XORQ    AX, AX
+	MOVQ    rows+8(FP), BX
+	TESTQ   BX, BX
+	JZ      sum_store
+
+sum_row:
+	VCVTPS2PD (SI)(AX*1), Z2
+	VADDPD    Z2, Z0, Z0
+	VCVTPS2PD 32(SI)(AX*1), Z3
+	VADDPD    Z3, Z1, Z1
+	ADDQ      R9, AX
+	DECQ      BX
+	JNZ       sum_row
+
+sum_store:
+	VMOVUPD Z0, (DI)
+	VMOVUPD Z1, 64(DI)
+	ADDQ    $64, SI
+	ADDQ    $128, DI
+	ADDQ    $64, R8
+	CMPQ    R8, R9
+	JLT     sum_vec
+	VZEROUPPER
+	RET
+
+// func bnSumSqDev512(x *float32, rows, c int, mean, acc *float64)
+// acc[j] += (float64(x[r*c+j]) - mean[j])^2 over the rows, in row order.
+TEXT ·bnSumSqDev512(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ c+16(FP), R9
+	MOVQ mean+24(FP), DX
+	MOVQ acc+32(FP), DI
+	SHLQ $2, R9
+	XORQ R8, R8
+
+sq_vec:
+	VMOVUPD (DI), Z0
+	VMOVUPD 64(DI), Z1
+	VMOVUPD (DX), Z4
+	VMOVUPD 64(DX), Z5
+	XORQ    AX, AX
+	MOVQ    rows+8(FP), BX
+	TESTQ   BX, BX
+	JZ      sq_store
+
+sq_row:
+	VCVTPS2PD   (SI)(AX*1), Z2
+	VSUBPD      Z4, Z2, Z2
+	VFMADD231PD Z2, Z2, Z0
+	VCVTPS2PD   32(SI)(AX*1), Z3
+	VSUBPD      Z5, Z3, Z3
+	VFMADD231PD Z3, Z3, Z1
+	ADDQ        R9, AX
+	DECQ        BX
+	JNZ         sq_row
+
+sq_store:
+	VMOVUPD Z0, (DI)
+	VMOVUPD Z1, 64(DI)
+	ADDQ    $64, SI
+	ADDQ    $128, DI
+	ADDQ    $128, DX
+	ADDQ    $64, R8
+	CMPQ    R8, R9
+	JLT     sq_vec
+	VZEROUPPER
+	RET
+
+// func bnFwd512(x, y *float32, rows, c int, mean, inv, gamma, beta *float32)
+// y = max(gamma*((x-mean)*inv) + beta, 0); a NaN stays NaN.
+TEXT ·bnFwd512(SB), NOSPLIT, $0-64
+	MOVQ    x+0(FP), SI
+	MOVQ    y+8(FP), DI
+	MOVQ    c+24(FP), R9
+	SHLQ    $2, R9
+	XORQ    R8, R8
+	VPXORD  Z9, Z9, Z9
+
+fwd_vec:
+	MOVQ    mean+32(FP), R10
+	VMOVUPS (R10)(R8*1), Z4
+	MOVQ    inv+40(FP), R10
+	VMOVUPS (R10)(R8*1), Z5
+	MOVQ    gamma+48(FP), R10
+	VMOVUPS (R10)(R8*1), Z6
+	MOVQ    beta+56(FP), R10
+	VMOVUPS (R10)(R8*1), Z7
+	XORQ    AX, AX
+	MOVQ    rows+16(FP), BX
+	TESTQ   BX, BX
+	JZ      fwd_next
+
+fwd_row:
+	VMOVUPS (SI)(AX*1), Z0
+	VSUBPS  Z4, Z0, Z0
+	VMULPS  Z5, Z0, Z0
+	VMULPS  Z6, Z0, Z0
+	VADDPS  Z7, Z0, Z0
+	VMAXPS  Z0, Z9, Z0
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ    R9, AX
+	DECQ    BX
+	JNZ     fwd_row
+
+fwd_next:
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R8
+	CMPQ R8, R9
+	JLT  fwd_vec
+	VZEROUPPER
+	RET
+
+// func bnBwdSums512(x, y, dy *float32, rows, c int, mean, inv *float32, acc *float64)
+// With h = (x-mean)*inv and dz = dy where y > 0, else 0:
+// acc[j] += float64(dz*h), acc[c+j] += float64(dz), in row order.
+TEXT ·bnBwdSums512(SB), NOSPLIT, $0-64
+	MOVQ   x+0(FP), SI
+	MOVQ   y+8(FP), DI
+	MOVQ   dy+16(FP), DX
+	MOVQ   c+32(FP), R9
+	MOVQ   acc+56(FP), R12
+	MOVQ   R9, R13
+	SHLQ   $3, R13
+	SHLQ   $2, R9
+	XORQ   R8, R8
+	VPXORD Z9, Z9, Z9
+
+bs_vec:
+	MOVQ    mean+40(FP), R10
+	VMOVUPS (R10)(R8*1), Z4
+	MOVQ    inv+48(FP), R10
+	VMOVUPS (R10)(R8*1), Z5
+	VMOVUPD (R12), Z0
+	VMOVUPD 64(R12), Z1
+	VMOVUPD (R12)(R13*1), Z2
+	VMOVUPD 64(R12)(R13*1), Z3
+	XORQ    AX, AX
+	MOVQ    rows+24(FP), BX
+	TESTQ   BX, BX
+	JZ      bs_store
+
+bs_row:
+	VMOVUPS       (SI)(AX*1), Z6
+	VSUBPS        Z4, Z6, Z6
+	VMULPS        Z5, Z6, Z6
+	VMOVUPS       (DI)(AX*1), Z7
+	VCMPPS        $14, Z9, Z7, K1
+	VMOVUPS.Z     (DX)(AX*1), K1, Z8
+	VMULPS        Z6, Z8, Z6
+	VCVTPS2PD     Y6, Z10
+	VADDPD        Z10, Z0, Z0
+	VEXTRACTF64X4 $1, Z6, Y11
+	VCVTPS2PD     Y11, Z11
+	VADDPD        Z11, Z1, Z1
+	VCVTPS2PD     Y8, Z12
+	VADDPD        Z12, Z2, Z2
+	VEXTRACTF64X4 $1, Z8, Y13
+	VCVTPS2PD     Y13, Z13
+	VADDPD        Z13, Z3, Z3
+	ADDQ          R9, AX
+	DECQ          BX
+	JNZ           bs_row
+
+bs_store:
+	VMOVUPD Z0, (R12)
+	VMOVUPD Z1, 64(R12)
+	VMOVUPD Z2, (R12)(R13*1)
+	VMOVUPD Z3, 64(R12)(R13*1)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	ADDQ    $64, DX
+	ADDQ    $128, R12
+	ADDQ    $64, R8
+	CMPQ    R8, R9
+	JLT     bs_vec
+	VZEROUPPER
+	RET
+
+// func bnBwdDX512(x, y, dy, dx *float32, rows, c int, mean, inv, k, mb, mg *float32)
+// With h and dz as above: dx = k*((dz-mb) - h*mg).
+TEXT ·bnBwdDX512(SB), NOSPLIT, $0-88
+	MOVQ   x+0(FP), SI
+	MOVQ   y+8(FP), DI
+	MOVQ   dy+16(FP), DX
+	MOVQ   dx+24(FP), CX
+	MOVQ   c+40(FP), R9
+	SHLQ   $2, R9
+	XORQ   R8, R8
+	VPXORD Z9, Z9, Z9
+
+bd_vec:
+	MOVQ    mean+48(FP), R10
+	VMOVUPS (R10)(R8*1), Z4
+	MOVQ    inv+56(FP), R10
+	VMOVUPS (R10)(R8*1), Z5
+	MOVQ    k+64(FP), R10
+	VMOVUPS (R10)(R8*1), Z6
+	MOVQ    mb+72(FP), R10
+	VMOVUPS (R10)(R8*1), Z7
+	MOVQ    mg+80(FP), R10
+	VMOVUPS (R10)(R8*1), Z8
+	XORQ    AX, AX
+	MOVQ    rows+32(FP), BX
+	TESTQ   BX, BX
+	JZ      bd_next
+
+bd_row:
+	VMOVUPS   (SI)(AX*1), Z0
+	VSUBPS    Z4, Z0, Z0
+	VMULPS    Z5, Z0, Z0
+	VMOVUPS   (DI)(AX*1), Z1
+	VCMPPS    $14, Z9, Z1, K1
+	VMOVUPS.Z (DX)(AX*1), K1, Z2
+	VSUBPS    Z7, Z2, Z2
+	VMULPS    Z8, Z0, Z0
+	VSUBPS    Z0, Z2, Z2
+	VMULPS    Z6, Z2, Z2
+	VMOVUPS   Z2, (CX)(AX*1)
+	ADDQ      R9, AX
+	DECQ      BX
+	JNZ       bd_row
+
+bd_next:
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, CX
+	ADDQ $64, R8
+	CMPQ R8, R9
+	JLT  bd_vec
+	VZEROUPPER
+	RET

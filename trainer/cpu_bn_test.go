@@ -1,0 +1,83 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestBNKernels holds the batch-norm passes (AVX-512 for multiples of 16
+// channels, Go loops otherwise) to plain float64 formulas, on ReLU-like
+// outputs with many exact zeros and rows not a multiple of anything.
+func TestBNKernels(t *testing.T) {
+	for _, c := range []int{5, 16, 48, 64} {
+		t.Run(fmt.Sprintf("c=%d", c), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(c), 1))
+			const rows = 37
+			n := rows * c
+			x, y, dy := make([]float32, n), make([]float32, n), make([]float32, n)
+			fillNormal(x, 2, rng)
+			fillNormal(dy, 1, rng)
+			for i := range y {
+				if rng.IntN(2) == 0 {
+					y[i] = rng.Float32()
+				}
+			}
+			y[0] = float32(math.Copysign(0, -1)) // -0 counts as zero
+			mean, inv, gamma, beta := make([]float32, c), make([]float32, c), make([]float32, c), make([]float32, c)
+			k, mb, mg := make([]float32, c), make([]float32, c), make([]float32, c)
+			mean64 := make([]float64, c)
+			for j := range c {
+				mean[j], inv[j] = float32(rng.NormFloat64()), 0.5+rng.Float32()
+				gamma[j], beta[j] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+				k[j], mb[j], mg[j] = float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64())
+				mean64[j] = float64(mean[j])
+			}
+			sum, sq, bw := make([]float64, c), make([]float64, c), make([]float64, 2*c)
+			for j := range c {
+				sum[j], sq[j], bw[j], bw[c+j] = 1, 2, 3, 4 // the kernels add to what is there
+			}
+			bnSum(x, rows, c, sum)
+			bnSumSqDev(x, rows, c, mean64, sq)
+			bnBwdSums(x, y, dy, rows, c, mean, inv, bw)
+			out, dx := make([]float32, n), make([]float32, n)
+			bnFwd(x, out, rows, c, mean, inv, gamma, beta)
+			bnBwdDX(x, y, dy, dx, rows, c, mean, inv, k, mb, mg)
+			close := func(what string, got, want float64) {
+				t.Helper()
+				if math.Abs(got-want) > 1e-5*(1+math.Abs(want)) {
+					t.Fatalf("%s: %v, want %v", what, got, want)
+				}
+			}
+			for j := range c {
+				ws, wq, wg, wb := 1.0, 2.0, 3.0, 4.0
+				for r := range rows {
+					v := float64(x[r*c+j])
+					h := (v - mean64[j]) * float64(inv[j])
+					ws += v
+					wq += (v - mean64[j]) * (v - mean64[j])
+					dz := 0.0
+					if y[r*c+j] > 0 {
+						dz = float64(dy[r*c+j])
+					}
+					wg += dz * h
+					wb += dz
+					close(fmt.Sprintf("forward row %d channel %d", r, j), float64(out[r*c+j]), math.Max(float64(gamma[j])*h+float64(beta[j]), 0))
+					close(fmt.Sprintf("dx row %d channel %d", r, j), float64(dx[r*c+j]), float64(k[j])*(dz-float64(mb[j])-h*float64(mg[j])))
+				}
+				close(fmt.Sprintf("sum %d", j), sum[j], ws)
+				close(fmt.Sprintf("squares %d", j), sq[j], wq)
+				close(fmt.Sprintf("dgamma %d", j), bw[j], wg)
+				close(fmt.Sprintf("dbeta %d", j), bw[c+j], wb)
+			}
+			// NaN stays NaN through the forward pass (the step's NaN check
+			// relies on it), at any position in the vector
+			x[3*c+c-1] = float32(math.NaN())
+			bnFwd(x, out, rows, c, mean, inv, gamma, beta)
+			if !math.IsNaN(float64(out[3*c+c-1])) {
+				t.Fatalf("NaN input gave %v", out[3*c+c-1])
+			}
+		})
+	}
+}

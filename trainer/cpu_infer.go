@@ -121,6 +121,10 @@ const inferChunk = 4
 // inferScratch is one worker's buffers, kept across Extract calls.
 type inferScratch struct {
 	a, b, col, hid []float32
+	// gemm is the worker's own single-threaded product: the workers
+	// already use every core, and Sgemm's threads on top of them would
+	// oversubscribe the cores.
+	gemm cluster.Gemm
 }
 
 func grow(s []float32, n int) []float32 {
@@ -187,7 +191,7 @@ func (p *inferPlan) forward(s *inferScratch, x []float32, off, n int, dst []floa
 			im2colNHWC(s.col[i*l.side*l.side*9*l.cin:], s.a[i*l.side*l.side*l.cin:], l.side, l.cin)
 		}
 		s.b = grow(s.b, rows*l.cout)
-		cluster.Sgemm(false, false, rows, l.cout, 9*l.cin, 1, s.col, 9*l.cin, l.w, l.cout, 0, s.b, l.cout)
+		s.gemm.Sgemm(false, false, rows, l.cout, 9*l.cin, 1, s.col, 9*l.cin, l.w, l.cout, 0, s.b, l.cout)
 		if l.pool {
 			half := l.side / 2
 			s.a = grow(s.a, n*half*half*l.cout)
@@ -199,14 +203,14 @@ func (p *inferPlan) forward(s *inferScratch, x []float32, off, n int, dst []floa
 	}
 	// fc1 + ReLU, fc2 (features are before the last ReLU)
 	s.hid = grow(s.hid, n*p.hid)
-	cluster.Sgemm(false, false, n, p.hid, p.flat, 1, s.a, p.flat, p.fc1, p.hid, 0, s.hid, p.hid)
+	s.gemm.Sgemm(false, false, n, p.hid, p.flat, 1, s.a, p.flat, p.fc1, p.hid, 0, s.hid, p.hid)
 	for i := range n {
 		row := s.hid[i*p.hid : (i+1)*p.hid]
 		for j, b := range p.fc1b {
 			row[j] = max(row[j]+b, 0)
 		}
 	}
-	cluster.Sgemm(false, false, n, p.hid, p.hid, 1, s.hid, p.hid, p.fc2, p.hid, 0, dst, p.hid)
+	s.gemm.Sgemm(false, false, n, p.hid, p.hid, 1, s.hid, p.hid, p.fc2, p.hid, 0, dst, p.hid)
 	for i := range n {
 		row := dst[i*p.hid : (i+1)*p.hid]
 		for j, b := range p.fc2b {

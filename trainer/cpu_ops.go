@@ -257,11 +257,20 @@ func (o *convGradOp) Do(vals ...G.Value) (G.Value, error) {
 	dwT := owned(&o.dw, cout, f.cin, 3, 3)
 	dw := f32(dwT)
 	dwt := o.parts[:kc]
-	for c := 1; c < f.chunks(); c++ {
-		for i, v := range o.parts[c*kc : (c+1)*kc] {
-			dwt[i] += v
+	// Add the chunks' partial sums into the first, in chunk order, each
+	// core taking a slice of the weights (at 64 px the deepest layer has
+	// 64 partial sums of 37k weights: too much for one core to add while
+	// the other waits).
+	const span = 4096
+	forChunks((kc+span-1)/span, func(int) {}, func(_, sp int) {
+		lo, hi := sp*span, min(kc, (sp+1)*span)
+		acc := dwt[lo:hi]
+		for c := 1; c < f.chunks(); c++ {
+			for i, v := range o.parts[c*kc+lo : c*kc+hi] {
+				acc[i] += v
+			}
 		}
-	}
+	})
 	for co := range cout {
 		for ci := range f.cin {
 			for kk := range 9 {

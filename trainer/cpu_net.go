@@ -569,40 +569,22 @@ func (n *Net) setHeads(h *Heads) error {
 		cost = n.lossS
 	}
 	if h.W != nil {
-		// The sub-heads: gather each sample's own W_s (B, H*K) from the
-		// stacked (S, H*K) weight, then one batched (1,H)x(H,K) product per
-		// sample. Compute and memory are O(B*H*K), not O(S*B*H*K) as a
-		// mask over all heads would be; the gradient of the gather is
-		// scattered back into the (S, H*K) weight.
+		// The sub-heads: each sample's own W_s h + b_s, in O(B*H*K)
+		// compute and memory, not O(S*B*H*K) as a mask over all heads
+		// would be (subHeadOp; gorgonia's ops with refOps).
 		w, wb := paramNode(g, h.W), paramNode(g, h.WB)
 		learn = append(learn, w, wb)
 		lparams = append(lparams, h.W, h.WB)
 		n.superIx = tensor.New(tensor.Of(tensor.Int), tensor.WithShape(B))
-		ix := G.NewVector(g, tensor.Int, G.WithShape(B), G.WithName("super_ix"), G.WithValue(n.superIx))
-		wg, err := G.ByIndices(w, ix, 0)
-		if err != nil {
-			return fmt.Errorf("gather W_s: %w", err)
-		}
-		if wg, err = G.Reshape(wg, tensor.Shape{B, H, h.K}); err != nil {
-			return err
-		}
-		h3, err := G.Reshape(hr, tensor.Shape{B, 1, H})
-		if err != nil {
-			return err
-		}
-		y, err := G.BatchedMatMul(h3, wg)
-		if err != nil {
-			return fmt.Errorf("sub-heads: %w", err)
-		}
-		if y, err = G.Reshape(y, tensor.Shape{B, h.K}); err != nil {
-			return err
-		}
-		bg, err := G.ByIndices(wb, ix, 0)
-		if err != nil {
-			return fmt.Errorf("gather b_s: %w", err)
-		}
-		if n.logitZ, err = G.Add(y, bg); err != nil {
-			return err
+		if n.refOps {
+			if n.logitZ, err = gatherSubHeads(g, hr, w, wb, n.superIx, B, H, h.K); err != nil {
+				return err
+			}
+		} else {
+			op := &subHeadOp{opBase: opBase{"subheads"}, b: B, h: H, k: h.K, s: h.S, ix: n.superIx.Data().([]int)}
+			if n.logitZ, err = G.ApplyOp(op, hr, w, wb); err != nil {
+				return fmt.Errorf("sub-heads: %w", err)
+			}
 		}
 		n.subOH = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, h.K))
 		if n.lossZ, err = nll(g, n.logitZ, n.subOH, "sub"); err != nil {
@@ -634,6 +616,37 @@ func (n *Net) setHeads(h *Heads) error {
 	n.tm = G.NewTapeMachine(g, G.BindDualValues(learn...))
 	// NewTapeMachine reset the BN statistics: put ours back.
 	return n.Trunk.loadBN(gt.bn)
+}
+
+// gatherSubHeads is the sub-heads from gorgonia's ops, refOps's version of
+// subHeadOp: gather each sample's own W_s (B, H*K) from the stacked
+// (S, H*K) weight, then one batched (1,H)x(H,K) product per sample; the
+// gradient of the gather is scattered back into the (S, H*K) weight.
+func gatherSubHeads(g *G.ExprGraph, hr, w, wb *G.Node, superIx *tensor.Dense, B, H, K int) (*G.Node, error) {
+	ix := G.NewVector(g, tensor.Int, G.WithShape(B), G.WithName("super_ix"), G.WithValue(superIx))
+	wg, err := G.ByIndices(w, ix, 0)
+	if err != nil {
+		return nil, fmt.Errorf("gather W_s: %w", err)
+	}
+	if wg, err = G.Reshape(wg, tensor.Shape{B, H, K}); err != nil {
+		return nil, err
+	}
+	h3, err := G.Reshape(hr, tensor.Shape{B, 1, H})
+	if err != nil {
+		return nil, err
+	}
+	y, err := G.BatchedMatMul(h3, wg)
+	if err != nil {
+		return nil, fmt.Errorf("sub-heads: %w", err)
+	}
+	if y, err = G.Reshape(y, tensor.Shape{B, K}); err != nil {
+		return nil, err
+	}
+	bg, err := G.ByIndices(wb, ix, 0)
+	if err != nil {
+		return nil, fmt.Errorf("gather b_s: %w", err)
+	}
+	return G.Add(y, bg)
 }
 
 // Step implements Backend.

@@ -113,14 +113,18 @@ func newInferPlan(t *Trunk) *inferPlan {
 	return p
 }
 
-// inferChunk is how many images one worker pushes through the network at
-// a time: enough rows for the matrix products of the deepest stage, few
-// enough that a chunk's im2col buffer stays near the L2 cache.
-const inferChunk = 4
+// inferChunkPixels is how many input pixels one worker pushes through the
+// network at a time (4 images at 32 px, 1 at 64 px): enough rows for the
+// matrix products of the deepest stage, few enough that a chunk's im2col
+// buffer stays near the L2 cache.
+const inferChunkPixels = 4 * 32 * 32
+
+// inferChunk is the images per chunk at side x side pixels.
+func inferChunk(side int) int { return max(1, inferChunkPixels/(side*side)) }
 
 // inferScratch is one worker's buffers, kept across Extract calls.
 type inferScratch struct {
-	a, b, col, hid []float32
+	a, b, col []float32
 	// gemm is the worker's own single-threaded product: the workers
 	// already use every core, and Sgemm's threads on top of them would
 	// oversubscribe the cores.
@@ -134,18 +138,25 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// inferer runs plans; it owns the workers' scratch buffers.
+// inferer runs plans; it owns the workers' scratch buffers and the
+// flattened trunk outputs of a call.
 type inferer struct {
-	scratch []*inferScratch
+	scratch   []*inferScratch
+	flat, hid []float32
 }
 
-// extract writes the features of cnt NCHW images x into dst (cnt x hid).
+// extract writes the features of cnt NCHW images x into dst (cnt x hid):
+// the convolutions chunk by chunk on every core, then the fc layers as two
+// products over all cnt images (per chunk, each product would pack fc1's
+// weight, 2 MB at 64 px, for one image's row).
 func (f *inferer) extract(p *inferPlan, x []float32, cnt int, dst []float32) {
-	chunks := (cnt + inferChunk - 1) / inferChunk
+	per := inferChunk(p.inSide)
+	chunks := (cnt + per - 1) / per
 	workers := min(runtime.GOMAXPROCS(0), chunks)
 	for len(f.scratch) < workers {
 		f.scratch = append(f.scratch, &inferScratch{})
 	}
+	f.flat = grow(f.flat, cnt*p.flat)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -158,17 +169,34 @@ func (f *inferer) extract(p *inferPlan, x []float32, cnt int, dst []float32) {
 				if c >= chunks {
 					return
 				}
-				off := c * inferChunk
-				n := min(inferChunk, cnt-off)
-				p.forward(s, x, off, n, dst[off*p.hid:(off+n)*p.hid])
+				off := c * per
+				n := min(per, cnt-off)
+				p.trunk(s, x, off, n, f.flat[off*p.flat:(off+n)*p.flat])
 			}
 		}()
 	}
 	wg.Wait()
+	// fc1 + ReLU, fc2 (features are before the last ReLU)
+	f.hid = grow(f.hid, cnt*p.hid)
+	cluster.Sgemm(false, false, cnt, p.hid, p.flat, 1, f.flat, p.flat, p.fc1, p.hid, 0, f.hid, p.hid)
+	for i := range cnt {
+		row := f.hid[i*p.hid : (i+1)*p.hid]
+		for j, b := range p.fc1b {
+			row[j] = max(row[j]+b, 0)
+		}
+	}
+	cluster.Sgemm(false, false, cnt, p.hid, p.hid, 1, f.hid, p.hid, p.fc2, p.hid, 0, dst, p.hid)
+	for i := range cnt {
+		row := dst[i*p.hid : (i+1)*p.hid]
+		for j, b := range p.fc2b {
+			row[j] += b
+		}
+	}
 }
 
-// forward runs images off..off+n-1 of x through the plan.
-func (p *inferPlan) forward(s *inferScratch, x []float32, off, n int, dst []float32) {
+// trunk runs images off..off+n-1 of x through the plan's convolutions and
+// writes their flattened (NHWC) outputs into flat.
+func (p *inferPlan) trunk(s *inferScratch, x []float32, off, n int, flat []float32) {
 	// NCHW input -> NHWC
 	side, c := p.inSide, p.inC
 	ss := side * side
@@ -201,22 +229,7 @@ func (p *inferPlan) forward(s *inferScratch, x []float32, off, n int, dst []floa
 			s.a, s.b = s.b, s.a
 		}
 	}
-	// fc1 + ReLU, fc2 (features are before the last ReLU)
-	s.hid = grow(s.hid, n*p.hid)
-	s.gemm.Sgemm(false, false, n, p.hid, p.flat, 1, s.a, p.flat, p.fc1, p.hid, 0, s.hid, p.hid)
-	for i := range n {
-		row := s.hid[i*p.hid : (i+1)*p.hid]
-		for j, b := range p.fc1b {
-			row[j] = max(row[j]+b, 0)
-		}
-	}
-	s.gemm.Sgemm(false, false, n, p.hid, p.hid, 1, s.hid, p.hid, p.fc2, p.hid, 0, dst, p.hid)
-	for i := range n {
-		row := dst[i*p.hid : (i+1)*p.hid]
-		for j, b := range p.fc2b {
-			row[j] += b
-		}
-	}
+	copy(flat, s.a[:n*p.flat])
 }
 
 // im2colNHWC writes the (side*side, 9*c) patch matrix of one NHWC image,

@@ -124,7 +124,7 @@ func assertClose(t *testing.T, got, want []float32, d int, rel float64) {
 }
 
 // TestFastOpsMatchGorgonia runs the same training steps through a training
-// graph built from our ops (ops.go) and one built from gorgonia's Conv2d,
+// graph built from our ops (cpu_ops.go) and one built from gorgonia's Conv2d,
 // BatchNorm, Rectify and MaxPool2D: the losses, the features, every
 // gradient and the BatchNorm running statistics must
 // agree, step after step (the graphs' buffers are reused across steps).

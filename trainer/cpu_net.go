@@ -241,7 +241,7 @@ func (t *Trunk) build(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
 }
 
 // buildFast adds the trunk on NHWC input x (B, R, R, 3) to g with the ops
-// of ops.go: the training graph's trunk. Same weights, same function as
+// of cpu_ops.go: the training graph's trunk. Same weights, same function as
 // build; its BatchNorm layers update the trunk's running statistics in
 // place, so it has no BatchNormOps to sync.
 func (t *Trunk) buildFast(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
@@ -380,7 +380,7 @@ func (o *SGD) dropHeadState() {
 // Net is the gorgonia implementation of Backend: one graph for training at
 // batch B with the current heads (rebuilt only when the heads change), and
 // feature extraction by a direct forward pass over the same weight tensors
-// (infer.go); gorgonia's own extraction graph at batch EB is kept as that
+// (cpu_infer.go); gorgonia's own extraction graph at batch EB is kept as that
 // pass's reference.
 type Net struct {
 	Trunk *Trunk
@@ -414,10 +414,10 @@ type Net struct {
 	exT    *tensor.Dense
 	eTrunk *graphTrunk
 
-	// the direct extraction path (infer.go)
+	// the direct extraction path (cpu_infer.go)
 	inf inferer
 	// refOps builds the training graph's trunk from gorgonia's own ops
-	// (NCHW) instead of ours (ops.go): the reference of the tests.
+	// (NCHW) instead of ours (cpu_ops.go): the reference of the tests.
 	refOps bool
 }
 
@@ -468,7 +468,7 @@ func newNet(trunk *Trunk, batch, extractBatch int, opt *SGD) (*Net, error) {
 }
 
 // buildExtractGraph builds gorgonia's extraction graph at batch EB. Extract
-// does not use it (see infer.go); it is the reference the fast path is
+// does not use it (see cpu_infer.go); it is the reference the fast path is
 // tested against, built on first use.
 func (n *Net) buildExtractGraph() error {
 	if n.em != nil {
@@ -754,7 +754,7 @@ func precision(logits G.Value, target []int) float64 {
 	return float64(hit) / float64(len(target))
 }
 
-// Extract implements Backend with the direct forward pass of infer.go
+// Extract implements Backend with the direct forward pass of cpu_infer.go
 // (eval mode, so each sample's features are independent of the others).
 func (n *Net) Extract(x []float32, cnt int, dst []float32) error {
 	if err := checkExtract(n.Trunk.Cfg, x, cnt, dst); err != nil {

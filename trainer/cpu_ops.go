@@ -22,11 +22,14 @@ import (
 // NCHW im2col, a transpose per convolution, broadcasting BN's scale and bias
 // to the whole tensor and allocating fresh outputs every step. These ops
 // keep activations in NHWC (channels last), the layout in which a
-// convolution is one cluster.Sgemm with no transpose (see infer.go), own
+// convolution is one cluster.Sgemm with no transpose (see cpu_infer.go), own
 // their output buffers (allocated once, reused every step), fuse BN's
-// affine and the ReLU that always follows it, and spread their loops over
-// the cores. TestFastOpsMatchGorgonia holds a whole training step
-// (losses, every gradient, the BN statistics) to the gorgonia-op graph.
+// affine and the ReLU that always follows it (AVX-512 kernels in
+// cpu_bn.go), and spread their work over the cores in pieces fixed by the
+// shapes, so results do not depend on the core count. docs/PERFORMANCE.md
+// has the profile these choices came from. TestFastOpsMatchGorgonia holds
+// a whole training step (losses, every gradient, the BN statistics) to the
+// gorgonia-op graph.
 
 // opBase is what every op here shares. Ops are hashed by identity: gorgonia
 // merges nodes with equal hashes and children, and two of our ops with the

@@ -25,3 +25,9 @@ func bnBwdDX512(x, y, dy, dx *float32, rows, c int, mean, inv, k, mb, mg *float3
 // bnAVX512 is whether the CPU runs AVX-512 (the matrix product's choice,
 // made once at start-up); read-only after init.
 var bnAVX512 = cluster.KernelName() == "avx512"
+
+//go:noescape
+func poolRow512(r0, r1, y *float32, half, c int)
+
+//go:noescape
+func poolGradRow512(r0, r1, y, dy, d0, d1 *float32, half, c int)

@@ -252,3 +252,100 @@ bd_next:
 	JLT  bd_vec
 	VZEROUPPER
 	RET
+
+// func poolRow512(r0, r1, y *float32, half, c int)
+// One output row of a 2x2, stride 2 max-pool: for px < half,
+// y[px*c+j] = max of r0 and r1 at pixels 2px and 2px+1, channel j.
+TEXT ·poolRow512(SB), NOSPLIT, $0-40
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), DI
+	MOVQ y+16(FP), DX
+	MOVQ half+24(FP), CX
+	MOVQ c+32(FP), R9
+	SHLQ $2, R9
+	TESTQ CX, CX
+	JZ   pool_done
+
+pool_px:
+	XORQ R8, R8
+
+pool_vec:
+	MOVQ    R8, AX
+	ADDQ    R9, AX
+	VMOVUPS (SI)(R8*1), Z0
+	VMAXPS  (SI)(AX*1), Z0, Z0
+	VMOVUPS (DI)(R8*1), Z1
+	VMAXPS  (DI)(AX*1), Z1, Z1
+	VMAXPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DX)(R8*1)
+	ADDQ    $64, R8
+	CMPQ    R8, R9
+	JLT     pool_vec
+	LEAQ    (SI)(R9*2), SI
+	LEAQ    (DI)(R9*2), DI
+	ADDQ    R9, DX
+	DECQ    CX
+	JNZ     pool_px
+
+pool_done:
+	VZEROUPPER
+	RET
+
+// func poolGradRow512(r0, r1, y, dy, d0, d1 *float32, half, c int)
+// The gradient of poolRow512: each dy goes to the first of the four inputs
+// (scan order: r0 left, r0 right, r1 left, r1 right) equal to its maximum
+// y, the other three get 0; d0 and d1 are the gradient rows of r0 and r1,
+// all of whose first 2*half pixels are written.
+TEXT ·poolGradRow512(SB), NOSPLIT, $0-64
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), DI
+	MOVQ y+16(FP), DX
+	MOVQ dy+24(FP), BX
+	MOVQ d0+32(FP), R10
+	MOVQ d1+40(FP), R11
+	MOVQ half+48(FP), CX
+	MOVQ c+56(FP), R9
+	SHLQ $2, R9
+	TESTQ CX, CX
+	JZ   pg_done
+
+pg_px:
+	XORQ R8, R8
+
+pg_vec:
+	MOVQ      R8, AX
+	ADDQ      R9, AX
+	VMOVUPS   (DX)(R8*1), Z0
+	VMOVUPS   (BX)(R8*1), Z1
+	VCMPPS    $0, (SI)(R8*1), Z0, K1
+	VMOVUPS.Z Z1, K1, Z2
+	VMOVUPS   Z2, (R10)(R8*1)
+	VCMPPS    $0, (SI)(AX*1), Z0, K2
+	KANDNW    K2, K1, K2
+	VMOVUPS.Z Z1, K2, Z3
+	VMOVUPS   Z3, (R10)(AX*1)
+	KORW      K2, K1, K5
+	VCMPPS    $0, (DI)(R8*1), Z0, K3
+	KANDNW    K3, K5, K3
+	VMOVUPS.Z Z1, K3, Z4
+	VMOVUPS   Z4, (R11)(R8*1)
+	KORW      K3, K5, K5
+	VCMPPS    $0, (DI)(AX*1), Z0, K4
+	KANDNW    K4, K5, K4
+	VMOVUPS.Z Z1, K4, Z5
+	VMOVUPS   Z5, (R11)(AX*1)
+	ADDQ      $64, R8
+	CMPQ      R8, R9
+	JLT       pg_vec
+	LEAQ      (SI)(R9*2), SI
+	LEAQ      (DI)(R9*2), DI
+	LEAQ      (R10)(R9*2), R10
+	LEAQ      (R11)(R9*2), R11
+	ADDQ      R9, DX
+	ADDQ      R9, BX
+	DECQ      CX
+	JNZ       pg_px
+
+pg_done:
+	VZEROUPPER
+	RET

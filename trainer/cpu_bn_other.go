@@ -13,3 +13,6 @@ func bnBwdSums512(x, y, dy *float32, rows, c int, mean, inv *float32, acc *float
 func bnBwdDX512(x, y, dy, dx *float32, rows, c int, mean, inv, k, mb, mg *float32) {
 	panic("no AVX-512")
 }
+
+func poolRow512(r0, r1, y *float32, half, c int)                 { panic("no AVX-512") }
+func poolGradRow512(r0, r1, y, dy, d0, d1 *float32, half, c int) { panic("no AVX-512") }

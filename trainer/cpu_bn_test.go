@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"gorgonia.org/tensor"
 )
 
 // TestBNKernels holds the batch-norm passes (AVX-512 for multiples of 16
@@ -79,5 +81,62 @@ func TestBNKernels(t *testing.T) {
 				t.Fatalf("NaN input gave %v", out[3*c+c-1])
 			}
 		})
+	}
+}
+
+// TestMaxPoolPaths holds the AVX-512 max-pool (which finds each window's
+// first maximum again in the backward pass) to the Go one (which records
+// it), bit for bit, on inputs with many ties (ReLU zeros and repeated
+// values), where "first in scan order" matters.
+func TestMaxPoolPaths(t *testing.T) {
+	if !bnSIMD(16) {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	for _, c := range []int{16, 48} {
+		const b, side = 3, 6
+		rng := rand.New(rand.NewPCG(uint64(c), 9))
+		x := make([]float32, b*side*side*c)
+		for i := range x {
+			x[i] = float32(max(0, rng.IntN(5)-2)) // 0, 0, 0, 1, 2
+		}
+		h := side / 2
+		dy := make([]float32, b*h*h*c)
+		fillNormal(dy, 1, rng)
+		var ys, dxs [2][]float32
+		for k, simd := range []bool{true, false} {
+			op := newMaxPoolOp(b, side, c)
+			if op.simd != simd {
+				op.simd = simd
+				op.arg = make([]int32, b*h*h*c)
+			}
+			xt := tensor.New(tensor.WithShape(b, side, side, c), tensor.WithBacking(x))
+			y, err := op.Do(xt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ys[k] = append([]float32(nil), f32(y)...)
+			g := &maxPoolGradOp{opBase: opBase{"grad"}, f: op}
+			dyt := tensor.New(tensor.WithShape(b, h, h, c), tensor.WithBacking(dy))
+			dx, err := g.Do(y, dyt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dxs[k] = append([]float32(nil), f32(dx)...)
+		}
+		for i := range ys[0] {
+			if ys[0][i] != ys[1][i] {
+				t.Fatalf("c=%d: output %d: %v with AVX-512, %v in Go", c, i, ys[0][i], ys[1][i])
+			}
+		}
+		var sum float64
+		for i := range dxs[0] {
+			if dxs[0][i] != dxs[1][i] {
+				t.Fatalf("c=%d: gradient %d: %v with AVX-512, %v in Go", c, i, dxs[0][i], dxs[1][i])
+			}
+			sum += math.Abs(float64(dxs[0][i]))
+		}
+		if sum == 0 {
+			t.Fatal("all gradients zero: the comparison proves nothing")
+		}
 	}
 }

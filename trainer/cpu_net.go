@@ -424,14 +424,16 @@ type Net struct {
 // toNHWC copies b NCHW images of 3 x r x r into dst as NHWC.
 func toNHWC(dst, src []float32, b, r int) {
 	ss := r * r
-	for i := range b {
-		img, out := src[i*3*ss:(i+1)*3*ss], dst[i*3*ss:(i+1)*3*ss]
-		for c := range 3 {
-			for p, v := range img[c*ss : (c+1)*ss] {
-				out[p*3+c] = v
+	parallel(b, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			img, out := src[i*3*ss:(i+1)*3*ss], dst[i*3*ss:(i+1)*3*ss]
+			for c := range 3 {
+				for p, v := range img[c*ss : (c+1)*ss] {
+					out[p*3+c] = v
+				}
 			}
 		}
-	}
+	})
 }
 
 var _ Backend = (*Net)(nil)

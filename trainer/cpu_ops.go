@@ -533,17 +533,27 @@ func (o *bnParamGradOp) Do(...G.Value) (G.Value, error) {
 // ---- 2x2 max-pool, stride 2, NHWC ----
 
 // maxPoolOp pools x (B, S, S, C) to (B, S/2, S/2, C) (floor, as gorgonia's
-// MaxPool2D without padding) and remembers where each maximum came from.
+// MaxPool2D without padding). The gradient goes to the first maximum of
+// each window in scan order, as gorgonia's: with AVX-512 (C a multiple of
+// 16, S even) the backward pass finds it again by comparing the window
+// with its maximum (x is kept: the BN output, alive until the next step);
+// otherwise the forward pass records where each maximum came from.
 type maxPoolOp struct {
 	opBase
 	b, side, c int
+	simd       bool
+	x          []float32
 	arg        []int32
 	out        *tensor.Dense
 }
 
 func newMaxPoolOp(b, side, c int) *maxPoolOp {
 	h := side / 2
-	return &maxPoolOp{opBase: opBase{"maxpool2-nhwc"}, b: b, side: side, c: c, arg: make([]int32, b*h*h*c)}
+	o := &maxPoolOp{opBase: opBase{"maxpool2-nhwc"}, b: b, side: side, c: c, simd: bnSIMD(c) && side%2 == 0}
+	if !o.simd {
+		o.arg = make([]int32, b*h*h*c)
+	}
+	return o
 }
 
 func (o *maxPoolOp) Arity() int    { return 1 }
@@ -560,6 +570,18 @@ func (o *maxPoolOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	out := owned(&o.out, o.b, h, h, c)
 	y := f32(out)
+	o.x = x
+	if o.simd && h > 0 {
+		parallel(o.b, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				for py := range h {
+					r0 := (i*s + 2*py) * s * c
+					poolRow512(&x[r0], &x[r0+s*c], &y[(i*h+py)*h*c], h, c)
+				}
+			}
+		})
+		return out, nil
+	}
 	parallel(o.b, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for py := range h {
@@ -615,9 +637,25 @@ func (o *maxPoolGradOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 
 func (o *maxPoolGradOp) Do(vals ...G.Value) (G.Value, error) {
 	f := o.f
-	dy := f32(vals[1])
+	y, dy := f32(vals[0]), f32(vals[1])
 	out := owned(&o.out, f.b, f.side, f.side, f.c)
 	dx := f32(out)
+	if f.simd && f.side > 1 {
+		s, c, h := f.side, f.c, f.side/2
+		x := f.x
+		if len(y) != f.b*h*h*c || len(dy) != len(y) || len(x) != f.b*s*s*c {
+			return nil, fmt.Errorf("%s: output %v, gradient %v for input (%d,%d,%d,%d)", o.name, vals[0].Shape(), vals[1].Shape(), f.b, s, s, c)
+		}
+		parallel(f.b, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				for py := range h {
+					r0, yr := (i*s+2*py)*s*c, (i*h+py)*h*c
+					poolGradRow512(&x[r0], &x[r0+s*c], &y[yr], &dy[yr], &dx[r0], &dx[r0+s*c], h, c)
+				}
+			}
+		})
+		return out, nil
+	}
 	per := f.side * f.side * f.c
 	pper := len(dy) / f.b
 	parallel(f.b, func(lo, hi int) {
@@ -657,17 +695,19 @@ func (o *toNCHWOp) Do(vals ...G.Value) (G.Value, error) {
 	y := f32(out)
 	ss := o.side * o.side
 	per := ss * o.c
-	for i := range o.b {
-		for p := range ss {
-			for ch := range o.c {
-				if o.back {
-					y[i*per+p*o.c+ch] = x[i*per+ch*ss+p]
-				} else {
-					y[i*per+ch*ss+p] = x[i*per+p*o.c+ch]
+	parallel(o.b, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for p := range ss {
+				for ch := range o.c {
+					if o.back {
+						y[i*per+p*o.c+ch] = x[i*per+ch*ss+p]
+					} else {
+						y[i*per+ch*ss+p] = x[i*per+p*o.c+ch]
+					}
 				}
 			}
 		}
-	}
+	})
 	return out, nil
 }
 

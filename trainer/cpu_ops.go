@@ -147,16 +147,28 @@ func (o *convOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 // chunk returns the images [i0, i1) of chunk c.
 func (o *convOp) chunk(c int) (i0, i1 int) { return c * o.per, min(o.b, (c+1)*o.per) }
 
-// im2col writes the patch matrix of images [i0, i1) of x (c channels)
-// into worker w's scratch and returns it.
-func (o *convOp) im2col(w int, x []float32, c, i0, i1 int) []float32 {
-	ss, k := o.side*o.side, 9*c
+// rowPatches writes the row-patch matrix of image i of x (c channels)
+// into worker w's scratch and returns it (see kxcolNHWC).
+func (o *convOp) rowPatches(w int, x []float32, c, i int) []float32 {
+	ss := o.side * o.side
 	wk := o.sc.w[w]
-	wk.col = grow(wk.col, (i1-i0)*ss*k)
-	for i := i0; i < i1; i++ {
-		im2colNHWC(wk.col[(i-i0)*ss*k:(i-i0+1)*ss*k], x[i*ss*c:(i+1)*ss*c], o.side, c)
-	}
+	wk.col = grow(wk.col, (o.side+2)*o.side*3*c)
+	kxcolNHWC(wk.col, x[i*ss*c:(i+1)*ss*c], o.side, c)
 	return wk.col
+}
+
+// conv3 sets y (side*side x n) to the 3x3 convolution of one image's
+// row-patch matrix col (of c channels) with w, (9c x n) in rows
+// (ky*3+kx)*c+ci: one product per kernel row ky, with an inner dimension of
+// 3c, each reading the patch matrix in place one image row further down.
+// A full patch matrix (9c per pixel) would be three times the memory
+// traffic for the same products.
+func (o *convOp) conv3(g *cluster.Gemm, col []float32, c int, w []float32, n int, y []float32) {
+	ss, k := o.side*o.side, 3*c
+	for ky := range 3 {
+		beta := float32(min(ky, 1))
+		g.Sgemm(false, false, ss, n, k, 1, col[ky*o.side*k:], k, w[ky*k*n:(ky+1)*k*n], n, beta, y, n)
+	}
 }
 
 func (o *convOp) Do(vals ...G.Value) (G.Value, error) {
@@ -175,11 +187,13 @@ func (o *convOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	out := owned(&o.out, o.b, o.side, o.side, o.cout)
 	y := f32(out)
-	ss, k := o.side*o.side, 9*o.cin
+	ss := o.side * o.side
 	forChunks(o.chunks(), o.sc.ensure, func(wk, c int) {
 		i0, i1 := o.chunk(c)
-		col := o.im2col(wk, x, o.cin, i0, i1)
-		o.sc.w[wk].gemm.Sgemm(false, false, (i1-i0)*ss, o.cout, k, 1, col, k, o.wt, o.cout, 0, y[i0*ss*o.cout:i1*ss*o.cout], o.cout)
+		for i := i0; i < i1; i++ {
+			col := o.rowPatches(wk, x, o.cin, i)
+			o.conv3(&o.sc.w[wk].gemm, col, o.cin, o.wt, o.cout, y[i*ss*o.cout:(i+1)*ss*o.cout])
+		}
 	})
 	return out, nil
 }
@@ -244,18 +258,25 @@ func (o *convGradOp) Do(vals ...G.Value) (G.Value, error) {
 	if f.needDX {
 		dx = f32(owned(&o.dx, f.b, f.side, f.side, f.cin))
 	}
+	k3 := 3 * f.cin
 	forChunks(f.chunks(), f.sc.ensure, func(wk, c int) {
 		i0, i1 := f.chunk(c)
-		rows := (i1 - i0) * ss
 		g := &f.sc.w[wk].gemm
-		col := f.im2col(wk, x, f.cin, i0, i1)
-		dyc := dy[i0*ss*cout : i1*ss*cout]
-		g.Sgemm(true, false, k, cout, rows, 1, col, k, dyc, cout, 0, o.parts[c*kc:(c+1)*kc], cout)
-		if dx == nil {
-			return
+		part := o.parts[c*kc : (c+1)*kc]
+		for i := i0; i < i1; i++ {
+			col := f.rowPatches(wk, x, f.cin, i)
+			dyi := dy[i*ss*cout : (i+1)*ss*cout]
+			// rows ky*3c.. of the weight gradient: patches one row down
+			beta := float32(min(i-i0, 1))
+			for ky := range 3 {
+				g.Sgemm(true, false, k3, cout, ss, 1, col[ky*f.side*k3:], k3, dyi, cout, beta, part[ky*k3*cout:(ky+1)*k3*cout], cout)
+			}
+			if dx == nil {
+				continue
+			}
+			dcol := f.rowPatches(wk, dy, cout, i) // x's patches are spent: same buffer
+			f.conv3(g, dcol, cout, f.wflip, f.cin, dx[i*ss*f.cin:(i+1)*ss*f.cin])
 		}
-		dcol := f.im2col(wk, dy, cout, i0, i1) // the patch matrix of x is spent: same buffer
-		g.Sgemm(false, false, rows, f.cin, 9*cout, 1, dcol, 9*cout, f.wflip, f.cin, 0, dx[i0*ss*f.cin:i1*ss*f.cin], f.cin)
 	})
 	dwT := owned(&o.dw, cout, f.cin, 3, 3)
 	dw := f32(dwT)
@@ -301,6 +322,37 @@ func (o *convDWOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (o *convDWOp) Do(...G.Value) (G.Value, error) { return o.g.dw, nil }
+
+// kxcolNHWC writes the row-patch matrix of one NHWC image: (side+2)*side
+// rows of 3c, row (y+1)*side+x holding the c channels of pixels (y, x-1),
+// (y, x) and (y, x+1) (zero outside the image), and a row of zero pixels
+// above and below the image (rows 0..side-1 and (side+1)*side..). Rows
+// (y+ky)*side+x then hold what kernel row ky sees at output pixel (y, x),
+// so the three kernel rows read the same matrix at three offsets.
+func kxcolNHWC(col, in []float32, side, c int) {
+	k := 3 * c
+	clear(col[:side*k])
+	clear(col[(side+1)*side*k : (side+2)*side*k])
+	for y := range side {
+		base := y * side * c
+		for x := range side {
+			row := col[((y+1)*side+x)*k : ((y+1)*side+x+1)*k]
+			switch {
+			case x > 0 && x < side-1:
+				copy(row, in[base+(x-1)*c:base+(x+2)*c])
+			case x == 0 && side > 1:
+				clear(row[:c])
+				copy(row[c:], in[base:base+2*c])
+			case x == side-1 && side > 1:
+				copy(row[:2*c], in[base+(x-1)*c:base+(x+1)*c])
+				clear(row[2*c:])
+			default: // side == 1
+				clear(row)
+				copy(row[c:2*c], in[base:base+c])
+			}
+		}
+	}
+}
 
 // forChunks runs fn(w, c) for every chunk c in [0, n) on up to GOMAXPROCS
 // workers, w being the worker's index (for its scratch; prepare makes room

@@ -15,9 +15,9 @@ import (
 // spends most of an extraction in im2col of NCHW tensors, transposes and
 // buffer copies (the matrix products were about 4% of it). This file is a
 // direct float32 forward pass over the same weight tensors: activations in
-// NHWC (channels last), so a 3x3 patch row of the im2col matrix is three
-// contiguous copies and each convolution is one (pixels x 9*Cin) x
-// (9*Cin x Cout) product of cluster.Sgemm whose result is already NHWC;
+// NHWC (channels last), so each convolution is three (pixels x 3*Cin) x
+// (3*Cin x Cout) products of cluster.Sgemm over one row-patch matrix
+// (kxcolNHWC, three contiguous pixels a row) whose result is already NHWC;
 // eval-mode BatchNorm folded into the weights and a per-channel shift; ReLU
 // and the 2x2 max-pool fused into the product's epilogue; buffers kept
 // across calls; images split over the cores. TestFastExtractMatchesGraph
@@ -115,7 +115,7 @@ func newInferPlan(t *Trunk) *inferPlan {
 
 // inferChunkPixels is how many input pixels one worker pushes through the
 // network at a time (4 images at 32 px, 1 at 64 px): enough rows for the
-// matrix products of the deepest stage, few enough that a chunk's im2col
+// matrix products of the deepest stage, few enough that a chunk's patch
 // buffer stays near the L2 cache.
 const inferChunkPixels = 4 * 32 * 32
 
@@ -213,13 +213,18 @@ func (p *inferPlan) trunk(s *inferScratch, x []float32, off, n int, flat []float
 	}
 	for li := range p.convs {
 		l := &p.convs[li]
-		rows := n * l.side * l.side
-		s.col = grow(s.col, rows*9*l.cin)
+		ss, k := l.side*l.side, 3*l.cin
+		s.b = grow(s.b, n*ss*l.cout)
+		s.col = grow(s.col, (l.side+2)*l.side*k)
 		for i := range n {
-			im2colNHWC(s.col[i*l.side*l.side*9*l.cin:], s.a[i*l.side*l.side*l.cin:], l.side, l.cin)
+			// one product per kernel row over the row-patch matrix, as
+			// convOp.conv3 in training
+			kxcolNHWC(s.col, s.a[i*ss*l.cin:(i+1)*ss*l.cin], l.side, l.cin)
+			y := s.b[i*ss*l.cout : (i+1)*ss*l.cout]
+			for ky := range 3 {
+				s.gemm.Sgemm(false, false, ss, l.cout, k, 1, s.col[ky*l.side*k:], k, l.w[ky*k*l.cout:(ky+1)*k*l.cout], l.cout, float32(min(ky, 1)), y, l.cout)
+			}
 		}
-		s.b = grow(s.b, rows*l.cout)
-		s.gemm.Sgemm(false, false, rows, l.cout, 9*l.cin, 1, s.col, 9*l.cin, l.w, l.cout, 0, s.b, l.cout)
 		if l.pool {
 			half := l.side / 2
 			s.a = grow(s.a, n*half*half*l.cout)
@@ -230,40 +235,6 @@ func (p *inferPlan) trunk(s *inferScratch, x []float32, off, n int, flat []float
 		}
 	}
 	copy(flat, s.a[:n*p.flat])
-}
-
-// im2colNHWC writes the (side*side, 9*c) patch matrix of one NHWC image,
-// zero padded by 1: row y*side+x holds, for ky and kx in 0..2, the c
-// channels of pixel (y+ky-1, x+kx-1).
-func im2colNHWC(col, in []float32, side, c int) {
-	k := 9 * c
-	for y := range side {
-		for x := range side {
-			row := col[(y*side+x)*k : (y*side+x+1)*k]
-			for ky := range 3 {
-				iy := y + ky - 1
-				seg := row[ky*3*c : (ky+1)*3*c]
-				if iy < 0 || iy >= side {
-					clear(seg)
-					continue
-				}
-				base := iy * side * c
-				switch {
-				case x > 0 && x < side-1:
-					copy(seg, in[base+(x-1)*c:base+(x+2)*c])
-				case x == 0 && side > 1:
-					clear(seg[:c])
-					copy(seg[c:], in[base:base+2*c])
-				case x == side-1 && side > 1:
-					copy(seg[:2*c], in[base+(x-1)*c:base+(x+1)*c])
-					clear(seg[2*c:])
-				default: // side == 1
-					clear(seg)
-					copy(seg[c:2*c], in[base:base+c])
-				}
-			}
-		}
-	}
 }
 
 // shiftAct adds the per-channel shift to NHWC rows of c channels and, when

@@ -87,15 +87,18 @@ func reluGrad(y, d float32) float32 {
 }
 
 // bnBwdSums adds, with h = (x-mean)*inv and dz = reluGrad(y, dy),
-// float64(dz*h) into acc[:c] and float64(dz) into acc[c:2c].
-func bnBwdSums(x, y, dy []float32, rows, c int, mean, inv []float32, acc []float64) {
+// float64(dz*h) into acc[:c] and float64(dz) into acc[c:2c]. y is the
+// forward pass's output, y = max(gamma*h+beta, 0); the AVX-512 kernel
+// recomputes gamma*h+beta, bit for bit, instead of reading y (one stream
+// of memory fewer); the Go loop reads y.
+func bnBwdSums(x, y, dy []float32, rows, c int, mean, inv, gamma, beta []float32, acc []float64) {
 	if rows == 0 {
 		return
 	}
 	x, y, dy = x[:rows*c], y[:rows*c], dy[:rows*c]
-	mean, inv, acc = mean[:c], inv[:c], acc[:2*c]
+	mean, inv, gamma, beta, acc = mean[:c], inv[:c], gamma[:c], beta[:c], acc[:2*c]
 	if bnSIMD(c) {
-		bnBwdSums512(&x[0], &y[0], &dy[0], rows, c, &mean[0], &inv[0], &acc[0])
+		bnBwdSums512(&x[0], &dy[0], rows, c, &mean[0], &inv[0], &gamma[0], &beta[0], &acc[0])
 		return
 	}
 	ag, ab := acc[:c], acc[c:2*c]
@@ -111,14 +114,15 @@ func bnBwdSums(x, y, dy []float32, rows, c int, mean, inv []float32, acc []float
 }
 
 // bnBwdDX writes dx = k*((dz-mb) - h*mg), h and dz as in bnBwdSums.
-func bnBwdDX(x, y, dy, dx []float32, rows, c int, mean, inv, k, mb, mg []float32) {
+func bnBwdDX(x, y, dy, dx []float32, rows, c int, mean, inv, gamma, beta, k, mb, mg []float32) {
 	if rows == 0 {
 		return
 	}
 	x, y, dy, dx = x[:rows*c], y[:rows*c], dy[:rows*c], dx[:rows*c]
-	mean, inv, k, mb, mg = mean[:c], inv[:c], k[:c], mb[:c], mg[:c]
+	mean, inv, gamma, beta = mean[:c], inv[:c], gamma[:c], beta[:c]
+	k, mb, mg = k[:c], mb[:c], mg[:c]
 	if bnSIMD(c) {
-		bnBwdDX512(&x[0], &y[0], &dy[0], &dx[0], rows, c, &mean[0], &inv[0], &k[0], &mb[0], &mg[0])
+		bnBwdDX512(&x[0], &dy[0], &dx[0], rows, c, &mean[0], &inv[0], &gamma[0], &beta[0], &k[0], &mb[0], &mg[0])
 		return
 	}
 	for r := range rows {

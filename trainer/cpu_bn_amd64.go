@@ -17,10 +17,10 @@ func bnSumSqDev512(x *float32, rows, c int, mean, acc *float64)
 func bnFwd512(x, y *float32, rows, c int, mean, inv, gamma, beta *float32)
 
 //go:noescape
-func bnBwdSums512(x, y, dy *float32, rows, c int, mean, inv *float32, acc *float64)
+func bnBwdSums512(x, dy *float32, rows, c int, mean, inv, gamma, beta *float32, acc *float64)
 
 //go:noescape
-func bnBwdDX512(x, y, dy, dx *float32, rows, c int, mean, inv, k, mb, mg *float32)
+func bnBwdDX512(x, dy, dx *float32, rows, c int, mean, inv, gamma, beta, k, mb, mg *float32)
 
 // bnAVX512 is whether the CPU runs AVX-512 (the matrix product's choice,
 // made once at start-up); read-only after init.

@@ -132,15 +132,17 @@ fwd_next:
 	VZEROUPPER
 	RET
 
-// func bnBwdSums512(x, y, dy *float32, rows, c int, mean, inv *float32, acc *float64)
-// With h = (x-mean)*inv and dz = dy where y > 0, else 0:
-// acc[j] += float64(dz*h), acc[c+j] += float64(dz), in row order.
-TEXT ·bnBwdSums512(SB), NOSPLIT, $0-64
+// func bnBwdSums512(x, dy *float32, rows, c int, mean, inv, gamma, beta *float32, acc *float64)
+// With h = (x-mean)*inv, z = gamma*h + beta (the forward pass's
+// pre-activation, bit for bit) and dz = dy where z > 0, else 0:
+// acc[j] += float64(dz*h), acc[c+j] += float64(dz), in row order. The ReLU
+// mask comes from z rather than from the layer's output, which saves
+// reading one more activation-sized tensor.
+TEXT ·bnBwdSums512(SB), NOSPLIT, $0-72
 	MOVQ   x+0(FP), SI
-	MOVQ   y+8(FP), DI
-	MOVQ   dy+16(FP), DX
-	MOVQ   c+32(FP), R9
-	MOVQ   acc+56(FP), R12
+	MOVQ   dy+8(FP), DX
+	MOVQ   c+24(FP), R9
+	MOVQ   acc+64(FP), R12
 	MOVQ   R9, R13
 	SHLQ   $3, R13
 	SHLQ   $2, R9
@@ -148,16 +150,20 @@ TEXT ·bnBwdSums512(SB), NOSPLIT, $0-64
 	VPXORD Z9, Z9, Z9
 
 bs_vec:
-	MOVQ    mean+40(FP), R10
+	MOVQ    mean+32(FP), R10
 	VMOVUPS (R10)(R8*1), Z4
-	MOVQ    inv+48(FP), R10
+	MOVQ    inv+40(FP), R10
 	VMOVUPS (R10)(R8*1), Z5
+	MOVQ    gamma+48(FP), R10
+	VMOVUPS (R10)(R8*1), Z14
+	MOVQ    beta+56(FP), R10
+	VMOVUPS (R10)(R8*1), Z15
 	VMOVUPD (R12), Z0
 	VMOVUPD 64(R12), Z1
 	VMOVUPD (R12)(R13*1), Z2
 	VMOVUPD 64(R12)(R13*1), Z3
 	XORQ    AX, AX
-	MOVQ    rows+24(FP), BX
+	MOVQ    rows+16(FP), BX
 	TESTQ   BX, BX
 	JZ      bs_store
 
@@ -165,7 +171,8 @@ bs_row:
 	VMOVUPS       (SI)(AX*1), Z6
 	VSUBPS        Z4, Z6, Z6
 	VMULPS        Z5, Z6, Z6
-	VMOVUPS       (DI)(AX*1), Z7
+	VMULPS        Z14, Z6, Z7
+	VADDPS        Z15, Z7, Z7
 	VCMPPS        $14, Z9, Z7, K1
 	VMOVUPS.Z     (DX)(AX*1), K1, Z8
 	VMULPS        Z6, Z8, Z6
@@ -189,7 +196,6 @@ bs_store:
 	VMOVUPD Z2, (R12)(R13*1)
 	VMOVUPD Z3, 64(R12)(R13*1)
 	ADDQ    $64, SI
-	ADDQ    $64, DI
 	ADDQ    $64, DX
 	ADDQ    $128, R12
 	ADDQ    $64, R8
@@ -198,31 +204,34 @@ bs_store:
 	VZEROUPPER
 	RET
 
-// func bnBwdDX512(x, y, dy, dx *float32, rows, c int, mean, inv, k, mb, mg *float32)
-// With h and dz as above: dx = k*((dz-mb) - h*mg).
-TEXT ·bnBwdDX512(SB), NOSPLIT, $0-88
+// func bnBwdDX512(x, dy, dx *float32, rows, c int, mean, inv, gamma, beta, k, mb, mg *float32)
+// With h, z and dz as above: dx = k*((dz-mb) - h*mg).
+TEXT ·bnBwdDX512(SB), NOSPLIT, $0-96
 	MOVQ   x+0(FP), SI
-	MOVQ   y+8(FP), DI
-	MOVQ   dy+16(FP), DX
-	MOVQ   dx+24(FP), CX
-	MOVQ   c+40(FP), R9
+	MOVQ   dy+8(FP), DX
+	MOVQ   dx+16(FP), CX
+	MOVQ   c+32(FP), R9
 	SHLQ   $2, R9
 	XORQ   R8, R8
 	VPXORD Z9, Z9, Z9
 
 bd_vec:
-	MOVQ    mean+48(FP), R10
+	MOVQ    mean+40(FP), R10
 	VMOVUPS (R10)(R8*1), Z4
-	MOVQ    inv+56(FP), R10
+	MOVQ    inv+48(FP), R10
 	VMOVUPS (R10)(R8*1), Z5
-	MOVQ    k+64(FP), R10
+	MOVQ    gamma+56(FP), R10
+	VMOVUPS (R10)(R8*1), Z14
+	MOVQ    beta+64(FP), R10
+	VMOVUPS (R10)(R8*1), Z15
+	MOVQ    k+72(FP), R10
 	VMOVUPS (R10)(R8*1), Z6
-	MOVQ    mb+72(FP), R10
+	MOVQ    mb+80(FP), R10
 	VMOVUPS (R10)(R8*1), Z7
-	MOVQ    mg+80(FP), R10
+	MOVQ    mg+88(FP), R10
 	VMOVUPS (R10)(R8*1), Z8
 	XORQ    AX, AX
-	MOVQ    rows+32(FP), BX
+	MOVQ    rows+24(FP), BX
 	TESTQ   BX, BX
 	JZ      bd_next
 
@@ -230,7 +239,8 @@ bd_row:
 	VMOVUPS   (SI)(AX*1), Z0
 	VSUBPS    Z4, Z0, Z0
 	VMULPS    Z5, Z0, Z0
-	VMOVUPS   (DI)(AX*1), Z1
+	VMULPS    Z14, Z0, Z1
+	VADDPS    Z15, Z1, Z1
 	VCMPPS    $14, Z9, Z1, K1
 	VMOVUPS.Z (DX)(AX*1), K1, Z2
 	VSUBPS    Z7, Z2, Z2
@@ -244,7 +254,6 @@ bd_row:
 
 bd_next:
 	ADDQ $64, SI
-	ADDQ $64, DI
 	ADDQ $64, DX
 	ADDQ $64, CX
 	ADDQ $64, R8

@@ -7,10 +7,10 @@ const bnAVX512 = false
 func bnSum512(x *float32, rows, c int, acc *float64)                       { panic("no AVX-512") }
 func bnSumSqDev512(x *float32, rows, c int, mean, acc *float64)            { panic("no AVX-512") }
 func bnFwd512(x, y *float32, rows, c int, mean, inv, gamma, beta *float32) { panic("no AVX-512") }
-func bnBwdSums512(x, y, dy *float32, rows, c int, mean, inv *float32, acc *float64) {
+func bnBwdSums512(x, dy *float32, rows, c int, mean, inv, gamma, beta *float32, acc *float64) {
 	panic("no AVX-512")
 }
-func bnBwdDX512(x, y, dy, dx *float32, rows, c int, mean, inv, k, mb, mg *float32) {
+func bnBwdDX512(x, dy, dx *float32, rows, c int, mean, inv, gamma, beta, k, mb, mg *float32) {
 	panic("no AVX-512")
 }
 

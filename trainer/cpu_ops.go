@@ -403,7 +403,7 @@ type bnReLUOp struct {
 	// lives until the next step), batch mean and 1/std, and scale: what
 	// the backward pass needs to recompute the normalised input
 	x, mean, invStd []float32
-	gamma           []float32
+	gamma, beta     []float32
 	sums            blockSums
 	out             *tensor.Dense
 }
@@ -462,7 +462,7 @@ func (o *bnReLUOp) Do(vals ...G.Value) (G.Value, error) {
 	if len(x) != o.shape.TotalSize() || len(gamma) != c || len(beta) != c {
 		return nil, fmt.Errorf("%s: input %v, scale %v, bias %v, want %v", o.name, vals[0].Shape(), vals[1].Shape(), vals[2].Shape(), o.shape)
 	}
-	o.x, o.gamma = x, gamma
+	o.x, o.gamma, o.beta = x, gamma, beta
 	rows := len(x) / c
 	n := float64(rows)
 	mean := make([]float64, c)
@@ -537,7 +537,7 @@ func (o *bnReLUGradOp) Do(vals ...G.Value) (G.Value, error) {
 	db := make([]float64, c)
 	// the ReLU's mask is y > 0; dz = dy there
 	o.sums.run(rows, c, [][]float64{dg, db}, func(lo, hi int, acc []float64) {
-		bnBwdSums(x[lo*c:], y[lo*c:], dy[lo*c:], hi-lo, c, f.mean, f.invStd, acc)
+		bnBwdSums(x[lo*c:], y[lo*c:], dy[lo*c:], hi-lo, c, f.mean, f.invStd, f.gamma, f.beta, acc)
 	})
 	dgT := owned(&o.dgamma, 1, c, 1, 1)
 	dbT := owned(&o.dbeta, 1, c, 1, 1)
@@ -556,7 +556,7 @@ func (o *bnReLUGradOp) Do(vals ...G.Value) (G.Value, error) {
 	dx := f32(out)
 	forChunks((rows+bnBlockRows-1)/bnBlockRows, func(int) {}, func(_, blk int) {
 		lo, hi := blk*bnBlockRows, min(rows, (blk+1)*bnBlockRows)
-		bnBwdDX(x[lo*c:], y[lo*c:], dy[lo*c:], dx[lo*c:], hi-lo, c, f.mean, f.invStd, k, mb, mg)
+		bnBwdDX(x[lo*c:], y[lo*c:], dy[lo*c:], dx[lo*c:], hi-lo, c, f.mean, f.invStd, f.gamma, f.beta, k, mb, mg)
 	})
 	return out, nil
 }

@@ -20,7 +20,7 @@ func TestShortLoad(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "deepercluster")
-	build := exec.Command("go", "build", "-o", bin, "../../../cmd/deepercluster")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/deepercluster")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		t.Fatalf("go build: %v", err)

@@ -8,8 +8,8 @@
 # step is forward, both cross-entropies, backward and SGD (momentum 0.9,
 # weight decay 1e-5) at batch 64; extraction is the eval-mode features of
 # batches of 256. PyTorch is Debian's python3-torch (/usr/bin/python3) with
-# 2 threads, OPENBLAS_CORETYPE=SkylakeX, the same batches, warm-up and
-# number of timed steps.
+# 2 threads (ours: GOMAXPROCS=2), OPENBLAS_CORETYPE=SkylakeX, the same
+# batches, warm-up and number of timed steps.
 #
 # Noise: the machine may be shared. Each of ROUNDS rounds (default 3) runs,
 # for every measurement, ours and then PyTorch, back to back, each for
@@ -32,7 +32,8 @@ STEPS=${STEPS:-50}
 WARMUP=${WARMUP:-3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2
+# 2 threads each: torch.set_num_threads(2) (and its BLAS), GOMAXPROCS=2
+export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 GOMAXPROCS=2
 
 go build -o "$tmp/benchtrain" ./bench/train
 

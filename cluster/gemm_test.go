@@ -126,7 +126,7 @@ func TestSgemmInPlacePanel(t *testing.T) {
 						g.Sgemm(tA, false, m, n, k, 1, a, lda, b, n, 0, serial, n)
 						for i := range got {
 							if got[i] != serial[i] {
-								t.Fatalf("%dx%dx%d: SgemmSerial %v, Sgemm %v at %d", m, n, k, serial[i], got[i], i)
+								t.Fatalf("%dx%dx%d: Gemm.Sgemm %v, Sgemm %v at %d", m, n, k, serial[i], got[i], i)
 							}
 						}
 					}

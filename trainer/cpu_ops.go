@@ -88,19 +88,22 @@ func parallel(n int, fn func(lo, hi int)) {
 
 // ---- convolution: 3x3, stride 1, pad 1, NHWC, weight OIHW ----
 
-// convChunkFloats bounds the patch matrix of one chunk of a convolution's
-// work (1 MiB of float32): rows enough for an efficient product, few enough
-// that the matrix stays near its core's L2 cache instead of making a trip
-// through memory for the whole batch (at 64 px a batch's patch matrix is
-// 150 MB).
+// convChunkFloats sizes the chunks of a convolution's work: a chunk is the
+// images whose full 3x3 patches would take about this many floats (1 MiB),
+// so one image at 32 px in the first stage, a few in the deeper ones. A
+// chunk is the unit a core takes at a time and the unit of the weight
+// gradient's partial sums; it depends only on the shapes, never on the
+// number of cores, so the sums (and a seed's weights) do not either.
 const convChunkFloats = 1 << 18
 
 // convOp convolves x (B, S, S, Cin) with w (Cout, Cin, 3, 3), the layout of
 // the weight Param (checkpoints and the extraction path read it). The batch
-// is cut into chunks of whole images; each core takes chunks in turn, builds
-// their patch matrix in its own scratch and runs one single-threaded
-// product per chunk (cluster.SgemmSerial), so the cores never wait on each
-// other inside a layer and our loops never stack on the GEMM's own threads.
+// is cut into chunks of whole images; each core takes chunks in turn and,
+// per image, builds its row-patch matrix (kxcolNHWC) in its own scratch and
+// runs single-threaded products on it (its own cluster.Gemm), so the cores
+// never wait on each other inside a layer and our loops never stack on the
+// GEMM's own threads. Nothing patch-sized outlives an image: the gradient
+// rebuilds the patches rather than keeping the batch's (150 MB at 64 px).
 type convOp struct {
 	opBase
 	b, side, cin, cout int
@@ -222,15 +225,15 @@ func (o *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) 
 }
 
 // convGradOp is (x, w, dy) -> dx (or dw when the conv needs no dx). Per
-// chunk: the patch matrix of x and its weight gradient col^T*dy into the
-// chunk's own partial sum; then (with dx) the input gradient as the
-// convolution of dy with the flipped, transposed kernel (wflip): one more
-// patch matrix, of dy, in the same buffer and one product that writes the
-// chunk's dx directly. (The product dy*wt^T followed by a scatter-add of
-// its patches back onto the image did the same work with an inner
-// dimension of only Cout, and the scatter alone cost a tenth of a step.)
-// The partial sums are added in chunk order, so the result does not depend
-// on which core ran what.
+// image of a chunk: the row patches of x and, one product per kernel row,
+// its weight gradient patches^T*dy into the chunk's own partial sum; then
+// (with dx) the input gradient as the convolution of dy with the flipped,
+// transposed kernel (wflip): the row patches of dy, in the same buffer,
+// and products that write the image's dx directly. (The product dy*wt^T
+// followed by a scatter-add of its patches back onto the image did the
+// same work with an inner dimension of only Cout, and the scatter alone
+// cost a tenth of a step.) The partial sums are added in chunk order, so
+// the result does not depend on which core ran what.
 type convGradOp struct {
 	opBase
 	f      *convOp

@@ -64,8 +64,8 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 
 // Gemm is a single-threaded matrix product that keeps its packing buffers
 // across calls. It is for callers that already spread their own work items
-// over the cores (the trainer's convolutions run one product per chunk of
-// images on each core, a few hundred per training step): with Sgemm there,
+// over the cores (the trainer's convolutions run three products per image
+// and layer on each core, thousands per training step): with Sgemm there,
 // every product would start GOMAXPROCS more goroutines, the two levels
 // would oversubscribe the cores, and each call would allocate its buffers
 // anew. The zero value is ready; one Gemm per goroutine.
@@ -166,6 +166,10 @@ func sgemmBuf(kr *microKernels, threads int, buf *Gemm, transA, transB bool, m, 
 	if float64(m)*float64(n)*float64(k) < 1<<18 {
 		threads = 1
 	}
+	// The narrow kernel adds the products of an element in the same order
+	// as the wide one (kc blocks in turn, p ascending, one FMA each): with
+	// alpha 1 and beta 0 or 1 the choice does not change a result's bits
+	// (TestNarrowKernelSameBits), so PCA and k-means are unchanged by it.
 	if kr.narrow != nil && n <= kr.narrow.mr {
 		kr = kr.narrow
 	}

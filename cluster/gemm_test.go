@@ -136,6 +136,43 @@ func TestSgemmInPlacePanel(t *testing.T) {
 	}
 }
 
+// TestNarrowKernelSameBits: products of at most 16 columns, with and
+// without the narrow kernel, give the same bits (alpha 1, beta 0 or 1).
+func TestNarrowKernelSameBits(t *testing.T) {
+	var wide *microKernels
+	for _, kr := range cpuKernels() {
+		if kr.narrow != nil {
+			w := *kr
+			w.narrow = nil
+			wide = &w
+		}
+	}
+	if wide == nil {
+		t.Skip("no narrow kernel on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, sh := range [][3]int{{1000, 16, 300}, {37, 9, 600}, {130, 16, 20}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, tA := range []bool{false, true} {
+			for _, beta := range []float32{0, 1} {
+				lda := k
+				if tA {
+					lda = m
+				}
+				a, b, c0 := randMat(rng, m*k), randMat(rng, k*n), randMat(rng, m*n)
+				got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+				sgemm(kernels, 2, tA, false, m, n, k, 1, a, lda, b, n, beta, got, n)
+				sgemm(wide, 2, tA, false, m, n, k, 1, a, lda, b, n, beta, want, n)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%dx%dx%d tA=%v beta=%v: C[%d] = %v narrow, %v wide", m, n, k, tA, beta, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestSgemmPanicsOnShortSlices(t *testing.T) {
 	defer func() {
 		if recover() == nil {

@@ -145,11 +145,25 @@ type inferer struct {
 	flat, hid []float32
 }
 
-// extract writes the features of cnt NCHW images x into dst (cnt x hid):
-// the convolutions chunk by chunk on every core, then the fc layers as two
-// products over all cnt images (per chunk, each product would pack fc1's
-// weight, 2 MB at 64 px, for one image's row).
+// inferBlock bounds the images whose trunk outputs extract holds at once
+// (4 MB at 64 px), whatever the caller passes.
+const inferBlock = 256
+
+// extract writes the features of cnt NCHW images x into dst (cnt x hid),
+// in blocks of at most inferBlock images: the convolutions chunk by chunk
+// on every core, then the fc layers as two products over the whole block
+// (per chunk, each product would pack fc1's weight, 2 MB at 64 px, for one
+// image's row).
 func (f *inferer) extract(p *inferPlan, x []float32, cnt int, dst []float32) {
+	per := 3 * p.inSide * p.inSide
+	for off := 0; off < cnt; off += inferBlock {
+		n := min(inferBlock, cnt-off)
+		f.block(p, x[off*per:(off+n)*per], n, dst[off*p.hid:(off+n)*p.hid])
+	}
+}
+
+// block is extract for cnt <= inferBlock images.
+func (f *inferer) block(p *inferPlan, x []float32, cnt int, dst []float32) {
 	per := inferChunk(p.inSide)
 	chunks := (cnt + per - 1) / per
 	workers := min(runtime.GOMAXPROCS(0), chunks)

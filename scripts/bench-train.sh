@@ -8,8 +8,9 @@
 # step is forward, both cross-entropies, backward and SGD (momentum 0.9,
 # weight decay 1e-5) at batch 64; extraction is the eval-mode features of
 # batches of 256. PyTorch is Debian's python3-torch (/usr/bin/python3) with
-# 2 threads (ours: GOMAXPROCS=2), OPENBLAS_CORETYPE=SkylakeX, the same
-# batches, warm-up and number of timed steps.
+# 2 threads (ours: GOMAXPROCS=2), OPENBLAS_CORETYPE=SkylakeX, a malloc
+# setting that spares it a page fault per activation (see below), the
+# same batches, warm-up and number of timed steps.
 #
 # Noise: the machine may be shared. Each of ROUNDS rounds (default 3) runs,
 # for every measurement, ours and then PyTorch, back to back, each for
@@ -34,6 +35,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # 2 threads each: torch.set_num_threads(2) (and its BLAS), GOMAXPROCS=2
 export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 GOMAXPROCS=2
+# PyTorch's activations at batch 64-256 are 16-67 MB; with glibc's default
+# malloc each one is a fresh mmap, freed to the OS after use, and this VM
+# spends 40-45% of PyTorch's time in page faults (train 32 px, one thread:
+# 2.9 CPU ms/img with the defaults, 0.77 with the setting below; extract
+# 64 px: 19 and 2.1). A peer crippled by its allocator would flatter us, so
+# it gets the setting that keeps freed memory in the heap, as it gets
+# OPENBLAS_CORETYPE. PEER_MALLOC=default measures it as before.
+if [ "${PEER_MALLOC:-tuned}" = tuned ]; then
+	peer_env=(MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296)
+else
+	peer_env=()
+fi
 
 go build -o "$tmp/benchtrain" ./bench/train
 
@@ -96,12 +109,13 @@ measure() { # side mode res -> JSON line appended to $tmp/<side>_<mode>_<res>
 	if [ "$side" = ours ]; then
 		out=$("$tmp/benchtrain" "$mode" -res "$res" -steps "$STEPS" -warmup "$WARMUP")
 	else
-		out=$($PY "$tmp/torch_bench.py" "$mode" "$res" "$STEPS" "$WARMUP")
+		out=$(env "${peer_env[@]}" $PY "$tmp/torch_bench.py" "$mode" "$res" "$STEPS" "$WARMUP")
 	fi
 	echo "  load $l  $side $mode ${res}px: $out" >&2
 	echo "$out" >>"$tmp/${side}_${mode}_${res}"
 }
 
+echo "== peer allocator: ${PEER_MALLOC:-tuned} (${peer_env[*]:-glibc defaults}) ==" >&2
 echo "== SGEMM peak (cluster.Sgemm, all cores) ==" >&2
 sgemm=$("$tmp/benchtrain" sgemm)
 echo "  $sgemm" >&2
@@ -118,7 +132,7 @@ echo "  SGEMM peak again after the rounds: $sgemm2" >&2
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 $PY - "$tmp" "$sgemm" "$sgemm2" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 tmp, sg1, sg2 = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 def runs(side, mode, res):
     return [json.loads(l) for l in open(f"{tmp}/{side}_{mode}_{res}")]
@@ -152,6 +166,7 @@ loads = [float(l) for l in open(f"{tmp}/loads")]
 out.update(train_gflops=gflops, sgemm_peak_gflops=round(max(sg1["gflops"], sg2["gflops"]), 1),
            load_avg=max(loads), train_rss_mb_64px=rss64)
 out.update(extra)
+out["peer_malloc"] = os.environ.get("PEER_MALLOC", "tuned")
 print(f"1-minute load averages before each measurement: {loads}", file=sys.stderr)
 print(json.dumps(out))
 PY

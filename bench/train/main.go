@@ -45,13 +45,14 @@ func emit(v any) {
 	fmt.Println(string(b))
 }
 
-// usage is the process's CPU seconds (user+system) and peak RSS in MB.
-func usage() (cpu, rssMB float64) {
+// usage is the process's CPU seconds (user+system), of which system, and
+// its peak RSS in MB.
+func usage() (cpu, sys, rssMB float64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9, float64(ru.Maxrss) / 1024
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9, float64(ru.Stime.Nano()) / 1e9, float64(ru.Maxrss) / 1024
 }
 
 // convFLOPs is the forward cost (2 x multiply-adds) of the trunk's
@@ -137,7 +138,7 @@ func model(mode string, args []string) error {
 			return err
 		}
 	}
-	c0, _ := usage()
+	c0, s0, _ := usage()
 	t0 := time.Now()
 	for range *steps {
 		if err := run(); err != nil {
@@ -145,14 +146,14 @@ func model(mode string, args []string) error {
 		}
 	}
 	wall := time.Since(t0).Seconds()
-	c1, rss := usage()
+	c1, s1, rss := usage()
 	imgs := float64(*steps * n)
 	flops := trainFLOPs(cfg)
 	if mode == "extract" {
 		flops, _ = convFLOPs(cfg)
 	}
 	emit(map[string]any{"mode": mode, "res": *res, "batch": n, "steps": *steps,
-		"ips": imgs / wall, "cpu_ms_per_img": 1e3 * (c1 - c0) / imgs,
+		"ips": imgs / wall, "cpu_ms_per_img": 1e3 * (c1 - c0) / imgs, "sys_ms_per_img": 1e3 * (s1 - s0) / imgs,
 		"gflops": flops * imgs / wall / 1e9, "rss_mb": rss})
 	return nil
 }

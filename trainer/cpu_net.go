@@ -289,8 +289,14 @@ func (t *Trunk) buildFast(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
 	if h, err = G.Reshape(h, tensor.Shape{b, t.Cfg.flatSize()}); err != nil {
 		return nil, fmt.Errorf("flatten: %w", err)
 	}
-	if gt.feat, err = fcLayers(h, gt.params[pi:]); err != nil {
-		return nil, err
+	ps := gt.params[pi:]
+	fc1 := &fcOp{opBase: opBase{"fc1"}, b: b, in: t.Cfg.flatSize(), out: t.Cfg.Hidden, relu: true}
+	if h, err = G.ApplyOp(fc1, h, ps[0], ps[1]); err != nil {
+		return nil, fmt.Errorf("fc1: %w", err)
+	}
+	fc2 := &fcOp{opBase: opBase{"fc2"}, b: b, in: t.Cfg.Hidden, out: t.Cfg.Hidden}
+	if gt.feat, err = G.ApplyOp(fc2, h, ps[2], ps[3]); err != nil {
+		return nil, fmt.Errorf("fc2: %w", err)
 	}
 	return gt, nil
 }

@@ -189,22 +189,14 @@ func sgemmBuf(kr *microKernels, threads int, buf *Gemm, transA, transB bool, m, 
 	}
 	mc := max(nr, mcRows/nr*nr) // whole tiles per row block
 	rowBlocks := (m + mc - 1) / mc
-	type scratch struct {
-		tile []float32
-		qpad []float32
-	}
-	scr := make([]scratch, threads)
-	for t := range scr {
-		if t == 0 {
-			buf.tile, buf.qpad = grow32(buf.tile, mr*nr), grow32(buf.qpad, nr*kc)
-			scr[t] = scratch{tile: buf.tile, qpad: buf.qpad}
-			continue
-		}
-		scr[t] = scratch{tile: make([]float32, mr*nr), qpad: make([]float32, nr*kc)}
+	buf.tile, buf.qpad = grow32(buf.tile, mr*nr), grow32(buf.qpad, nr*kc)
+	workers := min(threads, rowBlocks)
+	var scr []gemmScratch // for the other workers
+	for range workers - 1 {
+		scr = append(scr, gemmScratch{tile: make([]float32, mr*nr), qpad: make([]float32, nr*kc)})
 	}
 	for jc := 0; jc < n; jc += nc {
 		ncb := min(nc, n-jc)
-		panels := (ncb + mr - 1) / mr
 		for pc := 0; pc < k; pc += kc {
 			kcb := min(kc, k-pc)
 			betaEff := beta
@@ -217,56 +209,95 @@ func sgemmBuf(kr *microKernels, threads int, buf *Gemm, transA, transB bool, m, 
 			} else {
 				packB(packed, transB, b, ldb, pc, kcb, jc, ncb, mr)
 			}
+			blk := gemmBlock{kr: kr, transA: transA, m: m, n: n, a: a, lda: lda, c: c, ldc: ldc, alpha: alpha, beta: betaEff,
+				src: src, jc: jc, pc: pc, kcb: kcb, panels: (ncb + mr - 1) / mr, mc: mc}
+			if workers == 1 {
+				// no goroutines, closures or atomics: a single-threaded
+				// product (a Gemm's, thousands per training step)
+				// allocates nothing
+				s := gemmScratch{tile: buf.tile, qpad: buf.qpad}
+				for rb := range rowBlocks {
+					blk.rows(s, rb)
+				}
+				continue
+			}
+			// copies for the closure, so that only this branch allocates
+			shared, mine, others := blk, gemmScratch{tile: buf.tile, qpad: buf.qpad}, scr
 			var next atomic.Int64
-			work := func(w int) {
-				s := scr[w]
+			runWorkers(workers, func(w int) {
+				s := mine
+				if w > 0 {
+					s = others[w-1]
+				}
 				for {
-					blk := int(next.Add(1)) - 1
-					if blk >= rowBlocks {
+					rb := int(next.Add(1)) - 1
+					if rb >= rowBlocks {
 						return
 					}
-					i0 := blk * mc
-					i1 := min(m, i0+mc)
-					for t := 0; t < panels; t++ {
-						pp := src[t*kcb*mr : (t+1)*kcb*mr]
-						j0 := jc + t*mr
-						cols := min(mr, n-j0)
-						for i := i0; i < i1; i += nr {
-							rows := min(nr, i1-i)
-							var q []float32
-							var rs, ps int
-							switch {
-							case rows < nr:
-								packQ(s.qpad, transA, a, lda, i, rows, pc, kcb, nr)
-								q, rs, ps = s.qpad, kcb, 1
-							case transA:
-								q, rs, ps = a[pc*lda+i:], 1, lda
-							default:
-								q, rs, ps = a[i*lda+pc:], lda, 1
-							}
-							if rows == nr && cols == mr {
-								kr.gemm(kcb, pp, q, rs, ps, c[i*ldc+j0:], ldc, alpha, betaEff)
-								continue
-							}
-							kr.gemm(kcb, pp, q, rs, ps, s.tile, mr, 1, 0)
-							for j := 0; j < rows; j++ {
-								crow := c[(i+j)*ldc+j0 : (i+j)*ldc+j0+cols]
-								trow := s.tile[j*mr : j*mr+cols]
-								if betaEff == 0 {
-									for r := range crow {
-										crow[r] = alpha * trow[r]
-									}
-								} else {
-									for r := range crow {
-										crow[r] = alpha*trow[r] + betaEff*crow[r]
-									}
-								}
-							}
-						}
+					shared.rows(s, rb)
+				}
+			})
+		}
+	}
+}
+
+// gemmScratch is one worker's buffers: a tile for the edges of C and a
+// zero-padded block of op(A) rows.
+type gemmScratch struct {
+	tile, qpad []float32
+}
+
+// gemmBlock is one (column block, inner block) pass of sgemmBuf: op(B)'s
+// packed panels src against row blocks of op(A), into C.
+type gemmBlock struct {
+	kr                      *microKernels
+	transA                  bool
+	m, n, lda, ldc          int
+	a, c, src               []float32
+	alpha, beta             float32
+	jc, pc, kcb, panels, mc int
+}
+
+// rows runs row block rb (rows rb*mc .. +mc of C) over every panel.
+func (g *gemmBlock) rows(s gemmScratch, rb int) {
+	kr, mr, nr := g.kr, g.kr.mr, g.kr.nr
+	i0 := rb * g.mc
+	i1 := min(g.m, i0+g.mc)
+	for t := 0; t < g.panels; t++ {
+		pp := g.src[t*g.kcb*mr : (t+1)*g.kcb*mr]
+		j0 := g.jc + t*mr
+		cols := min(mr, g.n-j0)
+		for i := i0; i < i1; i += nr {
+			rows := min(nr, i1-i)
+			var q []float32
+			var rs, ps int
+			switch {
+			case rows < nr:
+				packQ(s.qpad, g.transA, g.a, g.lda, i, rows, g.pc, g.kcb, nr)
+				q, rs, ps = s.qpad, g.kcb, 1
+			case g.transA:
+				q, rs, ps = g.a[g.pc*g.lda+i:], 1, g.lda
+			default:
+				q, rs, ps = g.a[i*g.lda+g.pc:], g.lda, 1
+			}
+			if rows == nr && cols == mr {
+				kr.gemm(g.kcb, pp, q, rs, ps, g.c[i*g.ldc+j0:], g.ldc, g.alpha, g.beta)
+				continue
+			}
+			kr.gemm(g.kcb, pp, q, rs, ps, s.tile, mr, 1, 0)
+			for j := 0; j < rows; j++ {
+				crow := g.c[(i+j)*g.ldc+j0 : (i+j)*g.ldc+j0+cols]
+				trow := s.tile[j*mr : j*mr+cols]
+				if g.beta == 0 {
+					for r := range crow {
+						crow[r] = g.alpha * trow[r]
+					}
+				} else {
+					for r := range crow {
+						crow[r] = g.alpha*trow[r] + g.beta*crow[r]
 					}
 				}
 			}
-			runWorkers(min(threads, rowBlocks), work)
 		}
 	}
 }

@@ -25,6 +25,10 @@ type microKernels struct {
 	// argmin computes d = cn[r] + sum_p P(p,r)*Q(j,p) and, where
 	// d < minv[j*mr+r], stores d there and j0+r in idxv[j*mr+r].
 	argmin func(kc int, p, q []float32, rs, ps int, cn, minv []float32, idxv []int32, j0 int32)
+	// narrow, when set, is a kernel of fewer lanes (and no argmin) that
+	// sgemm uses instead for products of at most narrow.mr columns: a
+	// 32-lane kernel on 16 columns computes as much padding as result.
+	narrow *microKernels
 }
 
 // kernels is chosen once from the CPU; it is read-only after init.
@@ -57,6 +61,34 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		panic(err)
 	}
 	sgemm(kernels, 0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Gemm is a single-threaded matrix product that keeps its packing buffers
+// across calls. It is for callers that already spread their own work items
+// over the cores (the trainer's convolutions run three products per image
+// and layer on each core, thousands per training step): with Sgemm there,
+// every product would start GOMAXPROCS more goroutines, the two levels
+// would oversubscribe the cores, and each call would allocate its buffers
+// anew. The zero value is ready; one Gemm per goroutine.
+type Gemm struct {
+	packed, tile, qpad []float32
+}
+
+// Sgemm is the package's Sgemm on the calling goroutine, with g's buffers.
+// Results are bit for bit those of Sgemm.
+func (g *Gemm) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if err := checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc); err != nil {
+		panic(err)
+	}
+	sgemmBuf(kernels, 1, g, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// grow32 returns s resized to n, reallocated only when too small.
+func grow32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
 }
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) error {
@@ -116,6 +148,12 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // inner-dimension block (kcBlock) -> pack P -> row blocks of mcRows in
 // parallel -> P panel -> row tile.
 func sgemm(kr *microKernels, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmBuf(kr, threads, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmBuf is sgemm taking its buffers from buf when buf is not nil (then
+// threads must be 1).
+func sgemmBuf(kr *microKernels, threads int, buf *Gemm, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -129,79 +167,138 @@ func sgemm(kr *microKernels, threads int, transA, transB bool, m, n, k int, alph
 	if float64(m)*float64(n)*float64(k) < 1<<18 {
 		threads = 1
 	}
+	// The narrow kernel adds the products of an element in the same order
+	// as the wide one (kc blocks in turn, p ascending, one FMA each): with
+	// alpha 1 and beta 0 or 1 the choice does not change a result's bits
+	// (TestNarrowKernelSameBits), so PCA and k-means are unchanged by it.
+	if kr.narrow != nil && n <= kr.narrow.mr {
+		kr = kr.narrow
+	}
 	mr, nr := kr.mr, kr.nr
 	nc := min(n, ncBlock)
 	kc := min(k, kcBlock)
-	packed := make([]float32, kc*((nc+mr-1)/mr)*mr)
-	rowBlocks := (m + mcRows - 1) / mcRows
-	type scratch struct {
-		tile []float32
-		qpad []float32
+	// op(B) of exactly mr contiguous columns is already one packed panel
+	// (an NHWC gradient of 16 or 32 channels, say): read it in place.
+	inPlace := !transB && n == mr && ldb == mr
+	if buf == nil {
+		buf = &Gemm{}
 	}
-	scr := make([]scratch, threads)
-	for t := range scr {
-		scr[t] = scratch{tile: make([]float32, mr*nr), qpad: make([]float32, nr*kc)}
+	var packed []float32
+	if !inPlace {
+		buf.packed = grow32(buf.packed, kc*((nc+mr-1)/mr)*mr)
+		packed = buf.packed
+	}
+	mc := max(nr, mcRows/nr*nr) // whole tiles per row block
+	rowBlocks := (m + mc - 1) / mc
+	buf.tile, buf.qpad = grow32(buf.tile, mr*nr), grow32(buf.qpad, nr*kc)
+	workers := min(threads, rowBlocks)
+	var scr []gemmScratch // for the other workers
+	for range workers - 1 {
+		scr = append(scr, gemmScratch{tile: make([]float32, mr*nr), qpad: make([]float32, nr*kc)})
 	}
 	for jc := 0; jc < n; jc += nc {
 		ncb := min(nc, n-jc)
-		panels := (ncb + mr - 1) / mr
 		for pc := 0; pc < k; pc += kc {
 			kcb := min(kc, k-pc)
 			betaEff := beta
 			if pc > 0 {
 				betaEff = 1
 			}
-			packB(packed, transB, b, ldb, pc, kcb, jc, ncb, mr)
+			src := packed
+			if inPlace {
+				src = b[pc*ldb : (pc+kcb)*ldb]
+			} else {
+				packB(packed, transB, b, ldb, pc, kcb, jc, ncb, mr)
+			}
+			blk := gemmBlock{kr: kr, transA: transA, m: m, n: n, a: a, lda: lda, c: c, ldc: ldc, alpha: alpha, beta: betaEff,
+				src: src, jc: jc, pc: pc, kcb: kcb, panels: (ncb + mr - 1) / mr, mc: mc}
+			if workers == 1 {
+				// no goroutines, closures or atomics: a single-threaded
+				// product (a Gemm's, thousands per training step)
+				// allocates nothing
+				s := gemmScratch{tile: buf.tile, qpad: buf.qpad}
+				for rb := range rowBlocks {
+					blk.rows(s, rb)
+				}
+				continue
+			}
+			// copies for the closure, so that only this branch allocates
+			shared, mine, others := blk, gemmScratch{tile: buf.tile, qpad: buf.qpad}, scr
 			var next atomic.Int64
-			work := func(w int) {
-				s := scr[w]
+			runWorkers(workers, func(w int) {
+				s := mine
+				if w > 0 {
+					s = others[w-1]
+				}
 				for {
-					blk := int(next.Add(1)) - 1
-					if blk >= rowBlocks {
+					rb := int(next.Add(1)) - 1
+					if rb >= rowBlocks {
 						return
 					}
-					i0 := blk * mcRows
-					i1 := min(m, i0+mcRows)
-					for t := 0; t < panels; t++ {
-						pp := packed[t*kcb*mr : (t+1)*kcb*mr]
-						j0 := jc + t*mr
-						cols := min(mr, n-j0)
-						for i := i0; i < i1; i += nr {
-							rows := min(nr, i1-i)
-							var q []float32
-							var rs, ps int
-							switch {
-							case rows < nr:
-								packQ(s.qpad, transA, a, lda, i, rows, pc, kcb, nr)
-								q, rs, ps = s.qpad, kcb, 1
-							case transA:
-								q, rs, ps = a[pc*lda+i:], 1, lda
-							default:
-								q, rs, ps = a[i*lda+pc:], lda, 1
-							}
-							if rows == nr && cols == mr {
-								kr.gemm(kcb, pp, q, rs, ps, c[i*ldc+j0:], ldc, alpha, betaEff)
-								continue
-							}
-							kr.gemm(kcb, pp, q, rs, ps, s.tile, mr, 1, 0)
-							for j := 0; j < rows; j++ {
-								crow := c[(i+j)*ldc+j0 : (i+j)*ldc+j0+cols]
-								trow := s.tile[j*mr : j*mr+cols]
-								if betaEff == 0 {
-									for r := range crow {
-										crow[r] = alpha * trow[r]
-									}
-								} else {
-									for r := range crow {
-										crow[r] = alpha*trow[r] + betaEff*crow[r]
-									}
-								}
-							}
-						}
+					shared.rows(s, rb)
+				}
+			})
+		}
+	}
+}
+
+// gemmScratch is one worker's buffers: a tile for the edges of C and a
+// zero-padded block of op(A) rows.
+type gemmScratch struct {
+	tile, qpad []float32
+}
+
+// gemmBlock is one (column block, inner block) pass of sgemmBuf: op(B)'s
+// packed panels src against row blocks of op(A), into C.
+type gemmBlock struct {
+	kr                      *microKernels
+	transA                  bool
+	m, n, lda, ldc          int
+	a, c, src               []float32
+	alpha, beta             float32
+	jc, pc, kcb, panels, mc int
+}
+
+// rows runs row block rb (rows rb*mc .. +mc of C) over every panel.
+func (g *gemmBlock) rows(s gemmScratch, rb int) {
+	kr, mr, nr := g.kr, g.kr.mr, g.kr.nr
+	i0 := rb * g.mc
+	i1 := min(g.m, i0+g.mc)
+	for t := 0; t < g.panels; t++ {
+		pp := g.src[t*g.kcb*mr : (t+1)*g.kcb*mr]
+		j0 := g.jc + t*mr
+		cols := min(mr, g.n-j0)
+		for i := i0; i < i1; i += nr {
+			rows := min(nr, i1-i)
+			var q []float32
+			var rs, ps int
+			switch {
+			case rows < nr:
+				packQ(s.qpad, g.transA, g.a, g.lda, i, rows, g.pc, g.kcb, nr)
+				q, rs, ps = s.qpad, g.kcb, 1
+			case g.transA:
+				q, rs, ps = g.a[g.pc*g.lda+i:], 1, g.lda
+			default:
+				q, rs, ps = g.a[i*g.lda+g.pc:], g.lda, 1
+			}
+			if rows == nr && cols == mr {
+				kr.gemm(g.kcb, pp, q, rs, ps, g.c[i*g.ldc+j0:], g.ldc, g.alpha, g.beta)
+				continue
+			}
+			kr.gemm(g.kcb, pp, q, rs, ps, s.tile, mr, 1, 0)
+			for j := 0; j < rows; j++ {
+				crow := g.c[(i+j)*g.ldc+j0 : (i+j)*g.ldc+j0+cols]
+				trow := s.tile[j*mr : j*mr+cols]
+				if g.beta == 0 {
+					for r := range crow {
+						crow[r] = g.alpha * trow[r]
+					}
+				} else {
+					for r := range crow {
+						crow[r] = g.alpha*trow[r] + g.beta*crow[r]
 					}
 				}
 			}
-			runWorkers(min(threads, rowBlocks), work)
 		}
 	}
 }

@@ -46,7 +46,8 @@ func naiveGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 func TestSgemmMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {12, 32, 1}, {13, 33, 17}, {24, 64, 300}, {25, 31, 257},
-		{7, 100, 3}, {100, 7, 520}, {121, 97, 64}, {36, 3100, 5}, {0, 5, 5}, {5, 0, 5}, {5, 5, 0}}
+		{7, 100, 3}, {100, 7, 520}, {121, 97, 64}, {36, 3100, 5}, {0, 5, 5}, {5, 0, 5}, {5, 5, 0},
+		{40, 16, 300}, {37, 16, 33}, {130, 15, 20}, {250, 17, 9}}
 	for _, kr := range cpuKernels() {
 		for _, sh := range shapes {
 			m, n, k := sh[0], sh[1], sh[2]
@@ -86,6 +87,85 @@ func TestSgemmMatchesNaive(t *testing.T) {
 								t.Fatalf("%s: wrote outside C at row %d col %d", name, i, j)
 							}
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSgemmInPlacePanel covers the products whose B is read in place (no
+// transpose, as many columns as the kernel has lanes, ld equal to them) and
+// the narrow kernel on its full tiles, against the naive product; and that
+// a Gemm, its buffers reused across shapes, gives bit for bit what Sgemm
+// gives.
+func TestSgemmInPlacePanel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var g Gemm
+	for _, kr := range cpuKernels() {
+		for _, n := range []int{16, 32} {
+			for _, sh := range [][2]int{{300, 600}, {16, 5}, {129, 257}} {
+				m, k := sh[0], sh[1]
+				for _, tA := range []bool{false, true} {
+					lda := k
+					if tA {
+						lda = m
+					}
+					a, b := randMat(rng, m*k), randMat(rng, k*n)
+					want, got := make([]float32, m*n), make([]float32, m*n)
+					naiveGemm(tA, false, m, n, k, 1, a, lda, b, n, 0, want, n)
+					sgemm(kr, 2, tA, false, m, n, k, 1, a, lda, b, n, 0, got, n)
+					for i := range want {
+						if !(math.Abs(float64(got[i]-want[i])) <= 1e-4*math.Sqrt(float64(k+1))*(1+math.Abs(float64(want[i])))) {
+							t.Fatalf("%s %dx%dx%d tA=%v: C[%d] = %v, want %v", kr.name, m, n, k, tA, i, got[i], want[i])
+						}
+					}
+					if kr == kernels {
+						serial := make([]float32, m*n)
+						Sgemm(tA, false, m, n, k, 1, a, lda, b, n, 0, got, n)
+						g.Sgemm(tA, false, m, n, k, 1, a, lda, b, n, 0, serial, n)
+						for i := range got {
+							if got[i] != serial[i] {
+								t.Fatalf("%dx%dx%d: Gemm.Sgemm %v, Sgemm %v at %d", m, n, k, serial[i], got[i], i)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestNarrowKernelSameBits: products of at most 16 columns, with and
+// without the narrow kernel, give the same bits (alpha 1, beta 0 or 1).
+func TestNarrowKernelSameBits(t *testing.T) {
+	var wide *microKernels
+	for _, kr := range cpuKernels() {
+		if kr.narrow != nil {
+			w := *kr
+			w.narrow = nil
+			wide = &w
+		}
+	}
+	if wide == nil {
+		t.Skip("no narrow kernel on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, sh := range [][3]int{{1000, 16, 300}, {37, 9, 600}, {130, 16, 20}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, tA := range []bool{false, true} {
+			for _, beta := range []float32{0, 1} {
+				lda := k
+				if tA {
+					lda = m
+				}
+				a, b, c0 := randMat(rng, m*k), randMat(rng, k*n), randMat(rng, m*n)
+				got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+				sgemm(kernels, 2, tA, false, m, n, k, 1, a, lda, b, n, beta, got, n)
+				sgemm(wide, 2, tA, false, m, n, k, 1, a, lda, b, n, beta, want, n)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%dx%dx%d tA=%v beta=%v: C[%d] = %v narrow, %v wide", m, n, k, tA, beta, i, got[i], want[i])
 					}
 				}
 			}

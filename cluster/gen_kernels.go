@@ -20,12 +20,13 @@ type isa struct {
 	reg    string // "Z" or "Y"
 	vbytes int    // bytes per vector
 	nr     int    // broadcast rows
+	halves int    // vectors per broadcast row: mr = halves * vbytes / 4
 }
 
-// rowAddr is the address of row j of Q: three base registers 4 rows apart,
-// with R8 = row stride, R9 = 3 * row stride.
+// rowAddr is the address of row j of Q: up to four base registers 4 rows
+// apart, with R8 = row stride, R9 = 3 * row stride.
 func rowAddr(j int) string {
-	base := []string{"R10", "R11", "R12"}[j/4]
+	base := []string{"R10", "R11", "R12", "DX"}[j/4]
 	switch j % 4 {
 	case 0:
 		return "(" + base + ")"
@@ -43,7 +44,7 @@ func (s isa) acc(j, h int) string {
 	if s.reg == "Y" {
 		first = 4
 	}
-	return fmt.Sprintf("%s%d", s.reg, first+2*j+h)
+	return fmt.Sprintf("%s%d", s.reg, first+s.halves*j+h)
 }
 
 func (s isa) v(i int) string { return fmt.Sprintf("%s%d", s.reg, i) }
@@ -58,10 +59,13 @@ func (s isa) mainLoop(fn string) {
 	f("\tLEAQ (R8)(R8*2), R9")
 	f("\tLEAQ (R10)(R8*4), R11")
 	f("\tLEAQ (R11)(R8*4), R12")
+	if s.nr > 12 {
+		f("\tLEAQ (R12)(R8*4), DX")
+	}
 	f("\tMOVQ ps+32(FP), R13")
 	f("\tSHLQ $2, R13")
 	for j := 0; j < s.nr; j++ {
-		for h := 0; h < 2; h++ {
+		for h := 0; h < s.halves; h++ {
 			if s.reg == "Z" {
 				f("\tVPXORD %s, %s, %s", s.acc(j, h), s.acc(j, h), s.acc(j, h))
 			} else {
@@ -73,7 +77,9 @@ func (s isa) mainLoop(fn string) {
 	f("\tJZ %s_tail", fn)
 	f("%s_loop:", fn)
 	f("\tVMOVUPS (SI), %s", s.v(0))
-	f("\tVMOVUPS %d(SI), %s", s.vbytes, s.v(1))
+	if s.halves == 2 {
+		f("\tVMOVUPS %d(SI), %s", s.vbytes, s.v(1))
+	}
 	temps := []int{2, 3, 4, 5, 6, 7}
 	if s.reg == "Y" {
 		temps = []int{2, 3}
@@ -81,16 +87,20 @@ func (s isa) mainLoop(fn string) {
 	for j := 0; j < s.nr; j++ {
 		t := s.v(temps[j%len(temps)])
 		f("\tVBROADCASTSS %s, %s", rowAddr(j), t)
-		f("\tVFMADD231PS %s, %s, %s", s.v(0), t, s.acc(j, 0))
-		f("\tVFMADD231PS %s, %s, %s", s.v(1), t, s.acc(j, 1))
+		for h := 0; h < s.halves; h++ {
+			f("\tVFMADD231PS %s, %s, %s", s.v(h), t, s.acc(j, h))
+		}
 	}
-	f("\tADDQ $%d, SI", 2*s.vbytes)
+	f("\tADDQ $%d, SI", s.halves*s.vbytes)
 	f("\tADDQ R13, R10")
 	if s.nr > 4 {
 		f("\tADDQ R13, R11")
 	}
 	if s.nr > 8 {
 		f("\tADDQ R13, R12")
+	}
+	if s.nr > 12 {
+		f("\tADDQ R13, DX")
 	}
 	f("\tDECQ CX")
 	f("\tJNZ %s_loop", fn)
@@ -111,7 +121,7 @@ func (s isa) gemm() {
 	f("\tTESTL AX, AX")
 	f("\tJZ %s_nobeta", fn)
 	for j := 0; j < s.nr; j++ {
-		for h := 0; h < 2; h++ {
+		for h := 0; h < s.halves; h++ {
 			a := s.acc(j, h)
 			f("\tVMULPS %s, %s, %s", s.v(0), a, a)
 			f("\tVFMADD231PS %d(DI), %s, %s", h*s.vbytes, s.v(1), a)
@@ -123,7 +133,7 @@ func (s isa) gemm() {
 	f("\tRET")
 	f("%s_nobeta:", fn)
 	for j := 0; j < s.nr; j++ {
-		for h := 0; h < 2; h++ {
+		for h := 0; h < s.halves; h++ {
 			a := s.acc(j, h)
 			f("\tVMULPS %s, %s, %s", s.v(0), a, a)
 			f("\tVMOVUPS %s, %d(DI)", a, h*s.vbytes)
@@ -227,10 +237,14 @@ func main() {
 	f("\tMOVL DX, edx+4(FP)")
 	f("\tRET")
 	f("")
-	for _, s := range []isa{{"512", "Z", 64, 12}, {"256", "Y", 32, 6}} {
+	for _, s := range []isa{{"512", "Z", 64, 12, 2}, {"256", "Y", 32, 6, 2}} {
 		s.gemm()
 		s.argmin()
 	}
+	// The narrow kernel: one vector of 16 lanes by 16 rows, for products
+	// with at most 16 columns (convolutions with 16 output channels), where
+	// the 32-lane kernel would compute half padding.
+	isa{"512n16", "Z", 64, 16, 1}.gemm()
 	if err := os.WriteFile("kernels_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

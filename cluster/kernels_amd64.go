@@ -19,14 +19,25 @@ func argmin512(kc int, p, q *float32, rs, ps int, cn, minv *float32, idxv *int32
 func gemm256(kc int, p, q *float32, rs, ps int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
+func gemm512n16(kc int, p, q *float32, rs, ps int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
 func argmin256(kc int, p, q *float32, rs, ps int, cn, minv *float32, idxv *int32, j0 int32)
 
-var avx512Kernels = &microKernels{name: "avx512", mr: 32, nr: 12,
+var avx512Kernels = &microKernels{name: "avx512", mr: 32, nr: 12, narrow: avx512Narrow,
 	gemm: func(kc int, p, q []float32, rs, ps int, c []float32, ldc int, alpha, beta float32) {
 		gemm512(kc, &p[0], &q[0], rs, ps, &c[0], ldc, alpha, beta)
 	},
 	argmin: func(kc int, p, q []float32, rs, ps int, cn, minv []float32, idxv []int32, j0 int32) {
 		argmin512(kc, &p[0], &q[0], rs, ps, &cn[0], &minv[0], &idxv[0], j0)
+	},
+}
+
+// avx512Narrow is the 16-lane AVX-512 kernel that sgemm uses for products
+// of at most 16 columns; it has no argmin (k-means never asks it).
+var avx512Narrow = &microKernels{name: "avx512n16", mr: 16, nr: 16,
+	gemm: func(kc int, p, q []float32, rs, ps int, c []float32, ldc int, alpha, beta float32) {
+		gemm512n16(kc, &p[0], &q[0], rs, ps, &c[0], ldc, alpha, beta)
 	},
 }
 

@@ -1,25 +1,61 @@
 #!/usr/bin/env bash
-# bench-train: images per second of one training step (batch 64, 32x32x3,
-# DeeperCluster heads m=4 -> 16 super-classes, k=16) and of feature
-# extraction (batch 256), for our gorgonia trainer and for the same network,
-# batch and step in PyTorch (2 threads), in the same run. Last line: JSON.
+# make bench-train: our CPU backend against PyTorch on the same network and
+# step, at 32x32 and 64x64 px. Last line: one JSON object.
+#
+# The network: the default small VGG (trainer.DefaultModelConfig: widths
+# 16/32/64, two 3x3 conv+BN+ReLU per stage, 2x2 max-pool, fc 128, fc 128)
+# with DeeperCluster heads for m=4 (16 super-classes) and k=16; a training
+# step is forward, both cross-entropies, backward and SGD (momentum 0.9,
+# weight decay 1e-5) at batch 64; extraction is the eval-mode features of
+# batches of 256. PyTorch is Debian's python3-torch (/usr/bin/python3) with
+# 2 threads (ours: GOMAXPROCS=2), OPENBLAS_CORETYPE=SkylakeX, a malloc
+# setting that spares it a page fault per activation (see below), the
+# same batches, warm-up and number of timed steps.
+#
+# Noise: the machine may be shared. Each of ROUNDS rounds (default 3) runs,
+# for every measurement, ours and then PyTorch, back to back, each for
+# WARMUP untimed and STEPS timed steps (defaults 3 and 50); the figures are
+# medians over the rounds, and a ratio is the median of the rounds' own
+# ratios (ours and torch measured a few seconds apart). CPU time per image
+# (user+system) is reported beside the wall-clock figures: it moves much
+# less than wall time under load. The 1-minute load average is printed
+# before every measurement; `load_avg` is the highest seen.
+#
+# Also: the effective GFLOP/s of our training step (trainFLOPs in
+# bench/train: convolutions and fc layers, forward and both gradients) next
+# to our SGEMM's peak on this machine in the same run, and the peak RSS of
+# a process that trains at 64 px, batch 64 (ours, and torch's for scale).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export OPENBLAS_CORETYPE=SkylakeX
-ITERS=${BENCH_ITERS:-10}
+PY=/usr/bin/python3
+ROUNDS=${ROUNDS:-3}
+STEPS=${STEPS:-50}
+WARMUP=${WARMUP:-3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# 2 threads each: torch.set_num_threads(2) (and its BLAS), GOMAXPROCS=2
+export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 GOMAXPROCS=2
+# PyTorch's activations at batch 64-256 are 16-67 MB; with glibc's default
+# malloc each one is a fresh mmap, freed to the OS after use, and this VM
+# spends 40-45% of PyTorch's time in page faults (train 32 px, one thread:
+# 2.9 CPU ms/img with the defaults, 0.77 with the setting below; extract
+# 64 px: 19 and 2.1). A peer crippled by its allocator would flatter us, so
+# it gets the setting that keeps freed memory in the heap, as it gets
+# OPENBLAS_CORETYPE. PEER_MALLOC=default measures it as before.
+if [ "${PEER_MALLOC:-tuned}" = tuned ]; then
+	peer_env=(MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296)
+else
+	peer_env=()
+fi
 
-echo "== ours (trainer.Net: gorgonia graph with our NHWC ops; direct forward pass for extraction) ==" >&2
-out=$(go test ./trainer/ -run '^$' -bench 'TrainStep$|Extract$' -benchtime "${ITERS}x" -count 1 2>&1)
-echo "$out" >&2
-train_ours=$(echo "$out" | awk '/^BenchmarkTrainStep-/ {for (i=1;i<=NF;i++) if ($(i+1)=="img/s") print $i}')
-extract_ours=$(echo "$out" | awk '/^BenchmarkExtract-/ {for (i=1;i<=NF;i++) if ($(i+1)=="img/s") print $i}')
+go build -o "$tmp/benchtrain" ./bench/train
 
-echo "== PyTorch (2 threads) ==" >&2
-torch_out=$(ITERS=$ITERS /usr/bin/python3 - <<'PY'
-import os, time, torch, torch.nn as nn, torch.nn.functional as F
+cat >"$tmp/torch_bench.py" <<'PY'
+import json, resource, sys, time
+import torch, torch.nn as nn, torch.nn.functional as F
+mode, res, steps, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(2)
 torch.manual_seed(0)
-iters = int(os.environ.get("ITERS", "10"))
 W, H, S, K = 16, 128, 16, 16
 def stage(cin, cout):
     return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
@@ -27,8 +63,9 @@ def stage(cin, cout):
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
+        side = res // 8
         self.features = nn.Sequential(*stage(3, W), *stage(W, 2*W), *stage(2*W, 4*W))
-        self.fc1 = nn.Linear(4*W*4*4, H); self.fc2 = nn.Linear(H, H)
+        self.fc1 = nn.Linear(4*W*side*side, H); self.fc2 = nn.Linear(H, H)
         self.V = nn.Linear(H, S)
         self.Wall = nn.Parameter(torch.randn(S, H, K) * 0.01); self.ball = nn.Parameter(torch.zeros(S, K))
     def feat(self, x):
@@ -38,33 +75,98 @@ class Net(nn.Module):
         sub = torch.bmm(h.unsqueeze(1), self.Wall[s]).squeeze(1) + self.ball[s]
         return self.V(h), sub
 net = Net()
-opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-5)
-x = torch.randn(64, 3, 32, 32); s = torch.randint(0, S, (64,)); z = torch.randint(0, K, (64,))
-def step():
-    opt.zero_grad()
-    ls, lz = net(x, s)
-    loss = F.cross_entropy(ls, s) + F.cross_entropy(lz, z)
-    loss.backward(); opt.step()
-net.train(); step()
-t0 = time.time()
-for _ in range(iters): step()
-train = 64 * iters / (time.time() - t0)
-net.eval(); xe = torch.randn(256, 3, 32, 32)
-with torch.no_grad():
-    net.feat(xe)
-    t0 = time.time()
-    for _ in range(iters): net.feat(xe)
-    extract = 256 * iters / (time.time() - t0)
-print(f"{train:.2f} {extract:.2f}")
+if mode == "train":
+    n = 64
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-5)
+    x = torch.randn(n, 3, res, res); s = torch.randint(0, S, (n,)); z = torch.randint(0, K, (n,))
+    def run():
+        opt.zero_grad()
+        ls, lz = net(x, s)
+        loss = F.cross_entropy(ls, s) + F.cross_entropy(lz, z)
+        loss.backward(); opt.step()
+    net.train()
+else:
+    n = 256
+    x = torch.randn(n, 3, res, res)
+    net.eval()
+    torch.set_grad_enabled(False)
+    def run():
+        net.feat(x)
+for _ in range(warmup): run()
+c0, t0 = time.process_time(), time.perf_counter()
+for _ in range(steps): run()
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({"mode": mode, "res": res, "ips": n * steps / wall, "cpu_ms_per_img": 1e3 * cpu / (n * steps),
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 PY
-)
-echo "torch train/extract img/s: $torch_out" >&2
-train_torch=${torch_out% *}
-extract_torch=${torch_out#* }
-echo "ours: train ${train_ours} img/s, extract ${extract_ours} img/s" >&2
-python3 -c "
-import json
-to, tt, eo, et = ${train_ours}, ${train_torch}, ${extract_ours}, ${extract_torch}
-print(json.dumps({'train_ours_ips': round(to, 2), 'train_torch_ips': round(tt, 2), 'ratio_vs_torch': round(to / tt, 4),
-                  'extract_ours_ips': round(eo, 2), 'extract_torch_ips': round(et, 2), 'extract_ratio_vs_torch': round(eo / et, 4)}))
-"
+
+load() { cut -d' ' -f1 /proc/loadavg; }
+: >"$tmp/loads"
+measure() { # side mode res -> JSON line appended to $tmp/<side>_<mode>_<res>
+	local side=$1 mode=$2 res=$3 l out
+	l=$(load)
+	echo "$l" >>"$tmp/loads"
+	if [ "$side" = ours ]; then
+		out=$("$tmp/benchtrain" "$mode" -res "$res" -steps "$STEPS" -warmup "$WARMUP")
+	else
+		out=$(env "${peer_env[@]}" $PY "$tmp/torch_bench.py" "$mode" "$res" "$STEPS" "$WARMUP")
+	fi
+	echo "  load $l  $side $mode ${res}px: $out" >&2
+	echo "$out" >>"$tmp/${side}_${mode}_${res}"
+}
+
+echo "== peer allocator: ${PEER_MALLOC:-tuned} (${peer_env[*]:-glibc defaults}) ==" >&2
+echo "== SGEMM peak (cluster.Sgemm, all cores) ==" >&2
+sgemm=$("$tmp/benchtrain" sgemm)
+echo "  $sgemm" >&2
+for r in $(seq 1 "$ROUNDS"); do
+	echo "== round $r of $ROUNDS (load average: $(cut -d' ' -f1-3 /proc/loadavg)) ==" >&2
+	for spec in "train 32" "train 64" "extract 32" "extract 64"; do
+		set -- $spec
+		measure ours "$1" "$2"
+		measure torch "$1" "$2"
+	done
+done
+sgemm2=$("$tmp/benchtrain" sgemm)
+echo "  SGEMM peak again after the rounds: $sgemm2" >&2
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+$PY - "$tmp" "$sgemm" "$sgemm2" <<'PY'
+import json, os, statistics, sys
+tmp, sg1, sg2 = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+def runs(side, mode, res):
+    return [json.loads(l) for l in open(f"{tmp}/{side}_{mode}_{res}")]
+med = statistics.median
+out, extra = {}, {}
+def pair(mode, res):
+    o, t = runs("ours", mode, res), runs("torch", mode, res)
+    ratios = [a["ips"] / b["ips"] for a, b in zip(o, t)]
+    cpu_ratios = [b["cpu_ms_per_img"] / a["cpu_ms_per_img"] for a, b in zip(o, t)]
+    print(f"{mode} {res}px: ours {[round(a['ips'], 1) for a in o]} img/s, torch {[round(b['ips'], 1) for b in t]} img/s, "
+          f"ratios {[round(r, 3) for r in ratios]}; CPU ms/img ours {[round(a['cpu_ms_per_img'], 3) for a in o]}, "
+          f"torch {[round(b['cpu_ms_per_img'], 3) for b in t]}", file=sys.stderr)
+    return o, t, round(med(ratios), 4), round(med(cpu_ratios), 4)
+o, t, r, cr = pair("train", 32)
+out.update(train_ours_ips=round(med(a["ips"] for a in o), 2), train_torch_ips=round(med(b["ips"] for b in t), 2), ratio_vs_torch=r)
+extra.update(train_cpu_ratio_vs_torch=cr)
+gflops = round(med(a["gflops"] for a in o), 2)
+o, t, r, cr = pair("extract", 32)
+out.update(extract_ours_ips=round(med(a["ips"] for a in o), 2), extract_torch_ips=round(med(b["ips"] for b in t), 2), extract_ratio_vs_torch=r)
+extra.update(extract_cpu_ratio_vs_torch=cr)
+o, t, r, cr = pair("train", 64)
+out.update(ratio_vs_torch_64px=r)
+extra.update(train_ours_ips_64px=round(med(a["ips"] for a in o), 2), train_torch_ips_64px=round(med(b["ips"] for b in t), 2),
+             train_cpu_ratio_vs_torch_64px=cr, train_torch_rss_mb_64px=round(max(b["rss_mb"] for b in t), 1))
+rss64 = round(max(a["rss_mb"] for a in o), 1)
+o, t, r, cr = pair("extract", 64)
+out.update(extract_ratio_vs_torch_64px=r)
+extra.update(extract_ours_ips_64px=round(med(a["ips"] for a in o), 2), extract_torch_ips_64px=round(med(b["ips"] for b in t), 2),
+             extract_cpu_ratio_vs_torch_64px=cr)
+loads = [float(l) for l in open(f"{tmp}/loads")]
+out.update(train_gflops=gflops, sgemm_peak_gflops=round(max(sg1["gflops"], sg2["gflops"]), 1),
+           load_avg=max(loads), train_rss_mb_64px=rss64)
+out.update(extra)
+out["peer_malloc"] = os.environ.get("PEER_MALLOC", "tuned")
+print(f"1-minute load averages before each measurement: {loads}", file=sys.stderr)
+print(json.dumps(out))
+PY

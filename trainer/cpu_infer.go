@@ -15,9 +15,9 @@ import (
 // spends most of an extraction in im2col of NCHW tensors, transposes and
 // buffer copies (the matrix products were about 4% of it). This file is a
 // direct float32 forward pass over the same weight tensors: activations in
-// NHWC (channels last), so a 3x3 patch row of the im2col matrix is three
-// contiguous copies and each convolution is one (pixels x 9*Cin) x
-// (9*Cin x Cout) product of cluster.Sgemm whose result is already NHWC;
+// NHWC (channels last), so each convolution is three (pixels x 3*Cin) x
+// (3*Cin x Cout) products of cluster.Sgemm over one row-patch matrix
+// (kxcolNHWC, three contiguous pixels a row) whose result is already NHWC;
 // eval-mode BatchNorm folded into the weights and a per-channel shift; ReLU
 // and the 2x2 max-pool fused into the product's epilogue; buffers kept
 // across calls; images split over the cores. TestFastExtractMatchesGraph
@@ -113,14 +113,22 @@ func newInferPlan(t *Trunk) *inferPlan {
 	return p
 }
 
-// inferChunk is how many images one worker pushes through the network at
-// a time: enough rows for the matrix products of the deepest stage, few
-// enough that a chunk's im2col buffer stays near the L2 cache.
-const inferChunk = 4
+// inferChunkPixels is how many input pixels one worker pushes through the
+// network at a time (4 images at 32 px, 1 at 64 px): enough rows for the
+// matrix products of the deepest stage, few enough that a chunk's patch
+// buffer stays near the L2 cache.
+const inferChunkPixels = 4 * 32 * 32
+
+// inferChunk is the images per chunk at side x side pixels.
+func inferChunk(side int) int { return max(1, inferChunkPixels/(side*side)) }
 
 // inferScratch is one worker's buffers, kept across Extract calls.
 type inferScratch struct {
-	a, b, col, hid []float32
+	a, b, col []float32
+	// gemm is the worker's own single-threaded product: the workers
+	// already use every core, and Sgemm's threads on top of them would
+	// oversubscribe the cores.
+	gemm cluster.Gemm
 }
 
 func grow(s []float32, n int) []float32 {
@@ -130,18 +138,39 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// inferer runs plans; it owns the workers' scratch buffers.
+// inferer runs plans; it owns the workers' scratch buffers and the
+// flattened trunk outputs of a call.
 type inferer struct {
-	scratch []*inferScratch
+	scratch   []*inferScratch
+	flat, hid []float32
 }
 
-// extract writes the features of cnt NCHW images x into dst (cnt x hid).
+// inferBlock bounds the images whose trunk outputs extract holds at once
+// (4 MB at 64 px), whatever the caller passes.
+const inferBlock = 256
+
+// extract writes the features of cnt NCHW images x into dst (cnt x hid),
+// in blocks of at most inferBlock images: the convolutions chunk by chunk
+// on every core, then the fc layers as two products over the whole block
+// (per chunk, each product would pack fc1's weight, 2 MB at 64 px, for one
+// image's row).
 func (f *inferer) extract(p *inferPlan, x []float32, cnt int, dst []float32) {
-	chunks := (cnt + inferChunk - 1) / inferChunk
+	per := 3 * p.inSide * p.inSide
+	for off := 0; off < cnt; off += inferBlock {
+		n := min(inferBlock, cnt-off)
+		f.block(p, x[off*per:(off+n)*per], n, dst[off*p.hid:(off+n)*p.hid])
+	}
+}
+
+// block is extract for cnt <= inferBlock images.
+func (f *inferer) block(p *inferPlan, x []float32, cnt int, dst []float32) {
+	per := inferChunk(p.inSide)
+	chunks := (cnt + per - 1) / per
 	workers := min(par.Threads(), chunks)
 	for len(f.scratch) < workers {
 		f.scratch = append(f.scratch, &inferScratch{})
 	}
+	f.flat = grow(f.flat, cnt*p.flat)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -154,17 +183,34 @@ func (f *inferer) extract(p *inferPlan, x []float32, cnt int, dst []float32) {
 				if c >= chunks {
 					return
 				}
-				off := c * inferChunk
-				n := min(inferChunk, cnt-off)
-				p.forward(s, x, off, n, dst[off*p.hid:(off+n)*p.hid])
+				off := c * per
+				n := min(per, cnt-off)
+				p.trunk(s, x, off, n, f.flat[off*p.flat:(off+n)*p.flat])
 			}
 		}()
 	}
 	wg.Wait()
+	// fc1 + ReLU, fc2 (features are before the last ReLU)
+	f.hid = grow(f.hid, cnt*p.hid)
+	cluster.Sgemm(false, false, cnt, p.hid, p.flat, 1, f.flat, p.flat, p.fc1, p.hid, 0, f.hid, p.hid)
+	for i := range cnt {
+		row := f.hid[i*p.hid : (i+1)*p.hid]
+		for j, b := range p.fc1b {
+			row[j] = max(row[j]+b, 0)
+		}
+	}
+	cluster.Sgemm(false, false, cnt, p.hid, p.hid, 1, f.hid, p.hid, p.fc2, p.hid, 0, dst, p.hid)
+	for i := range cnt {
+		row := dst[i*p.hid : (i+1)*p.hid]
+		for j, b := range p.fc2b {
+			row[j] += b
+		}
+	}
 }
 
-// forward runs images off..off+n-1 of x through the plan.
-func (p *inferPlan) forward(s *inferScratch, x []float32, off, n int, dst []float32) {
+// trunk runs images off..off+n-1 of x through the plan's convolutions and
+// writes their flattened (NHWC) outputs into flat.
+func (p *inferPlan) trunk(s *inferScratch, x []float32, off, n int, flat []float32) {
 	// NCHW input -> NHWC
 	side, c := p.inSide, p.inC
 	ss := side * side
@@ -181,13 +227,18 @@ func (p *inferPlan) forward(s *inferScratch, x []float32, off, n int, dst []floa
 	}
 	for li := range p.convs {
 		l := &p.convs[li]
-		rows := n * l.side * l.side
-		s.col = grow(s.col, rows*9*l.cin)
+		ss, k := l.side*l.side, 3*l.cin
+		s.b = grow(s.b, n*ss*l.cout)
+		s.col = grow(s.col, (l.side+2)*l.side*k)
 		for i := range n {
-			im2colNHWC(s.col[i*l.side*l.side*9*l.cin:], s.a[i*l.side*l.side*l.cin:], l.side, l.cin)
+			// one product per kernel row over the row-patch matrix, as
+			// convOp.conv3 in training
+			kxcolNHWC(s.col, s.a[i*ss*l.cin:(i+1)*ss*l.cin], l.side, l.cin)
+			y := s.b[i*ss*l.cout : (i+1)*ss*l.cout]
+			for ky := range 3 {
+				s.gemm.Sgemm(false, false, ss, l.cout, k, 1, s.col[ky*l.side*k:], k, l.w[ky*k*l.cout:(ky+1)*k*l.cout], l.cout, float32(min(ky, 1)), y, l.cout)
+			}
 		}
-		s.b = grow(s.b, rows*l.cout)
-		cluster.Sgemm(false, false, rows, l.cout, 9*l.cin, 1, s.col, 9*l.cin, l.w, l.cout, 0, s.b, l.cout)
 		if l.pool {
 			half := l.side / 2
 			s.a = grow(s.a, n*half*half*l.cout)
@@ -197,56 +248,7 @@ func (p *inferPlan) forward(s *inferScratch, x []float32, off, n int, dst []floa
 			s.a, s.b = s.b, s.a
 		}
 	}
-	// fc1 + ReLU, fc2 (features are before the last ReLU)
-	s.hid = grow(s.hid, n*p.hid)
-	cluster.Sgemm(false, false, n, p.hid, p.flat, 1, s.a, p.flat, p.fc1, p.hid, 0, s.hid, p.hid)
-	for i := range n {
-		row := s.hid[i*p.hid : (i+1)*p.hid]
-		for j, b := range p.fc1b {
-			row[j] = max(row[j]+b, 0)
-		}
-	}
-	cluster.Sgemm(false, false, n, p.hid, p.hid, 1, s.hid, p.hid, p.fc2, p.hid, 0, dst, p.hid)
-	for i := range n {
-		row := dst[i*p.hid : (i+1)*p.hid]
-		for j, b := range p.fc2b {
-			row[j] += b
-		}
-	}
-}
-
-// im2colNHWC writes the (side*side, 9*c) patch matrix of one NHWC image,
-// zero padded by 1: row y*side+x holds, for ky and kx in 0..2, the c
-// channels of pixel (y+ky-1, x+kx-1).
-func im2colNHWC(col, in []float32, side, c int) {
-	k := 9 * c
-	for y := range side {
-		for x := range side {
-			row := col[(y*side+x)*k : (y*side+x+1)*k]
-			for ky := range 3 {
-				iy := y + ky - 1
-				seg := row[ky*3*c : (ky+1)*3*c]
-				if iy < 0 || iy >= side {
-					clear(seg)
-					continue
-				}
-				base := iy * side * c
-				switch {
-				case x > 0 && x < side-1:
-					copy(seg, in[base+(x-1)*c:base+(x+2)*c])
-				case x == 0 && side > 1:
-					clear(seg[:c])
-					copy(seg[c:], in[base:base+2*c])
-				case x == side-1 && side > 1:
-					copy(seg[:2*c], in[base+(x-1)*c:base+(x+1)*c])
-					clear(seg[2*c:])
-				default: // side == 1
-					clear(seg)
-					copy(seg[c:2*c], in[base:base+c])
-				}
-			}
-		}
-	}
+	copy(flat, s.a[:n*p.flat])
 }
 
 // shiftAct adds the per-channel shift to NHWC rows of c channels and, when

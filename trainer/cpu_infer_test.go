@@ -10,7 +10,8 @@ import (
 // eval-mode extraction graph on random inputs, random weights and random
 // BatchNorm statistics, over shapes that exercise the Sobel front end, odd
 // sides at pooling (28 -> 14 -> 7 -> 3), one and two convolutions per stage,
-// and batches that do not fill the worker chunks.
+// batches that do not fill the worker chunks, and more images than one
+// block of the fc layers.
 func TestFastExtractMatchesGraph(t *testing.T) {
 	cases := []struct {
 		name string
@@ -22,6 +23,7 @@ func TestFastExtractMatchesGraph(t *testing.T) {
 		{"odd pooling", ModelConfig{Resolution: 28, Width: 6, Depth: 3, ConvsPerStage: 2, Hidden: 10}, 7},
 		{"one pixel left", ModelConfig{Resolution: 8, Width: 3, Depth: 3, ConvsPerStage: 1, Hidden: 5}, 3},
 		{"single image", ModelConfig{Resolution: 12, Width: 5, Depth: 2, ConvsPerStage: 3, Hidden: 7}, 1},
+		{"more than a block", ModelConfig{Resolution: 8, Width: 16, Depth: 1, ConvsPerStage: 1, Hidden: 5}, inferBlock + 37},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,7 +126,7 @@ func assertClose(t *testing.T, got, want []float32, d int, rel float64) {
 }
 
 // TestFastOpsMatchGorgonia runs the same training steps through a training
-// graph built from our ops (ops.go) and one built from gorgonia's Conv2d,
+// graph built from our ops (cpu_ops.go) and one built from gorgonia's Conv2d,
 // BatchNorm, Rectify and MaxPool2D: the losses, the features, every
 // gradient and the BatchNorm running statistics must
 // agree, step after step (the graphs' buffers are reused across steps).

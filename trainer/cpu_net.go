@@ -241,7 +241,7 @@ func (t *Trunk) build(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
 }
 
 // buildFast adds the trunk on NHWC input x (B, R, R, 3) to g with the ops
-// of ops.go: the training graph's trunk. Same weights, same function as
+// of cpu_ops.go: the training graph's trunk. Same weights, same function as
 // build; its BatchNorm layers update the trunk's running statistics in
 // place, so it has no BatchNormOps to sync.
 func (t *Trunk) buildFast(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
@@ -289,8 +289,14 @@ func (t *Trunk) buildFast(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
 	if h, err = G.Reshape(h, tensor.Shape{b, t.Cfg.flatSize()}); err != nil {
 		return nil, fmt.Errorf("flatten: %w", err)
 	}
-	if gt.feat, err = fcLayers(h, gt.params[pi:]); err != nil {
-		return nil, err
+	ps := gt.params[pi:]
+	fc1 := &fcOp{opBase: opBase{"fc1"}, b: b, in: t.Cfg.flatSize(), out: t.Cfg.Hidden, relu: true}
+	if h, err = G.ApplyOp(fc1, h, ps[0], ps[1]); err != nil {
+		return nil, fmt.Errorf("fc1: %w", err)
+	}
+	fc2 := &fcOp{opBase: opBase{"fc2"}, b: b, in: t.Cfg.Hidden, out: t.Cfg.Hidden}
+	if gt.feat, err = G.ApplyOp(fc2, h, ps[2], ps[3]); err != nil {
+		return nil, fmt.Errorf("fc2: %w", err)
 	}
 	return gt, nil
 }
@@ -380,7 +386,7 @@ func (o *SGD) dropHeadState() {
 // Net is the gorgonia implementation of Backend: one graph for training at
 // batch B with the current heads (rebuilt only when the heads change), and
 // feature extraction by a direct forward pass over the same weight tensors
-// (infer.go); gorgonia's own extraction graph at batch EB is kept as that
+// (cpu_infer.go); gorgonia's own extraction graph at batch EB is kept as that
 // pass's reference.
 type Net struct {
 	Trunk *Trunk
@@ -414,24 +420,26 @@ type Net struct {
 	exT    *tensor.Dense
 	eTrunk *graphTrunk
 
-	// the direct extraction path (infer.go)
+	// the direct extraction path (cpu_infer.go)
 	inf inferer
 	// refOps builds the training graph's trunk from gorgonia's own ops
-	// (NCHW) instead of ours (ops.go): the reference of the tests.
+	// (NCHW) instead of ours (cpu_ops.go): the reference of the tests.
 	refOps bool
 }
 
 // toNHWC copies b NCHW images of 3 x r x r into dst as NHWC.
 func toNHWC(dst, src []float32, b, r int) {
 	ss := r * r
-	for i := range b {
-		img, out := src[i*3*ss:(i+1)*3*ss], dst[i*3*ss:(i+1)*3*ss]
-		for c := range 3 {
-			for p, v := range img[c*ss : (c+1)*ss] {
-				out[p*3+c] = v
+	parallel(b, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			img, out := src[i*3*ss:(i+1)*3*ss], dst[i*3*ss:(i+1)*3*ss]
+			for c := range 3 {
+				for p, v := range img[c*ss : (c+1)*ss] {
+					out[p*3+c] = v
+				}
 			}
 		}
-	}
+	})
 }
 
 var _ Backend = (*Net)(nil)
@@ -468,7 +476,7 @@ func newNet(trunk *Trunk, batch, extractBatch int, opt *SGD) (*Net, error) {
 }
 
 // buildExtractGraph builds gorgonia's extraction graph at batch EB. Extract
-// does not use it (see infer.go); it is the reference the fast path is
+// does not use it (see cpu_infer.go); it is the reference the fast path is
 // tested against, built on first use.
 func (n *Net) buildExtractGraph() error {
 	if n.em != nil {
@@ -569,40 +577,22 @@ func (n *Net) setHeads(h *Heads) error {
 		cost = n.lossS
 	}
 	if h.W != nil {
-		// The sub-heads: gather each sample's own W_s (B, H*K) from the
-		// stacked (S, H*K) weight, then one batched (1,H)x(H,K) product per
-		// sample. Compute and memory are O(B*H*K), not O(S*B*H*K) as a
-		// mask over all heads would be; the gradient of the gather is
-		// scattered back into the (S, H*K) weight.
+		// The sub-heads: each sample's own W_s h + b_s, in O(B*H*K)
+		// compute and memory, not O(S*B*H*K) as a mask over all heads
+		// would be (subHeadOp; gorgonia's ops with refOps).
 		w, wb := paramNode(g, h.W), paramNode(g, h.WB)
 		learn = append(learn, w, wb)
 		lparams = append(lparams, h.W, h.WB)
 		n.superIx = tensor.New(tensor.Of(tensor.Int), tensor.WithShape(B))
-		ix := G.NewVector(g, tensor.Int, G.WithShape(B), G.WithName("super_ix"), G.WithValue(n.superIx))
-		wg, err := G.ByIndices(w, ix, 0)
-		if err != nil {
-			return fmt.Errorf("gather W_s: %w", err)
-		}
-		if wg, err = G.Reshape(wg, tensor.Shape{B, H, h.K}); err != nil {
-			return err
-		}
-		h3, err := G.Reshape(hr, tensor.Shape{B, 1, H})
-		if err != nil {
-			return err
-		}
-		y, err := G.BatchedMatMul(h3, wg)
-		if err != nil {
-			return fmt.Errorf("sub-heads: %w", err)
-		}
-		if y, err = G.Reshape(y, tensor.Shape{B, h.K}); err != nil {
-			return err
-		}
-		bg, err := G.ByIndices(wb, ix, 0)
-		if err != nil {
-			return fmt.Errorf("gather b_s: %w", err)
-		}
-		if n.logitZ, err = G.Add(y, bg); err != nil {
-			return err
+		if n.refOps {
+			if n.logitZ, err = gatherSubHeads(g, hr, w, wb, n.superIx, B, H, h.K); err != nil {
+				return err
+			}
+		} else {
+			op := &subHeadOp{opBase: opBase{"subheads"}, b: B, h: H, k: h.K, s: h.S, ix: n.superIx.Data().([]int)}
+			if n.logitZ, err = G.ApplyOp(op, hr, w, wb); err != nil {
+				return fmt.Errorf("sub-heads: %w", err)
+			}
 		}
 		n.subOH = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, h.K))
 		if n.lossZ, err = nll(g, n.logitZ, n.subOH, "sub"); err != nil {
@@ -634,6 +624,37 @@ func (n *Net) setHeads(h *Heads) error {
 	n.tm = G.NewTapeMachine(g, G.BindDualValues(learn...))
 	// NewTapeMachine reset the BN statistics: put ours back.
 	return n.Trunk.loadBN(gt.bn)
+}
+
+// gatherSubHeads is the sub-heads from gorgonia's ops, refOps's version of
+// subHeadOp: gather each sample's own W_s (B, H*K) from the stacked
+// (S, H*K) weight, then one batched (1,H)x(H,K) product per sample; the
+// gradient of the gather is scattered back into the (S, H*K) weight.
+func gatherSubHeads(g *G.ExprGraph, hr, w, wb *G.Node, superIx *tensor.Dense, B, H, K int) (*G.Node, error) {
+	ix := G.NewVector(g, tensor.Int, G.WithShape(B), G.WithName("super_ix"), G.WithValue(superIx))
+	wg, err := G.ByIndices(w, ix, 0)
+	if err != nil {
+		return nil, fmt.Errorf("gather W_s: %w", err)
+	}
+	if wg, err = G.Reshape(wg, tensor.Shape{B, H, K}); err != nil {
+		return nil, err
+	}
+	h3, err := G.Reshape(hr, tensor.Shape{B, 1, H})
+	if err != nil {
+		return nil, err
+	}
+	y, err := G.BatchedMatMul(h3, wg)
+	if err != nil {
+		return nil, fmt.Errorf("sub-heads: %w", err)
+	}
+	if y, err = G.Reshape(y, tensor.Shape{B, K}); err != nil {
+		return nil, err
+	}
+	bg, err := G.ByIndices(wb, ix, 0)
+	if err != nil {
+		return nil, fmt.Errorf("gather b_s: %w", err)
+	}
+	return G.Add(y, bg)
 }
 
 // Step implements Backend.
@@ -741,7 +762,7 @@ func precision(logits G.Value, target []int) float64 {
 	return float64(hit) / float64(len(target))
 }
 
-// Extract implements Backend with the direct forward pass of infer.go
+// Extract implements Backend with the direct forward pass of cpu_infer.go
 // (eval mode, so each sample's features are independent of the others).
 func (n *Net) Extract(x []float32, cnt int, dst []float32) error {
 	if err := checkExtract(n.Trunk.Cfg, x, cnt, dst); err != nil {

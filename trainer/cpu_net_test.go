@@ -3,6 +3,7 @@ package trainer
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -264,4 +265,49 @@ func trunkFrom(cfg ModelConfig, rng *rand.Rand) (*Trunk, error) {
 // headsFrom is InitHeads as the CPU backend's Heads.
 func headsFrom(s, k, hidden int, rng *rand.Rand) *Heads {
 	return newHeads(s, k, InitHeads(s, k, hidden, rng))
+}
+
+// TestTrainingDeterministic trains the bench network's shape (widths 16,
+// 32, 64, so the AVX-512 batch-norm kernels run) for a few steps twice, on
+// one core and on all of them: the weights, statistics and momentum must
+// be bit for bit the same. Every reduction of a step is cut into pieces
+// fixed by the shapes and added in a fixed order, so a seed trains to the
+// same weights whatever the scheduling (users and the quality bench rely
+// on it).
+func TestTrainingDeterministic(t *testing.T) {
+	cfg := DefaultModelConfig(16)
+	train := func(procs int) *State {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		be, err := NewCPUBackend(BackendConfig{Model: cfg, Batch: 12, ExtractBatch: 4, LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4, Seed: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer be.Close()
+		rng := rand.New(rand.NewPCG(7, 8))
+		if err := be.SetHeads(8, 4, rng); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if _, err := be.Step(randBatch(rng, 12, cfg.Resolution, 8, 4)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err := be.State()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	one, all := train(1), train(max(2, runtime.NumCPU()))
+	if len(one.Tensors) != len(all.Tensors) {
+		t.Fatalf("%d tensors on one core, %d on all", len(one.Tensors), len(all.Tensors))
+	}
+	for i, a := range one.Tensors {
+		b := all.Tensors[i]
+		for j := range a.Data {
+			if a.Data[j] != b.Data[j] {
+				t.Fatalf("%s[%d]: %v on one core, %v on all", a.Name, j, a.Data[j], b.Data[j])
+			}
+		}
+	}
 }

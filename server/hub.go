@@ -168,11 +168,18 @@ func (h *Hub) SetBase(base []byte) {
 }
 
 // SetHistory replaces the history frame that new (or resynchronising)
-// clients get after the base; clients already connected are not sent it.
+// clients get after the base. Clients already connected follow the live
+// frames instead, except for the first history: a client that connected
+// before there was any (the server's loop had not started yet) gets it
+// too, or its charts would miss everything before it connected.
 func (h *Hub) SetHistory(b []byte) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	first := h.history == nil
 	h.history = b
-	h.mu.Unlock()
+	if first && b != nil {
+		h.broadcastLocked(b)
+	}
 }
 
 // PublishProgress sends a progress frame and keeps it for new clients.

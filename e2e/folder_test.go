@@ -14,6 +14,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/wasm/ui"
 )
 
 // TestBrowserFolderPhotos ingests a folder of generated 320x240 photos,
@@ -90,4 +91,27 @@ func TestBrowserFolderPhotos(t *testing.T) {
 	}
 	t.Logf("%d detail images, all 128x96", len(sizes))
 	screenshot(t, bctx, "folder-photos.png")
+
+	// The photo wall of a zoomed cell: its tiles are far larger than the
+	// model's 16 px, so it asks for (and draws) the display copies at the
+	// tile's size, up to their 128 px, never the 16 px training images.
+	cur, err := State(bctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := cur.Selected
+	if ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](fmt.Sprintf("dcZoomToSub(%d)", sel))); err != nil || !ok {
+		t.Fatalf("zoom to sub-cluster %d: %v %v", sel, ok, err)
+	}
+	st := pollState(t, bctx, "the wall of the zoomed cell drawn", time.Minute, func(st ClientState) bool {
+		return !st.Animating && st.WallSub == int32(sel) && st.WallShown > 0 && st.WallDrawn == st.WallShown && st.ThumbsInFlight == 0
+	})
+	t.Logf("wall: %d images in %.1f px tiles, thumbnails of %d px (asked %d)", st.WallShown, st.WallTile, st.WallPx, st.ThumbPxRequested)
+	if want := ui.ThumbPx(st.WallTile, 128); st.WallTile <= 24 || st.WallPx != want || st.ThumbPxRequested != want {
+		t.Fatalf("wall tiles of %.1f px drawn from %d px thumbnails (asked %d), want %d from the display copies", st.WallTile, st.WallPx, st.ThumbPxRequested, want)
+	}
+	if st.LastError != "" {
+		t.Fatalf("client error: %s", st.LastError)
+	}
+	screenshot(t, bctx, "folder-wall.png")
 }

@@ -206,11 +206,9 @@ func (s *Server) getThumbs(c echo.Context) error {
 		}
 		ids[i] = v
 	}
-	res := s.ds.Resolution()
+	res := s.thumbMaxPx()
 	display, _ := s.ds.(deepercluster.DisplayImages)
-	if display != nil && display.DisplaySize() > 0 {
-		res = display.DisplaySize()
-	} else {
+	if display != nil && display.DisplaySize() == 0 {
 		display = nil
 	}
 	px := min(res, s.ds.Resolution())

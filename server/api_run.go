@@ -39,20 +39,23 @@ func toMetricsJSON(m *deepercluster.Metrics) *metricsJSON {
 }
 
 type runJSON struct {
-	ID         string                  `json:"id"`
-	Dataset    string                  `json:"dataset"`
-	Images     int                     `json:"images"`
-	Resolution int                     `json:"resolution"`
-	Labels     bool                    `json:"labels"`
-	State      string                  `json:"state"`
-	Phase      deepercluster.Phase     `json:"phase"`
-	Params     deepercluster.RunParams `json:"params"`
-	Progress   progressJSON            `json:"progress"`
-	Version    uint32                  `json:"version"`
-	Started    time.Time               `json:"started"`
-	Metrics    *metricsJSON            `json:"metrics"`
-	Job        *Job                    `json:"job"`
-	Clients    int                     `json:"clients"`
+	ID         string `json:"id"`
+	Dataset    string `json:"dataset"`
+	Images     int    `json:"images"`
+	Resolution int    `json:"resolution"`
+	// ThumbPx is the largest side thumbnails are served at: the display
+	// copies' for a folder of photos, else the resolution.
+	ThumbPx  int                     `json:"thumb_px"`
+	Labels   bool                    `json:"labels"`
+	State    string                  `json:"state"`
+	Phase    deepercluster.Phase     `json:"phase"`
+	Params   deepercluster.RunParams `json:"params"`
+	Progress progressJSON            `json:"progress"`
+	Version  uint32                  `json:"version"`
+	Started  time.Time               `json:"started"`
+	Metrics  *metricsJSON            `json:"metrics"`
+	Job      *Job                    `json:"job"`
+	Clients  int                     `json:"clients"`
 }
 
 func (s *Server) getRunInfo(c echo.Context) error {
@@ -81,7 +84,7 @@ func (s *Server) getRunInfo(c echo.Context) error {
 		state = "clustering"
 	}
 	return c.JSON(http.StatusOK, runJSON{
-		ID: info.ID, Dataset: info.Dataset, Images: info.Images, Resolution: info.Resolution, Labels: info.Labels,
+		ID: info.ID, Dataset: info.Dataset, Images: info.Images, Resolution: info.Resolution, ThumbPx: s.thumbMaxPx(), Labels: info.Labels,
 		State: state, Phase: p.Phase, Params: info.Params,
 		Progress: progressJSON{p.Epoch, p.Epochs, p.Step, p.Steps, jsonFloat(p.Done), jsonFloat(p.LossSuper),
 			jsonFloat(p.LossSub), jsonFloat(p.PrecSuper), jsonFloat(p.PrecSub), jsonFloat(p.ImagesPerSec)},

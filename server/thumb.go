@@ -51,6 +51,15 @@ func (s *Server) thumbnail(id, px int) (thumb, error) {
 	return t, nil
 }
 
+// thumbMaxPx is the largest side the dataset's thumbnails come at: its
+// display copies where it keeps them, else its resolution.
+func (s *Server) thumbMaxPx() int {
+	if d, ok := s.ds.(deepercluster.DisplayImages); ok && d.DisplaySize() > 0 {
+		return d.DisplaySize()
+	}
+	return s.ds.Resolution()
+}
+
 // thumbCache keeps the most recently used encoded thumbnails: encoding a PNG
 // costs far more than sending it, and the UI asks for the same images
 // again as the user moves around.

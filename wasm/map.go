@@ -110,7 +110,10 @@ func (p *mapPanel) handle(ev event) {
 	case navEvent:
 		p.nav(e)
 	case runEvent:
-		p.thumbs.res = p.a.m.run.Resolution
+		p.thumbs.res = max(p.thumbs.res, p.a.m.run.Resolution)
+		if e.first {
+			p.askThumbSize()
+		}
 	case selectEvent, summariesEvent, notesEvent:
 		p.dirty = true
 	}

@@ -25,9 +25,9 @@ const (
 	// thumbsInFlight the most requests at once.
 	thumbBatch     = 400
 	thumbsInFlight = 2
-	// thumbKeep is how many thumbnails the client keeps; past it, those
-	// not on screen are dropped.
-	thumbKeep = 6000
+	// thumbKeepBytes is how many bytes of thumbnails the client keeps;
+	// past it, those not on screen are dropped.
+	thumbKeepBytes = 96 << 20
 )
 
 // wallOnScreen is one cell's wall in the last frame.
@@ -60,7 +60,8 @@ type thumb struct {
 
 // thumbStore keeps the received thumbnails and what the frames wanted.
 type thumbStore struct {
-	res     int // the dataset's resolution: never ask for more
+	res     int // the largest side the server has (thumb_px of /api/run): never ask for more
+	bytes   int // of the thumbnails in have
 	have    map[int32]*thumb
 	pending map[int32]bool // asked for, not answered yet
 	want    []int32        // missing (or too small) on the last frame, first seen first
@@ -71,6 +72,7 @@ type thumbStore struct {
 
 func (s *thumbStore) init() {
 	s.have = map[int32]*thumb{}
+	s.bytes = 0
 	s.pending = map[int32]bool{}
 }
 
@@ -164,6 +166,21 @@ func (p *mapPanel) wallImage(x, y float64) int32 {
 	return -1
 }
 
+// askThumbSize learns from /api/run the largest thumbnail side the server
+// has (thumb_px: a folder of photos keeps display copies far larger than
+// the model's resolution), so walls of large tiles get sharp photos.
+func (p *mapPanel) askThumbSize() {
+	p.a.fetchJSON("GET", "/api/run", "", func(status int, v js.Value, err string) {
+		if status != 200 || err != "" {
+			return // the walls stay at the model's resolution
+		}
+		if px := v.Get("thumb_px"); px.Type() == js.TypeNumber && px.Int() > p.thumbs.res {
+			p.thumbs.res = min(px.Int(), deepercluster.MaxThumbPx)
+			p.dirty = true
+		}
+	})
+}
+
 // fetchThumbs asks for the thumbnails the last frame missed, in batches,
 // once the view has settled.
 func (p *mapPanel) fetchThumbs() {
@@ -171,7 +188,7 @@ func (p *mapPanel) fetchThumbs() {
 	if len(ts.want) == 0 || p.wall.inFlight >= thumbsInFlight || p.a.dom.now() < ts.retryAt {
 		return
 	}
-	n := min(len(ts.want), thumbBatch)
+	n := min(len(ts.want), thumbBatch, max(1, deepercluster.MaxThumbBatchBytes/(ts.wantPx*ts.wantPx*3)))
 	ids := ts.want[:n]
 	var b strings.Builder
 	b.WriteString("/api/thumbs?px=" + itoa(ts.wantPx) + "&ids=")
@@ -204,18 +221,25 @@ func (p *mapPanel) fetchThumbs() {
 		}
 		p.wall.batches++
 		p.wall.received += len(batch.IDs)
-		if len(ts.have)+len(batch.IDs) > thumbKeep {
+		if ts.bytes+len(batch.Pix) > thumbKeepBytes {
 			for id, th := range ts.have {
 				if th.used < p.frames-1 {
+					ts.bytes -= len(th.rgb)
 					delete(ts.have, id)
 				}
 			}
 		}
 		for i, id := range batch.IDs {
-			if old := ts.have[id]; old != nil && old.px > batch.Px {
+			old := ts.have[id]
+			if old != nil && old.px > batch.Px {
 				continue
 			}
-			ts.have[id] = &thumb{px: batch.Px, rgb: append([]byte(nil), batch.Thumb(i)...), used: p.frames}
+			if old != nil {
+				ts.bytes -= len(old.rgb)
+			}
+			th := &thumb{px: batch.Px, rgb: append([]byte(nil), batch.Thumb(i)...), used: p.frames}
+			ts.have[id] = th
+			ts.bytes += len(th.rgb)
 		}
 		p.dirty = true
 	})

@@ -142,12 +142,14 @@ func (c *Canvas) BlitRotDim(x0, y0, size int, rgb []byte, px, rot int, dim bool)
 
 // ThumbPx is the thumbnail side to ask for a tile of side tile on screen:
 // the next of a few steps (so that near sizes share a cached copy), never
-// more than the dataset's resolution res.
+// more than res, the largest side the server has (a folder of photos keeps
+// display copies far larger than its training images).
 func ThumbPx(tile float64, res int) int {
-	for _, s := range []int{8, 12, 16, 24, 32, 48, 64} {
+	steps := []int{8, 12, 16, 24, 32, 48, 64, 96, 128, 160}
+	for _, s := range steps {
 		if float64(s) >= tile-0.5 {
 			return min(s, res)
 		}
 	}
-	return min(64, res)
+	return min(steps[len(steps)-1], res)
 }

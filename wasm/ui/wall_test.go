@@ -139,7 +139,8 @@ func TestThumbPx(t *testing.T) {
 		tile float64
 		res  int
 		want int
-	}{{5, 32, 8}, {8.3, 32, 8}, {20, 32, 24}, {40, 32, 32}, {200, 64, 64}, {30, 16, 16}} {
+	}{{5, 32, 8}, {8.3, 32, 8}, {20, 32, 24}, {40, 32, 32}, {200, 64, 64}, {30, 16, 16},
+		{100, 256, 128}, {150, 256, 160}, {400, 256, 160}, {70, 80, 80}} {
 		if got := ThumbPx(tc.tile, tc.res); got != tc.want {
 			t.Errorf("ThumbPx(%v, %d) = %d, want %d", tc.tile, tc.res, got, tc.want)
 		}

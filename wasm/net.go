@@ -9,10 +9,13 @@ import (
 	"github.com/deepercluster/deepercluster"
 )
 
-// fetchJSON calls the server with the browser's fetch (net/http would add
-// megabytes to the .wasm) and hands the status and the parsed JSON body to
-// cb; err is set when the request failed or the body is not JSON.
-func (a *app) fetchJSON(method, url, body string, cb func(status int, v js.Value, err string)) {
+// fetch calls the server with the browser's fetch (net/http would add
+// megabytes to the .wasm): method and url, a JSON body when body is not
+// empty, the token when there is one. The response body is read as
+// readAs ("text" or "arrayBuffer") and handed to onBody with the status;
+// a failed request calls onFail with a message instead. Both run through
+// dom.safe, so a panic in a callback is reported, not fatal.
+func (a *app) fetch(method, url, body, readAs string, onBody func(status int, v js.Value), onFail func(msg string)) {
 	opts := map[string]any{"method": method, "headers": map[string]any{}}
 	h := opts["headers"].(map[string]any)
 	if body != "" {
@@ -23,15 +26,33 @@ func (a *app) fetchJSON(method, url, body string, cb func(status int, v js.Value
 		h["Authorization"] = "Bearer " + a.token
 	}
 	status := 0
-	var onResp, onText, onErr js.Func
-	release := func() { onResp.Release(); onText.Release(); onErr.Release() }
+	var onResp, onRead, onErr js.Func
+	release := func() { onResp.Release(); onRead.Release(); onErr.Release() }
 	onResp = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		status = args[0].Get("status").Int()
-		return args[0].Call("text")
+		return args[0].Call(readAs)
 	})
-	onText = js.FuncOf(func(_ js.Value, args []js.Value) any {
+	onRead = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		release()
-		text := args[0].String()
+		a.dom.safe("fetch "+url, func() { onBody(status, args[0]) })
+		return nil
+	})
+	onErr = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		release()
+		msg := "network error"
+		if len(args) > 0 {
+			msg = args[0].Call("toString").String()
+		}
+		a.dom.safe("fetch "+url, func() { onFail(msg) })
+		return nil
+	})
+	js.Global().Call("fetch", url, opts).Call("then", onResp).Call("then", onRead).Call("catch", onErr)
+}
+
+// fetchJSON is fetch with the body parsed as JSON; err is set when the
+// request failed or the body is not JSON.
+func (a *app) fetchJSON(method, url, body string, cb func(status int, v js.Value, err string)) {
+	a.fetch(method, url, body, "text", func(status int, text js.Value) {
 		var v js.Value
 		perr := ""
 		func() {
@@ -42,19 +63,19 @@ func (a *app) fetchJSON(method, url, body string, cb func(status int, v js.Value
 			}()
 			v = js.Global().Get("JSON").Call("parse", text)
 		}()
-		a.dom.safe("fetch "+url, func() { cb(status, v, perr) })
-		return nil
-	})
-	onErr = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		release()
-		msg := "network error"
-		if len(args) > 0 {
-			msg = args[0].Call("toString").String()
-		}
-		a.dom.safe("fetch "+url, func() { cb(0, js.Undefined(), msg) })
-		return nil
-	})
-	js.Global().Call("fetch", url, opts).Call("then", onResp).Call("then", onText).Call("catch", onErr)
+		cb(status, v, perr)
+	}, func(msg string) { cb(0, js.Undefined(), msg) })
+}
+
+// fetchBytes GETs url and hands the status and the body's bytes to cb;
+// err is set when the request failed.
+func (a *app) fetchBytes(url string, cb func(status int, b []byte, err string)) {
+	a.fetch("GET", url, "", "arrayBuffer", func(status int, buf js.Value) {
+		u8 := js.Global().Get("Uint8Array").New(buf)
+		b := make([]byte, u8.Get("length").Int())
+		js.CopyBytesToGo(b, u8)
+		cb(status, b, "")
+	}, func(msg string) { cb(0, nil, msg) })
 }
 
 // thumbURL is where the server serves an image's thumbnail.

@@ -244,37 +244,3 @@ func (p *mapPanel) fetchThumbs() {
 		p.dirty = true
 	})
 }
-
-// fetchBytes GETs url with the browser's fetch and hands the status and
-// the body's bytes to cb; err is set when the request failed.
-func (a *app) fetchBytes(url string, cb func(status int, b []byte, err string)) {
-	opts := map[string]any{"method": "GET", "headers": map[string]any{}}
-	if a.token != "" {
-		opts["headers"].(map[string]any)["Authorization"] = "Bearer " + a.token
-	}
-	status := 0
-	var onResp, onBody, onErr js.Func
-	release := func() { onResp.Release(); onBody.Release(); onErr.Release() }
-	onResp = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		status = args[0].Get("status").Int()
-		return args[0].Call("arrayBuffer")
-	})
-	onBody = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		release()
-		u8 := js.Global().Get("Uint8Array").New(args[0])
-		b := make([]byte, u8.Get("length").Int())
-		js.CopyBytesToGo(b, u8)
-		a.dom.safe("fetch "+url, func() { cb(status, b, "") })
-		return nil
-	})
-	onErr = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		release()
-		msg := "network error"
-		if len(args) > 0 {
-			msg = args[0].Call("toString").String()
-		}
-		a.dom.safe("fetch "+url, func() { cb(0, nil, msg) })
-		return nil
-	})
-	js.Global().Call("fetch", url, opts).Call("then", onResp).Call("then", onBody).Call("catch", onErr)
-}

@@ -333,69 +333,53 @@ func ingestScanned(ctx context.Context, cfg FolderConfig, scan *folderScan) (Man
 	var imageProblems, kwProblems Problems
 	labels := map[string]int{}
 	var labelNames []string
-	pending := map[int]result{}
-	next := 0
-	var writeErr error
-	lastProgress := 0
-	for r := range results {
-		if writeErr != nil {
-			continue // drain
-		}
-		pending[r.seq] = r
-		for {
-			r, ok := pending[next]
-			if !ok {
-				break
-			}
-			delete(pending, next)
-			next++
-			<-window
-			rel := r.m.file.rel
-			if r.err != nil {
-				m.MissingImages++
-				if errors.Is(r.err, ErrImageCorrupt) {
-					m.CorruptImages++
-				}
-				imageProblems.Add(fmt.Errorf("%s: %w", rel, r.err))
-				continue
-			}
-			if r.kwErr != nil {
-				kwProblems.Add(fmt.Errorf("%s: embedded keywords: %w", rel, r.kwErr))
-			}
-			e := Entry{Thumb: r.e.Thumb}
-			e.Meta.PhotoID, e.Meta.File = rel, rel
-			var tags []string
-			if row := r.m.row; row != nil {
-				if row.ID != "" {
-					e.Meta.PhotoID = row.ID
-				}
-				e.Meta.Title, e.Meta.Description, e.Meta.User = row.Title, row.Description, row.User
-				e.Meta.Taken, e.Meta.Extra, e.SourceLine = row.Date, row.Extra, row.Line
-				tags = append(tags, row.Tags...)
-				if row.Label != "" {
-					l, ok := labels[row.Label]
-					if !ok {
-						l = len(labelNames)
-						labels[row.Label] = l
-						labelNames = append(labelNames, row.Label)
-					}
-					e.Label, e.HasLabel = l, true
-				}
-			}
-			tags = append(tags, r.e.Meta.Tags...)
-			tags = append(tags, folderTags(rel)...)
-			e.Meta.Tags = uniqueTags(tags)
-			if err := w.Add(r.img, e); err != nil {
-				writeErr = err
-				cancel()
-				break
-			}
-		}
-		if cfg.Progress != nil && next-lastProgress >= 16 {
-			lastProgress = next
-			cfg.Progress(next, len(work), w.Len())
-		}
+	var progress func(int)
+	if cfg.Progress != nil {
+		progress = func(done int) { cfg.Progress(done, len(work), w.Len()) }
 	}
+	writeErr := inOrder(results, func(r result) int { return r.seq }, func(r result) error {
+		<-window
+		rel := r.m.file.rel
+		if r.err != nil {
+			m.MissingImages++
+			if errors.Is(r.err, ErrImageCorrupt) {
+				m.CorruptImages++
+			}
+			imageProblems.Add(fmt.Errorf("%s: %w", rel, r.err))
+			return nil
+		}
+		if r.kwErr != nil {
+			kwProblems.Add(fmt.Errorf("%s: embedded keywords: %w", rel, r.kwErr))
+		}
+		e := Entry{Thumb: r.e.Thumb}
+		e.Meta.PhotoID, e.Meta.File = rel, rel
+		var tags []string
+		if row := r.m.row; row != nil {
+			if row.ID != "" {
+				e.Meta.PhotoID = row.ID
+			}
+			e.Meta.Title, e.Meta.Description, e.Meta.User = row.Title, row.Description, row.User
+			e.Meta.Taken, e.Meta.Extra, e.SourceLine = row.Date, row.Extra, row.Line
+			tags = append(tags, row.Tags...)
+			if row.Label != "" {
+				l, ok := labels[row.Label]
+				if !ok {
+					l = len(labelNames)
+					labels[row.Label] = l
+					labelNames = append(labelNames, row.Label)
+				}
+				e.Label, e.HasLabel = l, true
+			}
+		}
+		tags = append(tags, r.e.Meta.Tags...)
+		tags = append(tags, folderTags(rel)...)
+		e.Meta.Tags = uniqueTags(tags)
+		if err := w.Add(r.img, e); err != nil {
+			cancel()
+			return err
+		}
+		return nil
+	}, progress)
 	switch {
 	case writeErr != nil:
 		return Manifest{}, writeErr

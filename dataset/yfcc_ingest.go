@@ -147,48 +147,32 @@ func Ingest(ctx context.Context, cfg IngestConfig) (Manifest, error) {
 	// Collector: put results back in metadata order and write them.
 	var m Manifest
 	var imageProblems Problems
-	pending := map[int]result{}
-	next := 0
-	var writeErr error
-	lastProgress := 0
 	var doneBytes int64
-	for r := range results {
-		if writeErr != nil {
-			continue // drain
-		}
-		pending[r.seq] = r
-		for {
-			r, ok := pending[next]
-			if !ok {
-				break
-			}
-			delete(pending, next)
-			next++
-			doneBytes = r.rec.End
-			if r.err != nil {
-				m.MissingImages++
-				if errors.Is(r.err, ErrImageCorrupt) {
-					m.CorruptImages++
-				}
-				imageProblems.Add(fmt.Errorf("%s line %d: photo %s: %w", cfg.YFCC, r.rec.Line, r.rec.Meta.PhotoID, r.err))
-				continue
-			}
-			if auto != nil {
-				if id, err := strconv.ParseUint(r.rec.Meta.PhotoID, 10, 64); err == nil {
-					r.rec.Meta.AutoTags = auto[id]
-				}
-			}
-			if err := w.Add(r.img, Entry{Meta: r.rec.Meta, SourceLine: r.rec.Line, URL: r.rec.DownloadURL}); err != nil {
-				writeErr = err
-				cancel()
-				break
-			}
-		}
-		if cfg.Progress != nil && next-lastProgress >= 16 {
-			lastProgress = next
-			cfg.Progress(doneBytes, st.Size(), w.Len())
-		}
+	var progress func(int)
+	if cfg.Progress != nil {
+		progress = func(int) { cfg.Progress(doneBytes, st.Size(), w.Len()) }
 	}
+	writeErr := inOrder(results, func(r result) int { return r.seq }, func(r result) error {
+		doneBytes = r.rec.End
+		if r.err != nil {
+			m.MissingImages++
+			if errors.Is(r.err, ErrImageCorrupt) {
+				m.CorruptImages++
+			}
+			imageProblems.Add(fmt.Errorf("%s line %d: photo %s: %w", cfg.YFCC, r.rec.Line, r.rec.Meta.PhotoID, r.err))
+			return nil
+		}
+		if auto != nil {
+			if id, err := strconv.ParseUint(r.rec.Meta.PhotoID, 10, 64); err == nil {
+				r.rec.Meta.AutoTags = auto[id]
+			}
+		}
+		if err := w.Add(r.img, Entry{Meta: r.rec.Meta, SourceLine: r.rec.Line, URL: r.rec.DownloadURL}); err != nil {
+			cancel()
+			return err
+		}
+		return nil
+	}, progress)
 	wg.Wait()
 	switch {
 	case writeErr != nil:

@@ -139,7 +139,7 @@ func newTrunk(cfg ModelConfig, init []TensorRecord) (*Trunk, error) {
 	in := cfg.inChannels()
 	ch := cfg.Width
 	want := func(name string, shape ...int) *Param {
-		return newParam(TensorRecord{Name: name, Shape: shape, Data: make([]float32, prod(shape))})
+		return newParam(newRecord(name, shape...))
 	}
 	for s := range cfg.Depth {
 		for c := range cfg.ConvsPerStage {
@@ -157,14 +157,6 @@ func newTrunk(cfg ModelConfig, init []TensorRecord) (*Trunk, error) {
 		return nil, err
 	}
 	return t, nil
-}
-
-func prod(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 // all lists the trunk's tensors: weights, then BN running statistics.

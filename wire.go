@@ -35,7 +35,7 @@ import (
 
 // WireVersion is the format version in every frame header; a decoder refuses
 // other versions instead of misreading them.
-const WireVersion = 2
+const WireVersion = 3
 
 // HeaderSize is the size of the fixed frame header.
 const HeaderSize = 12
@@ -68,7 +68,13 @@ const (
 	KindPong      FrameKind = 7
 	// KindHistory carries a run's History: sent to every client on
 	// connect, after the snapshot, so charts show the whole run.
-	KindHistory         FrameKind = 8
+	KindHistory FrameKind = 8
+	// KindLayout carries the 2D map of a version (Layout); KindLayoutDelta
+	// moves some of its points while the server refines it;
+	// KindLayoutProgress says how far the layout of a version is.
+	KindLayout          FrameKind = 9
+	KindLayoutDelta     FrameKind = 10
+	KindLayoutProgress  FrameKind = 11
 	KindPing            FrameKind = 16
 	KindRequestSnapshot FrameKind = 17
 )
@@ -90,6 +96,12 @@ func (k FrameKind) String() string {
 		return "summaries"
 	case KindPong:
 		return "pong"
+	case KindLayout:
+		return "layout"
+	case KindLayoutDelta:
+		return "layout-delta"
+	case KindLayoutProgress:
+		return "layout-progress"
 	case KindHistory:
 		return "history"
 	case KindPing:
@@ -127,6 +139,11 @@ type Frame struct {
 	Progress   *Progress        // Progress
 	Metrics    *Metrics         // Metrics
 	History    *History         // History
+	// Layout, LayoutDelta and LayoutProgress belong to the kinds of their
+	// names.
+	Layout         *Layout
+	LayoutDelta    *LayoutDelta
+	LayoutProgress *LayoutProgress
 	// Nonce is echoed from Ping to Pong so a client can measure round trips;
 	// for RequestSnapshot it is the version the client already holds.
 	Nonce uint64
@@ -841,6 +858,13 @@ func DecodeFrame(b []byte) (Frame, error) {
 		}
 	case KindSummaries:
 		f.Summaries = r.summaries()
+	case KindLayout:
+		f.Layout = r.layout(f.Version)
+	case KindLayoutDelta:
+		f.LayoutDelta = r.layoutDelta(f.Version)
+	case KindLayoutProgress:
+		p := LayoutProgress{Stage: r.str("stage"), Done: r.f64("done")}
+		f.LayoutProgress = &p
 	case KindPing, KindPong, KindRequestSnapshot:
 		f.Nonce = r.u64("nonce")
 	default:

@@ -342,6 +342,9 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add(AppendPing(nil, 3))
 	f.Add(AppendRequestSnapshot(nil, 3))
 	f.Add(AppendHistory(nil, 1, 2, testHistory()))
+	f.Add(AppendLayout(nil, 1, &Layout{Version: 2, X: []float32{0, 1, 2}, Y: []float32{3, -1, 0}}))
+	f.Add(AppendLayoutDelta(nil, 1, &LayoutDelta{Version: 2, N: 3, Index: []uint32{0, 2}, X: []float32{1, 2}, Y: []float32{0, 5}}))
+	f.Add(AppendLayoutProgress(nil, 1, 2, LayoutProgress{Stage: "knn", Done: 0.5}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, err := DecodeFrame(b)
 		if err != nil {

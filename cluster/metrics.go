@@ -184,3 +184,88 @@ func StabilityNMI(prev, cur *deepercluster.Assignment) float64 {
 	}
 	return NMI(prev.Sub, cur.Sub)
 }
+
+// Accuracy is the clustering accuracy of the deep-clustering literature
+// (ACC): the share of items whose cluster, mapped one-to-one onto a label by
+// the best assignment (Hungarian algorithm on the contingency table), is
+// their label. Clusters beyond the number of labels match nothing. NaN when
+// the lengths differ or there are no items.
+func Accuracy(clusters, labels []int32) float64 {
+	if len(clusters) != len(labels) || len(clusters) == 0 {
+		return math.NaN()
+	}
+	t := Contingency(clusters, labels)
+	// Maximise matched counts = minimise (max - count) over a square matrix.
+	n := max(len(t.A), len(t.B))
+	cost := make([][]float64, n)
+	for i := range cost {
+		cost[i] = make([]float64, n)
+	}
+	for _, c := range t.Cells {
+		cost[c.Row][c.Col] = -float64(c.Count)
+	}
+	match := hungarian(cost)
+	hit := 0.0
+	for i, j := range match {
+		hit -= cost[i][j]
+	}
+	return hit / float64(t.N)
+}
+
+// hungarian solves the square assignment problem: it returns, for each row,
+// the column that minimises the total cost (Kuhn-Munkres with potentials,
+// O(n^3)).
+func hungarian(cost [][]float64) []int {
+	n := len(cost)
+	inf := math.Inf(1)
+	u, v := make([]float64, n+1), make([]float64, n+1)
+	p, way := make([]int, n+1), make([]int, n+1) // p[j]: row matched to column j (1-based)
+	for i := 1; i <= n; i++ {
+		p[0] = i
+		j0 := 0
+		minv := make([]float64, n+1)
+		used := make([]bool, n+1)
+		for j := range minv {
+			minv[j] = inf
+		}
+		for {
+			used[j0] = true
+			i0, delta, j1 := p[j0], inf, 0
+			for j := 1; j <= n; j++ {
+				if used[j] {
+					continue
+				}
+				if cur := cost[i0-1][j-1] - u[i0] - v[j]; cur < minv[j] {
+					minv[j], way[j] = cur, j0
+				}
+				if minv[j] < delta {
+					delta, j1 = minv[j], j
+				}
+			}
+			for j := 0; j <= n; j++ {
+				if used[j] {
+					u[p[j]] += delta
+					v[j] -= delta
+				} else {
+					minv[j] -= delta
+				}
+			}
+			j0 = j1
+			if p[j0] == 0 {
+				break
+			}
+		}
+		for j0 != 0 {
+			j1 := way[j0]
+			p[j0] = p[j1]
+			j0 = j1
+		}
+	}
+	rowCol := make([]int, n)
+	for j := 1; j <= n; j++ {
+		if p[j] > 0 {
+			rowCol[p[j]-1] = j - 1
+		}
+	}
+	return rowCol
+}

@@ -152,3 +152,69 @@ func FuzzMetrics(f *testing.F) {
 		}
 	})
 }
+
+func TestAccuracy(t *testing.T) {
+	cases := []struct {
+		name             string
+		clusters, labels []int32
+		want             float64
+	}{
+		{"permuted labels", []int32{2, 2, 0, 0, 1, 1}, []int32{0, 0, 1, 1, 2, 2}, 1},
+		{"one wrong", []int32{1, 1, 1, 0, 0, 0}, []int32{0, 0, 1, 1, 1, 1}, 5.0 / 6},
+		// Greedy would give cluster 0 to label 0 (3 items) and then
+		// cluster 1 to label 1 (0): 3/8; the best matching is 0->1 (2),
+		// 1->0 (3): 5/8.
+		{"greedy is wrong", []int32{0, 0, 0, 0, 0, 1, 1, 1}, []int32{0, 0, 0, 1, 1, 0, 0, 0}, 5.0 / 8},
+		{"more clusters than labels", []int32{0, 1, 2, 3}, []int32{0, 0, 1, 1}, 0.5},
+		{"one cluster", []int32{7, 7, 7, 7}, []int32{0, 1, 1, 1}, 0.75},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Accuracy(c.clusters, c.labels); math.Abs(got-c.want) > 1e-12 {
+				t.Fatalf("Accuracy = %v, want %v", got, c.want)
+			}
+		})
+	}
+	if !math.IsNaN(Accuracy([]int32{0}, []int32{0, 1})) {
+		t.Fatal("length mismatch: want NaN")
+	}
+}
+
+func TestAccuracyMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 50 {
+		n, k := 40+rng.IntN(60), 2+rng.IntN(5)
+		a, b := make([]int32, n), make([]int32, n)
+		for i := range a {
+			a[i], b[i] = int32(rng.IntN(k)), int32(rng.IntN(k))
+		}
+		// Brute force over all permutations of k labels.
+		best := 0
+		perm := make([]int32, k)
+		for i := range perm {
+			perm[i] = int32(i)
+		}
+		var walk func(int)
+		walk = func(d int) {
+			if d == k {
+				hit := 0
+				for i := range a {
+					if perm[a[i]] == b[i] {
+						hit++
+					}
+				}
+				best = max(best, hit)
+				return
+			}
+			for i := d; i < k; i++ {
+				perm[d], perm[i] = perm[i], perm[d]
+				walk(d + 1)
+				perm[d], perm[i] = perm[i], perm[d]
+			}
+		}
+		walk(0)
+		if got, want := Accuracy(a, b), float64(best)/float64(n); math.Abs(got-want) > 1e-12 {
+			t.Fatalf("trial %d: Accuracy = %v, brute force %v", trial, got, want)
+		}
+	}
+}

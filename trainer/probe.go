@@ -5,34 +5,45 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/cluster"
+	"gonum.org/v1/gonum/optimize"
 )
 
 // ProbeConfig tunes the linear probe.
 type ProbeConfig struct {
-	// Iters is the number of full-batch gradient steps (default 300).
-	Iters int
-	// LR is the step size on standardised features (default 0.5), with
-	// Nesterov-free heavy-ball momentum 0.9.
-	LR float64
-	// L2 is the ridge penalty on the weights (default 1e-4).
+	// L2 is the ridge penalty on the weights (not the bias), on
+	// standardised features (default 1e-4, chosen on the validation split).
 	L2 float64
+	// MaxIters caps the L-BFGS iterations (default 2000); a probe that
+	// reaches it reports Converged false.
+	MaxIters int
+	// GradTol is the gradient norm at which the fit counts as converged
+	// (default 1e-5).
+	GradTol float64
 }
 
 // ProbeResult is the accuracy of the probe on the split it was fitted on
-// and on the held-out split.
+// and on the held-out split, and how the fit ended.
 type ProbeResult struct {
 	TrainAcc, TestAcc float64
+	// Loss is the final penalised mean cross-entropy on the train split.
+	Loss float64
+	// Iters is the number of L-BFGS iterations; Converged says whether the
+	// gradient norm fell under GradTol (or the loss stopped moving) before
+	// MaxIters.
+	Iters     int
+	Converged bool
 }
 
 // LinearProbe fits a multinomial logistic regression on frozen features
-// (the paper's main evaluation): features are standardised with the train
-// split's mean and deviation, then full-batch gradient descent with
-// momentum minimises the mean cross-entropy plus an L2 penalty. Matrix
-// products use the clustering engine's Sgemm.
+// (the paper's main evaluation) to convergence: features are standardised
+// with the train split's mean and deviation, then L-BFGS (gonum's optimize)
+// minimises the mean cross-entropy plus an L2 penalty until the gradient
+// vanishes. Matrix products use the clustering engine's Sgemm.
 func LinearProbe(ctx context.Context, trainX []float32, trainY []int32, testX []float32, testY []int32, d, classes int, pc ProbeConfig) (ProbeResult, error) {
 	var res ProbeResult
 	n, nt := len(trainY), len(testY)
@@ -44,14 +55,14 @@ func LinearProbe(ctx context.Context, trainX []float32, trainY []int32, testX []
 			return res, fmt.Errorf("probe: train label %d of row %d outside [0,%d)", y, i, classes)
 		}
 	}
-	if pc.Iters == 0 {
-		pc.Iters = 300
-	}
-	if pc.LR == 0 {
-		pc.LR = 0.5
-	}
 	if pc.L2 == 0 {
 		pc.L2 = 1e-4
+	}
+	if pc.MaxIters == 0 {
+		pc.MaxIters = 2000
+	}
+	if pc.GradTol == 0 {
+		pc.GradTol = 1e-5
 	}
 	mean, std := make([]float64, d), make([]float64, d)
 	for i := range n {
@@ -84,27 +95,62 @@ func LinearProbe(ctx context.Context, trainX []float32, trainY []int32, testX []
 	X, XT := standardise(trainX, n), standardise(testX, nt)
 	D := d + 1
 	W := make([]float32, D*classes)
-	V := make([]float32, D*classes)
 	P := make([]float32, n*classes)
 	G := make([]float32, D*classes)
-	for it := range pc.Iters {
-		if it%20 == 0 {
-			if err := ctx.Err(); err != nil {
-				return res, err
-			}
+	// loss evaluates the objective and its gradient at w (D x classes,
+	// row-major, the last row the bias).
+	loss := func(w, grad []float64) float64 {
+		for j := range W {
+			W[j] = float32(w[j])
 		}
 		cluster.Sgemm(false, false, n, classes, D, 1, X, D, W, classes, 0, P, classes)
 		softmaxRows(P, classes)
+		var ce float64
 		for i, y := range trainY {
+			ce -= math.Log(max(float64(P[i*classes+int(y)]), 1e-30))
 			P[i*classes+int(y)]--
 		}
+		f := ce / float64(n)
 		cluster.Sgemm(true, false, D, classes, n, 1/float32(n), X, D, P, classes, 0, G, classes)
-		for j := range W {
-			g := G[j] + float32(pc.L2)*W[j]
-			V[j] = 0.9*V[j] - float32(pc.LR)*g
-			W[j] += V[j]
+		for j := range w {
+			reg := pc.L2
+			if j >= d*classes { // the bias row
+				reg = 0
+			}
+			f += 0.5 * reg * w[j] * w[j]
+			if grad != nil {
+				grad[j] = float64(G[j]) + reg*w[j]
+			}
 		}
+		return f
 	}
+	var ctxErr error
+	p := optimize.Problem{
+		Func: func(w []float64) float64 { return loss(w, nil) },
+		Grad: func(grad, w []float64) { loss(w, grad) },
+		Status: func() (optimize.Status, error) {
+			if err := ctx.Err(); err != nil {
+				ctxErr = err
+				return optimize.Failure, err
+			}
+			return optimize.NotTerminated, nil
+		},
+	}
+	result, err := optimize.Minimize(p, make([]float64, D*classes),
+		&optimize.Settings{GradientThreshold: pc.GradTol, MajorIterations: pc.MaxIters,
+			Converger: &optimize.FunctionConverge{Absolute: 1e-9, Relative: 1e-9, Iterations: 20}},
+		&optimize.LBFGS{})
+	if ctxErr != nil {
+		return res, ctxErr
+	}
+	if err != nil && result == nil {
+		return res, fmt.Errorf("probe: %w", err)
+	}
+	for j := range W {
+		W[j] = float32(result.X[j])
+	}
+	res.Loss, res.Iters = result.F, result.Stats.MajorIterations
+	res.Converged = result.Status == optimize.GradientThreshold || result.Status == optimize.FunctionConvergence
 	acc := func(x []float32, y []int32) float64 {
 		if len(y) == 0 {
 			return math.NaN()
@@ -164,11 +210,18 @@ func Labels(ds deepercluster.Dataset) ([]int32, int, error) {
 	return out, classes, nil
 }
 
-// KMeansNMI clusters L2-normalised features into k clusters (best of a few
-// k-means++ starts) and returns
-// the NMI of the clusters against labels: how much class structure the
-// features hold without any supervision.
-func KMeansNMI(ctx context.Context, feats []float32, n, d, k int, labels []int32, seed uint64) (float64, error) {
+// ClusterScores are the deep-clustering literature's measures of a
+// clustering against labels.
+type ClusterScores struct {
+	NMI, ACC, ARI float64
+}
+
+// KMeansScores clusters L2-normalised features into k clusters, keeping the
+// run with the lowest objective out of restarts k-means++ starts (labels
+// unseen, as scikit-learn's n_init), and scores it against labels: how much
+// class structure the features hold without any supervision. It also
+// returns the clusters.
+func KMeansScores(ctx context.Context, feats []float32, n, d, k int, labels []int32, seed uint64, restarts int) (ClusterScores, []int32, error) {
 	x := append([]float32(nil), feats...)
 	for i := range n {
 		var s float64
@@ -184,24 +237,57 @@ func KMeansNMI(ctx context.Context, feats []float32, n, d, k int, labels []int32
 	}
 	// k-means with k=10 has poor local optima: one start makes the NMI vary
 	// by a few hundredths between seeds, as much as the effect measured.
-	// Keep the best of kmeansRestarts k-means++ starts (lowest objective,
-	// labels unseen), as sklearn's n_init does; learned and random-init
-	// features get the same treatment.
 	var best *cluster.KMeansResult
-	for r := range kmeansRestarts {
-		res, err := cluster.KMeans(ctx, x, n, d, cluster.KMeansOptions{K: k, Iters: 50, Init: cluster.InitPlusPlus, Seed: seed + uint64(r)})
+	for r := range max(restarts, 1) {
+		res, err := cluster.KMeans(ctx, x, n, d, cluster.KMeansOptions{K: k, Iters: 100, Init: cluster.InitPlusPlus, Seed: seed + uint64(r)})
 		if err != nil {
-			return 0, err
+			return ClusterScores{}, nil, err
 		}
 		if best == nil || res.Objective < best.Objective {
 			best = res
 		}
 	}
-	return cluster.NMI(best.Assign, labels), nil
+	sc := ClusterScores{NMI: cluster.NMI(best.Assign, labels), ACC: cluster.Accuracy(best.Assign, labels), ARI: cluster.ARI(best.Assign, labels)}
+	return sc, best.Assign, nil
 }
 
-// kmeansRestarts is the number of k-means starts KMeansNMI keeps the best of.
-const kmeansRestarts = 5
+// ReestimateBN gives a network the batch-norm running statistics of its
+// own weights: steps forward passes in training mode over batches drawn
+// from ds (no augmentation, no rotation), at learning rate 0, so every
+// weight stays as it was and only the running means and variances move
+// (momentum 0.1 a batch: after 200 batches the initial 0/1 weigh 0.9^200).
+// An untrained network evaluated without it has running mean 0 and
+// variance 1, that is no normalisation at all: an unfair baseline.
+func ReestimateBN(ctx context.Context, net Backend, ds deepercluster.Dataset, steps int, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, 0xb4))
+	if err := net.SetHeads(4, 1, rng); err != nil {
+		return fmt.Errorf("re-estimate batch norm: %w", err)
+	}
+	net.SetLR(0)
+	bs, res := net.BatchSize(), ds.Resolution()
+	per := 3 * res * res
+	raw := make([]byte, per)
+	b := &Batch{X: make([]float32, bs*per), Super: make([]int, bs), Sub: make([]int, bs)}
+	for s := range steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for j := range bs {
+			i := rng.IntN(ds.Len())
+			if err := ds.Image(i, raw); err != nil {
+				return fmt.Errorf("re-estimate batch norm: image %d: %w", i, err)
+			}
+			toCHW(b.X[j*per:(j+1)*per], raw, res)
+		}
+		if _, err := net.Step(b); err != nil {
+			return fmt.Errorf("re-estimate batch norm: step %d: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// BNBatch is the batch of the training-mode passes of ReestimateBN.
+const BNBatch = 64
 
 // LoadBackend rebuilds a run's network from its checkpoint for
 // evaluation, on the backend newBackend makes (nil: NewCPUBackend). With
@@ -216,7 +302,13 @@ func LoadBackend(dir string, extractBatch int, randomInit bool, newBackend NewBa
 	if newBackend == nil {
 		newBackend = NewCPUBackend
 	}
-	model, err := newBackend(BackendConfig{Model: ck.Model, Batch: 2, ExtractBatch: extractBatch, Seed: ck.Seed})
+	// A random-init network gets its batch-norm statistics re-estimated
+	// (ReestimateBN) by training-mode passes, which want a real batch.
+	batch := 2
+	if randomInit {
+		batch = BNBatch
+	}
+	model, err := newBackend(BackendConfig{Model: ck.Model, Batch: batch, ExtractBatch: extractBatch, Seed: ck.Seed})
 	if err != nil {
 		return nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}

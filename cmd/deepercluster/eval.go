@@ -7,21 +7,40 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/cluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/internal/npy"
 	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
 // evalResult is what eval prints as its last line.
 type evalResult struct {
-	RandomInit          bool    `json:"random_init"`
-	ProbeAcc            float64 `json:"probe_acc"`
-	ProbeTrainAcc       float64 `json:"probe_train_acc"`
-	NMIKMeans10         float64 `json:"nmi_kmeans10"`
+	// Split is the split scored: "val" (the last ValImages images of the
+	// train split) or "test" (the test split).
+	Split      string `json:"split"`
+	RandomInit bool   `json:"random_init"`
+	// BNReestimated says that an untrained network's batch-norm running
+	// statistics were re-estimated on training images before evaluation.
+	BNReestimated bool `json:"bn_reestimated"`
+	// Features names where the features came from: a checkpoint's network,
+	// or a directory of .npy files (a peer's).
+	Features       string  `json:"features"`
+	ProbeAcc       float64 `json:"probe_acc"`
+	ProbeTrainAcc  float64 `json:"probe_train_acc"`
+	ProbeIters     int     `json:"probe_iters"`
+	ProbeConverged bool    `json:"probe_converged"`
+	// NMIKMeans10, ACCKMeans10 and ARIKMeans10 score k-means (k=10) of the
+	// scored split's features against its labels.
+	NMIKMeans10 float64 `json:"nmi_kmeans10"`
+	ACCKMeans10 float64 `json:"acc_kmeans10"`
+	ARIKMeans10 float64 `json:"ari_kmeans10"`
+	// NMIOwnClusters scores the run's own final sub-clusters (m*k of them,
+	// not comparable with the k=10 figures) on its training images.
 	NMIOwnClusters      float64 `json:"nmi_own_clusters"`
 	LargestClusterShare float64 `json:"largest_cluster_share"`
 	// SuperSizes are the sizes of the run's final super-clusters, largest
@@ -33,130 +52,230 @@ type evalResult struct {
 	TestImages  int   `json:"test_images"`
 }
 
-// subset is the first n images of a dataset.
+// ValImages is the size of the validation split: the last images of
+// Fashion-MNIST's train split, never trained on by the quality protocol
+// (train --max-images 50000), on which every setting is chosen; the test
+// split is scored only by the final benchmark.
+const ValImages = 10000
+
+// subset is the images [off, off+n) of a dataset.
 type subset struct {
 	deepercluster.Dataset
-	n int
+	off, n int
 }
 
 func (s subset) Len() int { return s.n }
 
-// runEval measures a checkpoint's frozen features: a linear probe trained on
-// the train split and scored on the test split, and the NMI of k-means
-// (k=10) on the train features; --random-init scores the same network
-// untrained.
+func (s subset) Image(i int, dst []byte) error { return s.Dataset.Image(s.off+i, dst) }
+
+func (s subset) Meta(i int) deepercluster.Meta { return s.Dataset.Meta(s.off + i) }
+
+func (s subset) Label(i int) (int, bool) { return s.Dataset.Label(s.off + i) }
+
+// runEval measures frozen features by the quality protocol: a linear probe
+// (L-BFGS to convergence) fitted on the training images and scored on the
+// split (--split val: the last 10,000 train images; test: the test split),
+// and k-means (k=10) of the split's features scored by NMI, ACC and ARI.
+// Features come from a checkpoint's network (--random-init: the same
+// network untrained, its batch-norm statistics re-estimated) or, for a
+// peer, from .npy files (--features DIR: train.npy and eval.npy).
 func runEval(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "eval")
 	dsName := fs.String("dataset", "fashion-mnist", "dataset with train/test splits (fashion-mnist)")
 	ckDir := fs.String("checkpoint", "", "run directory holding the checkpoint")
-	random := fs.Bool("random-init", false, "evaluate the same network with its initial, untrained weights")
-	iters := fs.Int("probe-iters", 1000, "full-batch gradient steps of the logistic regression (300 left the probe under-fitted on 128-d features)")
-	maxTrain := fs.Int("max-train", 0, "use only the first N training images (0: all)")
-	maxTest := fs.Int("max-test", 0, "use only the first N test images (0: all)")
+	featDir := fs.String("features", "", "score the features in DIR/train.npy and DIR/eval.npy (a peer's) instead of a checkpoint's")
+	dumpDir := fs.String("dump-features", "", "also write the features scored to DIR/train.npy and DIR/eval.npy")
+	split := fs.String("split", "test", "split to score: val (the last 10000 train images, for choosing settings) or test")
+	random := fs.Bool("random-init", false, "evaluate the same network with its initial, untrained weights (batch-norm statistics re-estimated)")
+	bnSteps := fs.Int("bn-steps", 200, "--random-init: training-mode batches of 64 that re-estimate the batch-norm statistics")
+	relu := fs.Bool("relu", false, "score the features after the ReLU (h, what the heads see) rather than before")
+	l2 := fs.Float64("probe-l2", 1e-4, "L2 penalty of the linear probe on standardised features")
+	restarts := fs.Int("kmeans-restarts", 10, "k-means(10) starts, the one with the lowest objective is scored")
+	maxTrain := fs.Int("max-train", 0, "use only the first N training images (0: all 50000)")
+	maxTest := fs.Int("max-test", 0, "score only the first N images of the split (0: all 10000)")
 	dsFlags := addDatasetFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *ckDir == "" {
-		return errors.New("eval: --checkpoint RUNDIR is required")
+	if (*ckDir == "") == (*featDir == "") {
+		return errors.New("eval: give one of --checkpoint RUNDIR or --features DIR")
 	}
-	if _, err := os.Stat(*ckDir); err != nil {
-		return fmt.Errorf("eval: --checkpoint: %w", err)
+	if *split != "val" && *split != "test" {
+		return fmt.Errorf("eval: --split %q: want val or test", *split)
 	}
-	// No training process may rewrite the run while it is read.
-	lock, err := runlock.Acquire(*ckDir)
-	if err != nil {
-		return fmt.Errorf("eval: %w", err)
-	}
-	defer lock.Release()
 	if *dsName != "fashion-mnist" {
 		return fmt.Errorf("eval: --dataset %q: the linear probe needs a labelled train/test split (fashion-mnist)", *dsName)
 	}
-	train, err := dataset.Open(*dsName, dsFlags.options(dataset.Train))
+	full, err := dataset.Open(*dsName, dsFlags.options(dataset.Train))
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	test, err := dataset.Open(*dsName, dsFlags.options(dataset.Test))
-	if err != nil {
-		return fmt.Errorf("eval: %w", err)
+	nTrain := full.Len() - ValImages
+	var train, scored deepercluster.Dataset = subset{full, 0, nTrain}, subset{full, nTrain, ValImages}
+	if *split == "test" {
+		if scored, err = dataset.Open(*dsName, dsFlags.options(dataset.Test)); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
 	}
-	fullTrain := train
 	if *maxTrain > 0 && *maxTrain < train.Len() {
-		train = subset{train, *maxTrain}
+		train = subset{full, 0, *maxTrain}
 	}
-	if *maxTest > 0 && *maxTest < test.Len() {
-		test = subset{test, *maxTest}
+	if *maxTest > 0 && *maxTest < scored.Len() {
+		scored = subset{scored, 0, *maxTest}
 	}
-	net, ck, err := trainer.LoadBackend(*ckDir, 32, *random, nil)
-	if err != nil {
-		return fmt.Errorf("eval: %w", err)
+	res := evalResult{Split: *split, RandomInit: *random, TrainImages: train.Len(), TestImages: scored.Len(),
+		NMIOwnClusters: math.NaN(), LargestClusterShare: math.NaN()}
+	var trX, teX []float32
+	var d int
+	if *featDir != "" {
+		res.Features = *featDir
+		if trX, teX, d, err = readFeatures(*featDir, train.Len(), scored.Len()); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+	} else {
+		res.Features = "checkpoint"
+		if trX, teX, d, err = checkpointFeatures(ctx, a, *ckDir, train, scored, *random, *bnSteps, &res); err != nil {
+			return err
+		}
 	}
-	defer net.Close()
-	if ck.Model.Resolution != train.Resolution() {
-		return fmt.Errorf("eval: checkpoint model takes %d px images, %s has %d px", ck.Model.Resolution, *dsName, train.Resolution())
+	if *relu {
+		for _, x := range [][]float32{trX, teX} {
+			for i, v := range x {
+				x[i] = max(v, 0)
+			}
+		}
 	}
-	d := net.FeatureDim()
-	a.log.Info("extracting features", "train", train.Len(), "test", test.Len(), "random_init", *random)
-	trX, err := trainer.ExtractFeatures(ctx, net, train, nil)
-	if err != nil {
-		return fmt.Errorf("eval: train features: %w", err)
-	}
-	teX, err := trainer.ExtractFeatures(ctx, net, test, nil)
-	if err != nil {
-		return fmt.Errorf("eval: test features: %w", err)
+	if *dumpDir != "" {
+		if err := os.MkdirAll(*dumpDir, 0o755); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		if err := errors.Join(npy.WriteFloat32(filepath.Join(*dumpDir, "train.npy"), train.Len(), d, trX),
+			npy.WriteFloat32(filepath.Join(*dumpDir, "eval.npy"), scored.Len(), d, teX)); err != nil {
+			return fmt.Errorf("eval: --dump-features: %w", err)
+		}
 	}
 	trY, classes, err := trainer.Labels(train)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	teY, _, err := trainer.Labels(test)
+	teY, _, err := trainer.Labels(scored)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	res := evalResult{RandomInit: *random, TrainImages: train.Len(), TestImages: test.Len(), NMIOwnClusters: math.NaN(), LargestClusterShare: math.NaN()}
-	pr, err := trainer.LinearProbe(ctx, trX, trY, teX, teY, d, classes, trainer.ProbeConfig{Iters: *iters})
+	a.log.Info("linear probe", "train", train.Len(), "scored", scored.Len(), "dim", d)
+	pr, err := trainer.LinearProbe(ctx, trX, trY, teX, teY, d, classes, trainer.ProbeConfig{L2: *l2})
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	res.ProbeAcc, res.ProbeTrainAcc = pr.TestAcc, pr.TrainAcc
-	if res.NMIKMeans10, err = trainer.KMeansNMI(ctx, trX, train.Len(), d, 10, trY, 1); err != nil {
+	res.ProbeAcc, res.ProbeTrainAcc, res.ProbeIters, res.ProbeConverged = pr.TestAcc, pr.TrainAcc, pr.Iters, pr.Converged
+	a.log.Info("k-means(10)", "images", scored.Len(), "restarts", *restarts)
+	sc, _, err := trainer.KMeansScores(ctx, teX, scored.Len(), d, 10, teY, 1, *restarts)
+	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	// The run's own final clusters, when it was trained on this train split.
-	if !*random && ck.Version > 0 {
-		asg, err := trainer.LoadAssignment(*ckDir, ck.Version)
-		if err != nil {
-			return fmt.Errorf("eval: %w", err)
-		}
-		// train --max-images N trains on the first N images of the split.
-		if len(asg.Sub) <= fullTrain.Len() {
-			all, _, _ := trainer.Labels(fullTrain)
-			res.NMIOwnClusters = cluster.NMI(asg.Sub, all[:len(asg.Sub)])
-			// Collapse check: the largest super-cluster (the largest
-			// sub-cluster when there is one super-cluster).
-			supers, subs := asg.Sizes()
-			res.SuperSizes = sortedDesc(supers)
-			if ss := sortedDesc(subs); len(ss) > 0 {
-				res.SubSizes = []int{ss[len(ss)-1], ss[len(ss)/2], ss[0]}
-			}
-			if asg.M == 1 {
-				supers = subs
-			}
-			largest := 0
-			for _, s := range supers {
-				largest = max(largest, s)
-			}
-			res.LargestClusterShare = float64(largest) / float64(len(asg.Sub))
-		}
-	}
-	a.log.Info("linear probe", "test_acc", res.ProbeAcc, "train_acc", res.ProbeTrainAcc, "nmi_kmeans10", res.NMIKMeans10,
-		"nmi_own_clusters", res.NMIOwnClusters, "largest_cluster_share", res.LargestClusterShare, "super_sizes", res.SuperSizes)
+	res.NMIKMeans10, res.ACCKMeans10, res.ARIKMeans10 = sc.NMI, sc.ACC, sc.ARI
+	a.log.Info("eval", "split", res.Split, "probe_acc", res.ProbeAcc, "probe_train_acc", res.ProbeTrainAcc,
+		"probe_iters", res.ProbeIters, "probe_converged", res.ProbeConverged, "nmi_kmeans10", res.NMIKMeans10,
+		"acc_kmeans10", res.ACCKMeans10, "ari_kmeans10", res.ARIKMeans10, "nmi_own_clusters", res.NMIOwnClusters,
+		"largest_cluster_share", res.LargestClusterShare, "super_sizes", res.SuperSizes)
 	b, err := json.Marshal(jsonSafe(res))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(a.stdout, string(b))
 	return nil
+}
+
+// readFeatures loads a peer's features: dir/train.npy (one row per training
+// image) and dir/eval.npy (one per scored image), of the same width.
+func readFeatures(dir string, nTrain, nScored int) (trX, teX []float32, d int, err error) {
+	rows, d, trX, err := npy.ReadFloat32(filepath.Join(dir, "train.npy"))
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if rows < nTrain {
+		return nil, nil, 0, fmt.Errorf("%s: %d rows, want %d (one per training image)", filepath.Join(dir, "train.npy"), rows, nTrain)
+	}
+	rowsE, dE, teX, err := npy.ReadFloat32(filepath.Join(dir, "eval.npy"))
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if rowsE < nScored || dE != d {
+		return nil, nil, 0, fmt.Errorf("%s: %d x %d, want %d rows of %d (one per scored image, as wide as train.npy)",
+			filepath.Join(dir, "eval.npy"), rowsE, dE, nScored, d)
+	}
+	return trX[:nTrain*d], teX[:nScored*d], d, nil
+}
+
+// checkpointFeatures extracts the features of both sets with a checkpoint's
+// network (or the same network untrained, its batch-norm statistics
+// re-estimated), and fills in what the run's own clusters say.
+func checkpointFeatures(ctx context.Context, a *app, ckDir string, train, scored deepercluster.Dataset, random bool, bnSteps int, res *evalResult) (trX, teX []float32, d int, err error) {
+	if _, err := os.Stat(ckDir); err != nil {
+		return nil, nil, 0, fmt.Errorf("eval: --checkpoint: %w", err)
+	}
+	// No training process may rewrite the run while it is read.
+	lock, err := runlock.Acquire(ckDir)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("eval: %w", err)
+	}
+	defer lock.Release()
+	net, ck, err := trainer.LoadBackend(ckDir, 32, random, nil)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("eval: %w", err)
+	}
+	defer net.Close()
+	if ck.Model.Resolution != train.Resolution() {
+		return nil, nil, 0, fmt.Errorf("eval: checkpoint model takes %d px images, the dataset has %d px", ck.Model.Resolution, train.Resolution())
+	}
+	if random && bnSteps > 0 {
+		a.log.Info("re-estimating batch-norm statistics of the untrained network", "batches", bnSteps, "batch", trainer.BNBatch)
+		if err := trainer.ReestimateBN(ctx, net, train, bnSteps, ck.Seed); err != nil {
+			return nil, nil, 0, fmt.Errorf("eval: %w", err)
+		}
+		res.BNReestimated = true
+	}
+	d = net.FeatureDim()
+	a.log.Info("extracting features", "train", train.Len(), "scored", scored.Len(), "random_init", random)
+	if trX, err = trainer.ExtractFeatures(ctx, net, train, nil); err != nil {
+		return nil, nil, 0, fmt.Errorf("eval: train features: %w", err)
+	}
+	if teX, err = trainer.ExtractFeatures(ctx, net, scored, nil); err != nil {
+		return nil, nil, 0, fmt.Errorf("eval: scored features: %w", err)
+	}
+	// The run's own final clusters, on the images it was trained on (train
+	// --max-images N trains on the first N images of the split).
+	if random || ck.Version == 0 {
+		return trX, teX, d, nil
+	}
+	asg, err := trainer.LoadAssignment(ckDir, ck.Version)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("eval: %w", err)
+	}
+	if len(asg.Sub) > train.Len() {
+		return trX, teX, d, nil
+	}
+	all, _, err := trainer.Labels(train)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("eval: %w", err)
+	}
+	res.NMIOwnClusters = cluster.NMI(asg.Sub, all[:len(asg.Sub)])
+	// Collapse check: the largest super-cluster (the largest sub-cluster
+	// when there is one super-cluster).
+	supers, subs := asg.Sizes()
+	res.SuperSizes = sortedDesc(supers)
+	if ss := sortedDesc(subs); len(ss) > 0 {
+		res.SubSizes = []int{ss[len(ss)-1], ss[len(ss)/2], ss[0]}
+	}
+	if asg.M == 1 {
+		supers = subs
+	}
+	largest := 0
+	for _, s := range supers {
+		largest = max(largest, s)
+	}
+	res.LargestClusterShare = float64(largest) / float64(len(asg.Sub))
+	return trX, teX, d, nil
 }
 
 // sortedDesc returns a sorted copy, largest first.
@@ -168,7 +287,7 @@ func sortedDesc(v []int) []int {
 
 // jsonSafe turns NaN (unknown) into -1, which JSON can carry.
 func jsonSafe(r evalResult) evalResult {
-	for _, p := range []*float64{&r.ProbeAcc, &r.ProbeTrainAcc, &r.NMIKMeans10, &r.NMIOwnClusters, &r.LargestClusterShare} {
+	for _, p := range []*float64{&r.ProbeAcc, &r.ProbeTrainAcc, &r.NMIKMeans10, &r.ACCKMeans10, &r.ARIKMeans10, &r.NMIOwnClusters, &r.LargestClusterShare} {
 		if math.IsNaN(*p) {
 			*p = -1
 		}

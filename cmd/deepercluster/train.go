@@ -78,7 +78,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	if *maxImages > 0 && *maxImages < ds.Len() {
-		ds = subset{ds, *maxImages}
+		ds = subset{ds, 0, *maxImages}
 	}
 	params, err := rf.params(ds.Len())
 	if err != nil {

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/deepercluster/deepercluster/dataset"
+)
+
+// TestEvalProtocol trains a tiny network on Fashion-MNIST and evaluates it
+// as the quality benchmark does: the checkpoint's features, the same
+// network untrained (batch norm re-estimated), and the features handed over
+// as .npy files (the peer's path) must give the very same figures as the
+// checkpoint they came from.
+func TestEvalProtocol(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(dataset.DefaultFashionMNISTDir, "train-images-idx3-ubyte.gz")); err != nil {
+		t.Skip("Fashion-MNIST not installed (Debian dataset-fashion-mnist; .ci/run installs it)")
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	a, _, errb := testApp()
+	if err := runTrain(context.Background(), a, []string{"--dataset", "fashion-mnist", "--out", run, "--max-images", "600",
+		"--epochs", "1", "--m", "2", "--k", "2", "--width", "4", "--hidden", "16", "--pca-dim", "8"}); err != nil {
+		t.Fatalf("train: %v\n%s", err, errb)
+	}
+	eval := func(args ...string) evalResult {
+		t.Helper()
+		a, out, errb := testApp()
+		args = append([]string{"--max-train", "600", "--max-test", "300", "--kmeans-restarts", "2"}, args...)
+		if err := runEval(context.Background(), a, args); err != nil {
+			t.Fatalf("eval %v: %v\n%s", args, err, errb)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		var r evalResult
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+			t.Fatalf("eval %v: last line %q: %v", args, lines[len(lines)-1], err)
+		}
+		return r
+	}
+	dump := t.TempDir()
+	learned := eval("--checkpoint", run, "--split", "val", "--dump-features", dump)
+	if learned.Split != "val" || learned.TrainImages != 600 || learned.TestImages != 300 || learned.BNReestimated {
+		t.Fatalf("learned: %+v", learned)
+	}
+	for name, v := range map[string]float64{"probe_acc": learned.ProbeAcc, "probe_train_acc": learned.ProbeTrainAcc,
+		"nmi": learned.NMIKMeans10, "acc": learned.ACCKMeans10} {
+		if v <= 0.1 || v > 1 {
+			t.Errorf("%s = %v: want above chance (0.1) and at most 1", name, v)
+		}
+	}
+	if learned.ProbeTrainAcc < learned.ProbeAcc-0.1 || learned.ProbeIters == 0 {
+		t.Errorf("probe: train acc %v, test acc %v, %d iterations", learned.ProbeTrainAcc, learned.ProbeAcc, learned.ProbeIters)
+	}
+	if learned.NMIOwnClusters <= 0 || learned.LargestClusterShare <= 0 {
+		t.Errorf("own clusters not scored: %+v", learned)
+	}
+	peer := eval("--features", dump, "--split", "val")
+	if peer.ProbeAcc != learned.ProbeAcc || peer.NMIKMeans10 != learned.NMIKMeans10 || peer.ACCKMeans10 != learned.ACCKMeans10 ||
+		peer.ARIKMeans10 != learned.ARIKMeans10 || peer.ProbeTrainAcc != learned.ProbeTrainAcc {
+		t.Fatalf("the same features as files scored differently:\ncheckpoint %+v\nfiles      %+v", learned, peer)
+	}
+	random := eval("--checkpoint", run, "--split", "test", "--random-init", "--bn-steps", "20")
+	if !random.BNReestimated || random.Split != "test" || random.ProbeAcc <= 0.1 {
+		t.Fatalf("random init: %+v", random)
+	}
+	a2, _, _ := testApp()
+	if err := runEval(context.Background(), a2, []string{"--checkpoint", run, "--split", "train"}); err == nil || !strings.Contains(err.Error(), "--split") {
+		t.Fatalf("--split train: got %v, want an error naming --split", err)
+	}
+}

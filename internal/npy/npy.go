@@ -108,4 +108,3 @@ func WriteFloat32(path string, rows, cols int, data []float32) error {
 	}
 	return atomicfile.Write(path, out)
 }
-

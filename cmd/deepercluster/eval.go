@@ -46,7 +46,9 @@ type evalResult struct {
 	// SuperSizes are the sizes of the run's final super-clusters, largest
 	// first; SubSizes summarises its sub-clusters (min, median, max): the
 	// cluster size distribution, to see a collapse at a glance.
-	SuperSizes  []int `json:"super_sizes,omitempty"`
+	SuperSizes []int `json:"super_sizes,omitempty"`
+	// Epochs is the number of epochs the checkpoint completed.
+	Epochs      int   `json:"epochs"`
 	SubSizes    []int `json:"sub_sizes_min_median_max,omitempty"`
 	TrainImages int   `json:"train_images"`
 	TestImages  int   `json:"test_images"`
@@ -236,6 +238,7 @@ func checkpointFeatures(ctx context.Context, a *app, ckDir string, train, scored
 		res.BNReestimated = true
 	}
 	d = net.FeatureDim()
+	res.Epochs = ck.Epoch
 	a.log.Info("extracting features", "train", train.Len(), "scored", scored.Len(), "random_init", random)
 	if trX, err = trainer.ExtractFeatures(ctx, net, train, nil); err != nil {
 		return nil, nil, 0, fmt.Errorf("eval: train features: %w", err)

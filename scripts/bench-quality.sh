@@ -42,7 +42,7 @@ WIDTH=${QUALITY_WIDTH:-16}
 HIDDEN=${QUALITY_HIDDEN:-128}
 SOBEL=${QUALITY_SOBEL:-0}
 SEED=${QUALITY_SEED:-1}
-RELU=${QUALITY_RELU:-0}
+RELU=${QUALITY_RELU:-1}
 PEER=${QUALITY_PEER:-1}
 IMAGES=${QUALITY_IMAGES:-50000}
 RUN=${QUALITY_RUN:-$(mktemp -d /tmp/dc-quality.XXXXXX)}
@@ -76,7 +76,7 @@ esac
 train_minutes=$($PY -c "print(round(($end - $start) / 60, 2))")
 
 ev=(eval --dataset fashion-mnist --split "$SPLIT" --max-train "$IMAGES")
-[ "$RELU" = 1 ] && ev+=(--relu)
+if [ "$RELU" = 1 ]; then ev+=(--relu=true); else ev+=(--relu=false); fi
 learned=$("$BIN" "${ev[@]}" --checkpoint "$RUN/ours" | tail -1)
 random=$("$BIN" "${ev[@]}" --checkpoint "$RUN/ours" --random-init | tail -1)
 echo "learned: $learned" >&2

@@ -90,8 +90,9 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	split := fs.String("split", "test", "split to score: val (the last 10000 train images, for choosing settings) or test")
 	random := fs.Bool("random-init", false, "evaluate the same network with its initial, untrained weights (batch-norm statistics re-estimated)")
 	bnSteps := fs.Int("bn-steps", 200, "--random-init: training-mode batches of 64 that re-estimate the batch-norm statistics")
-	relu := fs.Bool("relu", false, "score the features after the ReLU (h, what the heads see) rather than before")
+	relu := fs.Bool("relu", true, "score the features after the ReLU (h = ReLU(f(x)), what the heads see; chosen on the validation split) rather than before")
 	l2 := fs.Float64("probe-l2", 1e-4, "L2 penalty of the linear probe on standardised features")
+	kmPCA := fs.Int("kmeans-pca", 0, "k-means(10) on the features PCA-whitened to N dimensions (fitted on the training images) and L2-normalised, as the method clusters (0: the features themselves, L2-normalised)")
 	restarts := fs.Int("kmeans-restarts", 10, "k-means(10) starts, the one with the lowest objective is scored")
 	maxTrain := fs.Int("max-train", 0, "use only the first N training images (0: all 50000)")
 	maxTest := fs.Int("max-test", 0, "score only the first N images of the split (0: all 10000)")
@@ -171,7 +172,18 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	}
 	res.ProbeAcc, res.ProbeTrainAcc, res.ProbeIters, res.ProbeConverged = pr.TestAcc, pr.TrainAcc, pr.Iters, pr.Converged
 	a.log.Info("k-means(10)", "images", scored.Len(), "restarts", *restarts)
-	sc, _, err := trainer.KMeansScores(ctx, teX, scored.Len(), d, 10, teY, 1, *restarts)
+	kmX, kmD := teX, d
+	if *kmPCA > 0 {
+		p, err := cluster.FitPCA(ctx, trX, train.Len(), d, *kmPCA, cluster.PCAOptions{Seed: 1})
+		if err != nil {
+			return fmt.Errorf("eval: --kmeans-pca: %w", err)
+		}
+		if kmX, err = p.Apply(teX, scored.Len()); err != nil {
+			return fmt.Errorf("eval: --kmeans-pca: %w", err)
+		}
+		kmD = *kmPCA
+	}
+	sc, _, err := trainer.KMeansScores(ctx, kmX, scored.Len(), kmD, 10, teY, 1, *restarts)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}

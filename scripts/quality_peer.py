@@ -68,7 +68,18 @@ import os
 import sys
 import time
 
-import numpy as np
+# torch and faiss share one OpenMP runtime; its default active wait
+# spins idle threads, which on a shared 2-core machine took the CPU
+# from the other library's threads (a 5,000-row reclustering: 5 s
+# spinning vs 0.15 s passive). An OMP_WAIT_POLICY already set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Debian's OpenBLAS (openblas-pthread, under torch's fc layers, numpy's
+# PCA and faiss's distance products) keeps its own pool of spinning
+# threads beside OpenMP's; one thread keeps the process at --threads
+# busy threads (our Go fc products are single-threaded too).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402 (after the environment above)
 
 FMNIST_DIR = "/usr/share/datasets/fashion-mnist"
 RES = 28
@@ -79,6 +90,30 @@ def log(msg):
 
 
 # ---------------------------------------------------------------- data
+
+def read_idx_labels(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    return np.frombuffer(data[8:], dtype=np.uint8).astype(np.int64)
+
+
+def nmi(a, b):
+    """cluster.NMI: arithmetic-mean normalisation, scikit-learn's default."""
+    _, a = np.unique(a, return_inverse=True)
+    _, b = np.unique(b, return_inverse=True)
+    if a.max() == 0 and b.max() == 0:
+        return 1.0
+    n = len(a)
+    t = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(t, (a, b), 1)
+    pa, pb, pab = t.sum(1) / n, t.sum(0) / n, t / n
+    nz = pab > 0
+    mi = (pab[nz] * np.log(pab[nz] / np.outer(pa, pb)[nz])).sum()
+    if mi <= 0:
+        return 0.0
+    h = lambda p: -(p[p > 0] * np.log(p[p > 0])).sum()  # noqa: E731
+    return float(mi / max((h(pa) + h(pb)) / 2, 2.220446049250313e-16))
+
 
 def read_idx_images(path):
     with gzip.open(path, "rb") as f:
@@ -124,10 +159,18 @@ class Augmenter:
 
     def batch(self, idx, rot):
         B, p, rng = len(idx), self.pad, self.rng
-        if self.augmented:
-            dx = rng.integers(-p, p + 1, size=B)
-            dy = rng.integers(-p, p + 1, size=B)
-            flip = rng.integers(0, 2, size=B) == 1
+        if not self.augmented:
+            return self.apply(idx, None, None, None, rot)
+        dx = rng.integers(-p, p + 1, size=B)
+        dy = rng.integers(-p, p + 1, size=B)
+        flip = rng.integers(0, 2, size=B) == 1
+        return self.apply(idx, dx, dy, flip, rot)
+
+    def apply(self, idx, dx, dy, flip, rot):
+        """The batch of images idx shifted by dx, dy, flipped where flip
+        (no augmentation when dx is None), then rotated by rot."""
+        p = self.pad
+        if dx is not None:
             # dst(y, x) = src(y+dy, x') with x' = x+dx, mirrored when
             # flipped; out of the image it lands in the zero padding.
             sx = self.ar[None, :] + dx[:, None]
@@ -251,10 +294,10 @@ def build_modules(torch):
 
 # ---------------------------------------------------------------- clustering
 
-def fit_pca_whiten(x, out_dim):
-    """cluster.FitPCA + Apply: centred, covariance /(n-1), top out_dim axes
-    scaled by eigenvalue^-0.5 (floored as ours), largest component of each
-    axis positive; then rows L2-normalised."""
+def pca_whiten(x, out_dim):
+    """cluster.FitPCA + project: centred, covariance /(n-1), top out_dim
+    axes scaled by eigenvalue^-0.5 (floored as ours), largest component of
+    each axis positive."""
     n, d = x.shape
     mean = x.astype(np.float64).mean(axis=0)
     xc = (x - mean.astype(np.float32)).astype(np.float32)
@@ -271,8 +314,7 @@ def fit_pca_whiten(x, out_dim):
         W[:, o] = sign * v / math.sqrt(max(vals[col], floor))
     W32 = W.astype(np.float32)
     bias = (mean.astype(np.float32).astype(np.float64) @ W).astype(np.float32)
-    y = x @ W32 - bias
-    return l2_normalize(y)
+    return x @ W32 - bias
 
 
 def l2_normalize(y):
@@ -298,7 +340,7 @@ def hierarchy(faiss, feats, m, k, pca_dim, niter, seed):
     sub_count_per_super)."""
     n, d = feats.shape
     if pca_dim > 0 and n >= 2:
-        x = fit_pca_whiten(feats, min(pca_dim, d))
+        x = l2_normalize(pca_whiten(feats, min(pca_dim, d)))  # cluster.PCA.Apply
     else:
         x = l2_normalize(feats)
     if m == 1:
@@ -327,8 +369,10 @@ def hierarchy(faiss, feats, m, k, pca_dim, niter, seed):
 
 # ---------------------------------------------------------------- run
 
-def extract(torch, trunk, images, batch=256):
-    """trainer.ExtractFeatures: eval mode, no augmentation, f before ReLU."""
+def extract(torch, trunk, images, batch=64):
+    """trainer.ExtractFeatures: eval mode, no augmentation, f before ReLU.
+    Batches of 64: at 256 (ours' chunk) torch ran 3x slower here (its
+    activations outgrow the cache); eval mode makes the result the same."""
     trunk.eval()
     out = np.zeros((len(images), trunk.hidden), dtype=np.float32)
     with torch.no_grad():
@@ -375,11 +419,6 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="output directory")
     a = ap.parse_args(argv)
 
-    # torch and faiss share one OpenMP runtime; its default active wait
-    # spins idle threads, which on a shared 2-core machine took the CPU
-    # from the other library's threads (a 5,000-row reclustering: 5 s
-    # spinning vs 0.15 s passive). An OMP_WAIT_POLICY already set wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import faiss
     import torch
     torch.set_num_threads(a.threads)
@@ -391,6 +430,7 @@ def main(argv=None):
     train_all = load_split(a.data_dir, "train")
     N = a.max_images if 0 < a.max_images <= len(train_all) else len(train_all)
     images = train_all[:N]
+    labels = read_idx_labels(os.path.join(a.data_dir, "train-labels-idx1-ubyte.gz"))[:N]
     if a.split == "val":
         eval_images = train_all[50000:60000]
         if N > 50000:
@@ -438,8 +478,8 @@ def main(argv=None):
             clustered_epoch = epoch
             sizes = np.bincount(sup, minlength=a.m)
             recluster_seconds += time.time() - t0
-            log("reclustered version=%d epoch=%d m=%d subclusters=%d largest_super_share=%.4f seconds=%.1f" % (
-                version, epoch, a.m, n_sub, sizes.max() / N, time.time() - t0))
+            log("reclustered version=%d epoch=%d m=%d subclusters=%d label_nmi=%.4f largest_super_share=%.4f "
+                "seconds=%.1f" % (version, epoch, a.m, n_sub, nmi(glob, labels), sizes.max() / N, time.time() - t0))
         order = sample_uniform(glob, n_sub, N, rng)
         B = a.batch
         steps = len(order) // B

@@ -398,7 +398,15 @@ def lr_at(schedule, lr, t):
     return lr
 
 
-def main(argv=None):
+def parse_bool(v):
+    if v.lower() in ("1", "true", "yes", "on"):
+        return True
+    if v.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError("want 0 or 1, got %r" % v)
+
+
+def build_parser():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--m", type=int, default=4, help="super-clusters (ours' default 4; bench 10)")
@@ -414,7 +422,8 @@ def main(argv=None):
     ap.add_argument("--depth", type=int, default=3, help="conv stages (ours at 28 px: 3)")
     ap.add_argument("--convs", type=int, default=2, help="convolutions per stage")
     ap.add_argument("--hidden", type=int, default=128, help="width of the fc layers (feature dimension)")
-    ap.add_argument("--sobel", action="store_true", help="fixed Sobel front end")
+    ap.add_argument("--sobel", nargs="?", const=True, default=False, type=parse_bool,
+                    help="fixed Sobel front end (--sobel, or --sobel 0|1 as scripts/bench-quality.sh passes it)")
     ap.add_argument("--no-augment", action="store_true", help="no random crop and flip (rotation stays)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=64)
@@ -426,7 +435,11 @@ def main(argv=None):
     ap.add_argument("--data-dir", default=FMNIST_DIR)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", required=True, help="output directory")
-    a = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None):
+    a = build_parser().parse_args(argv)
 
     import faiss
     import torch

@@ -124,6 +124,14 @@ class TestPeer(unittest.TestCase):
         np.testing.assert_allclose(w[0, 1].ravel() * 3, [1, 0, -1, 2, 0, -2, 1, 0, -1])
         np.testing.assert_allclose(w[1, 2].ravel() * 3, [1, 2, 1, 0, 0, 0, -1, -2, -1])
 
+    def test_sobel_flag_forms(self):
+        ap = q.build_parser()
+        o = ["--out", "/nonexistent"]
+        self.assertFalse(ap.parse_args(o).sobel)
+        self.assertTrue(ap.parse_args(o + ["--sobel", "--seed", "2"]).sobel)
+        self.assertFalse(ap.parse_args(o + ["--sobel", "0", "--seed", "2"]).sobel)
+        self.assertTrue(ap.parse_args(o + ["--sobel", "1"]).sobel)
+
     def test_lr_schedule(self):
         self.assertEqual(q.lr_at("constant", 0.05, 0.7), 0.05)
         self.assertAlmostEqual(q.lr_at("cosine", 0.05, 0), 0.05)

@@ -91,7 +91,7 @@ if [ "$PEER" != 0 ]; then
 	load_peer_start=$(load)
 	"$PY" scripts/quality_peer.py --m "$M" --k "$K" --recluster-every "$EVERY" --epochs "$EPOCHS" --pca-dim "$PCA" \
 		--lr "$LR" --lr-schedule "$SCHEDULE" --width "$WIDTH" --hidden "$HIDDEN" --sobel "$SOBEL" --seed "$SEED" \
-		--minutes "$MINUTES" --max-images "$IMAGES" --split "$SPLIT" --out "$RUN/peer" >&2
+		--minutes "$MINUTES" --fit-budget --max-images "$IMAGES" --split "$SPLIT" --out "$RUN/peer" >&2
 	load_peer_end=$(load)
 	peer=$("$BIN" "${ev[@]}" --features "$RUN/peer" | tail -1)
 	peer_meta=$(cat "$RUN/peer/peer.json")

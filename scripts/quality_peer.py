@@ -429,6 +429,9 @@ def build_parser():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--kmeans-iters", type=int, default=20)
     ap.add_argument("--minutes", type=float, default=30.0, help="training wall-clock budget")
+    ap.add_argument("--fit-budget", action="store_true",
+                    help="after the first reclustering period, shorten the planned epochs (and so the schedule) "
+                         "to those the budget holds at the speed measured")
     ap.add_argument("--max-images", type=int, default=50000, help="train on the first N train-split images")
     ap.add_argument("--split", choices=["val", "test"], default="val",
                     help="eval.npy: val = train-split images 50000..59999, test = the test split")
@@ -565,6 +568,16 @@ def main(argv=None):
                     epoch + 1, a.epochs, n, m_[0], m_[1], m_[2], m_[3], n * B / (time.time() - t_epoch), version))
         if not out_of_time:
             epoch += 1
+            # --fit-budget: once the first reclustering period is done, plan
+            # only the epochs the budget holds at the speed seen so far, so
+            # the schedule anneals within the budget as ours does.
+            if a.fit_budget and epoch == a.recluster_every and epoch < a.epochs:
+                per_epoch = (time.time() - start) / epoch
+                fits = epoch + int((deadline - time.time()) / per_epoch)
+                if fits < a.epochs:
+                    log("quality_peer: --fit-budget: %.0f s an epoch, %d of the %d planned epochs fit the budget; "
+                        "the schedule now spans %d" % (per_epoch, fits, a.epochs, fits))
+                    a.epochs = max(fits, epoch + 1)
     train_seconds = time.time() - start
     if out_of_time:
         log("quality_peer: reached the %.2f minute budget at epoch %d (%d epochs done, %d steps)" % (

@@ -40,16 +40,22 @@ type EmbedOptions struct {
 	Snapshot   func(epoch int, x, y []float32)
 }
 
+// DefaultEpochs is the number of epochs Embed runs for n points when
+// EmbedOptions.Epochs is 0.
+func DefaultEpochs(n int) int {
+	switch {
+	case n <= 10000:
+		return 500
+	case n <= 100000:
+		return 200
+	default:
+		return max(60, int(200*math.Sqrt(100000/float64(n))))
+	}
+}
+
 func (o *EmbedOptions) defaults(n int) {
 	if o.Epochs <= 0 {
-		switch {
-		case n <= 10000:
-			o.Epochs = 500
-		case n <= 100000:
-			o.Epochs = 200
-		default:
-			o.Epochs = max(60, int(200*math.Sqrt(100000/float64(n))))
-		}
+		o.Epochs = DefaultEpochs(n)
 	}
 	if o.Threads <= 0 {
 		o.Threads = par.Threads()

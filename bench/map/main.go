@@ -23,6 +23,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/deepercluster/deepercluster/layout2d"
@@ -39,6 +41,7 @@ func main() {
 	large := flag.Int("large", 1_000_000, "points of the second size (0: skip)")
 	sample := flag.Int("sample", 10_000, "points laid out for trustworthiness")
 	queries := flag.Int("queries", 1000, "queries of the recall sample")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the 100k layout here")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "benchmap: -dir is required")
@@ -46,7 +49,7 @@ func main() {
 	}
 	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), *threads))
 	c := config{dir: *dir, seed: *seed, dim: *dim, clusters: *clusters, threads: *threads, k: *k,
-		small: *small, large: *large, sample: *sample, queries: *queries}
+		small: *small, large: *large, sample: *sample, queries: *queries, cpuprofile: *cpuprofile}
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "benchmap:", err)
 		os.Exit(1)
@@ -58,24 +61,31 @@ type config struct {
 	seed                          uint64
 	dim, clusters, threads, k     int
 	small, large, sample, queries int
+	cpuprofile                    string
 }
 
 // Result is the JSON line.
 type Result struct {
-	Layout100kS   float64  `json:"layout_100k_s"`
-	Layout1mS     *float64 `json:"layout_1m_s,omitempty"`
-	KNN100kS      float64  `json:"knn_100k_s"`
-	KNNRecall10   float64  `json:"knn_recall10"`
-	Embed100kS    float64  `json:"embed_100k_s"`
-	KNN1mS        *float64 `json:"knn_1m_s,omitempty"`
-	TrustworthyGo float64  `json:"trustworthiness_go"`
-	SampleLayoutS float64  `json:"sample_layout_s"`
-	Points        int      `json:"points"`
-	Dim           int      `json:"dim"`
-	K             int      `json:"k"`
-	Threads       int      `json:"threads"`
-	Epochs100k    int      `json:"epochs_100k"`
-	Seed          uint64   `json:"seed"`
+	Layout100kS float64  `json:"layout_100k_s"`
+	Layout1mS   *float64 `json:"layout_1m_s,omitempty"`
+	KNN100kS    float64  `json:"knn_100k_s"`
+	KNNRecall10 float64  `json:"knn_recall10"`
+	Embed100kS  float64  `json:"embed_100k_s"`
+	KNN1mS      *float64 `json:"knn_1m_s,omitempty"`
+	// CPU seconds of the process (all goroutines): on a shared machine
+	// they say what the wall times would be without the other load.
+	KNN100kCPUS    float64  `json:"knn_100k_cpu_s"`
+	Layout100kCPUS float64  `json:"layout_100k_cpu_s"`
+	Layout1mCPUS   *float64 `json:"layout_1m_cpu_s,omitempty"`
+	TrustworthyGo  float64  `json:"trustworthiness_go"`
+	SampleLayoutS  float64  `json:"sample_layout_s"`
+	Points         int      `json:"points"`
+	Dim            int      `json:"dim"`
+	K              int      `json:"k"`
+	Threads        int      `json:"threads"`
+	Epochs100k     int      `json:"epochs_100k"`
+	Epochs1m       int      `json:"epochs_1m,omitempty"`
+	Seed           uint64   `json:"seed"`
 }
 
 // mixture draws n L2-normalised rows: cluster j has its centre drawn from a
@@ -131,20 +141,35 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "benchmap: "+format+"\n", args...)
 }
 
-// layout builds the graph and the layout of x, timing each.
-func layout(ctx context.Context, x []float32, n int, c config, exactBelow int) (g *layout2d.Graph, xs, ys []float32, knnS, embedS float64, epochs int, err error) {
-	t0 := time.Now()
-	g, err = layout2d.KNN(ctx, x, n, c.dim, layout2d.KNNOptions{K: c.k, Threads: c.threads, Seed: c.seed, ExactBelow: exactBelow})
-	if err != nil {
-		return
+// cpuSeconds is the process's user and system CPU time so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
 	}
-	knnS = time.Since(t0).Seconds()
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// timing is what layout measured.
+type timing struct {
+	knnS, embedS, knnCPU, totalCPU float64
+	epochs                         int
+}
+
+// layout builds the graph and the layout of x, timing each.
+func layout(ctx context.Context, x []float32, n int, c config, exactBelow int) (*layout2d.Graph, []float32, []float32, timing, error) {
+	var tm timing
+	c0, t0 := cpuSeconds(), time.Now()
+	g, err := layout2d.KNN(ctx, x, n, c.dim, layout2d.KNNOptions{K: c.k, Threads: c.threads, Seed: c.seed, ExactBelow: exactBelow})
+	if err != nil {
+		return nil, nil, nil, tm, err
+	}
+	tm.knnS, tm.knnCPU = time.Since(t0).Seconds(), cpuSeconds()-c0
 	t1 := time.Now()
-	opt := layout2d.EmbedOptions{Threads: c.threads, Seed: c.seed,
-		Progress: func(done float64) {}}
-	xs, ys, err = layout2d.Embed(ctx, g, x, c.dim, opt)
-	embedS = time.Since(t1).Seconds()
-	return g, xs, ys, knnS, embedS, epochs, err
+	tm.epochs = layout2d.DefaultEpochs(n)
+	xs, ys, err := layout2d.Embed(ctx, g, x, c.dim, layout2d.EmbedOptions{Threads: c.threads, Seed: c.seed, Epochs: tm.epochs})
+	tm.embedS, tm.totalCPU = time.Since(t1).Seconds(), cpuSeconds()-c0
+	return g, xs, ys, tm, err
 }
 
 func run(ctx context.Context, c config) error {
@@ -166,13 +191,27 @@ func run(ctx context.Context, c config) error {
 	}
 	logf("%d points x %d, %d clusters, seed %d, %d threads", c.small, c.dim, c.clusters, c.seed, c.threads)
 
-	g, _, _, knnS, embedS, _, err := layout(ctx, x, c.small, c, -1)
+	if c.cpuprofile != "" {
+		pf, err := os.Create(c.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+	}
+	g, _, _, tm, err := layout(ctx, x, c.small, c, -1)
+	if c.cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return fmt.Errorf("layout %d: %w", c.small, err)
 	}
-	res.KNN100kS, res.Embed100kS = knnS, embedS
-	res.Layout100kS = knnS + embedS
-	logf("%d points: knn %.1f s, layout %.1f s", c.small, knnS, embedS)
+	res.KNN100kS, res.Embed100kS, res.Epochs100k = tm.knnS, tm.embedS, tm.epochs
+	res.Layout100kS = tm.knnS + tm.embedS
+	res.KNN100kCPUS, res.Layout100kCPUS = tm.knnCPU, tm.totalCPU
+	logf("%d points: knn %.1f s (%.1f s CPU), layout %.1f s (%d epochs; %.1f s CPU in all)", c.small, tm.knnS, tm.knnCPU, tm.embedS, tm.epochs, tm.totalCPU)
 	exact, err := layout2d.ExactKNN(ctx, x, c.small, c.dim, 10, qs, c.threads)
 	if err != nil {
 		return err
@@ -190,7 +229,7 @@ func run(ctx context.Context, c config) error {
 	ns := c.sample
 	xsmp := x[:ns*c.dim]
 	t0 := time.Now()
-	_, sx, sy, _, _, _, err := layout(ctx, xsmp, ns, c, 0)
+	_, sx, sy, _, err := layout(ctx, xsmp, ns, c, 0)
 	if err != nil {
 		return fmt.Errorf("layout of the sample: %w", err)
 	}
@@ -211,13 +250,13 @@ func run(ctx context.Context, c config) error {
 		x = nil
 		runtime.GC()
 		xl := mixture(c.large, c.dim, c.clusters, c.seed+100)
-		_, _, _, knnS, embedS, _, err := layout(ctx, xl, c.large, c, -1)
+		_, _, _, tm, err := layout(ctx, xl, c.large, c, -1)
 		if err != nil {
 			return fmt.Errorf("layout %d: %w", c.large, err)
 		}
-		t := knnS + embedS
-		res.Layout1mS, res.KNN1mS = &t, &knnS
-		logf("%d points: knn %.1f s, layout %.1f s", c.large, knnS, embedS)
+		t := tm.knnS + tm.embedS
+		res.Layout1mS, res.KNN1mS, res.Layout1mCPUS, res.Epochs1m = &t, &tm.knnS, &tm.totalCPU, tm.epochs
+		logf("%d points: knn %.1f s (%.1f s CPU), layout %.1f s (%d epochs; %.1f s CPU in all)", c.large, tm.knnS, tm.knnCPU, tm.embedS, tm.epochs, tm.totalCPU)
 	}
 	out, err := json.Marshal(res)
 	if err != nil {

@@ -109,42 +109,40 @@ func fuzzyGraph(ctx context.Context, g *Graph, epochs, threads int) (*edges, err
 
 // memberships sets w to the memberships of row i's neighbours.
 func memberships(g *Graph, i int, target float64, w []float32) {
-	{
-		idx, dist := g.Row(i)
-		rho := 0.0
-		for c, v := range dist {
-			if v > 0 && idx[c] >= 0 {
-				rho = float64(v)
-				break
-			}
+	idx, dist := g.Row(i)
+	rho := 0.0
+	for c, v := range dist {
+		if v > 0 && idx[c] >= 0 {
+			rho = float64(v)
+			break
 		}
-		lo, hi, sigma := 0.0, math.Inf(1), 1.0
-		for range 64 {
-			s := 0.0
-			for c, v := range dist {
-				if idx[c] >= 0 {
-					s += math.Exp(-max(0, float64(v)-rho) / sigma)
-				}
-			}
-			if math.Abs(s-target) < 1e-5 {
-				break
-			}
-			if s > target {
-				hi = sigma
-				sigma = (lo + hi) / 2
-			} else {
-				lo = sigma
-				if math.IsInf(hi, 1) {
-					sigma *= 2
-				} else {
-					sigma = (lo + hi) / 2
-				}
-			}
-		}
+	}
+	lo, hi, sigma := 0.0, math.Inf(1), 1.0
+	for range 64 {
+		s := 0.0
 		for c, v := range dist {
 			if idx[c] >= 0 {
-				w[c] = float32(math.Exp(-max(0, float64(v)-rho) / sigma))
+				s += math.Exp(-max(0, float64(v)-rho) / sigma)
 			}
+		}
+		if math.Abs(s-target) < 1e-5 {
+			break
+		}
+		if s > target {
+			hi = sigma
+			sigma = (lo + hi) / 2
+		} else {
+			lo = sigma
+			if math.IsInf(hi, 1) {
+				sigma *= 2
+			} else {
+				sigma = (lo + hi) / 2
+			}
+		}
+	}
+	for c, v := range dist {
+		if idx[c] >= 0 {
+			w[c] = float32(math.Exp(-max(0, float64(v)-rho) / sigma))
 		}
 	}
 }

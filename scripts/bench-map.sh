@@ -9,7 +9,10 @@
 # sklearn.manifold.trustworthiness (k = 10). When bench/mapui exists (the
 # browser half), its map_frame_p95_ms is merged in. Targets: layout_100k_s
 # <= 60, trustworthiness >= trustworthiness_sklearn - 0.02, knn_recall10 >=
-# 0.9, map_frame_p95_ms <= 33. The last line is one JSON object.
+# 0.9, map_frame_p95_ms <= 33. The last line is one JSON object, with the
+# load average (the wall times count other processes' load; the *_cpu_s
+# keys are this benchmark's own CPU seconds). N and LARGE set the two sizes
+# (LARGE=0 skips the second); THREADS the threads (2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}

@@ -12,19 +12,21 @@
 # 0.9, map_frame_p95_ms <= 33. The last line is one JSON object, with the
 # load average (the wall times count other processes' load; the *_cpu_s
 # keys are this benchmark's own CPU seconds). N and LARGE set the two sizes
-# (LARGE=0 skips the second); THREADS the threads (2).
+# (LARGE=0 skips the second); THREADS the threads (2); SAMPLE the points
+# of the trustworthiness sample (10,000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 PY=${PY:-/usr/bin/python3}
 THREADS=${THREADS:-2}
+SAMPLE=${SAMPLE:-10000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 $GO build -o "$work/benchmap" ./bench/map
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-"$work/benchmap" -dir "$work/data" -threads "$THREADS" -n "${N:-100000}" -large "${LARGE:-1000000}" "$@" | tee "$work/go.out" >&2
+"$work/benchmap" -dir "$work/data" -threads "$THREADS" -n "${N:-100000}" -large "${LARGE:-1000000}" -sample "$SAMPLE" "$@" | tee "$work/go.out" >&2
 NUMBA_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS \
-	"$PY" bench/map/peers.py "$work/data" "${N:-100000}" 64 15 "$THREADS" 10000 | tee "$work/py.out" >&2
+	"$PY" bench/map/peers.py "$work/data" "${N:-100000}" 64 15 "$THREADS" "$SAMPLE" | tee "$work/py.out" >&2
 : > "$work/ui.out"
 if [ -d bench/mapui ]; then
 	$GO run ./bench/mapui | tee "$work/ui.out" >&2 || echo "bench-map: bench/mapui failed; map_frame_p95_ms left out" >&2

@@ -42,6 +42,10 @@ type Run interface {
 	// included: every client gets it on connect, so its charts show the
 	// whole run.
 	History() deepercluster.History
+	// LoadAssignment reads an older version from the run directory (for
+	// the flow between versions); an error wrapping fs.ErrNotExist when
+	// the directory does not hold it.
+	LoadAssignment(version uint32) (*deepercluster.Assignment, error)
 }
 
 // Searcher is what the server needs of the index (*index.Index
@@ -74,6 +78,9 @@ type Config struct {
 	AllowOrigins []string
 	// MaxBody is the largest request body in bytes (default 64 KiB).
 	MaxBody int64
+	// MaxExportBody is the largest body of POST /api/export, a selection
+	// of image ids (default 16 MiB: a lasso of a million ids as JSON).
+	MaxExportBody int64
 	// QueueFrames and QueueBytes bound each websocket client's queue
 	// (defaults 64 frames, 64 MiB).
 	QueueFrames int
@@ -90,6 +97,13 @@ type Config struct {
 	ThumbCache int
 	// PageSize is the number of images per page of a cluster (default 100).
 	PageSize int
+	// LayoutThreads is the number of goroutines that compute the 2D map
+	// after each reclustering (default 1: it runs beside training and must
+	// not slow it down).
+	LayoutThreads int
+	// LayoutEpochs overrides the layout's number of epochs (0: layout2d's
+	// default for the number of images).
+	LayoutEpochs int
 	// DataDir is the run directory, where the users' cluster notes are
 	// kept (NotesFile); empty keeps them in memory only.
 	DataDir string
@@ -98,6 +112,9 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.MaxBody <= 0 {
 		c.MaxBody = 64 << 10
+	}
+	if c.MaxExportBody <= 0 {
+		c.MaxExportBody = 16 << 20
 	}
 	if c.QueueFrames <= 0 {
 		c.QueueFrames = 64
@@ -113,6 +130,9 @@ func (c *Config) defaults() {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 30 * time.Second
+	}
+	if c.LayoutThreads <= 0 {
+		c.LayoutThreads = 1
 	}
 	if c.ThumbCache <= 0 {
 		c.ThumbCache = 4096
@@ -145,6 +165,8 @@ type Server struct {
 	// that read or write it, which Run waits for.
 	saveMu sync.Mutex
 	bg     sync.WaitGroup
+	// layoutMu orders changes of the published layout with the hub's.
+	layoutMu sync.Mutex
 
 	mu    sync.Mutex
 	run   Run
@@ -162,6 +184,9 @@ type Server struct {
 	jobSeq       int
 	closing      bool
 	conns        map[*websocket.Conn]struct{}
+	layout       *deepercluster.Layout // the published 2D map, nil before the first
+	layoutFrame  []byte                // its Layout frame (GET /api/layout)
+	layoutStop   context.CancelFunc    // cancels the layout being computed
 }
 
 // published is the assignment the clients hold, with what is derived from
@@ -345,7 +370,7 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			// Features that came with the last events (a run closing
 			// delivers what it queued) are still indexed and saved.
-			s.takeFeatures()
+			s.takeFeatures(ctx)
 			return nil
 		case <-s.wake:
 		case <-tick.C:
@@ -358,7 +383,7 @@ func (s *Server) Run(ctx context.Context) error {
 		p, seq := s.progress, s.progSeq
 		s.mu.Unlock()
 
-		s.takeFeatures()
+		s.takeFeatures(ctx)
 		if a != nil {
 			if err := s.publishAssignment(a); err != nil {
 				s.log.Error("publish assignment", "version", a.Version, "err", err)

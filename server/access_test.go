@@ -104,11 +104,15 @@ func TestAccessOffLoopback(t *testing.T) {
 	}
 
 	// Every route that is not a read is guarded, whatever routes exist.
+	// POST /api/export is a read whose id list may be too long for a URL:
+	// it is open like GET /api/export.
 	e := s.Handler().(*echo.Echo)
 	var mutating []string
 	for _, r := range e.Routes() {
-		switch r.Method {
-		case http.MethodGet, http.MethodHead, echo.RouteNotFound:
+		switch {
+		case r.Method == http.MethodGet, r.Method == http.MethodHead, r.Method == echo.RouteNotFound:
+			continue
+		case r.Method == http.MethodPost && r.Path == "/api/export":
 			continue
 		}
 		mutating = append(mutating, r.Method+" "+strings.ReplaceAll(strings.ReplaceAll(r.Path, ":super", "0"), ":sub", "0"))

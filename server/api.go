@@ -48,6 +48,9 @@ func (s *Server) Handler() http.Handler {
 	e.GET("/api/suggest", s.getSuggest)
 	e.POST("/api/recluster", s.postRecluster, s.requireToken)
 	e.GET("/api/export", s.getExport)
+	e.POST("/api/export", s.getExport)
+	e.GET("/api/layout", s.getLayout)
+	e.GET("/api/flow", s.getFlow)
 	e.GET("/ws", s.serveWS, s.requireToken)
 	files := staticHandler()
 	e.GET("/*", func(c echo.Context) error {

@@ -4,17 +4,21 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 )
 
-// getExport streams every image's clusters and tags, with the note of its
-// sub-cluster (name, verdict, text) where there is one, so a million rows
-// never sit in memory as one answer.
+// getExport streams the clusters and tags of every image, or of a selection
+// (GET ?ids=1,2,3 or POST {"ids":[...]}: rows for those ids, in increasing
+// order, each once), with the note of its sub-cluster (name, verdict, text)
+// where there is one and the image's position on the 2D map (x, y) when a
+// layout is published, so a million rows never sit in memory as one answer.
 func (s *Server) getExport(c echo.Context) error {
 	format := c.QueryParam("format")
 	if format == "" {
@@ -28,6 +32,14 @@ func (s *Server) getExport(c echo.Context) error {
 		return fail(http.StatusServiceUnavailable, "", "no clustering yet: the first one is running")
 	}
 	a := st.a
+	sel, err := exportSelection(c, len(a.Super))
+	if err != nil {
+		return err
+	}
+	lay := s.currentLayout()
+	if lay != nil && len(lay.X) != len(a.Super) {
+		lay = nil
+	}
 	resp := c.Response()
 	if format == "csv" {
 		resp.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
@@ -50,6 +62,10 @@ func (s *Server) getExport(c echo.Context) error {
 		Tags  []string `json:"tags"`
 		// Note is the note on the image's sub-cluster, absent when none.
 		Note *noteRow `json:"note,omitempty"`
+		// X and Y are the image's position on the 2D map, absent when
+		// no layout is published.
+		X *float32 `json:"x,omitempty"`
+		Y *float32 `json:"y,omitempty"`
 	}
 	notes := map[int32]*noteRow{}
 	for z, n := range s.notes.all() {
@@ -61,12 +77,24 @@ func (s *Server) getExport(c echo.Context) error {
 	var je *json.Encoder
 	if format == "csv" {
 		cw = csv.NewWriter(bw)
-		cw.Write([]string{"id", "super", "sub", "tags", "cluster_name", "verdict", "note"})
+		head := []string{"id", "super", "sub", "tags", "cluster_name", "verdict", "note"}
+		if lay != nil {
+			head = append(head, "x", "y")
+		}
+		cw.Write(head)
 	} else {
 		je = json.NewEncoder(bw)
 	}
-	for i := range a.Super {
-		if i%4096 == 0 && ctx.Err() != nil {
+	n := len(a.Super)
+	if sel != nil {
+		n = len(sel)
+	}
+	for j := range n {
+		i := j
+		if sel != nil {
+			i = int(sel[j])
+		}
+		if j%4096 == 0 && ctx.Err() != nil {
 			return nil // the client went away
 		}
 		tags := s.ds.Meta(i).Tags
@@ -76,6 +104,9 @@ func (s *Server) getExport(c echo.Context) error {
 			if n := notes[a.Sub[i]]; n != nil {
 				rec[4], rec[5], rec[6] = n.Name, n.Verdict, n.Text
 			}
+			if lay != nil {
+				rec = append(rec, strconv.FormatFloat(float64(lay.X[i]), 'g', -1, 32), strconv.FormatFloat(float64(lay.Y[i]), 'g', -1, 32))
+			}
 			err := cw.Write(rec)
 			if err != nil {
 				return nil
@@ -84,7 +115,11 @@ func (s *Server) getExport(c echo.Context) error {
 			if tags == nil {
 				tags = []string{}
 			}
-			if err := je.Encode(row{i, a.Super[i], a.Sub[i], tags, notes[a.Sub[i]]}); err != nil {
+			r := row{ID: i, Super: a.Super[i], Sub: a.Sub[i], Tags: tags, Note: notes[a.Sub[i]]}
+			if lay != nil {
+				r.X, r.Y = &lay.X[i], &lay.Y[i]
+			}
+			if err := je.Encode(r); err != nil {
 				return nil
 			}
 		}
@@ -97,4 +132,61 @@ func (s *Server) getExport(c echo.Context) error {
 	}
 	resp.Flush()
 	return nil
+}
+
+// maxExportIDs bounds a selection given in the query string (longer ones are
+// POSTed).
+const maxExportIDs = 1 << 20
+
+// exportSelection is the ids the export is limited to, sorted and without
+// repeats; nil when the request names none (every image). n is the number
+// of images; an id outside [0,n) or not a number is a 400 naming it.
+func exportSelection(c echo.Context, n int) ([]int32, error) {
+	var raw []string
+	r := c.Request()
+	switch {
+	case r.Method == http.MethodPost:
+		var body struct {
+			IDs []json.Number `json:"ids"`
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.UseNumber()
+		if err := dec.Decode(&body); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, err
+			}
+			return nil, fail(http.StatusBadRequest, "ids", "export body: want {\"ids\": [image ids]}: %v", err)
+		}
+		if body.IDs == nil {
+			return nil, fail(http.StatusBadRequest, "ids", "export body: no \"ids\" list")
+		}
+		raw = make([]string, len(body.IDs))
+		for j, v := range body.IDs {
+			raw[j] = v.String()
+		}
+	case c.QueryParams().Has("ids"):
+		q := c.QueryParam("ids")
+		if q != "" {
+			raw = strings.Split(q, ",")
+		}
+		if len(raw) > maxExportIDs {
+			return nil, fail(http.StatusBadRequest, "ids", "%d ids in the query, over %d: POST them as {\"ids\": [...]}", len(raw), maxExportIDs)
+		}
+	default:
+		return nil, nil
+	}
+	if len(raw) == 0 {
+		return nil, fail(http.StatusBadRequest, "ids", "ids is empty: name at least one image")
+	}
+	ids := make([]int32, len(raw))
+	for j, v := range raw {
+		id, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || id < 0 || id >= n {
+			return nil, fail(http.StatusBadRequest, "ids", "id %q (position %d) is not an image id in [0,%d)", v, j, n)
+		}
+		ids[j] = int32(id)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
 }

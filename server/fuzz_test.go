@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -144,6 +146,9 @@ type paramsRun struct {
 func (r *paramsRun) Info() deepercluster.RunInfo           { return r.info }
 func (r *paramsRun) Assignment() *deepercluster.Assignment { return nil }
 func (r *paramsRun) History() deepercluster.History        { return deepercluster.History{} }
+func (r *paramsRun) LoadAssignment(v uint32) (*deepercluster.Assignment, error) {
+	return nil, fmt.Errorf("params run holds no version %d: %w", v, fs.ErrNotExist)
+}
 func (r *paramsRun) RequestRecluster(p deepercluster.RunParams) error {
 	if err := p.Validate(r.ds.Len()); err != nil {
 		return err

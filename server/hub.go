@@ -13,8 +13,8 @@ import (
 //
 // The hub also keeps what a new (or resynchronising) client must receive
 // first: the latest snapshot (or run-info frame before the first
-// Assignment), the run's history, the latest progress and the latest
-// metrics frame. The base
+// Assignment), the run's history, the latest 2D layout, the latest progress
+// and the latest metrics frame. The base
 // and the broadcast of a delta change under one lock, so a client never
 // misses a delta nor gets one that its snapshot already holds.
 type Hub struct {
@@ -27,6 +27,7 @@ type Hub struct {
 	progress []byte
 	metrics  []byte
 	history  []byte
+	layout   []byte // the latest Layout frame, as refined so far
 
 	dropped atomic.Int64 // frames dropped for slow clients
 	resyncs atomic.Int64 // snapshots re-sent after a drop or a request
@@ -100,7 +101,7 @@ func (h *Hub) unsubscribe(c *hubClient) {
 
 func (h *Hub) startFramesLocked() [][]byte {
 	var out [][]byte
-	for _, b := range [][]byte{h.base, h.history, h.progress, h.metrics} {
+	for _, b := range [][]byte{h.base, h.history, h.layout, h.progress, h.metrics} {
 		if b != nil {
 			out = append(out, b)
 		}
@@ -196,6 +197,21 @@ func (h *Hub) PublishMetrics(b []byte) {
 	defer h.mu.Unlock()
 	h.metrics = b
 	h.broadcastLocked(b)
+}
+
+// PublishLayout replaces the layout that new clients get after the base and
+// the history (a whole Layout frame, refinements included) and sends update
+// to every client: a LayoutDelta frame from the layout they hold, or the new
+// layout itself when update is nil. Like PublishBase it changes both under
+// one lock, so a client never gets a delta its layout already holds.
+func (h *Hub) PublishLayout(layout, update []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.layout = layout
+	if update == nil {
+		update = layout
+	}
+	h.broadcastLocked(update)
 }
 
 // Publish sends a frame that new clients do not need (e.g. summaries that

@@ -36,15 +36,19 @@ func (s *Server) countRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// limitBody refuses bodies over MaxBody: early by Content-Length, and while
-// reading for chunked bodies.
+// limitBody refuses bodies over MaxBody (MaxExportBody for a POSTed export
+// selection): early by Content-Length, and while reading for chunked bodies.
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if r.ContentLength > s.cfg.MaxBody {
-			return fail(http.StatusRequestEntityTooLarge, "", "request body of %d bytes, over the limit of %d", r.ContentLength, s.cfg.MaxBody)
+		limit := s.cfg.MaxBody
+		if r.Method == http.MethodPost && r.URL.Path == "/api/export" {
+			limit = s.cfg.MaxExportBody
 		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBody)
+		if r.ContentLength > limit {
+			return fail(http.StatusRequestEntityTooLarge, "", "request body of %d bytes, over the limit of %d", r.ContentLength, limit)
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
 		return next(c)
 	}
 }

@@ -42,6 +42,10 @@ type Run interface {
 	// included: every client gets it on connect, so its charts show the
 	// whole run.
 	History() deepercluster.History
+	// LoadAssignment reads an older version from the run directory (for
+	// the flow between versions); an error wrapping fs.ErrNotExist when
+	// the directory does not hold it.
+	LoadAssignment(version uint32) (*deepercluster.Assignment, error)
 }
 
 // Searcher is what the server needs of the index (*index.Index
@@ -74,6 +78,9 @@ type Config struct {
 	AllowOrigins []string
 	// MaxBody is the largest request body in bytes (default 64 KiB).
 	MaxBody int64
+	// MaxExportBody is the largest body of POST /api/export, a selection
+	// of image ids (default 16 MiB: a lasso of a million ids as JSON).
+	MaxExportBody int64
 	// QueueFrames and QueueBytes bound each websocket client's queue
 	// (defaults 64 frames, 64 MiB).
 	QueueFrames int
@@ -98,6 +105,9 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.MaxBody <= 0 {
 		c.MaxBody = 64 << 10
+	}
+	if c.MaxExportBody <= 0 {
+		c.MaxExportBody = 16 << 20
 	}
 	if c.QueueFrames <= 0 {
 		c.QueueFrames = 64
@@ -145,6 +155,8 @@ type Server struct {
 	// that read or write it, which Run waits for.
 	saveMu sync.Mutex
 	bg     sync.WaitGroup
+	// layoutMu orders changes of the published layout with the hub's.
+	layoutMu sync.Mutex
 
 	mu    sync.Mutex
 	run   Run
@@ -162,6 +174,8 @@ type Server struct {
 	jobSeq       int
 	closing      bool
 	conns        map[*websocket.Conn]struct{}
+	layout       *deepercluster.Layout // the published 2D map, nil before the first
+	layoutFrame  []byte                // its Layout frame (GET /api/layout)
 }
 
 // published is the assignment the clients hold, with what is derived from

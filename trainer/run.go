@@ -514,6 +514,13 @@ type EpochSummary struct {
 	Version            uint32
 }
 
+// LoadAssignment reads version v from the run directory (the server's
+// flow between versions); the error wraps fs.ErrNotExist when the directory
+// does not hold it.
+func (r *Run) LoadAssignment(v uint32) (*deepercluster.Assignment, error) {
+	return LoadAssignment(r.cfg.Dir, v)
+}
+
 // History is what the run has measured since it began, across restarts:
 // the step points and the metrics of every reclustering (the run
 // directory's history log), for the charts of every client.

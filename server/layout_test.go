@@ -1,0 +1,383 @@
+package server
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/deepercluster/deepercluster"
+)
+
+// versionsRun is a Run that holds some versions of an assignment, as the
+// trainer's run directory does, and answers the rest with fs.ErrNotExist.
+type versionsRun struct {
+	mu       sync.Mutex
+	info     deepercluster.RunInfo
+	versions map[uint32]*deepercluster.Assignment
+}
+
+func (r *versionsRun) Info() deepercluster.RunInfo                    { return r.info }
+func (r *versionsRun) Assignment() *deepercluster.Assignment          { return nil }
+func (r *versionsRun) History() deepercluster.History                 { return deepercluster.History{} }
+func (r *versionsRun) RequestRecluster(deepercluster.RunParams) error { return nil }
+func (r *versionsRun) LoadAssignment(v uint32) (*deepercluster.Assignment, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a, ok := r.versions[v]; ok {
+		return a, nil
+	}
+	return nil, fmt.Errorf("load assignment v%d: %w", v, fs.ErrNotExist)
+}
+
+// testLayout puts image i at (i, -2i).
+func testLayout(version uint32, n int) *deepercluster.Layout {
+	l := &deepercluster.Layout{Version: version, X: make([]float32, n), Y: make([]float32, n)}
+	for i := range n {
+		l.X[i], l.Y[i] = float32(i), float32(-2*i)
+	}
+	return l
+}
+
+// layoutClient reads frames until it holds a layout meeting cond, applying
+// Layout and LayoutDelta frames as the browser does, starting from l (nil:
+// none yet).
+func layoutClient(t *testing.T, c *client, l *deepercluster.Layout, what string, cond func(l *deepercluster.Layout) bool) *deepercluster.Layout {
+	t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for l == nil || !cond(l) {
+		_, msg, err := c.conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		f, err := deepercluster.DecodeFrame(msg)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		c.kind[f.Kind]++
+		switch f.Kind {
+		case deepercluster.KindLayout:
+			l = f.Layout
+		case deepercluster.KindLayoutDelta:
+			if l == nil {
+				t.Fatal("layout delta before any layout")
+			}
+			if err := f.LayoutDelta.Apply(l); err != nil {
+				t.Fatalf("apply layout delta: %v", err)
+			}
+		case deepercluster.KindSnapshot:
+			c.a = f.Assignment
+		}
+	}
+	return l
+}
+
+// near says whether a layout's points are within the wire's quantisation
+// of want's.
+func near(l, want *deepercluster.Layout) bool {
+	if len(l.X) != len(want.X) {
+		return false
+	}
+	minX, minY, maxX, maxY := want.Bounds()
+	tx, ty := float64(maxX-minX)/deepercluster.LayoutQuant, float64(maxY-minY)/deepercluster.LayoutQuant
+	for i := range l.X {
+		if math.Abs(float64(l.X[i]-want.X[i])) > tx || math.Abs(float64(l.Y[i]-want.Y[i])) > ty {
+			return false
+		}
+	}
+	return true
+}
+
+func TestPublishLayoutReachesClientsAndLateJoiners(t *testing.T) {
+	const n = 300
+	ts := startServer(t, Config{}, testDataset(t, n), nil)
+	u := ts.ts.URL
+	if status, body, _ := do(t, "GET", u+"/api/layout", "", nil); status != http.StatusServiceUnavailable || body["error"] == "" {
+		t.Fatalf("layout before any: %d %v, want 503 with a reason", status, body)
+	}
+	if err := ts.s.PublishLayout(testLayout(1, n-1)); err == nil {
+		t.Fatal("a layout of the wrong size was published")
+	}
+	ts.s.OnAssignment(assignmentFor(1, n, 2, 3, 1, 0))
+	waitVersion(t, ts.s, 1)
+	early := newClient(t, dial(t, ts.wsURL(""), nil))
+	early.readUntil("snapshot", func() bool { return early.version() == 1 })
+
+	want := testLayout(1, n)
+	if err := ts.s.PublishLayout(want); err != nil {
+		t.Fatal(err)
+	}
+	got := layoutClient(t, early, nil, "first layout", func(l *deepercluster.Layout) bool { return true })
+	if got.Version != 1 || got.Final || !near(got, want) {
+		t.Fatalf("early client's layout v%d final %v does not match", got.Version, got.Final)
+	}
+
+	// A refinement: a delta moves three points and makes it final.
+	d := &deepercluster.LayoutDelta{Version: 1, Final: true, N: n, Index: []uint32{3, 10, 299},
+		X: []float32{50, 60, 70}, Y: []float32{-5, -6, -7}}
+	if err := ts.s.publishLayoutDelta(d); err != nil {
+		t.Fatal(err)
+	}
+	final := testLayout(1, n)
+	final.Final = true
+	for j, ix := range d.Index {
+		final.X[ix], final.Y[ix] = d.X[j], d.Y[j]
+	}
+	got = layoutClient(t, early, got, "refined layout", func(l *deepercluster.Layout) bool { return l.Final })
+	if !near(got, final) || early.kind[deepercluster.KindLayoutDelta] != 1 {
+		t.Fatalf("refined layout does not match (frames %v)", early.kind)
+	}
+
+	// A client that connects now gets the snapshot, then the refined layout.
+	late := newClient(t, dial(t, ts.wsURL(""), nil))
+	got = layoutClient(t, late, nil, "late layout", func(l *deepercluster.Layout) bool { return true })
+	if late.a == nil || !got.Final || !near(got, final) {
+		t.Fatalf("late client: snapshot %v, layout final %v or positions wrong", late.a != nil, got.Final)
+	}
+
+	// GET /api/layout answers the same frame.
+	resp, raw := send(t, "GET", u+"/api/layout", "", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /api/layout: %d %s", resp.StatusCode, raw)
+	}
+	f, err := deepercluster.DecodeFrame(raw)
+	if err != nil || f.Kind != deepercluster.KindLayout || !near(f.Layout, final) || !f.Layout.Final {
+		t.Fatalf("GET /api/layout: %v, kind %v", err, f.Kind)
+	}
+}
+
+func TestFlow(t *testing.T) {
+	const n = 400
+	v1 := assignmentFor(1, n, 2, 3, 1, 0)
+	v2 := assignmentFor(2, n, 2, 3, 1, 1)
+	v3 := assignmentFor(3, n, 3, 2, 7, 0)
+	run := &versionsRun{info: deepercluster.RunInfo{ID: "r", Images: n},
+		versions: map[uint32]*deepercluster.Assignment{1: v1, 2: v2, 3: v3}}
+	ts := startServer(t, Config{}, testDataset(t, n), nil)
+	u := ts.ts.URL
+	if status, body, _ := do(t, "GET", u+"/api/flow", "", nil); status != http.StatusServiceUnavailable || body["error"] == "" {
+		t.Fatalf("flow before any clustering: %d %v", status, body)
+	}
+	ts.s.SetRun(run)
+	ts.s.OnAssignment(v3)
+	waitVersion(t, ts.s, 3)
+	delete(run.versions, 3) // the latest comes from memory
+
+	ok := []struct {
+		name, query string
+		from, to    *deepercluster.Assignment
+	}{
+		{"defaults: the last two", "", v2, v3},
+		{"to only", "?to=2", v1, v2},
+		{"both", "?from=1&to=3", v1, v3},
+		{"backwards", "?from=3&to=1", v3, v1},
+	}
+	for _, c := range ok {
+		t.Run(c.name, func(t *testing.T) {
+			resp, raw := send(t, "GET", u+"/api/flow"+c.query, "", nil)
+			if resp.StatusCode != 200 {
+				t.Fatalf("%d %s", resp.StatusCode, raw)
+			}
+			var f deepercluster.Flow
+			if err := json.Unmarshal(raw, &f); err != nil {
+				t.Fatal(err)
+			}
+			if f.From != c.from.Version || f.To != c.to.Version || f.Images != n {
+				t.Fatalf("flow %d->%d of %d images, want %d->%d of %d", f.From, f.To, f.Images, c.from.Version, c.to.Version, n)
+			}
+			if len(f.FromParent) != len(c.from.SubParent) || len(f.ToParent) != len(c.to.SubParent) {
+				t.Fatalf("parents %d/%d, want %d/%d", len(f.FromParent), len(f.ToParent), len(c.from.SubParent), len(c.to.SubParent))
+			}
+			// Every cell counts the images of the pair; they sum to n.
+			want := map[[2]int32]int{}
+			for i := range n {
+				want[[2]int32{c.from.Sub[i], c.to.Sub[i]}]++
+			}
+			sum := 0
+			for _, l := range f.Links {
+				if l.Count != want[[2]int32{l.From, l.To}] {
+					t.Fatalf("link %+v, want count %d", l, want[[2]int32{l.From, l.To}])
+				}
+				sum += l.Count
+			}
+			if sum != n || len(f.Links) != len(want) {
+				t.Fatalf("links sum to %d in %d cells, want %d in %d", sum, len(f.Links), n, len(want))
+			}
+		})
+	}
+
+	bad := []struct {
+		name, query string
+		status      int
+		field       string
+	}{
+		{"from not a number", "?from=x", 400, "from"},
+		{"to negative", "?to=-1", 400, "to"},
+		{"to too large for a version", "?to=99999999999", 400, "to"},
+		{"to in the future", "?to=4", 404, "to"},
+		{"from not in the run directory", "?from=0&to=1", 404, "from"},
+		{"no version before 0", "?to=0", 400, "from"},
+	}
+	for _, c := range bad {
+		t.Run(c.name, func(t *testing.T) {
+			status, body, _ := do(t, "GET", u+"/api/flow"+c.query, "", nil)
+			msg, _ := body["error"].(string)
+			if status != c.status || body["field"] != c.field || msg == "" {
+				t.Fatalf("%d %v, want %d naming %q", status, body, c.status, c.field)
+			}
+		})
+	}
+}
+
+func TestExportSelection(t *testing.T) {
+	const n = 500
+	ds := testDataset(t, n)
+	ts := startServer(t, Config{MaxBody: 1024}, ds, nil)
+	a := assignmentFor(1, n, 2, 3, 1, 0)
+	ts.s.OnAssignment(a)
+	waitVersion(t, ts.s, 1)
+	u := ts.ts.URL
+
+	// rows reads an export answer: ids in order, and x,y where present.
+	type row struct {
+		id         int
+		super, sub int32
+		x, y       *float64
+	}
+	rows := func(t *testing.T, format string, raw []byte) []row {
+		t.Helper()
+		var out []row
+		if format == "csv" {
+			recs, err := csv.NewReader(strings.NewReader(string(raw))).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			head := recs[0]
+			for _, r := range recs[1:] {
+				var w row
+				w.id, _ = strconv.Atoi(r[0])
+				s, _ := strconv.Atoi(r[1])
+				z, _ := strconv.Atoi(r[2])
+				w.super, w.sub = int32(s), int32(z)
+				if len(head) == 9 && head[7] == "x" && head[8] == "y" {
+					x, _ := strconv.ParseFloat(r[7], 64)
+					y, _ := strconv.ParseFloat(r[8], 64)
+					w.x, w.y = &x, &y
+				}
+				out = append(out, w)
+			}
+			return out
+		}
+		for line := range strings.Lines(string(raw)) {
+			var r struct {
+				ID         int
+				Super, Sub int32
+				X, Y       *float64
+			}
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, row{r.ID, r.Super, r.Sub, r.X, r.Y})
+		}
+		return out
+	}
+	// A lasso of every image but the last, as a POST body over MaxBody.
+	var big strings.Builder
+	big.WriteString(`{"ids":[`)
+	for i := n - 2; i >= 0; i-- {
+		fmt.Fprintf(&big, "%d", i)
+		if i > 0 {
+			big.WriteString(", ")
+		}
+	}
+	big.WriteString("]}")
+	if big.Len() <= 1024 {
+		t.Fatalf("the lasso body is %d bytes, not over MaxBody", big.Len())
+	}
+	every := make([]int, n-1)
+	for i := range every {
+		every[i] = i
+	}
+
+	cases := []struct {
+		name, method, query, body string
+		want                      []int
+	}{
+		{"GET ids", "GET", "?ids=7,3,499", "", []int{3, 7, 499}},
+		{"GET repeats once", "GET", "?ids=5,5,1", "", []int{1, 5}},
+		{"POST ids", "POST", "", `{"ids":[42, 0]}`, []int{0, 42}},
+		{"POST a lasso over the small-body limit", "POST", "", big.String(), every},
+	}
+	for _, withLayout := range []bool{false, true} {
+		if withLayout {
+			if err := ts.s.PublishLayout(testLayout(1, n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range cases {
+			for _, format := range []string{"csv", "jsonl"} {
+				t.Run(fmt.Sprintf("%s %s layout=%v", c.name, format, withLayout), func(t *testing.T) {
+					sep := "?"
+					if c.query != "" {
+						sep = "&"
+					}
+					resp, raw := send(t, c.method, u+"/api/export"+c.query+sep+"format="+format, c.body, nil)
+					if resp.StatusCode != 200 {
+						t.Fatalf("%d %s", resp.StatusCode, raw)
+					}
+					got := rows(t, format, raw)
+					if len(got) != len(c.want) {
+						t.Fatalf("%d rows, want %d", len(got), len(c.want))
+					}
+					for j, r := range got {
+						id := c.want[j]
+						if r.id != id || r.super != a.Super[id] || r.sub != a.Sub[id] {
+							t.Fatalf("row %d: %+v, want image %d in %d/%d", j, r, id, a.Super[id], a.Sub[id])
+						}
+						if withLayout != (r.x != nil) {
+							t.Fatalf("row %d: position present %v, layout published %v", j, r.x != nil, withLayout)
+						}
+						if withLayout && (*r.x != float64(id) || *r.y != float64(-2*id)) {
+							t.Fatalf("row %d: at (%v,%v), want (%d,%d)", j, *r.x, *r.y, id, -2*id)
+						}
+					}
+				})
+			}
+		}
+	}
+
+	bad := []struct {
+		name, method, query, body string
+		status                    int
+		naming                    string
+	}{
+		{"id not a number", "GET", "?ids=1,x,3", "", 400, `"x"`},
+		{"id past the end", "GET", "?ids=1,500", "", 400, `"500"`},
+		{"negative id", "GET", "?ids=-4", "", 400, `"-4"`},
+		{"empty ids", "GET", "?ids=", "", 400, "empty"},
+		{"POST bad JSON", "POST", "", `{"ids":[1,`, 400, "ids"},
+		{"POST no ids", "POST", "", `{}`, 400, "ids"},
+		{"POST fraction", "POST", "", `{"ids":[1.5]}`, 400, `"1.5"`},
+		{"POST id past the end", "POST", "", `{"ids":[1, 9999]}`, 400, `"9999"`},
+		{"POST over the export limit", "POST", "", `{"ids":[` + strings.Repeat("1,", 9<<20) + `1]}`, 413, ""},
+	}
+	for _, c := range bad {
+		t.Run(c.name, func(t *testing.T) {
+			status, body, _ := do(t, c.method, u+"/api/export"+c.query, c.body, nil)
+			msg, _ := body["error"].(string)
+			if status != c.status || !strings.Contains(msg, c.naming) {
+				t.Fatalf("%d %v, want %d naming %s", status, body, c.status, c.naming)
+			}
+			if c.status == 400 && body["field"] != "ids" {
+				t.Fatalf("field %v, want ids", body["field"])
+			}
+		})
+	}
+}

@@ -84,6 +84,10 @@ func newPointsPanel(a *app) *pointsPanel {
 	gl, err := newGLPoints(p.el)
 	if err != nil {
 		a.reportErr("map view", err.Error()+"; drawing with canvas 2D")
+		// A canvas that gave a WebGL context gives no other: a fresh one.
+		fresh := p.el.Call("cloneNode", false)
+		p.el.Get("parentNode").Call("replaceChild", fresh, p.el)
+		p.el = fresh
 		p.ctx2d = p.el.Call("getContext", "2d", map[string]any{"alpha": false})
 	}
 	p.gl = gl

@@ -34,18 +34,20 @@ uniform vec2 scale;
 uniform vec2 off;
 uniform float size;
 varying vec4 vcol;
+varying float vround;
 void main() {
 	gl_Position = vec4(pos * scale + off, col.a > 0.999 ? -0.5 : 0.5, 1.0);
 	gl_PointSize = size;
 	vcol = vec4(col.rgb, 1.0);
+	vround = size > 3.5 ? 1.0 : 0.0;
 }`
 
 const pointsFS = `
 precision mediump float;
 varying vec4 vcol;
-uniform float size;
+varying float vround;
 void main() {
-	if (size > 3.5) {
+	if (vround > 0.5) {
 		vec2 d = gl_PointCoord - vec2(0.5);
 		if (dot(d, d) > 0.25) discard;
 	}

@@ -346,16 +346,7 @@ func installPointsHooks(a *app, p *pointsPanel) {
 		if p.layout == nil || p.gl == nil {
 			return o.String()
 		}
-		if p.needColors {
-			p.pointColors()
-			p.gl.colours(p.colors)
-			p.needColors = false
-		}
-		if p.needPos {
-			p.gl.positions(p.layout.X, p.layout.Y)
-			p.gl.colours(p.colors)
-			p.needPos = false
-		}
+		p.upload()
 		p.render()
 		lit := ui.Color{}
 		if z := a.m.selected; z >= 0 && a.m.asg != nil {
@@ -410,7 +401,7 @@ func installPointsHooks(a *app, p *pointsPanel) {
 			exec.Release()
 			p.fit()
 			bench.n, bench.i, bench.resolve = n, 0, pa[0]
-			bench.intervals, bench.render = nil, nil
+			bench.intervals, bench.render, bench.drawn = nil, nil, nil
 			bench.on = true
 			return nil
 		})
@@ -426,6 +417,7 @@ type pointsBench struct {
 	n, i              int
 	prev              float64
 	intervals, render []float64
+	drawn             []float64
 	resolve           js.Value
 }
 
@@ -437,12 +429,13 @@ func (b *pointsBench) tick(ts float64) {
 	if b.i > 0 {
 		b.intervals = append(b.intervals, ts-b.prev)
 		b.render = append(b.render, p.lastMs)
+		b.drawn = append(b.drawn, float64(p.drawn))
 	}
 	b.prev = ts
 	if b.i >= b.n {
 		b.on = false
 		b.resolve.Invoke(ui.NewObj().Nums("intervals", b.intervals).Nums("render", b.render).
-			Int("points", int64(p.drawn)).Int("frames", int64(len(b.intervals))).String())
+			Nums("drawn", b.drawn).Int("frames", int64(len(b.intervals))).String())
 		return
 	}
 	w, h := float64(p.w), float64(p.h)

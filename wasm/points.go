@@ -4,6 +4,8 @@ package main
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"syscall/js"
 
@@ -26,6 +28,12 @@ const (
 	pointsThumbPx  = 48
 	// pointsLabelMax is the most cluster names drawn at once.
 	pointsLabelMax = 60
+	// pointsTiles is the side of the grid of tiles that orders the points
+	// for drawing (ui.PointTiles); pointsBudget the first budget of points
+	// a moving frame draws, pointsMinBudget the least (see plan).
+	pointsTiles     = 24
+	pointsBudget    = 150_000
+	pointsMinBudget = 20_000
 )
 
 // pointsPanel is the map view: the WebGL canvas, an overlay canvas for
@@ -40,19 +48,39 @@ type pointsPanel struct {
 	w, h   int
 
 	// The layout on screen, its grid and bounds (world units).
-	layout  *deepercluster.Layout
-	grid    *ui.PointGrid
-	bounds  ui.Rect
-	view    ui.View
-	fitted  bool
-	colors  []byte // RGBA per point
-	hl      []bool // search hits by sub-cluster; nil: no search
-	hlQuery string
+	layout *deepercluster.Layout
+	grid   *ui.PointGrid
+	bounds ui.Rect
+	view   ui.View
+	fitted bool
+	colors []byte // RGBA per point, by image id
+	// shuffle is a fixed random order of the images; order the drawing
+	// order (lit points first), as the WebGL buffers hold them.
+	shuffle, order []int32
+	tiles          *ui.PointTiles
+	spans          []ui.Span
+	// budget is how many points a frame draws while the view moves;
+	// sampled is set when the last frame drew a sample (a still frame
+	// then draws them all); prevTs the last frame's time.
+	budget       float64
+	sampled      bool
+	overlayClear bool // the overlay was cleared for a moving view
+	prevTs       float64
+	// Cluster centres and sizes on the map, for the names: computed once
+	// per layout and version (centresOf says of which).
+	cx, cy    []float64
+	cnt       []int
+	bySize    []int32 // sub-clusters, largest first
+	centresOf [2]uint32
+	textW     map[string]float64 // measured name widths
+	hl        []bool             // search hits by sub-cluster; nil: no search
+	hlQuery   string
 	// needPos and needColors mark the buffers to upload before drawing.
-	needPos, needColors bool
-	dirty               bool
+	needPos, needColors, needCentres bool
+	dirty                            bool
 
-	// What the last frame drew.
+	// What the last frame drew: frames so far, points drawn (all, or the
+	// sample of drawCount), lit points.
 	frames, drawn, highlighted int
 	lastMs                     float64
 	labels                     []string
@@ -77,7 +105,7 @@ type pointsPanel struct {
 }
 
 func newPointsPanel(a *app) *pointsPanel {
-	p := &pointsPanel{a: a, hover: -1, thumbs: map[int32]js.Value{}}
+	p := &pointsPanel{a: a, hover: -1, thumbs: map[int32]js.Value{}, budget: pointsBudget}
 	p.el = a.dom.byID("points")
 	p.ov = a.dom.byID("pointsov")
 	p.ovCtx = p.ov.Call("getContext", "2d")
@@ -161,7 +189,7 @@ func (p *pointsPanel) setLayout() {
 	if !p.fitted {
 		p.fit()
 	}
-	p.needPos, p.needColors = true, true
+	p.needPos, p.needColors, p.needCentres = true, true, true
 	if len(p.lasso) > 0 {
 		p.sel = p.grid.InPolygon(l.X, l.Y, p.lasso)
 		p.showSelection()
@@ -258,24 +286,83 @@ func (p *pointsPanel) tick(ts float64) {
 		return
 	}
 	p.resize()
-	if p.needColors {
-		p.pointColors()
-	}
-	if p.gl != nil {
-		if p.needPos {
-			p.gl.positions(p.layout.X, p.layout.Y)
-		}
-		if p.needColors || p.needPos {
-			p.gl.colours(p.colors)
-		}
-	}
-	if !p.dirty && !p.needColors && !p.needPos && !(p.thumbWant != nil && ts-p.lastMove > thumbSettleMs) {
+	p.upload()
+	settled := ts-p.lastMove > thumbSettleMs
+	if !p.dirty && !(p.thumbWant != nil && settled) && !(p.sampled && settled) {
+		p.prevTs = 0
 		return
 	}
-	p.needPos, p.needColors = false, false
+	if p.prevTs > 0 && p.sampled {
+		p.adapt(ts - p.prevTs)
+	}
+	p.prevTs = ts
 	p.render()
 	if len(p.thumbWant) > 0 && ts-p.lastMove > thumbSettleMs {
 		p.fetchThumbs()
+	}
+}
+
+// upload recomputes the colours when they changed and hands WebGL the
+// points in drawing order: the lit ones (selected cluster, search hits)
+// first, then the rest in a fixed random order, so that drawing a prefix
+// of the buffers (the level of detail of a zoomed-out view, see
+// drawCount) is an even sample of the map that never leaves out a lit
+// point.
+func (p *pointsPanel) upload() {
+	if !p.needColors && !p.needPos {
+		return
+	}
+	if p.needColors {
+		p.pointColors()
+	}
+	p.dirty = true
+	if p.gl == nil {
+		p.needPos, p.needColors = false, false
+		return
+	}
+	n := len(p.layout.X)
+	if len(p.shuffle) != n {
+		p.shuffle = make([]int32, n)
+		for i := range p.shuffle {
+			p.shuffle[i] = int32(i)
+		}
+		rng := rand.New(rand.NewPCG(uint64(n), 18))
+		rng.Shuffle(n, func(i, j int) { p.shuffle[i], p.shuffle[j] = p.shuffle[j], p.shuffle[i] })
+	}
+	colors := p.colors
+	p.tiles = ui.NewPointTiles(p.layout.X, p.layout.Y, pointsTiles, p.shuffle, func(i int32) bool { return colors[4*i+3] == 255 })
+	p.order = p.tiles.Order
+	p.gl.positions(p.layout.X, p.layout.Y, p.order)
+	p.gl.colours(p.colors, p.order)
+	p.needPos, p.needColors = false, false
+}
+
+// plan chooses the points a frame draws (ui.PointTiles.Plan): those of the
+// tiles on screen, all of them while the view is still, and while it moves
+// no more than the budget, which adapts to the machine: it shrinks when
+// frames come slower than 24 ms apart and grows when faster than 18 ms
+// (a software rasteriser without a GPU draws a few million points a
+// second; a GPU draws them all). It never leaves out a lit point.
+func (p *pointsPanel) plan(moving bool) int {
+	m := 2 * p.pointSize() / p.view.Scale
+	x0, y0 := p.view.ToWorld(0, 0)
+	x1, y1 := p.view.ToWorld(float64(p.w), float64(p.h))
+	budget := len(p.layout.X)
+	if moving {
+		budget = int(p.budget)
+	}
+	var drawn int
+	p.spans, drawn = p.tiles.Plan(x0-m, y0-m, x1+m, y1+m, budget, p.spans)
+	return drawn
+}
+
+// adapt tunes the moving budget from the time since the last frame.
+func (p *pointsPanel) adapt(dt float64) {
+	switch {
+	case dt > 24:
+		p.budget = math.Max(pointsMinBudget, p.budget*0.75)
+	case dt < 18:
+		p.budget = math.Min(float64(len(p.layout.X)), p.budget*1.15)
 	}
 }
 
@@ -286,12 +373,24 @@ func (p *pointsPanel) render() {
 	p.frames++
 	n := len(p.layout.X)
 	if p.gl != nil {
-		p.gl.draw(p.view, p.w, p.h, p.pointSize())
+		moving := p.a.dom.now()-p.lastMove < thumbSettleMs
+		p.drawn = p.plan(moving)
+		p.sampled = moving
+		p.gl.draw(p.view, p.w, p.h, p.pointSize(), p.spans)
 	} else {
 		p.draw2D()
+		p.drawn = n
 	}
-	p.drawn = n
-	p.overlay()
+	// While the view moves, the names and thumbnails wait (the overlay is
+	// a second canvas to raster and composite every frame); the lasso
+	// being drawn does not move the view.
+	if p.gl == nil || !p.sampled {
+		p.overlay()
+		p.overlayClear = false
+	} else if !p.overlayClear {
+		p.ovCtx.Call("clearRect", 0, 0, p.w, p.h)
+		p.overlayClear = true
+	}
 	p.lastMs = p.a.dom.now() - t0
 }
 
@@ -364,23 +463,42 @@ func (p *pointsPanel) overlay() {
 	p.labels = p.labels[:0]
 	if as := m.asg; as != nil && len(as.Sub) == len(l.X) {
 		nsub := len(as.SubParent)
-		cx, cy, cnt := ui.Centres(l.X, l.Y, as.Sub, nsub)
+		if key := [2]uint32{l.Version, as.Version}; key != p.centresOf || p.cx == nil || p.needCentres {
+			p.cx, p.cy, p.cnt = ui.Centres(l.X, l.Y, as.Sub, nsub)
+			p.centresOf, p.needCentres = key, false
+			p.bySize = p.bySize[:0]
+			for z := range nsub {
+				if p.cnt[z] > 0 {
+					p.bySize = append(p.bySize, int32(z))
+				}
+			}
+			slices.SortFunc(p.bySize, func(a, b int32) int { return p.cnt[b] - p.cnt[a] })
+		}
+		cx, cy, cnt := p.cx, p.cy, p.cnt
 		c.Set("font", "12px system-ui, sans-serif")
 		var cand []ui.Label
 		var text []string
-		for z := range nsub {
-			if cnt[z] == 0 {
-				continue
-			}
-			name := p.clusterName(int32(z))
-			if name == "" {
-				continue
+		if p.textW == nil || len(p.textW) > 20000 {
+			p.textW = map[string]float64{}
+		}
+		// The largest clusters on screen are the candidates.
+		for _, z := range p.bySize {
+			if len(cand) >= 4*pointsLabelMax {
+				break
 			}
 			sx, sy := (cx[z]-p.view.X)*p.view.Scale, (cy[z]-p.view.Y)*p.view.Scale
 			if sx < 0 || sy < 0 || sx > float64(p.w) || sy > float64(p.h) {
 				continue
 			}
-			tw := c.Call("measureText", name).Get("width").Float() + 8
+			name := p.clusterName(z)
+			if name == "" {
+				continue
+			}
+			tw, ok := p.textW[name]
+			if !ok {
+				tw = c.Call("measureText", name).Get("width").Float() + 8
+				p.textW[name] = tw
+			}
 			cand = append(cand, ui.Label{X: sx, Y: sy, W: tw, H: 17, Weight: float64(cnt[z])})
 			text = append(text, name)
 		}

@@ -16,15 +16,14 @@ import (
 // shader brings to the front with the depth test). The view is two
 // uniforms.
 type glPoints struct {
-	gl                      js.Value
-	posBuf, colBuf          js.Value
-	uScale, uOff, uSize     js.Value
-	aPos, aCol              int
-	n                       int
-	bgR, bgG, bgB           float64
-	posBytes, colBytes      js.Value // staging Uint8Arrays, reused while large enough
-	posStaging, colStaging  []byte
-	lastUploadMs, uploadLen float64
+	gl                     js.Value
+	posBuf, colBuf         js.Value
+	uScale, uOff, uSize    js.Value
+	aPos, aCol             int
+	n                      int
+	bgR, bgG, bgB          float64
+	posBytes, colBytes     js.Value // staging Uint8Arrays, reused while large enough
+	posStaging, colStaging []byte
 }
 
 const pointsVS = `
@@ -115,15 +114,16 @@ func (g *glPoints) upload(buf js.Value, b []byte, staging *js.Value) {
 	gl.Call("bufferData", gl.Get("ARRAY_BUFFER"), view, gl.Get("STATIC_DRAW"))
 }
 
-// positions uploads the points' positions (world units).
-func (g *glPoints) positions(xs, ys []float32) {
-	n := min(len(xs), len(ys))
+// positions uploads the points' positions (world units) in the drawing
+// order.
+func (g *glPoints) positions(xs, ys []float32, order []int32) {
+	n := len(order)
 	if cap(g.posStaging) < 8*n {
 		g.posStaging = make([]byte, 8*n)
 	}
 	b := g.posStaging[:8*n]
-	for i := range n {
-		x, y := math.Float32bits(xs[i]), math.Float32bits(ys[i])
+	for i, id := range order {
+		x, y := math.Float32bits(xs[id]), math.Float32bits(ys[id])
 		b[8*i], b[8*i+1], b[8*i+2], b[8*i+3] = byte(x), byte(x>>8), byte(x>>16), byte(x>>24)
 		b[8*i+4], b[8*i+5], b[8*i+6], b[8*i+7] = byte(y), byte(y>>8), byte(y>>16), byte(y>>24)
 	}
@@ -131,14 +131,22 @@ func (g *glPoints) positions(xs, ys []float32) {
 	g.n = n
 }
 
-// colours uploads RGBA per point.
-func (g *glPoints) colours(rgba []byte) {
-	g.upload(g.colBuf, rgba, &g.colBytes)
+// colours uploads RGBA per point (by image id) in the drawing order.
+func (g *glPoints) colours(rgba []byte, order []int32) {
+	n := len(order)
+	if cap(g.colStaging) < 4*n {
+		g.colStaging = make([]byte, 4*n)
+	}
+	b := g.colStaging[:4*n]
+	for i, id := range order {
+		copy(b[4*i:4*i+4], rgba[4*id:4*id+4])
+	}
+	g.upload(g.colBuf, b, &g.colBytes)
 }
 
-// draw clears and draws every point at view, on a w x h canvas, size px
-// wide.
-func (g *glPoints) draw(v ui.View, w, h int, size float64) {
+// draw clears and draws the spans of the drawing order at view, on a
+// w x h canvas, size px wide.
+func (g *glPoints) draw(v ui.View, w, h int, size float64, spans []ui.Span) {
 	gl := g.gl
 	gl.Call("viewport", 0, 0, w, h)
 	gl.Call("clearColor", g.bgR, g.bgG, g.bgB, 1)
@@ -158,7 +166,10 @@ func (g *glPoints) draw(v ui.View, w, h int, size float64) {
 	gl.Call("bindBuffer", arr, g.colBuf)
 	gl.Call("enableVertexAttribArray", g.aCol)
 	gl.Call("vertexAttribPointer", g.aCol, 4, gl.Get("UNSIGNED_BYTE"), true, 0, 0)
-	gl.Call("drawArrays", gl.Get("POINTS"), 0, g.n)
+	points := gl.Get("POINTS")
+	for _, s := range spans {
+		gl.Call("drawArrays", points, s.First, s.Count)
+	}
 }
 
 // readPixels counts, right after a draw, the canvas' pixels that are not

@@ -120,7 +120,8 @@ func (g *PointGrid) InPolygon(xs, ys []float32, poly []float64) []int32 {
 }
 
 // Visible counts the points inside the world rectangle [x0,x1]x[y0,y1]
-// and returns up to limit of their ids (in grid order).
+// and returns their ids (in grid order), stopping once it has found more
+// than limit: n > limit then means "more than limit", and ids holds limit.
 func (g *PointGrid) Visible(xs, ys []float32, x0, y0, x1, y1 float64, limit int) (n int, ids []int32) {
 	cx0, cy0 := g.cellXY(x0, y0)
 	cx1, cy1 := g.cellXY(x1, y1)
@@ -131,9 +132,10 @@ func (g *PointGrid) Visible(xs, ys []float32, x0, y0, x1, y1 float64, limit int)
 				x, y := float64(xs[id]), float64(ys[id])
 				if x >= x0 && x <= x1 && y >= y0 && y <= y1 {
 					n++
-					if len(ids) < limit {
-						ids = append(ids, id)
+					if n > limit {
+						return n, ids
 					}
+					ids = append(ids, id)
 				}
 			}
 		}

@@ -62,8 +62,11 @@ func TestPointGrid(t *testing.T) {
 				want++
 			}
 		}
-		if nv != want || len(ids) != min(10, want) {
+		if nv != min(want, 11) || len(ids) != min(10, want) {
 			t.Fatalf("visible: %d (%d ids), want %d", nv, len(ids), want)
+		}
+		if nv, ids := g.Visible(xs, ys, 0, -20, 25, 5, n); nv != want || len(ids) != want {
+			t.Fatalf("visible without a limit: %d (%d ids), want %d", nv, len(ids), want)
 		}
 	}
 }

@@ -11,7 +11,7 @@ WASM     := static/main.wasm
 WASMTEST := e2e/testdata/static-dctest
 
 .PHONY: build wasm run test deps bench-deps fmt-check lint fuzz \
-	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-similar
+	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-similar bench-map
 
 build: wasm
 	$(GO) build -o $(BIN) ./cmd/deepercluster
@@ -78,3 +78,5 @@ bench-load:
 	@scripts/bench-load.sh
 bench-similar: bench-deps
 	@scripts/bench-similar.sh
+bench-map: bench-deps
+	@scripts/bench-map.sh

@@ -11,6 +11,7 @@ if [ "${1:-}" = "--bench" ]; then
 	/usr/bin/python3 -c 'import faiss' 2>/dev/null || need+=(python3-faiss)
 	/usr/bin/python3 -c 'import sklearn' 2>/dev/null || need+=(python3-sklearn)
 	/usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
+	/usr/bin/python3 -c 'import pynndescent' 2>/dev/null || need+=(python3-pynndescent)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${need[*]}" >&2

@@ -18,6 +18,12 @@ import (
 // layout the server computes itself (after each reclustering) comes
 // through here too; a benchmark hands it a precomputed one.
 func (s *Server) PublishLayout(l *deepercluster.Layout) error {
+	return s.publishLayout(l, nil)
+}
+
+// publishLayout is PublishLayout; check, when set, runs under the lock
+// that orders publications and cancels this one with its error.
+func (s *Server) publishLayout(l *deepercluster.Layout, check func() error) error {
 	if l == nil {
 		return errors.New("publish layout: nil layout")
 	}
@@ -29,6 +35,11 @@ func (s *Server) PublishLayout(l *deepercluster.Layout) error {
 	frame := deepercluster.AppendLayout(nil, deepercluster.RunHash(s.info().ID), own)
 	s.layoutMu.Lock()
 	defer s.layoutMu.Unlock()
+	if check != nil {
+		if err := check(); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	s.layout, s.layoutFrame = own, frame
 	s.mu.Unlock()
@@ -39,9 +50,14 @@ func (s *Server) PublishLayout(l *deepercluster.Layout) error {
 // publishLayoutDelta refines the published layout: clients get d as a
 // LayoutDelta frame, new clients the refined whole layout. The layout is
 // copied before it changes (readers hold the old one without a lock).
-func (s *Server) publishLayoutDelta(d *deepercluster.LayoutDelta) error {
+func (s *Server) publishLayoutDelta(d *deepercluster.LayoutDelta, check func() error) error {
 	s.layoutMu.Lock()
 	defer s.layoutMu.Unlock()
+	if check != nil {
+		if err := check(); err != nil {
+			return err
+		}
+	}
 	cur := s.currentLayout()
 	if cur == nil {
 		return errors.New("publish layout delta: no layout to refine")

@@ -122,7 +122,7 @@ func TestPublishLayoutReachesClientsAndLateJoiners(t *testing.T) {
 	// A refinement: a delta moves three points and makes it final.
 	d := &deepercluster.LayoutDelta{Version: 1, Final: true, N: n, Index: []uint32{3, 10, 299},
 		X: []float32{50, 60, 70}, Y: []float32{-5, -6, -7}}
-	if err := ts.s.publishLayoutDelta(d); err != nil {
+	if err := ts.s.publishLayoutDelta(d, nil); err != nil {
 		t.Fatal(err)
 	}
 	final := testLayout(1, n)
@@ -379,5 +379,106 @@ func TestExportSelection(t *testing.T) {
 				t.Fatalf("field %v, want ids", body["field"])
 			}
 		})
+	}
+}
+
+func TestLayoutComputedAfterFeatures(t *testing.T) {
+	const n, d = 600, 8
+	ts := startServer(t, Config{LayoutEpochs: 80, ProgressEvery: time.Millisecond}, testDataset(t, n), nil)
+	ts.s.OnAssignment(assignmentFor(1, n, 2, 3, 1, 0))
+	waitVersion(t, ts.s, 1)
+	c := newClient(t, dial(t, ts.wsURL(""), nil))
+	c.readUntil("snapshot", func() bool { return c.version() == 1 })
+
+	var stages []string
+	var first, final *deepercluster.Layout
+	var l *deepercluster.Layout
+	ts.s.OnFeatures(unitFeatures(1, n, d, 3))
+	c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for final == nil {
+		_, msg, err := c.conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for the final layout: %v (frames %v)", err, c.kind)
+		}
+		f, err := deepercluster.DecodeFrame(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.kind[f.Kind]++
+		switch f.Kind {
+		case deepercluster.KindLayoutProgress:
+			if f.Version != 1 || f.LayoutProgress.Done < 0 || f.LayoutProgress.Done > 1 {
+				t.Fatalf("progress %+v of version %d", f.LayoutProgress, f.Version)
+			}
+			if len(stages) == 0 || stages[len(stages)-1] != f.LayoutProgress.Stage {
+				stages = append(stages, f.LayoutProgress.Stage)
+			}
+		case deepercluster.KindLayout:
+			l = f.Layout
+			if first == nil {
+				first = l
+			}
+			if l.Final {
+				final = l
+			}
+		case deepercluster.KindLayoutDelta:
+			if l == nil {
+				t.Fatal("layout delta before the first layout")
+			}
+			if err := f.LayoutDelta.Apply(l); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if strings.Join(stages, ",") != "knn,layout" {
+		t.Fatalf("progress stages %v, want knn then layout", stages)
+	}
+	if first.Final || first.Version != 1 || len(first.X) != n {
+		t.Fatalf("first layout: final %v, version %d, %d points", first.Final, first.Version, len(first.X))
+	}
+	if c.kind[deepercluster.KindLayoutDelta] == 0 {
+		t.Fatalf("no refinement between the first and the final layout (frames %v)", c.kind)
+	}
+	if len(final.X) != n || final.Version != 1 {
+		t.Fatalf("final layout: version %d, %d points", final.Version, len(final.X))
+	}
+	// The points are spread out, not collapsed or exploded.
+	minX, minY, maxX, maxY := final.Bounds()
+	if maxX-minX < 1 || maxY-minY < 1 || maxX-minX > 1e4 || maxY-minY > 1e4 {
+		t.Fatalf("final layout box [%v,%v]x[%v,%v]", minX, maxX, minY, maxY)
+	}
+	if got := ts.s.currentLayout(); got == nil || !got.Final || got.Version != 1 {
+		t.Fatalf("the server's layout: %+v", got)
+	}
+
+	// A newer version's features replace a layout under way: the last
+	// layout is the newer one's, final.
+	ts.s.OnAssignment(assignmentFor(2, n, 2, 3, 2, 0))
+	waitVersion(t, ts.s, 2)
+	ts.s.OnFeatures(unitFeatures(2, n, d, 4))
+	ts.s.OnAssignment(assignmentFor(3, n, 2, 3, 3, 0))
+	waitVersion(t, ts.s, 3)
+	ts.s.OnFeatures(unitFeatures(3, n, d, 5))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if got := ts.s.currentLayout(); got != nil && got.Version == 3 && got.Final {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no final layout of version 3: %+v", ts.s.currentLayout())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestLayoutDeltaListsMovedPoints(t *testing.T) {
+	prev := testLayout(1, 5)
+	next := testLayout(1, 5)
+	next.X[1] += 0.5
+	next.Y[4] -= 3
+	next.X[2] += 1e-6 // under a quantisation step
+	d := layoutDelta(prev, next)
+	if fmt.Sprint(d.Index) != "[1 4]" || d.N != 5 || d.X[0] != next.X[1] || d.Y[1] != next.Y[4] {
+		t.Fatalf("delta %+v", d)
 	}
 }

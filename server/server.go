@@ -97,6 +97,13 @@ type Config struct {
 	ThumbCache int
 	// PageSize is the number of images per page of a cluster (default 100).
 	PageSize int
+	// LayoutThreads is the number of goroutines that compute the 2D map
+	// after each reclustering (default 1: it runs beside training and must
+	// not slow it down).
+	LayoutThreads int
+	// LayoutEpochs overrides the layout's number of epochs (0: layout2d's
+	// default for the number of images).
+	LayoutEpochs int
 	// DataDir is the run directory, where the users' cluster notes are
 	// kept (NotesFile); empty keeps them in memory only.
 	DataDir string
@@ -123,6 +130,9 @@ func (c *Config) defaults() {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 30 * time.Second
+	}
+	if c.LayoutThreads <= 0 {
+		c.LayoutThreads = 1
 	}
 	if c.ThumbCache <= 0 {
 		c.ThumbCache = 4096
@@ -176,6 +186,7 @@ type Server struct {
 	conns        map[*websocket.Conn]struct{}
 	layout       *deepercluster.Layout // the published 2D map, nil before the first
 	layoutFrame  []byte                // its Layout frame (GET /api/layout)
+	layoutStop   context.CancelFunc    // cancels the layout being computed
 }
 
 // published is the assignment the clients hold, with what is derived from
@@ -359,7 +370,7 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			// Features that came with the last events (a run closing
 			// delivers what it queued) are still indexed and saved.
-			s.takeFeatures()
+			s.takeFeatures(ctx)
 			return nil
 		case <-s.wake:
 		case <-tick.C:
@@ -372,7 +383,7 @@ func (s *Server) Run(ctx context.Context) error {
 		p, seq := s.progress, s.progSeq
 		s.mu.Unlock()
 
-		s.takeFeatures()
+		s.takeFeatures(ctx)
 		if a != nil {
 			if err := s.publishAssignment(a); err != nil {
 				s.log.Error("publish assignment", "version", a.Version, "err", err)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -48,8 +49,9 @@ func (s *Server) offerFeatures(f *deepercluster.Features, fromDisk bool) {
 	s.signal()
 }
 
-// takeFeatures indexes features waiting in the mailbox, if any.
-func (s *Server) takeFeatures() {
+// takeFeatures indexes features waiting in the mailbox, if any, and starts
+// their 2D layout (cancelled by ctx or by the next features).
+func (s *Server) takeFeatures(ctx context.Context) {
 	s.mu.Lock()
 	f, fromDisk := s.pendF, s.pendFromDisk
 	s.pendF = nil
@@ -68,6 +70,7 @@ func (s *Server) takeFeatures() {
 	}
 	s.mu.Unlock()
 	s.log.Info("similar images ready", "version", f.Version, "images", f.N, "dim", f.Dim, "bytes", 4*len(f.Data), "from_disk", fromDisk)
+	s.startLayout(ctx, f)
 	if s.cfg.DataDir != "" && !fromDisk {
 		s.bg.Add(1)
 		go func() {

@@ -1,0 +1,129 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/layout2d"
+)
+
+// layoutK is the number of neighbours of the layout's graph.
+const layoutK = 15
+
+// startLayout computes the 2D map of features f in the background,
+// cancelling the one under way (an older version's).
+func (s *Server) startLayout(ctx context.Context, f *deepercluster.Features) {
+	if f.N < 2*layoutK {
+		s.log.Info("too few images for a 2D map", "version", f.Version, "images", f.N)
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s.layoutMu.Lock()
+	s.mu.Lock()
+	if s.layoutStop != nil {
+		s.layoutStop()
+	}
+	s.layoutStop = cancel
+	s.mu.Unlock()
+	s.layoutMu.Unlock()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		defer cancel()
+		start := time.Now()
+		err := s.computeLayout(ctx, f)
+		switch {
+		case errors.Is(err, context.Canceled):
+			s.log.Info("layout cancelled", "version", f.Version, "after", time.Since(start).Round(time.Millisecond))
+		case err != nil:
+			s.log.Error("layout", "version", f.Version, "err", err)
+		default:
+			s.log.Info("layout ready", "version", f.Version, "images", f.N, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}()
+}
+
+// computeLayout builds the kNN graph and the layout of f, sending progress
+// frames, a first Layout after a tenth of the epochs, LayoutDelta frames at
+// a quarter, half and three quarters, and the final Layout.
+func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features) error {
+	run := deepercluster.RunHash(s.info().ID)
+	var last time.Time
+	progress := func(stage string, done float64) {
+		if now := time.Now(); done >= 1 || now.Sub(last) >= s.cfg.ProgressEvery {
+			last = now
+			s.hub.Publish(deepercluster.AppendLayoutProgress(nil, run, f.Version, deepercluster.LayoutProgress{Stage: stage, Done: done}))
+		}
+	}
+	progress("knn", 0)
+	g, err := layout2d.KNN(ctx, f.Data, f.N, f.Dim, layout2d.KNNOptions{K: layoutK, Threads: s.cfg.LayoutThreads,
+		Seed: uint64(f.Version), Progress: func(done float64) { progress("knn", done) }})
+	if err != nil {
+		return fmt.Errorf("knn graph: %w", err)
+	}
+	epochs := s.cfg.LayoutEpochs
+	if epochs <= 0 {
+		epochs = layout2d.DefaultEpochs(f.N)
+	}
+	first := max(1, epochs/10)
+	at := []int{first}
+	for _, q := range []int{epochs / 4, epochs / 2, 3 * epochs / 4} {
+		if q > at[len(at)-1] && q < epochs {
+			at = append(at, q)
+		}
+	}
+	var sent *deepercluster.Layout // what the clients hold
+	var pubErr error
+	snapshot := func(epoch int, xs, ys []float32) {
+		l := &deepercluster.Layout{Version: f.Version, X: xs, Y: ys}
+		if sent == nil {
+			pubErr = s.publishLayoutIf(ctx, l)
+		} else {
+			pubErr = s.publishLayoutDeltaIf(ctx, layoutDelta(sent, l))
+		}
+		if pubErr == nil {
+			sent = l
+		}
+	}
+	progress("layout", 0)
+	xs, ys, err := layout2d.Embed(ctx, g, f.Data, f.Dim, layout2d.EmbedOptions{Epochs: epochs, Threads: s.cfg.LayoutThreads,
+		Seed: uint64(f.Version), Progress: func(done float64) { progress("layout", done) },
+		SnapshotAt: at, Snapshot: snapshot})
+	if err != nil {
+		return fmt.Errorf("embed: %w", err)
+	}
+	if pubErr != nil {
+		return pubErr
+	}
+	return s.publishLayoutIf(ctx, &deepercluster.Layout{Version: f.Version, Final: true, X: xs, Y: ys})
+}
+
+// layoutDelta lists the points of next that moved from prev by more than a
+// quantisation step of next's bounding box.
+func layoutDelta(prev, next *deepercluster.Layout) *deepercluster.LayoutDelta {
+	minX, minY, maxX, maxY := next.Bounds()
+	tx, ty := float64(maxX-minX)/deepercluster.LayoutQuant, float64(maxY-minY)/deepercluster.LayoutQuant
+	d := &deepercluster.LayoutDelta{Version: next.Version, Final: next.Final, N: len(next.X)}
+	for i := range next.X {
+		if math.Abs(float64(next.X[i]-prev.X[i])) > tx || math.Abs(float64(next.Y[i]-prev.Y[i])) > ty {
+			d.Index = append(d.Index, uint32(i))
+			d.X = append(d.X, next.X[i])
+			d.Y = append(d.Y, next.Y[i])
+		}
+	}
+	return d
+}
+
+// publishLayoutIf publishes l unless ctx is done: a cancelled layout never
+// replaces the newer one that cancelled it.
+func (s *Server) publishLayoutIf(ctx context.Context, l *deepercluster.Layout) error {
+	return s.publishLayout(l, func() error { return ctx.Err() })
+}
+
+func (s *Server) publishLayoutDeltaIf(ctx context.Context, d *deepercluster.LayoutDelta) error {
+	return s.publishLayoutDelta(d, func() error { return ctx.Err() })
+}

@@ -241,7 +241,7 @@ func (p *pointsPanel) pointColors() {
 	lit := make([]ui.Color, nsub)
 	dim := make([]ui.Color, nsub)
 	on := make([]bool, nsub)
-	any := m.selected >= 0 || p.hl != nil
+	anyLit := m.selected >= 0 || p.hl != nil
 	for z := range nsub {
 		sk := uint32(z)
 		if z < len(m.stable.SubKey) {
@@ -261,7 +261,7 @@ func (p *pointsPanel) pointColors() {
 			lit[z], on[z] = c.Mix(ui.White, 0.55), true
 		case p.hl != nil && z < len(p.hl) && p.hl[z]:
 			lit[z], on[z] = c.Mix(ui.Accent, 0.6), true
-		case any:
+		case anyLit:
 			lit[z] = c.Dim()
 		}
 	}

@@ -92,6 +92,16 @@ func (p *pointsPanel) bind() {
 		}
 	})
 	d.on(d.byID("lasso-clear"), "click", func(js.Value) { p.setLasso(nil) })
+	// A cluster of the lasso's list selects it.
+	d.on(d.byID("lasso-clusters"), "click", func(e js.Value) {
+		li := e.Get("target").Call("closest", "li")
+		if li.IsNull() {
+			return
+		}
+		if z := li.Call("getAttribute", "data-sub"); z.Type() == js.TypeString {
+			p.a.selectSub(int32(js.Global().Call("parseInt", z).Int()))
+		}
+	})
 	for _, f := range []string{"csv", "jsonl"} {
 		d.on(d.byID("lasso-"+f), "click", func(js.Value) { p.export(f, true) })
 	}

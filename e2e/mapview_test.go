@@ -25,6 +25,7 @@ type mapState struct {
 	View             string   `json:"view"`
 	WebGL            bool     `json:"map_webgl"`
 	LayoutVersion    uint32   `json:"map_layout_version"`
+	LayoutFinal      bool     `json:"map_layout_final"`
 	Points           int      `json:"map_points"`
 	PointsDrawn      int      `json:"map_points_drawn"`
 	Highlighted      int      `json:"map_highlighted"`
@@ -135,21 +136,29 @@ func TestBrowserMapAndFlow(t *testing.T) {
 	bctx, bcancel := openPage(t, ctx, s.url)
 	defer bcancel()
 
-	// Before a layout: the map view says what it waits for.
+	// The map view says what it waits for until the server's own layout
+	// (computed in the background from the features of version 1) is
+	// final; the test then publishes its own layout of the same images,
+	// as the server's layout step does, with points that cannot overlap.
 	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#view-map"))); err != nil {
 		t.Fatal(err)
 	}
-	st := pollMap(t, bctx, "the map view waiting for a layout", 20*time.Second, func(st mapState) bool {
-		return st.View == "map" && st.MapMsg != ""
+	st := pollMap(t, bctx, "the map view waiting for a layout or showing one", 20*time.Second, func(st mapState) bool {
+		return st.View == "map" && (st.MapMsg != "" || st.LayoutVersion >= 1)
 	})
-	t.Logf("before the layout: %q", st.MapMsg)
+	t.Logf("map view on opening: %q, layout v%d", st.MapMsg, st.LayoutVersion)
+	st = pollMap(t, bctx, "the server's own layout, final", 2*time.Minute, func(st mapState) bool {
+		return st.LayoutVersion >= 1 && st.LayoutFinal && st.PointsDrawn == n && st.MapMsg == ""
+	})
+	t.Logf("the server's layout: %d points drawn, labels %v", st.PointsDrawn, st.Labels)
 
 	a := s.run.Assignment()
 	if err := s.srv.PublishLayout(gridLayout(a)); err != nil {
 		t.Fatal(err)
 	}
-	st = pollMap(t, bctx, "the layout drawn", time.Minute, func(st mapState) bool {
-		return st.Points == n && st.PointsDrawn == n && st.Frames > 0
+	frames := st.Frames
+	st = pollMap(t, bctx, "the test's layout drawn", time.Minute, func(st mapState) bool {
+		return st.Points == n && st.PointsDrawn == n && st.Frames > frames
 	})
 	t.Logf("map: webgl %v, %d points drawn, frame %.1f ms, labels %v", st.WebGL, st.PointsDrawn, st.LastFrameMs, st.Labels)
 

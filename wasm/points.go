@@ -185,8 +185,11 @@ func (p *pointsPanel) setLayout() {
 	p.layout = l
 	p.grid = ui.NewPointGrid(l.X, l.Y, 16)
 	x0, y0, x1, y1 := l.Bounds()
+	prev := p.bounds
 	p.bounds = ui.R(float64(x0), float64(y0), float64(x1-x0), float64(y1-y0))
-	if !p.fitted {
+	// A layout in another frame (a new version's, not a refinement that
+	// moves points a little) is shown whole.
+	if !p.fitted || prev.Overlap(p.bounds) < 0.5*math.Max(prev.Area(), p.bounds.Area()) {
 		p.fit()
 	}
 	p.needPos, p.needColors, p.needCentres = true, true, true

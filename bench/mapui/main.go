@@ -181,7 +181,7 @@ func run() error {
 		return fmt.Errorf("no frames measured")
 	}
 	p50, p95 := pctl(b.Intervals, 0.5), pctl(b.Intervals, 0.95)
-	fmt.Printf("map view: %d points (WebGL %v), %d frames of scripted pan and zoom, %dx%d viewport; points drawn per frame p50 %.0f, max %.0f (all of them once zoomed in past the level of detail)\n",
+	fmt.Printf("map view: %d points (WebGL %v), %d frames of scripted pan and zoom, %dx%d viewport; points drawn per frame p50 %.0f, max %.0f (while the view moves, an even sample within a budget that adapts to the frame rate; all of those on screen once it is still)\n",
 		st.Points, st.WebGL, len(b.Intervals), *w, *h, pctl(b.Drawn, 0.5), pctl(b.Drawn, 1))
 	fmt.Printf("frame interval (requestAnimationFrame to requestAnimationFrame): p50 %.1f ms, p95 %.1f ms, max %.1f ms (target p95 <= 33 ms)\n",
 		p50, p95, pctl(b.Intervals, 1))

@@ -151,8 +151,18 @@ func nnDescent(ctx context.Context, x []float32, n, d int, opt KNNOptions) (*Gra
 	// are close, and each tree's leaves are disjoint, so they are joined
 	// in parallel without two goroutines touching one list.
 	totalSteps := float64(opt.Trees + opt.MaxIters)
-	for t := range opt.Trees {
-		leaves := rpLeaves(x, n, d, opt.LeafSize, rng)
+	// The trees are cut in parallel, each with its own random numbers.
+	forest := make([][][]int32, opt.Trees)
+	seeds := make([]uint64, opt.Trees)
+	for t := range seeds {
+		seeds[t] = rng.Uint64()
+	}
+	if err := forChunks(ctx, opt.Trees, opt.Threads, func(t int) {
+		forest[t] = rpLeaves(x, n, d, opt.LeafSize, rand.New(rand.NewPCG(seeds[t], uint64(t))))
+	}); err != nil {
+		return nil, fmt.Errorf("knn: %w", err)
+	}
+	for t, leaves := range forest {
 		err := forChunks(ctx, len(leaves), opt.Threads, func(c int) {
 			leaf := leaves[c]
 			for p, a := range leaf {
@@ -210,22 +220,39 @@ func nnDescent(ctx context.Context, x []float32, n, d int, opt KNNOptions) (*Gra
 		clear(newN)
 		clear(oldN)
 		salt := mix(opt.Seed ^ uint64(it+1)*0x9e3779b97f4a7c15)
-		for i := range int32(n) {
-			base := int(i) * k
-			for c := range k {
-				j := h.idx[base+c]
-				if j < 0 {
-					continue
-				}
-				pr := mix(salt ^ uint64(i)<<32 ^ uint64(j))
-				if h.isNew[base+c] {
-					addCand(newC, newP, newN, i, j, pr)
-					addCand(newC, newP, newN, j, i, pr)
-				} else {
-					addCand(oldC, oldP, oldN, i, j, pr)
-					addCand(oldC, oldP, oldN, j, i, pr)
+		// Goroutine t fills the candidate lists of the rows i with
+		// i % T == t, scanning every list in order: the same result
+		// whatever T.
+		T := int32(opt.Threads)
+		if err := forChunks(ctx, int(T), int(T), func(tt int) {
+			t := int32(tt)
+			for i := range int32(n) {
+				base := int(i) * k
+				for c := range k {
+					j := h.idx[base+c]
+					if j < 0 || (i%T != t && j%T != t) {
+						continue
+					}
+					pr := mix(salt ^ uint64(i)<<32 ^ uint64(j))
+					if h.isNew[base+c] {
+						if i%T == t {
+							addCand(newC, newP, newN, i, j, pr)
+						}
+						if j%T == t {
+							addCand(newC, newP, newN, j, i, pr)
+						}
+					} else {
+						if i%T == t {
+							addCand(oldC, oldP, oldN, i, j, pr)
+						}
+						if j%T == t {
+							addCand(oldC, oldP, oldN, j, i, pr)
+						}
+					}
 				}
 			}
+		}); err != nil {
+			return nil, fmt.Errorf("knn: %w", err)
 		}
 		// The new entries that became candidates are joined now.
 		for i := range n {

@@ -91,48 +91,66 @@ type edges struct {
 // memberships of i sum to log2(K+1); the union of both directions is
 // w_ij + w_ji - w_ij*w_ji. Edges lighter than maxWeight/epochs would never
 // be sampled and are left out.
-func fuzzyGraph(g *Graph, epochs int) *edges {
+func fuzzyGraph(ctx context.Context, g *Graph, epochs, threads int) (*edges, error) {
 	n, k := g.N, g.K
 	w := make([]float32, n*k)
 	target := math.Log2(float64(k + 1))
-	for i := range n {
-		idx, dist := g.Row(i)
-		rho := 0.0
-		for c, v := range dist {
-			if v > 0 && idx[c] >= 0 {
-				rho = float64(v)
-				break
-			}
+	const rowsPerChunk = 4096
+	err := forChunks(ctx, (n+rowsPerChunk-1)/rowsPerChunk, threads, func(ch int) {
+		for i := ch * rowsPerChunk; i < min(n, (ch+1)*rowsPerChunk); i++ {
+			memberships(g, i, target, w[i*k:(i+1)*k])
 		}
-		lo, hi, sigma := 0.0, math.Inf(1), 1.0
-		for range 64 {
-			s := 0.0
-			for c, v := range dist {
-				if idx[c] >= 0 {
-					s += math.Exp(-max(0, float64(v)-rho) / sigma)
-				}
-			}
-			if math.Abs(s-target) < 1e-5 {
-				break
-			}
-			if s > target {
-				hi = sigma
-				sigma = (lo + hi) / 2
-			} else {
-				lo = sigma
-				if math.IsInf(hi, 1) {
-					sigma *= 2
-				} else {
-					sigma = (lo + hi) / 2
-				}
-			}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return symmetric(g, w, epochs), nil
+}
+
+// memberships sets w to the memberships of row i's neighbours.
+func memberships(g *Graph, i int, target float64, w []float32) {
+	idx, dist := g.Row(i)
+	rho := 0.0
+	for c, v := range dist {
+		if v > 0 && idx[c] >= 0 {
+			rho = float64(v)
+			break
 		}
+	}
+	lo, hi, sigma := 0.0, math.Inf(1), 1.0
+	for range 64 {
+		s := 0.0
 		for c, v := range dist {
 			if idx[c] >= 0 {
-				w[i*k+c] = float32(math.Exp(-max(0, float64(v)-rho) / sigma))
+				s += math.Exp(-max(0, float64(v)-rho) / sigma)
+			}
+		}
+		if math.Abs(s-target) < 1e-5 {
+			break
+		}
+		if s > target {
+			hi = sigma
+			sigma = (lo + hi) / 2
+		} else {
+			lo = sigma
+			if math.IsInf(hi, 1) {
+				sigma *= 2
+			} else {
+				sigma = (lo + hi) / 2
 			}
 		}
 	}
+	for c, v := range dist {
+		if idx[c] >= 0 {
+			w[c] = float32(math.Exp(-max(0, float64(v)-rho) / sigma))
+		}
+	}
+}
+
+// symmetric is the union of both directions of the memberships w, by
+// head, without the edges lighter than maxWeight/epochs.
+func symmetric(g *Graph, w []float32, epochs int) *edges {
+	n, k := g.N, g.K
 	// pos(j, i) is where i sits in j's row, -1 when it does not.
 	pos := func(j, i int32) int {
 		row := g.Index[int(j)*k : int(j+1)*k]
@@ -262,7 +280,10 @@ func Embed(ctx context.Context, g *Graph, x []float32, d int, opt EmbedOptions) 
 		return nil, nil, fmt.Errorf("embed: %w: %d values for %d rows of %d", ErrBadInput, len(x), n, d)
 	}
 	opt.defaults(n)
-	e := fuzzyGraph(g, opt.Epochs)
+	e, err := fuzzyGraph(ctx, g, opt.Epochs, opt.Threads)
+	if err != nil {
+		return nil, nil, fmt.Errorf("embed: fuzzy graph: %w", err)
+	}
 	cur, err := pcaInit(ctx, x, n, d, opt.Seed)
 	if err != nil {
 		return nil, nil, fmt.Errorf("embed: %w", err)

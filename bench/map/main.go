@@ -41,6 +41,7 @@ func main() {
 	large := flag.Int("large", 1_000_000, "points of the second size (0: skip)")
 	sample := flag.Int("sample", 10_000, "points laid out for trustworthiness")
 	queries := flag.Int("queries", 1000, "queries of the recall sample")
+	epochs := flag.Int("epochs", 0, "layout epochs (0: layout2d.DefaultEpochs of each size)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the 100k layout here")
 	flag.Parse()
 	if *dir == "" {
@@ -49,7 +50,7 @@ func main() {
 	}
 	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), *threads))
 	c := config{dir: *dir, seed: *seed, dim: *dim, clusters: *clusters, threads: *threads, k: *k,
-		small: *small, large: *large, sample: *sample, queries: *queries, cpuprofile: *cpuprofile}
+		small: *small, large: *large, sample: *sample, queries: *queries, cpuprofile: *cpuprofile, epochs: *epochs}
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "benchmap:", err)
 		os.Exit(1)
@@ -62,6 +63,7 @@ type config struct {
 	dim, clusters, threads, k     int
 	small, large, sample, queries int
 	cpuprofile                    string
+	epochs                        int
 }
 
 // Result is the JSON line.
@@ -167,6 +169,9 @@ func layout(ctx context.Context, x []float32, n int, c config, exactBelow int) (
 	tm.knnS, tm.knnCPU = time.Since(t0).Seconds(), cpuSeconds()-c0
 	t1 := time.Now()
 	tm.epochs = layout2d.DefaultEpochs(n)
+	if c.epochs > 0 {
+		tm.epochs = c.epochs
+	}
 	xs, ys, err := layout2d.Embed(ctx, g, x, c.dim, layout2d.EmbedOptions{Threads: c.threads, Seed: c.seed, Epochs: tm.epochs})
 	tm.embedS, tm.totalCPU = time.Since(t1).Seconds(), cpuSeconds()-c0
 	return g, xs, ys, tm, err

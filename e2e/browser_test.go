@@ -35,6 +35,7 @@ type stack struct {
 	handler http.Handler
 	ds      deepercluster.Dataset
 	run     *trainer.Run
+	srv     *server.Server
 	stop    func()
 }
 
@@ -96,7 +97,7 @@ func startStackOnIn(t *testing.T, dir string, ds deepercluster.Dataset, epochs i
 	trainCtx, stopTrain := context.WithCancel(context.Background())
 	trainDone := make(chan error, 1)
 	go func() { trainDone <- run.Train(trainCtx) }()
-	s := &stack{url: "http://" + ln.Addr().String(), handler: h, ds: ds, run: run}
+	s := &stack{url: "http://" + ln.Addr().String(), handler: h, ds: ds, run: run, srv: srv}
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {

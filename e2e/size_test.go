@@ -28,7 +28,7 @@ func TestWasmSize(t *testing.T) {
 // TestShippedClientHasNoHooks checks that the test and benchmark hooks are
 // only in the client built with the dctest tag, not in static/main.wasm.
 func TestShippedClientHasNoHooks(t *testing.T) {
-	hooks := []string{"dcState", "dcBench", "dcFullFrames", "dcCells", "dcZoomToSub"}
+	hooks := []string{"dcState", "dcBench", "dcFullFrames", "dcCells", "dcZoomToSub", "dcMapPixels", "dcMapBench"}
 	for _, c := range []struct {
 		path string
 		want bool

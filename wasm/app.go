@@ -57,7 +57,22 @@ type model struct {
 	// (from GET /api/clusters); notesVersion the version they belong to.
 	notes        map[int32]clusterNote
 	notesVersion uint32
+	// layout is the 2D map of the latest version the server laid out
+	// (Layout frames, refined by LayoutDelta frames); nil before the
+	// first. layoutProgress is how far the server is with the next one.
+	layout         *deepercluster.Layout
+	layoutProgress deepercluster.LayoutProgress
+	layoutPending  bool // a LayoutProgress came after the last Layout
+	// view is the page's main view: viewTreemap, viewMap or viewFlow.
+	view string
 }
+
+// The page's main views (the toggle in the header).
+const (
+	viewTreemap = "treemap"
+	viewMap     = "map"
+	viewFlow    = "flow"
+)
 
 // clusterNote is what a user wrote about a sub-cluster (server/notes.go).
 type clusterNote struct {
@@ -77,6 +92,7 @@ func newApp() *app {
 	a.sock = &socket{a: a}
 	a.m.selected = -1
 	a.m.image = -1
+	a.m.view = viewTreemap
 	return a
 }
 
@@ -107,11 +123,14 @@ func (a *app) start() {
 	}
 	mp, header, search := newMapPanel(a), newHeaderPanel(a), newSearchPanel(a)
 	detail, recluster, charts := newDetailPanel(a), newReclusterPanel(a), newChartsPanel(a)
-	images := newImagePanel(a)
-	a.handlers = []func(event){mp.handle, header.handle, search.handle, detail.handle, recluster.handle, charts.handle, images.handle}
-	a.tickers = []func(float64){charts.tick, mp.tick}
+	images, points, flow := newImagePanel(a), newPointsPanel(a), newFlowPanel(a)
+	a.handlers = []func(event){mp.handle, points.handle, flow.handle, header.handle, search.handle, detail.handle, recluster.handle, charts.handle, images.handle}
+	a.tickers = []func(float64){charts.tick, mp.tick, points.tick, flow.tick}
 	a.bindKeys()
-	installHooks(a, mp, search, recluster, charts, images, detail)
+	for _, v := range []string{viewTreemap, viewMap, viewFlow} {
+		a.dom.on(a.dom.byID("view-"+v), "click", func(js.Value) { a.setView(v) })
+	}
+	installHooks(a, mp, search, recluster, charts, images, detail, points, flow)
 	a.rafFunc = a.dom.fn("frame", func(_ js.Value, args []js.Value) any {
 		a.frame(args[0].Float())
 		return nil
@@ -142,6 +161,23 @@ func (a *app) setConn(class, text string) { a.emit(connEvent{class, text}) }
 func (a *app) selectSub(z int32) {
 	a.m.selected = z
 	a.emit(selectEvent{})
+}
+
+// setView shows one of the main views (viewTreemap, viewMap, viewFlow).
+func (a *app) setView(v string) {
+	if v == a.m.view {
+		return
+	}
+	for _, o := range []string{viewTreemap, viewMap, viewFlow} {
+		cl := a.dom.byID("view-" + o).Get("classList")
+		if o == v {
+			cl.Call("add", "active")
+		} else {
+			cl.Call("remove", "active")
+		}
+	}
+	a.m.view = v
+	a.emit(viewEvent{})
 }
 
 // openImage shows image id in the image view (-1 closes it).
@@ -231,6 +267,23 @@ func (a *app) onFrame(b []byte) {
 	case deepercluster.KindHistory:
 		m.history = f.History
 		a.emit(historyEvent{})
+	case deepercluster.KindLayout:
+		m.layout = f.Layout
+		m.layoutPending = false
+		a.emit(layoutEvent{})
+	case deepercluster.KindLayoutDelta:
+		if m.layout == nil {
+			return // the full layout comes with the next snapshot
+		}
+		if err := f.LayoutDelta.Apply(m.layout); err != nil {
+			a.reportErr("apply layout delta", err)
+			return
+		}
+		a.emit(layoutEvent{delta: true})
+	case deepercluster.KindLayoutProgress:
+		m.layoutProgress = *f.LayoutProgress
+		m.layoutPending = f.LayoutProgress.Done < 1
+		a.emit(layoutProgressEvent{})
 	}
 }
 

@@ -3,7 +3,9 @@
 package main
 
 // A panel is one part of the page: the map, the header, the search, the
-// selected cluster's detail, the recluster form, the charts, the image view. It owns its DOM
+// selected cluster's detail, the recluster form, the charts, the image view,
+// the 2D map of every image (points.go) and the flow of clusters between
+// versions (flow.go). It owns its DOM
 // elements and its state, reads the model the app core keeps (app.m) and
 // reacts to the events the core dispatches to every panel in turn. It
 // never reads or writes another panel's fields: what others should see it
@@ -29,6 +31,10 @@ var (
 	_ panel  = (*chartsPanel)(nil)
 	_ ticker = (*chartsPanel)(nil)
 	_ panel  = (*imagePanel)(nil)
+	_ panel  = (*pointsPanel)(nil)
+	_ ticker = (*pointsPanel)(nil)
+	_ panel  = (*flowPanel)(nil)
+	_ ticker = (*flowPanel)(nil)
 )
 
 // event is one of the types below; panels type-switch on those they need
@@ -85,6 +91,14 @@ type (
 		step int
 		open bool
 	}
+	// viewEvent: the page's main view (app.m.view) changed.
+	viewEvent struct{}
+	// layoutEvent: a 2D layout arrived (app.m.layout), or with delta
+	// some of its points moved.
+	layoutEvent struct{ delta bool }
+	// layoutProgressEvent: the server's progress with the next layout
+	// changed (app.m.layoutProgress).
+	layoutProgressEvent struct{}
 )
 
 func (runEvent) isEvent()       {}
@@ -100,3 +114,7 @@ func (focusEvent) isEvent()     {}
 func (imageEvent) isEvent()     {}
 func (notesEvent) isEvent()     {}
 func (navEvent) isEvent()       {}
+func (viewEvent) isEvent()      {}
+func (layoutEvent) isEvent()    {}
+
+func (layoutProgressEvent) isEvent() {}

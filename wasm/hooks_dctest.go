@@ -7,6 +7,7 @@ import (
 	"slices"
 	"syscall/js"
 
+	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/wasm/ui"
 )
 
@@ -19,12 +20,18 @@ import (
 //	dcFullFrames(n)  the mean time to draw the whole map, n times
 //	dcCells()        the sub-cells on screen, for the benchmark's peer
 //	dcZoomToSub(z)   zoom to a sub-cluster, as a search result does
+//	dcMapPixels()    the map view drawn once more and its pixels counted
+//	dcMapScreen()    every point's position on the map view's screen
+//	dcMapZoom(f)     zoom the map view by f about the centre of the canvas
+//	dcMapBench(n)    a Promise of n frames of scripted pan and zoom of the map view
+//	dcLassoIDs()     the lassoed images; dcExported() the last export's body
 
 // installHooks sets the globals; the panels given add their state to
 // dcState's.
-func installHooks(a *app, mp *mapPanel, search *searchPanel, recluster *reclusterPanel, charts *chartsPanel, images *imagePanel, detail *detailPanel) {
+func installHooks(a *app, mp *mapPanel, search *searchPanel, recluster *reclusterPanel, charts *chartsPanel, images *imagePanel, detail *detailPanel, points *pointsPanel, flow *flowPanel) {
 	g := js.Global()
-	states := []func(*ui.Obj){mp.state, search.state, recluster.state, charts.state, images.state, detail.state}
+	states := []func(*ui.Obj){mp.state, search.state, recluster.state, charts.state, images.state, detail.state, points.state, flow.state}
+	installPointsHooks(a, points)
 	g.Set("dcState", a.dom.fn("dcState", func(js.Value, []js.Value) any { return a.stateJSON(states) }))
 	bench := &benchDriver{mp: mp}
 	// Before the map draws, as the scripted moves are the frame's input.
@@ -267,5 +274,179 @@ func (d *benchDriver) tick(ts float64) {
 	p.viewStart = 0
 	p.lastMove = ts
 	p.dirty = true
+	b.i++
+}
+
+func (p *pointsPanel) state(o *ui.Obj) {
+	m := &p.a.m
+	o.Str("view", m.view).
+		Bool("map_webgl", p.gl != nil).
+		Int("map_layout_version", int64(layoutVersion(p.layout))).
+		Bool("map_layout_final", p.layout != nil && p.layout.Final).
+		Int("map_points", int64(len(layoutX(p.layout)))).
+		Int("map_points_drawn", int64(p.drawn)).
+		Int("map_highlighted", int64(p.highlighted)).
+		Int("map_frames", int64(p.frames)).
+		Num("map_last_frame_ms", p.lastMs).
+		Num("map_scale", p.view.Scale).
+		Int("map_thumbs_shown", int64(p.thumbsShown)).
+		Int("map_hover", int64(p.hover)).
+		Strs("map_labels", p.labels).
+		Int("lasso_images", int64(len(p.sel))).
+		Int("export_bytes", int64(len(p.exported))).
+		Str("layout_stage", m.layoutProgress.Stage).
+		Num("layout_done", m.layoutProgress.Done).
+		Str("map_msg", p.a.dom.byID("pointsmsg").Get("textContent").String())
+}
+
+func layoutVersion(l *deepercluster.Layout) uint32 {
+	if l == nil {
+		return 0
+	}
+	return l.Version
+}
+
+func layoutX(l *deepercluster.Layout) []float32 {
+	if l == nil {
+		return nil
+	}
+	return l.X
+}
+
+func (p *flowPanel) state(o *ui.Obj) {
+	var left, right int64
+	var bands int
+	if p.lay != nil {
+		for _, n := range p.lay.Left {
+			left += int64(n.Count)
+		}
+		for _, n := range p.lay.Right {
+			right += int64(n.Count)
+		}
+		bands = len(p.lay.Bands)
+	}
+	from, to, images := 0, 0, 0
+	if p.data != nil {
+		from, to, images = p.data.from, p.data.to, p.data.images
+	}
+	o.Int("flow_from", int64(from)).Int("flow_to", int64(to)).Int("flow_images", int64(images)).
+		Int("flow_left_sum", left).Int("flow_right_sum", right).Int("flow_bands", int64(bands)).
+		Bool("flow_super", p.super).Str("flow_error", p.err).
+		Int("flow_band", int64(p.band)).Ints("flow_band_ids", p.bandIDs).Str("flow_band_error", p.bandErr)
+}
+
+// installPointsHooks sets the map view's globals.
+func installPointsHooks(a *app, p *pointsPanel) {
+	g := js.Global()
+	// dcMapPixels() draws the map view and counts its non-background
+	// pixels and those of the selected cluster's colour (WebGL only):
+	// JSON {"webgl", "non_background", "lit", "lit_color"}.
+	g.Set("dcMapPixels", a.dom.fn("dcMapPixels", func(js.Value, []js.Value) any {
+		o := ui.NewObj().Bool("webgl", p.gl != nil)
+		if p.layout == nil || p.gl == nil {
+			return o.String()
+		}
+		p.upload()
+		p.render()
+		lit := ui.Color{}
+		if z := a.m.selected; z >= 0 && a.m.asg != nil {
+			for i, s := range a.m.asg.Sub {
+				if s == z {
+					lit = ui.Color{R: p.colors[4*i], G: p.colors[4*i+1], B: p.colors[4*i+2], A: 255}
+					break
+				}
+			}
+		}
+		nonBg, litPx := p.gl.readPixels(p.w, p.h, lit)
+		return o.Int("non_background", int64(nonBg)).Int("lit", int64(litPx)).Str("lit_color", lit.Hex()).String()
+	}))
+	// dcMapScreen() returns a Float32Array of x, y per image: where the
+	// map view draws it, in canvas pixels.
+	g.Set("dcMapScreen", a.dom.fn("dcMapScreen", func(js.Value, []js.Value) any {
+		if p.layout == nil {
+			return js.Null()
+		}
+		b := make([]byte, 8*len(p.layout.X))
+		for i := range p.layout.X {
+			x, y := p.screenOf(int32(i))
+			ux, uy := math.Float32bits(float32(x)), math.Float32bits(float32(y))
+			b[8*i], b[8*i+1], b[8*i+2], b[8*i+3] = byte(ux), byte(ux>>8), byte(ux>>16), byte(ux>>24)
+			b[8*i+4], b[8*i+5], b[8*i+6], b[8*i+7] = byte(uy), byte(uy>>8), byte(uy>>16), byte(uy>>24)
+		}
+		arr := g.Get("Float32Array").New(2 * len(p.layout.X))
+		js.CopyBytesToJS(g.Get("Uint8Array").New(arr.Get("buffer")), b)
+		return arr
+	}))
+	g.Set("dcMapZoom", a.dom.fn("dcMapZoom", func(_ js.Value, args []js.Value) any {
+		p.view.ZoomAt(float64(p.w)/2, float64(p.h)/2, args[0].Float())
+		p.moveNow()
+		return p.view.Scale
+	}))
+	g.Set("dcLassoIDs", a.dom.fn("dcLassoIDs", func(js.Value, []js.Value) any {
+		return ui.NewObj().Ints("ids", p.sel).String()
+	}))
+	g.Set("dcExported", a.dom.fn("dcExported", func(js.Value, []js.Value) any { return p.exported }))
+	// dcMapBench(n) returns a Promise of a JSON string with n frame
+	// intervals and draw times of scripted pan and zoom of the map view,
+	// from the whole map.
+	bench := &pointsBench{p: p}
+	a.tickers = append([]func(float64){bench.tick}, a.tickers...)
+	g.Set("dcMapBench", a.dom.fn("dcMapBench", func(_ js.Value, args []js.Value) any {
+		n := 300
+		if len(args) > 0 && args[0].Type() == js.TypeNumber {
+			n = args[0].Int()
+		}
+		var exec js.Func
+		exec = js.FuncOf(func(_ js.Value, pa []js.Value) any {
+			exec.Release()
+			p.fit()
+			bench.n, bench.i, bench.resolve = n, 0, pa[0]
+			bench.intervals, bench.render, bench.drawn = nil, nil, nil
+			bench.on = true
+			return nil
+		})
+		return g.Get("Promise").New(exec)
+	}))
+}
+
+// pointsBench runs dcMapBench: one scripted step per animation frame,
+// before the map view draws.
+type pointsBench struct {
+	p                 *pointsPanel
+	on                bool
+	n, i              int
+	prev              float64
+	intervals, render []float64
+	drawn             []float64
+	resolve           js.Value
+}
+
+func (b *pointsBench) tick(ts float64) {
+	if !b.on {
+		return
+	}
+	p := b.p
+	if b.i > 0 {
+		b.intervals = append(b.intervals, ts-b.prev)
+		b.render = append(b.render, p.lastMs)
+		b.drawn = append(b.drawn, float64(p.drawn))
+	}
+	b.prev = ts
+	if b.i >= b.n {
+		b.on = false
+		b.resolve.Invoke(ui.NewObj().Nums("intervals", b.intervals).Nums("render", b.render).
+			Nums("drawn", b.drawn).Int("frames", int64(len(b.intervals))).String())
+		return
+	}
+	w, h := float64(p.w), float64(p.h)
+	switch k := b.i % 240; {
+	case k < 80:
+		p.view.ZoomAt(w*0.4, h*0.45, 1.04)
+	case k < 160:
+		p.view.Pan(-9, -5)
+	default:
+		p.view.ZoomAt(w*0.55, h*0.5, 1/1.04)
+	}
+	p.moveNow()
 	b.i++
 }

@@ -114,6 +114,12 @@ func (p *mapPanel) handle(ev event) {
 		if e.first {
 			p.askThumbSize()
 		}
+	case viewEvent:
+		p.canvasEl.Set("hidden", p.a.m.view != viewTreemap)
+		if p.a.m.view == viewTreemap {
+			p.resize()
+			p.dirty = true
+		}
 	case selectEvent, summariesEvent, notesEvent:
 		p.dirty = true
 	}
@@ -160,6 +166,9 @@ func (p *mapPanel) nav(e navEvent) {
 }
 
 func (p *mapPanel) tick(ts float64) {
+	if p.a.m.view != viewTreemap {
+		return // another view is on screen
+	}
 	if p.thumbsWanted && ts-p.lastMove > thumbSettleMs {
 		p.dirty = true
 	}

@@ -210,4 +210,3 @@ func Recluster(ctx context.Context, cfg ReclusterConfig) (*ReclusterResult, erro
 		"extract", res.Extract.Round(time.Millisecond), "cluster", res.Cluster.Round(time.Millisecond))
 	return res, nil
 }
-

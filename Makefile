@@ -10,11 +10,16 @@ WASM     := static/main.wasm
 # beside copies of the page's files. The shipped $(WASM) has no hooks.
 WASMTEST := e2e/testdata/static-dctest
 
-.PHONY: build wasm run test deps bench-deps fmt-check lint fuzz \
-	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-similar
+.PHONY: build build-pipeline wasm run test deps bench-deps fmt-check lint fuzz \
+	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-similar bench-pipeline
 
 build: wasm
 	$(GO) build -o $(BIN) ./cmd/deepercluster
+
+# The scale-out binary (Apache Beam pipelines), kept apart so that Beam's
+# dependencies stay out of the explorer and the browser client.
+build-pipeline:
+	$(GO) build -o bin/deepercluster-pipeline ./cmd/deepercluster-pipeline
 
 # The browser client, built into static/ beside its loader and compressed
 # once so the server never gzips it per request; then its dctest copy for
@@ -78,3 +83,5 @@ bench-load:
 	@scripts/bench-load.sh
 bench-similar: bench-deps
 	@scripts/bench-similar.sh
+bench-pipeline:
+	@scripts/bench-pipeline.sh

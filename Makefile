@@ -10,11 +10,17 @@ WASM     := static/main.wasm
 # beside copies of the page's files. The shipped $(WASM) has no hooks.
 WASMTEST := e2e/testdata/static-dctest
 
-.PHONY: build wasm run test deps bench-deps fmt-check lint fuzz \
-	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-similar bench-map
+.PHONY: build build-pipeline wasm run test deps bench-deps fmt-check lint fuzz \
+	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-similar \
+	bench-map bench-pipeline
 
 build: wasm
 	$(GO) build -o $(BIN) ./cmd/deepercluster
+
+# The scale-out binary (Apache Beam pipelines), kept apart so that Beam's
+# dependencies stay out of the explorer and the browser client.
+build-pipeline:
+	$(GO) build -o bin/deepercluster-pipeline ./cmd/deepercluster-pipeline
 
 # The browser client, built into static/ beside its loader and compressed
 # once so the server never gzips it per request; then its dctest copy for
@@ -80,3 +86,5 @@ bench-similar: bench-deps
 	@scripts/bench-similar.sh
 bench-map: bench-deps
 	@scripts/bench-map.sh
+bench-pipeline:
+	@scripts/bench-pipeline.sh

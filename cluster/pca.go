@@ -137,13 +137,7 @@ func FitPCA(ctx context.Context, x []float32, n, d, outDim int, opt PCAOptions) 
 			p.W[j*outDim+o] = float32(sign * scale * vecs.At(j, col))
 		}
 	}
-	for o := 0; o < outDim; o++ {
-		var s float64
-		for j := 0; j < d; j++ {
-			s += float64(mean32[j]) * float64(p.W[j*outDim+o])
-		}
-		p.bias[o] = float32(s)
-	}
+	p.bias = pcaBias(mean32, p.W, d, outDim)
 	return p, nil
 }
 
@@ -187,4 +181,17 @@ func (p *PCA) project(x []float32, n int) ([]float32, error) {
 		}
 	}
 	return out, nil
+}
+
+// pcaBias is mean * W, in float64 and rounded once.
+func pcaBias(mean, w []float32, d, outDim int) []float32 {
+	bias := make([]float32, outDim)
+	for o := 0; o < outDim; o++ {
+		var s float64
+		for j := 0; j < d; j++ {
+			s += float64(mean[j]) * float64(w[j*outDim+o])
+		}
+		bias[o] = float32(s)
+	}
+	return bias
 }

@@ -81,6 +81,9 @@ func IsImageFolder(dir string) bool {
 	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err == nil {
 		return false
 	}
+	if IsSharded(dir) {
+		return false
+	}
 	found := errors.New("found")
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

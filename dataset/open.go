@@ -27,7 +27,8 @@ type OpenOptions struct {
 }
 
 // Open gives the dataset a command line names: "synthetic",
-// "fashion-mnist", or the path of a dataset directory. Every command that
+// "fashion-mnist", the path of a dataset directory, or the path of a
+// sharded dataset (a directory holding shards.json, OpenSharded). Every command that
 // takes a dataset goes through here, so they all accept the same names.
 func Open(spec string, opts OpenOptions) (deepercluster.Dataset, error) {
 	switch strings.TrimSpace(spec) {
@@ -63,6 +64,13 @@ func Open(spec string, opts OpenOptions) (deepercluster.Dataset, error) {
 	if IsImageFolder(spec) {
 		return nil, fmt.Errorf("%s is a folder of images, not a dataset directory: serve and train ingest it themselves (--dataset %s); "+
 			"for other commands ingest it first (deepercluster ingest --images %s --out DIR)", spec, spec, spec)
+	}
+	if IsSharded(spec) {
+		ds, err := OpenSharded(spec)
+		if err != nil {
+			return nil, err
+		}
+		return ds, nil
 	}
 	ds, err := OpenDir(spec)
 	if err != nil {

@@ -21,12 +21,14 @@ type datasetInfo struct {
 	CorruptImages int    `json:"corrupt_images"`
 	// A folder of photos: display copies, files found, table rows without
 	// a file, files without a row.
-	ThumbPx         int                      `json:"thumb_px,omitempty"`
-	ImageFiles      int                      `json:"image_files,omitempty"`
-	MissingFiles    int                      `json:"missing_files,omitempty"`
-	FilesWithoutRow int                      `json:"files_without_row,omitempty"`
-	Problems        []string                 `json:"problems"`
-	TopTags         []deepercluster.TagCount `json:"top_tags"`
+	ThumbPx         int `json:"thumb_px,omitempty"`
+	ImageFiles      int `json:"image_files,omitempty"`
+	MissingFiles    int `json:"missing_files,omitempty"`
+	FilesWithoutRow int `json:"files_without_row,omitempty"`
+	// Shards is the number of shards of a sharded dataset, 0 otherwise.
+	Shards   int                      `json:"shards,omitempty"`
+	Problems []string                 `json:"problems"`
+	TopTags  []deepercluster.TagCount `json:"top_tags"`
 }
 
 // runInfo describes a dataset: its size, whether it has labels, what was
@@ -38,7 +40,7 @@ func runInfo(ctx context.Context, a *app, args []string) error {
 	dsFlags := addDatasetFlags(fs)
 	split := fs.String("split", "train", "fashion-mnist: train or test")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: deepercluster info [--json] DATASET   (synthetic, fashion-mnist or a dataset directory)")
+		fmt.Fprintln(fs.Output(), "usage: deepercluster info [--json] DATASET   (synthetic, fashion-mnist, a dataset directory or a sharded dataset)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -65,8 +67,17 @@ func runInfo(ctx context.Context, a *app, args []string) error {
 		Dataset: spec, Images: ds.Len(), Resolution: ds.Resolution(), Labels: ds.Len() > 0 && labels,
 		Problems: []string{}, TopTags: dataset.TopTags(ds, *top),
 	}
-	if d, ok := ds.(*dataset.Dir); ok {
+	var manifest *dataset.Manifest
+	switch d := ds.(type) {
+	case *dataset.Dir:
 		m := d.Manifest()
+		manifest = &m
+	case *dataset.Sharded:
+		m := d.Manifest().Manifest
+		info.Shards = d.NumShards()
+		manifest = &m
+	}
+	if m := manifest; m != nil {
 		info.Labels = m.Labels
 		info.Lines, info.BadLines, info.MissingImages, info.CorruptImages = m.Lines, m.BadLines, m.MissingImages, m.CorruptImages
 		info.Problems = m.Problems
@@ -87,7 +98,10 @@ func runInfo(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(w, "dataset     %s\n", info.Dataset)
 	fmt.Fprintf(w, "images      %d at %dx%d\n", info.Images, info.Resolution, info.Resolution)
 	fmt.Fprintf(w, "labels      %v\n", info.Labels)
-	if _, ok := ds.(*dataset.Dir); ok {
+	if manifest != nil {
+		if info.Shards > 0 {
+			fmt.Fprintf(w, "shards      %d\n", info.Shards)
+		}
 		fmt.Fprintf(w, "lines       %d read, %d bad\n", info.Lines, info.BadLines)
 		fmt.Fprintf(w, "missing     %d images (%d corrupt)\n", info.MissingImages, info.CorruptImages)
 		if info.ImageFiles > 0 {

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/deepercluster/deepercluster/dataset"
 )
 
 func testApp() (*app, *bytes.Buffer, *bytes.Buffer) {
@@ -259,5 +261,61 @@ func TestIngestFolderThenInfoAndTrain(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(run, "dataset", "thumbs.jpg")); err != nil {
 		t.Errorf("no cache with display copies beside the run: %v", err)
+	}
+}
+
+// TestInfoSharded: `info --json` on a sharded dataset (what
+// `deepercluster-pipeline ingest` writes) prints the shards' summed counts.
+func TestInfoSharded(t *testing.T) {
+	dir := t.TempDir()
+	images := filepath.Join(dir, "img")
+	os.Mkdir(images, 0o755)
+	writeImage(t, filepath.Join(images, "11.jpg"), false)
+	writeImage(t, filepath.Join(images, "12.png"), true)
+	writeImage(t, filepath.Join(images, "21.jpg"), false)
+	parts := [][]string{
+		{yfccLine("11", "gnome"), "not YFCC", yfccLine("12", "gnome,sky"), yfccLine("13", "gnome")},
+		{yfccLine("21", "sky"), yfccLine("x2", "sky"), yfccLine("22", "sky")},
+	}
+	out := filepath.Join(dir, "sharded")
+	var names []string
+	for s, lines := range parts {
+		meta := filepath.Join(dir, fmt.Sprint("part", s))
+		os.WriteFile(meta, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+		name := dataset.ShardName(s)
+		a, _, errb := testApp()
+		if err := runIngest(context.Background(), a, []string{"--yfcc", meta, "--images", images, "--size", "16", "--out", filepath.Join(out, name), "--quiet"}); err != nil {
+			t.Fatalf("ingest: %v\n%s", err, errb)
+		}
+		names = append(names, name)
+	}
+	if _, err := dataset.CommitSharded(out, names, dataset.Manifest{}); err != nil {
+		t.Fatal(err)
+	}
+	a, stdout, errb := testApp()
+	if err := runInfo(context.Background(), a, []string{"--json", out}); err != nil {
+		t.Fatalf("info: %v\n%s", err, errb)
+	}
+	var info struct {
+		TopTags []struct {
+			Tag   string `json:"tag"`
+			Count int    `json:"count"`
+		} `json:"top_tags"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &info); err != nil {
+		t.Fatalf("info output %q: %v", stdout, err)
+	}
+	var raw map[string]any
+	json.Unmarshal(stdout.Bytes(), &raw)
+	for _, c := range []struct {
+		key  string
+		want float64
+	}{{"images", 3}, {"lines", 7}, {"bad_lines", 2}, {"missing_images", 2}, {"shards", 2}} {
+		if raw[c.key] != c.want {
+			t.Errorf("info %s = %v, want %v (%s)", c.key, raw[c.key], c.want, stdout)
+		}
+	}
+	if len(info.TopTags) != 2 || info.TopTags[0].Tag != "gnome" || info.TopTags[0].Count != 2 || info.TopTags[1].Tag != "sky" || info.TopTags[1].Count != 2 {
+		t.Errorf("top tags %+v, want gnome(2) sky(2) over both shards", info.TopTags)
 	}
 }

@@ -51,6 +51,7 @@ func (s *Server) Handler() http.Handler {
 	e.POST("/api/export", s.getExport)
 	e.GET("/api/layout", s.getLayout)
 	e.GET("/api/flow", s.getFlow)
+	e.GET("/api/flow/images", s.getFlowImages)
 	e.GET("/ws", s.serveWS, s.requireToken)
 	files := staticHandler()
 	e.GET("/*", func(c echo.Context) error {

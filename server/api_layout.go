@@ -135,6 +135,86 @@ func (s *Server) getFlow(c echo.Context) error {
 	return c.JSON(http.StatusOK, f)
 }
 
+// maxFlowImages caps the ids one GET /api/flow/images answers.
+const maxFlowImages = 10000
+
+// getFlowImages lists the images of one band of the flow view: those in
+// cluster a of version from and in cluster b of version to, at level sub
+// (sub-cluster ids, the default) or super (super-cluster ids), in id order,
+// at most limit (default 200) of them, with the band's full count.
+func (s *Server) getFlowImages(c echo.Context) error {
+	st := s.current()
+	if st == nil {
+		return fail(http.StatusServiceUnavailable, "", "no clustering yet: the first one is running")
+	}
+	to, err := versionParam(c, "to", st.a.Version)
+	if err != nil {
+		return err
+	}
+	if c.QueryParam("from") == "" && to == 0 {
+		return fail(http.StatusBadRequest, "from", "no version before version 0: give from")
+	}
+	from, err := versionParam(c, "from", to-1)
+	if err != nil {
+		return err
+	}
+	level := c.QueryParam("level")
+	if level == "" {
+		level = "sub"
+	}
+	if level != "sub" && level != "super" {
+		return fail(http.StatusBadRequest, "level", "level %q: want sub or super", level)
+	}
+	limit := 200
+	if v := c.QueryParam("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxFlowImages {
+			return fail(http.StatusBadRequest, "limit", "limit must be a number from 1 to %d, got %q", maxFlowImages, v)
+		}
+	}
+	a, err := s.assignmentVersion(st, from, "from")
+	if err != nil {
+		return err
+	}
+	b, err := s.assignmentVersion(st, to, "to")
+	if err != nil {
+		return err
+	}
+	la, lb := a.Sub, b.Sub
+	na, nb := len(a.SubParent), len(b.SubParent)
+	if level == "super" {
+		la, lb, na, nb = a.Super, b.Super, a.M, b.M
+	}
+	ca, err := clusterParam(c, "a", na, from)
+	if err != nil {
+		return err
+	}
+	cb, err := clusterParam(c, "b", nb, to)
+	if err != nil {
+		return err
+	}
+	ids := []int32{}
+	count := 0
+	for i := range la {
+		if la[i] == ca && lb[i] == cb {
+			if count < limit {
+				ids = append(ids, int32(i))
+			}
+			count++
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"from": from, "to": to, "level": level, "a": ca, "b": cb, "count": count, "ids": ids})
+}
+
+// clusterParam parses a cluster id of a version with n clusters.
+func clusterParam(c echo.Context, field string, n int, version uint32) (int32, error) {
+	v := c.QueryParam(field)
+	id, err := strconv.Atoi(v)
+	if err != nil || id < 0 || id >= n {
+		return 0, fail(http.StatusBadRequest, field, "%s must be a cluster of version %d, 0 to %d, got %q", field, version, n-1, v)
+	}
+	return int32(id), nil
+}
+
 // versionParam parses an Assignment version from the query, def when absent.
 func versionParam(c echo.Context, field string, def uint32) (uint32, error) {
 	v := c.QueryParam(field)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,6 +231,85 @@ func TestFlow(t *testing.T) {
 			status, body, _ := do(t, "GET", u+"/api/flow"+c.query, "", nil)
 			msg, _ := body["error"].(string)
 			if status != c.status || body["field"] != c.field || msg == "" {
+				t.Fatalf("%d %v, want %d naming %q", status, body, c.status, c.field)
+			}
+		})
+	}
+}
+
+// TestFlowImages: a band's images are exactly those in both of its
+// clusters, at either level, and bad parameters name their field.
+func TestFlowImages(t *testing.T) {
+	const n = 400
+	v1 := assignmentFor(1, n, 2, 3, 1, 0)
+	v2 := assignmentFor(2, n, 3, 2, 7, 0)
+	run := &versionsRun{info: deepercluster.RunInfo{ID: "r", Images: n},
+		versions: map[uint32]*deepercluster.Assignment{1: v1}}
+	ts := startServer(t, Config{}, testDataset(t, n), nil)
+	u := ts.ts.URL
+	ts.s.SetRun(run)
+	ts.s.OnAssignment(v2)
+	waitVersion(t, ts.s, 2)
+
+	type answer struct {
+		Count int     `json:"count"`
+		IDs   []int32 `json:"ids"`
+	}
+	get := func(t *testing.T, query string) answer {
+		t.Helper()
+		resp, raw := send(t, "GET", u+"/api/flow/images"+query, "", nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", query, resp.StatusCode, raw)
+		}
+		var a answer
+		if err := json.Unmarshal(raw, &a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	for _, level := range []string{"sub", "super"} {
+		la, lb, na, nb := v1.Sub, v2.Sub, len(v1.SubParent), len(v2.SubParent)
+		if level == "super" {
+			la, lb, na, nb = v1.Super, v2.Super, v1.M, v2.M
+		}
+		total := 0
+		for a := range na {
+			for b := range nb {
+				got := get(t, fmt.Sprintf("?from=1&to=2&level=%s&a=%d&b=%d&limit=%d", level, a, b, n))
+				var want []int32
+				for i := range n {
+					if la[i] == int32(a) && lb[i] == int32(b) {
+						want = append(want, int32(i))
+					}
+				}
+				if got.Count != len(want) || !slices.Equal(got.IDs, want) && len(want) > 0 {
+					t.Fatalf("%s band %d->%d: %d ids %v, want %d", level, a, b, got.Count, got.IDs, len(want))
+				}
+				total += got.Count
+			}
+		}
+		if total != n {
+			t.Fatalf("%s bands hold %d images, want %d", level, total, n)
+		}
+	}
+	if got := get(t, "?a=0&b=0&limit=2"); len(got.IDs) > 2 || got.Count < len(got.IDs) {
+		t.Fatalf("limit 2 (defaults from=1, to=2): %d ids of %d", len(got.IDs), got.Count)
+	}
+	bad := []struct {
+		name, query, field string
+		status             int
+	}{
+		{"no a", "?b=0", "a", 400},
+		{"a outside", "?a=99&b=0", "a", 400},
+		{"b negative", "?a=0&b=-1", "b", 400},
+		{"bad level", "?a=0&b=0&level=x", "level", 400},
+		{"bad limit", "?a=0&b=0&limit=0", "limit", 400},
+		{"version not held", "?from=0&a=0&b=0", "from", 404},
+	}
+	for _, c := range bad {
+		t.Run(c.name, func(t *testing.T) {
+			status, body, _ := do(t, "GET", u+"/api/flow/images"+c.query, "", nil)
+			if status != c.status || body["field"] != c.field {
 				t.Fatalf("%d %v, want %d naming %q", status, body, c.status, c.field)
 			}
 		})

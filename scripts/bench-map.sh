@@ -29,6 +29,8 @@ NUMBA_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREAD
 	"$PY" bench/map/peers.py "$work/data" "${N:-100000}" 64 15 "$THREADS" "$SAMPLE" | tee "$work/py.out" >&2
 : > "$work/ui.out"
 if [ -d bench/mapui ]; then
+	# bench/mapui drives the client built with the dctest tag (its hooks).
+	make -s wasm >&2
 	$GO run ./bench/mapui | tee "$work/ui.out" >&2 || echo "bench-map: bench/mapui failed; map_frame_p95_ms left out" >&2
 else
 	echo "bench-map: no bench/mapui (the browser half's frame-time bench): map_frame_p95_ms left out" >&2

@@ -181,6 +181,11 @@ func run() error {
 		return fmt.Errorf("no frames measured")
 	}
 	p50, p95 := pctl(b.Intervals, 0.5), pctl(b.Intervals, 0.95)
+	if os.Getenv("MAPUI_DUMP") != "" {
+		for i, v := range b.Intervals {
+			fmt.Fprintf(os.Stderr, "frame %d interval %.1f render %.1f drawn %.0f\n", i, v, b.Render[i], b.Drawn[i])
+		}
+	}
 	fmt.Printf("map view: %d points (WebGL %v), %d frames of scripted pan and zoom, %dx%d viewport; points drawn per frame p50 %.0f, max %.0f (while the view moves, an even sample within a budget that adapts to the frame rate; all of those on screen once it is still)\n",
 		st.Points, st.WebGL, len(b.Intervals), *w, *h, pctl(b.Drawn, 0.5), pctl(b.Drawn, 1))
 	fmt.Printf("frame interval (requestAnimationFrame to requestAnimationFrame): p50 %.1f ms, p95 %.1f ms, max %.1f ms (target p95 <= 33 ms)\n",

@@ -32,8 +32,10 @@ const (
 	// for drawing (ui.PointTiles); pointsBudget the first budget of points
 	// a moving frame draws, pointsMinBudget the least (see plan).
 	pointsTiles     = 24
-	pointsBudget    = 150_000
-	pointsMinBudget = 20_000
+	pointsBudget    = 10_000
+	pointsMinBudget = 4_000
+	// pointsFastRun is how many fast frames in a row let the budget grow.
+	pointsFastRun = 8
 )
 
 // pointsPanel is the map view: the WebGL canvas, an overlay canvas for
@@ -63,6 +65,7 @@ type pointsPanel struct {
 	// sampled is set when the last frame drew a sample (a still frame
 	// then draws them all); prevTs the last frame's time.
 	budget       float64
+	fastRun      int // fast frames in a row (adapt)
 	sampled      bool
 	overlayClear bool // the overlay was cleared for a moving view
 	prevTs       float64
@@ -359,13 +362,20 @@ func (p *pointsPanel) plan(moving bool) int {
 	return drawn
 }
 
-// adapt tunes the moving budget from the time since the last frame.
+// adapt tunes the moving budget from the time since the last frame: a
+// slow frame shrinks it at once, and it grows again only after a run of
+// pointsFastRun fast frames, so that probing for a larger budget does not
+// itself drop a frame every few.
 func (p *pointsPanel) adapt(dt float64) {
 	switch {
 	case dt > 24:
 		p.budget = math.Max(pointsMinBudget, p.budget*0.75)
+		p.fastRun = 0
 	case dt < 18:
-		p.budget = math.Min(float64(len(p.layout.X)), p.budget*1.15)
+		if p.fastRun++; p.fastRun >= pointsFastRun {
+			p.budget = math.Min(float64(len(p.layout.X)), p.budget*1.1)
+			p.fastRun = 0
+		}
 	}
 }
 

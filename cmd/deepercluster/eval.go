@@ -114,6 +114,9 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("eval: %w", err)
 	}
 	nTrain := full.Len() - ValImages
+	if nTrain < 1 {
+		return fmt.Errorf("eval: the train split holds %d images: the protocol needs more than the %d of its validation split", full.Len(), ValImages)
+	}
 	var train, scored deepercluster.Dataset = subset{full, 0, nTrain}, subset{full, nTrain, ValImages}
 	if *split == "test" {
 		if scored, err = dataset.Open(*dsName, dsFlags.options(dataset.Test)); err != nil {

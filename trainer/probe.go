@@ -16,7 +16,7 @@ import (
 // ProbeConfig tunes the linear probe.
 type ProbeConfig struct {
 	// L2 is the ridge penalty on the weights (not the bias), on
-	// standardised features (default 1e-4, chosen on the validation split).
+	// standardised features (default 1e-4, the value of the earlier probe; not tuned).
 	L2 float64
 	// MaxIters caps the L-BFGS iterations (default 2000); a probe that
 	// reaches it reports Converged false.

@@ -62,26 +62,8 @@ func SplitEmptyCentroids(cent []float32, sizes []int, d int, rng *rand.Rand) int
 		if total <= 0 {
 			break
 		}
-		u := rng.IntN(total)
-		donor := -1
-		for c := 0; c < k; c++ {
-			if s := sizes[c]; s > 1 {
-				if u < s-1 {
-					donor = c
-					break
-				}
-				u -= s - 1
-			}
-		}
-		cd, ce := cent[donor*d:donor*d+d], cent[e*d:e*d+d]
-		for j := range cd {
-			v := cd[j]
-			if j%2 == 0 {
-				ce[j], cd[j] = v*(1+splitEps), v*(1-splitEps)
-			} else {
-				ce[j], cd[j] = v*(1-splitEps), v*(1+splitEps)
-			}
-		}
+		donor := pickDonor(rng, total, k, func(c int) int { return sizes[c] })
+		splitCentroid(cent, d, donor, e)
 		s := sizes[donor]
 		sizes[donor], sizes[e] = s/2, s-s/2
 		total--

@@ -457,6 +457,37 @@ func (m *members) means(ctx context.Context, x []float32, d int, cent []float32,
 	return ctx.Err()
 }
 
+// pickDonor draws the cluster an empty one is split from, with probability
+// proportional to its size minus one; total is the sum of (size-1) over the
+// non-empty clusters and must be positive.
+func pickDonor(rng *rand.Rand, total, k int, size func(c int) int) int {
+	u := rng.IntN(total)
+	for c := 0; c < k; c++ {
+		if s := size(c); s > 1 {
+			if u < s-1 {
+				return c
+			}
+			u -= s - 1
+		}
+	}
+	return -1
+}
+
+// splitCentroid gives the empty cluster e the donor's centroid scaled by
+// (1+splitEps) on even and (1-splitEps) on odd dimensions, and the donor
+// the opposite, so the next assignment divides the donor's rows.
+func splitCentroid(cent []float32, d, donor, e int) {
+	cd, ce := cent[donor*d:donor*d+d], cent[e*d:e*d+d]
+	for j := range cd {
+		v := cd[j]
+		if j%2 == 0 {
+			ce[j], cd[j] = v*(1+splitEps), v*(1-splitEps)
+		} else {
+			ce[j], cd[j] = v*(1-splitEps), v*(1+splitEps)
+		}
+	}
+}
+
 // splitEmpty refills every empty cluster: it picks a donor with probability
 // proportional to size-1, gives the empty cluster the donor's centroid
 // scaled by (1+eps) on even and (1-eps) on odd dimensions (the donor gets
@@ -489,26 +520,9 @@ func splitEmpty(m *members, x []float32, d int, cent []float32, assign []int32, 
 		if total <= 0 {
 			break // cannot happen when k <= n
 		}
-		u := rng.IntN(total)
-		donor := -1
-		for c := 0; c < k; c++ {
-			if s := int(hi[c] - lo[c]); s > 1 {
-				if u < s-1 {
-					donor = c
-					break
-				}
-				u -= s - 1
-			}
-		}
+		donor := pickDonor(rng, total, k, func(c int) int { return int(hi[c] - lo[c]) })
+		splitCentroid(cent, d, donor, e)
 		cd, ce := cent[donor*d:donor*d+d], cent[e*d:e*d+d]
-		for j := range cd {
-			v := cd[j]
-			if j%2 == 0 {
-				ce[j], cd[j] = v*(1+splitEps), v*(1-splitEps)
-			} else {
-				ce[j], cd[j] = v*(1-splitEps), v*(1+splitEps)
-			}
-		}
 		seg := m.order[lo[donor]:hi[donor]]
 		// Partition: rows staying with the donor first.
 		keep := 0

@@ -200,11 +200,7 @@ func AppendLayoutDelta(dst []byte, run uint32, d *LayoutDelta) []byte {
 	dst = append(dst, finalFlag(d.Final))
 	dst = binary.AppendUvarint(dst, uint64(d.N))
 	dst = binary.AppendUvarint(dst, uint64(len(d.Index)))
-	next := uint32(0)
-	for _, ix := range d.Index {
-		dst = binary.AppendUvarint(dst, uint64(ix-next))
-		next = ix + 1
-	}
+	dst = appendIndexGaps(dst, d.Index)
 	minX, minY, maxX, maxY := bounds(d.X, d.Y)
 	dst = appendBox(dst, minX, minY, maxX, maxY)
 	for j := range d.Index {
@@ -290,20 +286,7 @@ func (r *reader) layoutDelta(version uint32) *LayoutDelta {
 	if r.err == nil && nm > d.N {
 		r.fail("moved images: %d of %d", nm, d.N)
 	}
-	if r.err == nil && nm > 0 {
-		d.Index = make([]uint32, nm)
-		next := uint64(0)
-		for j := range d.Index {
-			g := r.uvarint("moved image")
-			v := next + g
-			if g >= uint64(d.N) || v >= uint64(d.N) {
-				r.fail("moved image %d: index outside [0,%d)", j, d.N)
-				break
-			}
-			d.Index[j] = uint32(v)
-			next = v + 1
-		}
-	}
+	d.Index = r.indexGaps("moved image", nm, d.N)
 	minX, minY, maxX, maxY := r.box()
 	d.X, d.Y = r.points(nm, minX, minY, maxX, maxY)
 	if r.err != nil {

@@ -292,6 +292,17 @@ func appendIDs(dst []byte, ids []int32, w byte) []byte {
 	return dst
 }
 
+// appendIndexGaps appends increasing indices as uvarint gaps: the first
+// index, then for each next one its distance from the previous minus one.
+func appendIndexGaps(dst []byte, idx []uint32) []byte {
+	next := uint32(0)
+	for _, ix := range idx {
+		dst = binary.AppendUvarint(dst, uint64(ix-next))
+		next = ix + 1
+	}
+	return dst
+}
+
 func appendString(dst []byte, s string) []byte {
 	if len(s) > MaxWireString {
 		s = s[:MaxWireString]
@@ -399,15 +410,7 @@ func AppendDelta(dst []byte, run uint32, d *Delta) []byte {
 	dst = binary.AppendUvarint(dst, uint64(d.N))
 	dst = appendHierarchy(dst, d.M, d.SubParent)
 	dst = binary.AppendUvarint(dst, uint64(len(d.Index)))
-	prev := uint32(0)
-	for j, ix := range d.Index {
-		if j == 0 {
-			dst = binary.AppendUvarint(dst, uint64(ix))
-		} else {
-			dst = binary.AppendUvarint(dst, uint64(ix-prev-1))
-		}
-		prev = ix
-	}
+	dst = appendIndexGaps(dst, d.Index)
 	dst = appendIDs(dst, d.Super, idWidth(d.M))
 	dst = appendIDs(dst, d.Sub, idWidth(len(d.SubParent)))
 	return appendSummaries(dst, d.Summaries)
@@ -564,6 +567,29 @@ func (r *reader) varint(what string) int64 {
 	}
 	r.off += n
 	return v
+}
+
+// indexGaps reads n increasing indices in [0, bound) written by
+// appendIndexGaps (nil when n is 0 or on error).
+func (r *reader) indexGaps(what string, n, bound int) []uint32 {
+	if r.err != nil || n == 0 {
+		return nil
+	}
+	idx := make([]uint32, n)
+	next := uint64(0)
+	for j := range idx {
+		g := r.uvarint(what)
+		v := next + g
+		if r.err == nil && (g >= uint64(bound) || v >= uint64(bound)) {
+			r.fail("%s %d: index outside [0,%d)", what, j, bound)
+		}
+		if r.err != nil {
+			return nil
+		}
+		idx[j] = uint32(v)
+		next = v + 1
+	}
+	return idx
 }
 
 // count reads a length that is followed by at least minEach bytes per
@@ -799,20 +825,7 @@ func DecodeFrame(b []byte) (Frame, error) {
 		if nc > d.N {
 			r.fail("changed images: %d of %d", nc, d.N)
 		}
-		if r.err == nil && nc > 0 {
-			d.Index = make([]uint32, nc)
-			next := uint64(0)
-			for j := range d.Index {
-				g := r.uvarint("changed image")
-				v := next + g
-				if g >= uint64(d.N) || v >= uint64(d.N) {
-					r.fail("changed image %d: index outside [0,%d)", j, d.N)
-					break
-				}
-				d.Index[j] = uint32(v)
-				next = v + 1
-			}
-		}
+		d.Index = r.indexGaps("changed image", nc, d.N)
 		d.Super = r.ids("super ids", nc, d.M)
 		d.Sub = r.ids("sub ids", nc, len(d.SubParent))
 		d.Summaries = r.summaries()

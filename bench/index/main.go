@@ -30,6 +30,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
 	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/index"
 )
@@ -225,7 +226,7 @@ func run(n, m, k, queries, rounds, batch, workers int, dir string) error {
 		BuildDocsPerS: round(float64(n)/build.Seconds(), 1), DiskMB: round(diskMB, 2),
 		UpdateSpeedup: round(build.Seconds()/upd.Seconds(), 2), SearchMedianMS: round(med, 3), SearchP99MS: round(p99, 3),
 		PeerSearchMedianMS: round(pm, 3), PeerSearchP99MS: round(p99p, 3), PeerScore: "none", Rounds: rounds, Queries: queries,
-		LoadAvg: loadAvg(),
+		LoadAvg: benchstat.LoadAvg(),
 	})
 	fmt.Println(string(out))
 	return nil
@@ -287,18 +288,6 @@ func facetPeer(ctx context.Context, check map[string]*deepercluster.SearchResult
 		}
 	}
 	return lat, nil
-}
-
-// loadAvg is the machine's one-minute load average (0 when unknown): the
-// figures are only comparable at a similar load.
-func loadAvg() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	var l float64
-	fmt.Sscan(string(b), &l)
-	return l
 }
 
 // normalise is what the index does to a query tag (trim, lower-case).

@@ -17,17 +17,16 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
 	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/e2e"
 	"github.com/deepercluster/deepercluster/server"
@@ -38,15 +37,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mapui:", err)
 		os.Exit(1)
 	}
-}
-
-func pctl(s []float64, p float64) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(p*float64(len(s))))]
 }
 
 // clusteredLayout places each image near its sub-cluster's centre, the
@@ -76,6 +66,7 @@ func run() error {
 	subs := flag.Int("subclusters", 10_000, "sub-clusters")
 	supers := flag.Int("m", 100, "super-clusters")
 	frames := flag.Int("frames", 480, "frames of scripted pan and zoom")
+	verbose := flag.Bool("verbose", false, "print every frame's interval, render time and points drawn (to stderr)")
 	static := flag.String("static", e2e.TestClientDir, "directory with the client built with the dctest tag (make wasm)")
 	w := flag.Int("width", 1280, "viewport width")
 	h := flag.Int("height", 800, "viewport height")
@@ -180,34 +171,21 @@ func run() error {
 	if len(b.Intervals) == 0 {
 		return fmt.Errorf("no frames measured")
 	}
-	p50, p95 := pctl(b.Intervals, 0.5), pctl(b.Intervals, 0.95)
-	if os.Getenv("MAPUI_DUMP") != "" {
+	p50, p95 := benchstat.Pctl(b.Intervals, 0.5), benchstat.Pctl(b.Intervals, 0.95)
+	if *verbose {
 		for i, v := range b.Intervals {
 			fmt.Fprintf(os.Stderr, "frame %d interval %.1f render %.1f drawn %.0f\n", i, v, b.Render[i], b.Drawn[i])
 		}
 	}
 	fmt.Printf("map view: %d points (WebGL %v), %d frames of scripted pan and zoom, %dx%d viewport; points drawn per frame p50 %.0f, max %.0f (while the view moves, an even sample within a budget that adapts to the frame rate; all of those on screen once it is still)\n",
-		st.Points, st.WebGL, len(b.Intervals), *w, *h, pctl(b.Drawn, 0.5), pctl(b.Drawn, 1))
+		st.Points, st.WebGL, len(b.Intervals), *w, *h, benchstat.Pctl(b.Drawn, 0.5), benchstat.Pctl(b.Drawn, 1))
 	fmt.Printf("frame interval (requestAnimationFrame to requestAnimationFrame): p50 %.1f ms, p95 %.1f ms, max %.1f ms (target p95 <= 33 ms)\n",
-		p50, p95, pctl(b.Intervals, 1))
-	fmt.Printf("draw time in the client (WebGL draw call + names overlay): p50 %.1f ms, p95 %.1f ms\n", pctl(b.Render, 0.5), pctl(b.Render, 0.95))
-	out, _ := json.Marshal(map[string]any{"map_frame_p50_ms": round1(p50), "map_frame_p95_ms": round1(p95),
-		"map_draw_p95_ms": round1(pctl(b.Render, 0.95)), "map_frames": len(b.Intervals), "map_points": st.Points,
-		"map_drawn_p50": pctl(b.Drawn, 0.5),
-		"map_webgl":     st.WebGL, "load_avg_1m": loadAvg()})
+		p50, p95, benchstat.Pctl(b.Intervals, 1))
+	fmt.Printf("draw time in the client (WebGL draw call + names overlay): p50 %.1f ms, p95 %.1f ms\n", benchstat.Pctl(b.Render, 0.5), benchstat.Pctl(b.Render, 0.95))
+	out, _ := json.Marshal(map[string]any{"map_frame_p50_ms": benchstat.Round1(p50), "map_frame_p95_ms": benchstat.Round1(p95),
+		"map_draw_p95_ms": benchstat.Round1(benchstat.Pctl(b.Render, 0.95)), "map_frames": len(b.Intervals), "map_points": st.Points,
+		"map_drawn_p50": benchstat.Pctl(b.Drawn, 0.5),
+		"map_webgl":     st.WebGL, "load_avg_1m": benchstat.LoadAvg()})
 	fmt.Println(string(out))
 	return nil
-}
-
-func round1(f float64) float64 { return math.Round(f*10) / 10 }
-
-// loadAvg is the machine's one-minute load average (0 when unknown).
-func loadAvg() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	var l float64
-	fmt.Sscan(string(b), &l)
-	return l
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
 	"github.com/deepercluster/deepercluster/cluster"
 	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/internal/yfccgen"
@@ -151,7 +152,7 @@ func run(ctx context.Context, lines, nImages, shards, res, iters int) error {
 	out["shuffle_bytes_per_iteration"] = pr.KMeans.ShuffleBytes / int64(pr.KMeans.Iterations)
 	out["recluster_nmi_vs_single"] = round3(nmi)
 	out["peak_rss_mb"] = peakRSSMB()
-	out["load_avg_1m"] = loadAvg()
+	out["load_avg_1m"] = benchstat.LoadAvg()
 	b, err := json.Marshal(out)
 	if err != nil {
 		return err
@@ -205,13 +206,4 @@ func peakRSSMB() float64 {
 		}
 	}
 	return 0
-}
-
-func loadAvg() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
-	return v
 }

@@ -19,10 +19,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
 	"github.com/deepercluster/deepercluster/e2e"
 )
 
@@ -31,15 +31,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchui:", err)
 		os.Exit(1)
 	}
-}
-
-func pctl(s []float64, p float64) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(p*float64(len(s))))]
 }
 
 func run() error {
@@ -142,8 +133,8 @@ func run() error {
 		oursFull, peerFull = append(oursFull, o), append(peerFull, p)
 	}
 	fmt.Printf("whole map (%d sub-cells, %d drawn by the peer after culling), %d frames each in turn: ours p50 %.1f p95 %.1f ms, peer (one fillRect per cell from JavaScript) p50 %.1f p95 %.1f ms: %.1fx faster at the median\n",
-		*subs, int(peerCells), len(oursFull), pctl(oursFull, 0.5), pctl(oursFull, 0.95), pctl(peerFull, 0.5), pctl(peerFull, 0.95),
-		pctl(peerFull, 0.5)/pctl(oursFull, 0.5))
+		*subs, int(peerCells), len(oursFull), benchstat.Pctl(oursFull, 0.5), benchstat.Pctl(oursFull, 0.95), benchstat.Pctl(peerFull, 0.5), benchstat.Pctl(peerFull, 0.95),
+		benchstat.Pctl(peerFull, 0.5)/benchstat.Pctl(oursFull, 0.5))
 	res, err := chromedp.Run(bctx, chromedp.Evaluate[string](fmt.Sprintf("dcBench(%d)", *frames), chromedp.EvalAwaitPromise))
 	if err != nil {
 		return fmt.Errorf("dcBench: %w", err)
@@ -161,7 +152,7 @@ func run() error {
 	if len(b.Intervals) == 0 {
 		return fmt.Errorf("no frames measured")
 	}
-	p50, p95 := pctl(b.Intervals, 0.5), pctl(b.Intervals, 0.95)
+	p50, p95 := benchstat.Pctl(b.Intervals, 0.5), benchstat.Pctl(b.Intervals, 0.95)
 	if *verbose {
 		for i, v := range b.Intervals {
 			fmt.Printf("frame %d interval %.1f render %.1f raster %.1f copy %.1f overlay %.1f\n", i, v, b.Render[i], b.Raster[i], b.Copy[i], b.Overlay[i])
@@ -169,11 +160,11 @@ func run() error {
 	}
 	fmt.Printf("frames: %d over a scripted pan and zoom, %dx%d viewport\n", len(b.Intervals), *w, *h)
 	fmt.Printf("frame interval (requestAnimationFrame to requestAnimationFrame): p50 %.1f ms, p95 %.1f ms, max %.1f ms (target p95 <= 33 ms)\n",
-		p50, p95, pctl(b.Intervals, 1))
+		p50, p95, benchstat.Pctl(b.Intervals, 1))
 	fmt.Printf("draw time in the client (Go raster + copy + putImageData + labels): p50 %.1f ms, p95 %.1f ms\n",
-		pctl(b.Render, 0.5), pctl(b.Render, 0.95))
+		benchstat.Pctl(b.Render, 0.5), benchstat.Pctl(b.Render, 0.95))
 	fmt.Printf("  of which raster p50 %.1f p95 %.1f ms, copy+putImageData p50 %.1f p95 %.1f ms, labels+thumbnails p50 %.1f p95 %.1f ms\n",
-		pctl(b.Raster, 0.5), pctl(b.Raster, 0.95), pctl(b.Copy, 0.5), pctl(b.Copy, 0.95), pctl(b.Overlay, 0.5), pctl(b.Overlay, 0.95))
+		benchstat.Pctl(b.Raster, 0.5), benchstat.Pctl(b.Raster, 0.95), benchstat.Pctl(b.Copy, 0.5), benchstat.Pctl(b.Copy, 0.95), benchstat.Pctl(b.Overlay, 0.5), benchstat.Pctl(b.Overlay, 0.95))
 	// The photo wall: zoom to a large sub-cluster, let its thumbnails
 	// arrive (batched), then the same scripted moves from there, drawing
 	// the walls from cached thumbnails.
@@ -212,27 +203,14 @@ func run() error {
 	if err := json.Unmarshal([]byte(res), &wb); err != nil || len(wb.Intervals) == 0 {
 		return fmt.Errorf("decode the wall's bench result %q: %v", res, err)
 	}
-	wp50, wp95 := pctl(wb.Intervals, 0.5), pctl(wb.Intervals, 0.95)
+	wp50, wp95 := benchstat.Pctl(wb.Intervals, 0.5), benchstat.Pctl(wb.Intervals, 0.95)
 	fmt.Printf("from the photo wall: frame interval p50 %.1f ms, p95 %.1f ms; draw p50 %.1f ms, p95 %.1f ms; %.0f tiles drawn per frame\n",
-		wp50, wp95, pctl(wb.Render, 0.5), pctl(wb.Render, 0.95), float64(wb.Tiles)/float64(len(wb.Intervals)))
-	out, _ := json.Marshal(map[string]any{"frame_p50_ms": round1(p50), "frame_p95_ms": round1(p95), "images": *images, "subclusters": *subs,
-		"wall_frame_p50_ms": round1(wp50), "wall_frame_p95_ms": round1(wp95),
-		"full_frame_p50_ms": round1(pctl(oursFull, 0.5)), "full_frame_p95_ms": round1(pctl(oursFull, 0.95)),
-		"peer_frame_p50_ms": round1(pctl(peerFull, 0.5)), "peer_frame_p95_ms": round1(pctl(peerFull, 0.95)),
-		"peer_cells_drawn": int(peerCells), "load_avg_1m": loadAvg()})
+		wp50, wp95, benchstat.Pctl(wb.Render, 0.5), benchstat.Pctl(wb.Render, 0.95), float64(wb.Tiles)/float64(len(wb.Intervals)))
+	out, _ := json.Marshal(map[string]any{"frame_p50_ms": benchstat.Round1(p50), "frame_p95_ms": benchstat.Round1(p95), "images": *images, "subclusters": *subs,
+		"wall_frame_p50_ms": benchstat.Round1(wp50), "wall_frame_p95_ms": benchstat.Round1(wp95),
+		"full_frame_p50_ms": benchstat.Round1(benchstat.Pctl(oursFull, 0.5)), "full_frame_p95_ms": benchstat.Round1(benchstat.Pctl(oursFull, 0.95)),
+		"peer_frame_p50_ms": benchstat.Round1(benchstat.Pctl(peerFull, 0.5)), "peer_frame_p95_ms": benchstat.Round1(benchstat.Pctl(peerFull, 0.95)),
+		"peer_cells_drawn": int(peerCells), "load_avg_1m": benchstat.LoadAvg()})
 	fmt.Println(string(out))
 	return nil
-}
-
-func round1(f float64) float64 { return float64(int(f*10+0.5)) / 10 }
-
-// loadAvg is the machine's one-minute load average (0 when unknown).
-func loadAvg() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	var l float64
-	fmt.Sscan(string(b), &l)
-	return l
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/cluster"
@@ -125,9 +126,20 @@ func LinearProbe(ctx context.Context, trainX []float32, trainY []int32, testX []
 		return f
 	}
 	var ctxErr error
+	// L-BFGS asks for the value and the gradient at the same point in two
+	// calls; one evaluation gives both, so the last one is kept.
+	lastW, lastG := make([]float64, D*classes), make([]float64, D*classes)
+	lastF, have := 0.0, false
+	eval := func(w []float64) {
+		if !have || !slices.Equal(w, lastW) {
+			lastF = loss(w, lastG)
+			copy(lastW, w)
+			have = true
+		}
+	}
 	p := optimize.Problem{
-		Func: func(w []float64) float64 { return loss(w, nil) },
-		Grad: func(grad, w []float64) { loss(w, grad) },
+		Func: func(w []float64) float64 { eval(w); return lastF },
+		Grad: func(grad, w []float64) { eval(w); copy(grad, lastG) },
 		Status: func() (optimize.Status, error) {
 			if err := ctx.Err(); err != nil {
 				ctxErr = err

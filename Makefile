@@ -27,13 +27,11 @@ build-pipeline:
 # the tests and bench-ui.
 wasm:
 	cp $(GOROOT)/lib/wasm/wasm_exec.js static/wasm_exec.js
-	@if [ -d wasm ] && ls wasm/*.go >/dev/null 2>&1; then \
-		GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WASM) ./wasm && \
-		gzip -9 -k -f $(WASM) && \
-		mkdir -p $(WASMTEST) && \
-		cp static/index.html static/style.css static/wasm_exec.js $(WASMTEST)/ && \
-		GOOS=js GOARCH=wasm $(GO) build -tags dctest -trimpath -ldflags='-s -w' -o $(WASMTEST)/main.wasm ./wasm; \
-	fi
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(WASM) ./wasm
+	gzip -9 -k -f $(WASM)
+	mkdir -p $(WASMTEST)
+	cp static/index.html static/style.css static/wasm_exec.js $(WASMTEST)/
+	GOOS=js GOARCH=wasm $(GO) build -tags dctest -trimpath -ldflags='-s -w' -o $(WASMTEST)/main.wasm ./wasm
 
 run: build
 	./$(BIN) serve
@@ -45,10 +43,7 @@ deps:
 bench-deps:
 	@scripts/install-deps.sh --bench
 
-test: deps wasm fmt-check
-	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./wasm/...
-	GOOS=js GOARCH=wasm $(GO) vet -tags dctest ./wasm/...
+test: deps wasm lint
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz FUZZTIME=5s
 

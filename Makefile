@@ -59,6 +59,7 @@ lint: fmt-check
 # Each fuzz target runs for FUZZTIME (short in `make test`, longer by hand).
 FUZZTIME ?= 60s
 fuzz:
+	@scripts/fuzz.sh --self-test
 	@scripts/fuzz.sh $(FUZZTIME)
 
 bench-ingest:

@@ -88,6 +88,10 @@ peer_meta='{}'
 load_peer_start=-1
 load_peer_end=-1
 if [ "$PEER" != 0 ]; then
+	# The peer's own checks (against ports of our Go code) first: a peer
+	# that no longer does what ours does must not be compared.
+	PYTHONDONTWRITEBYTECODE=1 "$PY" scripts/test_quality_peer.py >&2 ||
+		{ echo "bench-quality: scripts/test_quality_peer.py failed: the peer is not the same method" >&2; exit 1; }
 	load_peer_start=$(load)
 	"$PY" scripts/quality_peer.py --m "$M" --k "$K" --recluster-every "$EVERY" --epochs "$EPOCHS" --pca-dim "$PCA" \
 		--lr "$LR" --lr-schedule "$SCHEDULE" --width "$WIDTH" --hidden "$HIDDEN" --sobel "$SOBEL" --seed "$SEED" \

@@ -66,7 +66,7 @@ func foldConv(w []float32, cout, cin int, scale []float32) []float32 {
 }
 
 // newInferPlan folds the trunk's current weights and running statistics.
-func newInferPlan(t *Trunk) *inferPlan {
+func newInferPlan(t *cpuTrunk) *inferPlan {
 	cfg := t.Cfg
 	p := &inferPlan{inSide: cfg.Resolution, inC: 3, hid: cfg.Hidden, flat: cfg.flatSize()}
 	side, in := cfg.Resolution, 3

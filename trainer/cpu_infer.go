@@ -1,10 +1,9 @@
 package trainer
 
 import (
+	"context"
 	"fmt"
 	"math"
-	"sync"
-	"sync/atomic"
 
 	"github.com/deepercluster/deepercluster/cluster"
 	"github.com/deepercluster/deepercluster/internal/par"
@@ -166,30 +165,18 @@ func (f *inferer) extract(p *inferPlan, x []float32, cnt int, dst []float32) {
 func (f *inferer) block(p *inferPlan, x []float32, cnt int, dst []float32) {
 	per := inferChunk(p.inSide)
 	chunks := (cnt + per - 1) / per
-	workers := min(par.Threads(), chunks)
-	for len(f.scratch) < workers {
+	threads := par.Threads()
+	for len(f.scratch) < min(threads, chunks) {
 		f.scratch = append(f.scratch, &inferScratch{})
 	}
 	f.flat = grow(f.flat, cnt*p.flat)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := f.scratch[w]
-			for {
-				c := int(next.Add(1)) - 1
-				if c >= chunks {
-					return
-				}
-				off := c * per
-				n := min(per, cnt-off)
-				p.trunk(s, x, off, n, f.flat[off*p.flat:(off+n)*p.flat])
-			}
-		}()
-	}
-	wg.Wait()
+	// Each chunk writes its own images' rows: the result does not depend
+	// on which worker ran it.
+	par.Chunks(context.Background(), chunks, threads, func(w, c int) {
+		off := c * per
+		n := min(per, cnt-off)
+		p.trunk(f.scratch[w], x, off, n, f.flat[off*p.flat:(off+n)*p.flat])
+	})
 	// fc1 + ReLU, fc2 (features are before the last ReLU)
 	f.hid = grow(f.hid, cnt*p.hid)
 	cluster.Sgemm(false, false, cnt, p.hid, p.flat, 1, f.flat, p.flat, p.fc1, p.hid, 0, f.hid, p.hid)

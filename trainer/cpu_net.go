@@ -8,6 +8,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/deepercluster/deepercluster/internal/par"
 )
 
 // This file and the other cpu_*.go files are the CPU backend: gorgonia
@@ -392,7 +394,7 @@ type cpuNet struct {
 // toNHWC copies b NCHW images of 3 x r x r into dst as NHWC.
 func toNHWC(dst, src []float32, b, r int) {
 	ss := r * r
-	parallel(b, func(lo, hi int) {
+	par.For(b, par.Threads(), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			img, out := src[i*3*ss:(i+1)*3*ss], dst[i*3*ss:(i+1)*3*ss]
 			for c := range 3 {

@@ -20,7 +20,7 @@ import (
 // eval-mode BatchNorm folded into the weights and a per-channel shift; ReLU
 // and the 2x2 max-pool fused into the product's epilogue; buffers kept
 // across calls; images split over the cores. TestFastExtractMatchesGraph
-// holds it to gorgonia's extraction graph.
+// holds it to gorgonia's extraction graph (cpu_ref_test.go).
 
 // inferConv is one 3x3, stride 1, pad 1 convolution of the plan, with its
 // eval-mode BatchNorm folded in: y = relu(conv(x, w) + shift), then an

@@ -9,6 +9,6 @@
 //     with labels for NMI and linear probes.
 //   - YFCC100M subsets ingested into a dataset directory.
 //
-// Rotate turns an image by quarter turns; the trainer uses it to build the
-// rotation targets of DeeperCluster.
+// Rotate turns an image by quarter turns (the trainer's rotation targets
+// use trainer's own copy, so the trainer does not import dataset).
 package dataset

@@ -8,9 +8,10 @@ import (
 
 // Rotate writes into dst the square HWC RGB image src of side res turned
 // counter-clockwise by quarterTurns * 90 degrees. quarterTurns is taken
-// modulo 4, so -1 is a clockwise quarter turn. The rotation targets of
-// DeeperCluster (r in {0, 90, 180, 270}) are built with it, so it is written
-// as four straight copy loops rather than a general affine warp.
+// modulo 4, so -1 is a clockwise quarter turn. The synthetic set's tests
+// turn images with it to check that they have a canonical up; the trainer
+// builds its rotation targets with its own copy (trainer/rotate.go), so
+// that it does not import dataset.
 //
 // dst and src must not overlap and must both hold res*res*3 bytes; a shorter
 // buffer is a programming error and panics, as copy-like helpers do.

@@ -40,8 +40,6 @@ type ReclusterConfig struct {
 	// Seed 0 derives the seed from the checkpoint's seed and the new
 	// version, as the trainer does.
 	Seed uint64
-	// ExtractBatch is the network's extraction batch (0: 256).
-	ExtractBatch int
 	// Runner is where the pipelines run.
 	Runner Runner
 	// Logger gets a line per stage; nil means slog.Default().
@@ -63,29 +61,30 @@ type ReclusterResult struct {
 
 // extractFn computes one shard's features with the run's network (the
 // CPU backend, trainer.LoadBackend) and stores them in the work directory.
+// It only extracts, so it keeps the network as a trainer.Extractor.
 type extractFn struct {
 	RunDir, Dataset string
 	Shards          []string
 	Out             Features
-	Batch           int
 
-	net trainer.Backend
+	net   trainer.Extractor
+	close func() error // frees net
 }
 
 // Setup loads the network once per worker.
 func (f *extractFn) Setup() error {
-	net, _, err := trainer.LoadBackend(f.RunDir, f.Batch, false, nil)
+	net, _, err := trainer.LoadBackend(f.RunDir, trainer.LoadOptions{})
 	if err != nil {
-		return err
+		return fmt.Errorf("extract: %w", err)
 	}
-	f.net = net
+	f.net, f.close = net, net.Close
 	return nil
 }
 
 // Teardown frees the network.
 func (f *extractFn) Teardown() error {
-	if f.net != nil {
-		return f.net.Close()
+	if f.close != nil {
+		return f.close()
 	}
 	return nil
 }
@@ -145,11 +144,7 @@ func Recluster(ctx context.Context, cfg ReclusterConfig) (*ReclusterResult, erro
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, fmt.Errorf("work directory: %w", err)
 	}
-	batch := cfg.ExtractBatch
-	if batch <= 0 {
-		batch = 256
-	}
-	net, _, err := trainer.LoadBackend(cfg.RunDir, 2, false, nil)
+	net, _, err := trainer.LoadBackend(cfg.RunDir, trainer.LoadOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +160,7 @@ func Recluster(ctx context.Context, cfg ReclusterConfig) (*ReclusterResult, erro
 
 	start := time.Now()
 	p, s := beam.NewPipelineWithRoot()
-	beam.ParDo0(s.Scope("extract"), &extractFn{RunDir: cfg.RunDir, Dataset: cfg.Dataset, Shards: names, Out: feats, Batch: batch},
+	beam.ParDo0(s.Scope("extract"), &extractFn{RunDir: cfg.RunDir, Dataset: cfg.Dataset, Shards: names, Out: feats},
 		beam.Reshuffle(s, beam.CreateList(s, seq(len(names)))))
 	log.Info("pipeline recluster: extracting features", "images", man.Images, "shards", len(names), "runner", cfg.Runner.label())
 	if err := cfg.Runner.Execute(ctx, p); err != nil {

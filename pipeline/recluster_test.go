@@ -91,7 +91,7 @@ func TestReclusterAdoptsAVersion(t *testing.T) {
 			t.Fatalf("checkpoint at version %d with heads %dx%d, want %d with 12x2", ck.Version, ck.HeadS, ck.HeadK, got.Version)
 		}
 		// The checkpoint, heads included, loads into a backend as a resume does.
-		net, err := trainer.NewCPUBackend(trainer.BackendConfig{Model: model, Batch: 2, ExtractBatch: 8, Seed: 7})
+		net, err := trainer.NewCPUBackend(trainer.BackendConfig{Model: model, Batch: 2, Seed: 7})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func TestReclusterAdoptsAVersion(t *testing.T) {
 
 		// The single-machine path on the same network, dataset and seed.
 		if want == 1 {
-			net, _, err := trainer.LoadBackend(run, 64, false, nil)
+			net, _, err := trainer.LoadBackend(run, trainer.LoadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,10 +7,11 @@
 # with DeeperCluster heads for m=4 (16 super-classes) and k=16; a training
 # step is forward, both cross-entropies, backward and SGD (momentum 0.9,
 # weight decay 1e-5) at batch 64; extraction is the eval-mode features of
-# batches of 256. PyTorch is Debian's python3-torch (/usr/bin/python3) with
-# 2 threads (ours: GOMAXPROCS=2), OPENBLAS_CORETYPE=SkylakeX, a malloc
-# setting that spares it a page fault per activation (see below), the
-# same batches, warm-up and number of timed steps.
+# batches of 256. PyTorch (scripts/train_peer.py) is Debian's python3-torch
+# (/usr/bin/python3) with 2 threads (ours: GOMAXPROCS=2),
+# OPENBLAS_CORETYPE=SkylakeX, a malloc setting that spares it a page fault
+# per activation (see below), the same batches, warm-up and number of
+# timed steps.
 #
 # Noise: the machine may be shared. Each of ROUNDS rounds (default 3) runs,
 # for every measurement, ours and then PyTorch, back to back, each for
@@ -50,56 +51,6 @@ fi
 
 go build -o "$tmp/benchtrain" ./bench/train
 
-cat >"$tmp/torch_bench.py" <<'PY'
-import json, resource, sys, time
-import torch, torch.nn as nn, torch.nn.functional as F
-mode, res, steps, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-torch.set_num_threads(2)
-torch.manual_seed(0)
-W, H, S, K = 16, 128, 16, 16
-def stage(cin, cout):
-    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
-            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2)]
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        side = res // 8
-        self.features = nn.Sequential(*stage(3, W), *stage(W, 2*W), *stage(2*W, 4*W))
-        self.fc1 = nn.Linear(4*W*side*side, H); self.fc2 = nn.Linear(H, H)
-        self.V = nn.Linear(H, S)
-        self.Wall = nn.Parameter(torch.randn(S, H, K) * 0.01); self.ball = nn.Parameter(torch.zeros(S, K))
-    def feat(self, x):
-        return self.fc2(F.relu(self.fc1(self.features(x).flatten(1))))
-    def forward(self, x, s):
-        h = F.relu(self.feat(x))
-        sub = torch.bmm(h.unsqueeze(1), self.Wall[s]).squeeze(1) + self.ball[s]
-        return self.V(h), sub
-net = Net()
-if mode == "train":
-    n = 64
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-5)
-    x = torch.randn(n, 3, res, res); s = torch.randint(0, S, (n,)); z = torch.randint(0, K, (n,))
-    def run():
-        opt.zero_grad()
-        ls, lz = net(x, s)
-        loss = F.cross_entropy(ls, s) + F.cross_entropy(lz, z)
-        loss.backward(); opt.step()
-    net.train()
-else:
-    n = 256
-    x = torch.randn(n, 3, res, res)
-    net.eval()
-    torch.set_grad_enabled(False)
-    def run():
-        net.feat(x)
-for _ in range(warmup): run()
-c0, t0 = time.process_time(), time.perf_counter()
-for _ in range(steps): run()
-wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-print(json.dumps({"mode": mode, "res": res, "ips": n * steps / wall, "cpu_ms_per_img": 1e3 * cpu / (n * steps),
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-PY
-
 load() { cut -d' ' -f1 /proc/loadavg; }
 : >"$tmp/loads"
 measure() { # side mode res -> JSON line appended to $tmp/<side>_<mode>_<res>
@@ -109,7 +60,7 @@ measure() { # side mode res -> JSON line appended to $tmp/<side>_<mode>_<res>
 	if [ "$side" = ours ]; then
 		out=$("$tmp/benchtrain" "$mode" -res "$res" -steps "$STEPS" -warmup "$WARMUP")
 	else
-		out=$(env "${peer_env[@]}" $PY "$tmp/torch_bench.py" "$mode" "$res" "$STEPS" "$WARMUP")
+		out=$(env "${peer_env[@]}" $PY scripts/train_peer.py "$mode" "$res" "$STEPS" "$WARMUP")
 	fi
 	echo "  load $l  $side $mode ${res}px: $out" >&2
 	echo "$out" >>"$tmp/${side}_${mode}_${res}"

@@ -72,9 +72,8 @@ func (s *State) Tensor(name string) *TensorRecord {
 // BackendConfig is what a backend is built from.
 type BackendConfig struct {
 	Model ModelConfig
-	// Batch is the training batch; ExtractBatch the batch of a backend's
-	// extraction graph where it has one.
-	Batch, ExtractBatch int
+	// Batch is the training batch; Extract takes any number of images.
+	Batch int
 	// LR, Momentum and WeightDecay are SGD's, in PyTorch's formulation:
 	// g += wd*w; buf = mom*buf + g; w -= lr*buf.
 	LR, Momentum, WeightDecay float64

@@ -36,7 +36,7 @@ func randomBatch(rng *rand.Rand, b, res, s, k int) *Batch {
 // and a resume rely on.
 func TestBackendContract(t *testing.T) {
 	cfg := BackendConfig{Model: ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16},
-		Batch: 8, ExtractBatch: 4, LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4, Seed: 3}
+		Batch: 8, LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4, Seed: 3}
 	const s, k = 8, 3
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
@@ -86,7 +86,7 @@ func TestBackendContract(t *testing.T) {
 				t.Fatalf("state: heads %dx%d, missing momentum or BN statistics", st.HeadS, st.HeadK)
 			}
 
-			b, err := be.make(BackendConfig{Model: cfg.Model, Batch: cfg.Batch, ExtractBatch: cfg.ExtractBatch,
+			b, err := be.make(BackendConfig{Model: cfg.Model, Batch: cfg.Batch,
 				LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, Seed: 99})
 			if err != nil {
 				t.Fatal(err)
@@ -131,7 +131,7 @@ func TestBackendContract(t *testing.T) {
 }
 
 func TestBackendLoadStateRejects(t *testing.T) {
-	cfg := BackendConfig{Model: ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16}, Batch: 4, ExtractBatch: 4}
+	cfg := BackendConfig{Model: ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16}, Batch: 4}
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			a, err := be.make(cfg)
@@ -166,7 +166,7 @@ func TestBackendLoadStateRejects(t *testing.T) {
 // every weight as it was.
 func TestReestimateBN(t *testing.T) {
 	cfg := BackendConfig{Model: ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16},
-		Batch: 8, ExtractBatch: 8, LR: 0.1, Momentum: 0.9, WeightDecay: 1e-4, Seed: 3}
+		Batch: 8, LR: 0.1, Momentum: 0.9, WeightDecay: 1e-4, Seed: 3}
 	net, err := NewCPUBackend(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -206,3 +206,49 @@ func LoadAssignment(dir string, v uint32) (*deepercluster.Assignment, error) {
 func (c *Checkpoint) State() *State {
 	return &State{HeadS: c.HeadS, HeadK: c.HeadK, Tensors: c.Tensors}
 }
+
+// LoadOptions says how LoadBackend rebuilds a run's network. The zero
+// value is the trained network on the CPU backend.
+type LoadOptions struct {
+	// RandomInit gives the weights the run started from (same model, same
+	// seed), untrained: the baseline of the linear probe. Its backend gets
+	// a real training batch (BNBatch), since ReestimateBN runs
+	// training-mode passes on it.
+	RandomInit bool
+	// NewBackend makes the model; nil means NewCPUBackend.
+	NewBackend NewBackendFunc
+}
+
+// LoadBackend rebuilds the network of the run in dir from its checkpoint,
+// for evaluation and extraction (eval, the pipeline), as opt says. The
+// heads are not loaded: those uses only extract features. It also returns
+// the checkpoint, for the model, seed and epoch it records.
+func LoadBackend(dir string, opt LoadOptions) (Backend, *Checkpoint, error) {
+	ck, err := LoadCheckpoint(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	newBackend := opt.NewBackend
+	if newBackend == nil {
+		newBackend = NewCPUBackend
+	}
+	// The smallest batch BatchNorm allows: a trained network only
+	// extracts.
+	batch := 2
+	if opt.RandomInit {
+		batch = BNBatch
+	}
+	model, err := newBackend(BackendConfig{Model: ck.Model, Batch: batch, Seed: ck.Seed})
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	if !opt.RandomInit {
+		trunkOnly := ck.State()
+		trunkOnly.HeadS, trunkOnly.HeadK = 0, 0
+		if err := model.LoadState(trunkOnly); err != nil {
+			model.Close()
+			return nil, nil, fmt.Errorf("checkpoint %s: %w", filepath.Join(dir, CheckpointFile), err)
+		}
+	}
+	return model, ck, nil
+}

@@ -13,13 +13,13 @@ import (
 // 64x64x3) with DeeperCluster heads for m=4 (16 super-classes) and k=16;
 // bench/train (what scripts/bench-train.sh times) builds it through the
 // Backend interface, the script the same network in PyTorch.
-func benchNet(b *testing.B, res, batch, extract int) (*Net, *Batch) {
+func benchNet(b *testing.B, res, batch int) (*cpuNet, *Batch) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	trunk, err := trunkFrom(DefaultModelConfig(res), rng)
 	if err != nil {
 		b.Fatal(err)
 	}
-	net, err := newNet(trunk, batch, extract, &SGD{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-5})
+	net, err := newNet(trunk, batch, &sgd{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-5})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func cpuSeconds() float64 {
 }
 
 func benchTrain(b *testing.B, res int) {
-	net, batch := benchNet(b, res, 64, 2)
+	net, batch := benchNet(b, res, 64)
 	defer net.Close()
 	if _, err := net.Step(batch); err != nil { // warm-up
 		b.Fatal(err)
@@ -61,7 +61,7 @@ func BenchmarkTrainStep(b *testing.B)   { benchTrain(b, 32) }
 func BenchmarkTrainStep64(b *testing.B) { benchTrain(b, 64) }
 
 func benchExtract(b *testing.B, res int) {
-	net, _ := benchNet(b, res, 2, 256)
+	net, _ := benchNet(b, res, 2)
 	defer net.Close()
 	x := make([]float32, 256*3*res*res)
 	for i := range x {
@@ -98,7 +98,7 @@ func BenchmarkExtractFeatures(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	net, err := newNet(trunk, 64, 32, &SGD{})
+	net, err := newNet(trunk, 64, &sgd{})
 	if err != nil {
 		b.Fatal(err)
 	}

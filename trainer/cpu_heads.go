@@ -16,7 +16,8 @@ import (
 // (a copy of B*H*K weights), a batched product of B (1,H)x(H,K) matrices
 // (one tiny GEMM call each) and the scatter back in the gradient, cost a
 // tenth of a training step for 2*B*H*K multiply-adds; these loops do it in
-// place. refOps keeps gorgonia's version, the reference of the tests.
+// place. The tests' reference graph keeps gorgonia's version
+// (gatherSubHeads, cpu_ref_test.go).
 type subHeadOp struct {
 	opBase
 	b, h, k, s int

@@ -1,10 +1,9 @@
 package trainer
 
 import (
+	"context"
 	"fmt"
 	"math"
-	"sync"
-	"sync/atomic"
 
 	"github.com/deepercluster/deepercluster/cluster"
 	"github.com/deepercluster/deepercluster/internal/par"
@@ -21,7 +20,7 @@ import (
 // eval-mode BatchNorm folded into the weights and a per-channel shift; ReLU
 // and the 2x2 max-pool fused into the product's epilogue; buffers kept
 // across calls; images split over the cores. TestFastExtractMatchesGraph
-// holds it to gorgonia's extraction graph.
+// holds it to gorgonia's extraction graph (cpu_ref_test.go).
 
 // inferConv is one 3x3, stride 1, pad 1 convolution of the plan, with its
 // eval-mode BatchNorm folded in: y = relu(conv(x, w) + shift), then an
@@ -66,7 +65,7 @@ func foldConv(w []float32, cout, cin int, scale []float32) []float32 {
 }
 
 // newInferPlan folds the trunk's current weights and running statistics.
-func newInferPlan(t *Trunk) *inferPlan {
+func newInferPlan(t *cpuTrunk) *inferPlan {
 	cfg := t.Cfg
 	p := &inferPlan{inSide: cfg.Resolution, inC: 3, hid: cfg.Hidden, flat: cfg.flatSize()}
 	side, in := cfg.Resolution, 3
@@ -166,30 +165,18 @@ func (f *inferer) extract(p *inferPlan, x []float32, cnt int, dst []float32) {
 func (f *inferer) block(p *inferPlan, x []float32, cnt int, dst []float32) {
 	per := inferChunk(p.inSide)
 	chunks := (cnt + per - 1) / per
-	workers := min(par.Threads(), chunks)
-	for len(f.scratch) < workers {
+	threads := par.Threads()
+	for len(f.scratch) < min(threads, chunks) {
 		f.scratch = append(f.scratch, &inferScratch{})
 	}
 	f.flat = grow(f.flat, cnt*p.flat)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := f.scratch[w]
-			for {
-				c := int(next.Add(1)) - 1
-				if c >= chunks {
-					return
-				}
-				off := c * per
-				n := min(per, cnt-off)
-				p.trunk(s, x, off, n, f.flat[off*p.flat:(off+n)*p.flat])
-			}
-		}()
-	}
-	wg.Wait()
+	// Each chunk writes its own images' rows: the result does not depend
+	// on which worker ran it.
+	par.Chunks(context.Background(), chunks, threads, func(w, c int) {
+		off := c * per
+		n := min(per, cnt-off)
+		p.trunk(f.scratch[w], x, off, n, f.flat[off*p.flat:(off+n)*p.flat])
+	})
 	// fc1 + ReLU, fc2 (features are before the last ReLU)
 	f.hid = grow(f.hid, cnt*p.hid)
 	cluster.Sgemm(false, false, cnt, p.hid, p.flat, 1, f.flat, p.flat, p.fc1, p.hid, 0, f.hid, p.hid)

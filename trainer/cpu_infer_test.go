@@ -45,7 +45,7 @@ func TestFastExtractMatchesGraph(t *testing.T) {
 					trunk.BNVar[l].Data[j] = 0.2 + rng.Float32()*2
 				}
 			}
-			net, err := newNet(trunk, 2, 4, &SGD{})
+			net, err := newNet(trunk, 2, &sgd{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +56,7 @@ func TestFastExtractMatchesGraph(t *testing.T) {
 			H := tc.cfg.Hidden
 			want := make([]float32, tc.n*H)
 			got := make([]float32, tc.n*H)
-			if err := net.extractGraph(x, tc.n, want); err != nil {
+			if err := net.extractGraph(4, x, tc.n, want); err != nil {
 				t.Fatal(err)
 			}
 			for range 2 { // twice: the second run reuses the buffers
@@ -79,7 +79,7 @@ func TestFastExtractFollowsTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := newNet(trunk, 8, 8, &SGD{LR: 0.1, Momentum: 0.9})
+	net, err := newNet(trunk, 8, &sgd{LR: 0.1, Momentum: 0.9})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestFastExtractFollowsTraining(t *testing.T) {
 	}
 	want := make([]float32, 8*cfg.Hidden)
 	got := make([]float32, 8*cfg.Hidden)
-	if err := net.extractGraph(b.X, 8, want); err != nil {
+	if err := net.extractGraph(8, b.X, 8, want); err != nil {
 		t.Fatal(err)
 	}
 	if err := net.Extract(b.X, 8, got); err != nil {
@@ -146,7 +146,7 @@ func TestFastOpsMatchGorgonia(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			nets := make([]*Net, 2)
+			nets := make([]*cpuNet, 2)
 			for j := range nets {
 				rng := rand.New(rand.NewPCG(uint64(i), 5))
 				trunk, err := trunkFrom(tc.cfg, rng)
@@ -158,12 +158,14 @@ func TestFastOpsMatchGorgonia(t *testing.T) {
 						fillNormal(p.Data, 0.5, rng) // BN scale and bias away from 1, 0
 					}
 				}
-				net, err := newNet(trunk, tc.b, 2, &SGD{LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4})
+				net, err := newNet(trunk, tc.b, &sgd{LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4})
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer net.Close()
-				net.refOps = j == 1
+				if j == 1 {
+					net.ops = refOps{}
+				}
 				if err := net.setHeads(headsFrom(5, 3, tc.cfg.Hidden, rng)); err != nil {
 					t.Fatal(err)
 				}

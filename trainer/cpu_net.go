@@ -8,6 +8,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/deepercluster/deepercluster/internal/par"
 )
 
 // This file and the other cpu_*.go files are the CPU backend: gorgonia
@@ -16,30 +18,30 @@ import (
 // (cpu_infer.go). Nothing outside these files names their types: the
 // training loop sees a Backend.
 
-// Param is one named tensor of the model's state. Weights are shared, by
+// param is one named tensor of the model's state. Weights are shared, by
 // pointer, between the training and the extraction graphs.
-type Param struct {
+type param struct {
 	Name  string
 	Shape []int
 	Data  []float32
 	t     *tensor.Dense
 }
 
-// newParam makes a Param holding a copy of r.
-func newParam(r TensorRecord) *Param {
+// newParam makes a param holding a copy of r.
+func newParam(r TensorRecord) *param {
 	t := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(r.Shape...))
-	p := &Param{Name: r.Name, Shape: append([]int(nil), r.Shape...), Data: t.Data().([]float32), t: t}
+	p := &param{Name: r.Name, Shape: append([]int(nil), r.Shape...), Data: t.Data().([]float32), t: t}
 	copy(p.Data, r.Data)
 	return p
 }
 
 // record copies p into the device-neutral form.
-func (p *Param) record() TensorRecord {
+func (p *param) record() TensorRecord {
 	return TensorRecord{Name: p.Name, Shape: append([]int(nil), p.Shape...), Data: append([]float32(nil), p.Data...)}
 }
 
 // source finds the tensor of st named p.Name and checks its shape.
-func (p *Param) source(st *State) (*TensorRecord, error) {
+func (p *param) source(st *State) (*TensorRecord, error) {
 	t := st.Tensor(p.Name)
 	if t == nil {
 		return nil, fmt.Errorf("no tensor %q (saved by another model?)", p.Name)
@@ -52,7 +54,7 @@ func (p *Param) source(st *State) (*TensorRecord, error) {
 
 // loadAll copies the tensors of st into ps, all or none: every tensor is
 // checked before the first is copied.
-func loadAll(st *State, ps []*Param) error {
+func loadAll(st *State, ps []*param) error {
 	src := make([]*TensorRecord, len(ps))
 	for i, p := range ps {
 		t, err := p.source(st)
@@ -79,18 +81,18 @@ func sameShape(a, b []int) bool {
 	return true
 }
 
-// Heads are the classifier heads: V with S outputs (S = 4m with rotation,
+// cpuHeads are the classifier heads: V with S outputs (S = 4m with rotation,
 // m without) and the S sub-heads W_s with K outputs each, stored stacked as
 // one (S, Hidden*K) weight and one (S, K) bias (see InitHeads).
-type Heads struct {
+type cpuHeads struct {
 	S, K  int
-	V, VB *Param // (Hidden, S), (1, S); nil when S == 1
-	W, WB *Param // (S, Hidden*K), (S, K); nil when K == 1
+	V, VB *param // (Hidden, S), (1, S); nil when S == 1
+	W, WB *param // (S, Hidden*K), (S, K); nil when K == 1
 }
 
 // Params lists the head tensors that exist.
-func (h *Heads) Params() []*Param {
-	var ps []*Param
+func (h *cpuHeads) Params() []*param {
+	var ps []*param
 	if h.V != nil {
 		ps = append(ps, h.V, h.VB)
 	}
@@ -101,8 +103,8 @@ func (h *Heads) Params() []*Param {
 }
 
 // newHeads makes heads of s x k from InitHeads's tensors.
-func newHeads(s, k int, init []TensorRecord) *Heads {
-	h := &Heads{S: s, K: k}
+func newHeads(s, k int, init []TensorRecord) *cpuHeads {
+	h := &cpuHeads{S: s, K: k}
 	for _, r := range init {
 		p := newParam(r)
 		switch r.Name {
@@ -119,26 +121,26 @@ func newHeads(s, k int, init []TensorRecord) *Heads {
 	return h
 }
 
-// Trunk is the convnet up to the feature layer: its weights and the running
+// cpuTrunk is the convnet up to the feature layer: its weights and the running
 // statistics of its BatchNorm layers.
-type Trunk struct {
+type cpuTrunk struct {
 	Cfg    ModelConfig
-	Params []*Param
+	Params []*param
 	// BNMean and BNVar are the running statistics of each BN layer, in
 	// order; they are copied into and out of gorgonia's BN ops.
-	BNMean, BNVar []*Param
+	BNMean, BNVar []*param
 }
 
 // newTrunk makes a trunk of cfg holding the tensors of init (InitTrunk's).
-func newTrunk(cfg ModelConfig, init []TensorRecord) (*Trunk, error) {
+func newTrunk(cfg ModelConfig, init []TensorRecord) (*cpuTrunk, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	st := &State{Tensors: init}
-	t := &Trunk{Cfg: cfg}
+	t := &cpuTrunk{Cfg: cfg}
 	in := cfg.inChannels()
 	ch := cfg.Width
-	want := func(name string, shape ...int) *Param {
+	want := func(name string, shape ...int) *param {
 		return newParam(newRecord(name, shape...))
 	}
 	for s := range cfg.Depth {
@@ -160,14 +162,14 @@ func newTrunk(cfg ModelConfig, init []TensorRecord) (*Trunk, error) {
 }
 
 // all lists the trunk's tensors: weights, then BN running statistics.
-func (t *Trunk) all() []*Param {
-	ps := append([]*Param(nil), t.Params...)
+func (t *cpuTrunk) all() []*param {
+	ps := append([]*param(nil), t.Params...)
 	ps = append(ps, t.BNMean...)
 	return append(ps, t.BNVar...)
 }
 
 // load copies the trunk's tensors from st, all or none.
-func (t *Trunk) load(st *State) error { return loadAll(st, t.all()) }
+func (t *cpuTrunk) load(st *State) error { return loadAll(st, t.all()) }
 
 // sobelFilter is SobelWeights as a tensor.
 func sobelFilter() *tensor.Dense {
@@ -177,66 +179,87 @@ func sobelFilter() *tensor.Dense {
 // graphTrunk is the trunk built into one gorgonia graph.
 type graphTrunk struct {
 	params []*G.Node // same order as Trunk.Params
-	bn     []*G.BatchNormOp
-	feat   *G.Node // (B, Hidden), before ReLU
+	feat   *G.Node   // (B, Hidden), before ReLU
+	// saveBN and loadBN copy BatchNorm running statistics from the graph's
+	// ops into the trunk and back, for ops that keep their own (gorgonia's,
+	// in the tests' reference graph); nil for ours, which update the
+	// trunk's tensors in place.
+	saveBN func()
+	loadBN func() error
+}
+
+// syncStats copies the graph's BatchNorm statistics into the trunk, where
+// the graph's ops keep their own.
+func (gt *graphTrunk) syncStats() {
+	if gt != nil && gt.saveBN != nil {
+		gt.saveBN()
+	}
+}
+
+// pushStats copies the trunk's BatchNorm statistics into the graph's ops,
+// where they keep their own (NewTapeMachine resets them:
+// docs/ENGINEERING-NOTES.md, gorgonia).
+func (gt *graphTrunk) pushStats() error {
+	if gt != nil && gt.loadBN != nil {
+		return gt.loadBN()
+	}
+	return nil
+}
+
+// trainOps builds the parts of the training graph that depend on which ops
+// compute it. A backend only ever runs fastOps (ours: NHWC, cpu_ops.go and
+// cpu_heads.go); the tests build the same graph from gorgonia's own ops
+// (refOps, cpu_ref_test.go) and hold ours to it.
+type trainOps interface {
+	// input makes the graph's input node for b images of side r, and the
+	// tensor behind it.
+	input(g *G.ExprGraph, b, r int) (*G.Node, *tensor.Dense)
+	// load copies b NCHW images of side r from src into the input tensor's
+	// memory dst.
+	load(dst, src []float32, b, r int)
+	// trunk adds t's trunk on input x.
+	trunk(t *cpuTrunk, g *G.ExprGraph, x *G.Node) (*graphTrunk, error)
+	// subHeads adds each sample's own sub-head logits W_s h + b_s, s the
+	// sample's super-class in superIx, in O(B*H*K) rather than the
+	// O(S*B*H*K) of a mask over all heads.
+	subHeads(g *G.ExprGraph, hr, w, wb *G.Node, superIx *tensor.Dense, b, h, k, s int) (*G.Node, error)
+}
+
+// fastOps is trainOps with our ops: NHWC activations, buffers kept across
+// steps, work split over the cores.
+type fastOps struct{}
+
+func (fastOps) input(g *G.ExprGraph, b, r int) (*G.Node, *tensor.Dense) {
+	t := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(b, r, r, 3))
+	return G.NewTensor(g, tensor.Float32, 4, G.WithShape(b, r, r, 3), G.WithName("x"), G.WithValue(t)), t
+}
+
+func (fastOps) load(dst, src []float32, b, r int) { toNHWC(dst, src, b, r) }
+
+func (fastOps) trunk(t *cpuTrunk, g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
+	return t.buildFast(g, x)
+}
+
+func (fastOps) subHeads(g *G.ExprGraph, hr, w, wb *G.Node, superIx *tensor.Dense, b, h, k, s int) (*G.Node, error) {
+	op := &subHeadOp{opBase: opBase{"subheads"}, b: b, h: h, k: k, s: s, ix: superIx.Data().([]int)}
+	y, err := G.ApplyOp(op, hr, w, wb)
+	if err != nil {
+		return nil, fmt.Errorf("sub-heads: %w", err)
+	}
+	return y, nil
 }
 
 // paramNode binds p's tensor to a node of g: both graphs see the same memory.
-func paramNode(g *G.ExprGraph, p *Param) *G.Node {
+func paramNode(g *G.ExprGraph, p *param) *G.Node {
 	return G.NewTensor(g, tensor.Float32, len(p.Shape), G.WithShape(p.Shape...), G.WithName(p.Name), G.WithValue(p.t))
-}
-
-// build adds the trunk on input x (B, 3, R, R) to g.
-func (t *Trunk) build(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
-	gt := &graphTrunk{}
-	for _, p := range t.Params {
-		gt.params = append(gt.params, paramNode(g, p))
-	}
-	var err error
-	h := x
-	if t.Cfg.Sobel {
-		sob := G.NewTensor(g, tensor.Float32, 4, G.WithShape(2, 3, 3, 3), G.WithName("sobel"), G.WithValue(sobelFilter()))
-		if h, err = G.Conv2d(h, sob, tensor.Shape{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1}); err != nil {
-			return nil, fmt.Errorf("sobel: %w", err)
-		}
-	}
-	pi := 0
-	for s := range t.Cfg.Depth {
-		for range t.Cfg.ConvsPerStage {
-			w, gam, bet := gt.params[pi], gt.params[pi+1], gt.params[pi+2]
-			pi += 3
-			if h, err = G.Conv2d(h, w, tensor.Shape{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1}); err != nil {
-				return nil, fmt.Errorf("%s: %w", w.Name(), err)
-			}
-			// No conv bias: BatchNorm right after makes it redundant.
-			var op *G.BatchNormOp
-			if h, _, _, op, err = G.BatchNorm(h, gam, bet, 0.1, 1e-5); err != nil {
-				return nil, fmt.Errorf("%s bn: %w", w.Name(), err)
-			}
-			gt.bn = append(gt.bn, op)
-			if h, err = G.Rectify(h); err != nil {
-				return nil, err
-			}
-		}
-		if h, err = G.MaxPool2D(h, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2}); err != nil {
-			return nil, fmt.Errorf("pool %d: %w", s+1, err)
-		}
-	}
-	b := h.Shape()[0]
-	if h, err = G.Reshape(h, tensor.Shape{b, t.Cfg.flatSize()}); err != nil {
-		return nil, fmt.Errorf("flatten: %w", err)
-	}
-	if gt.feat, err = fcLayers(h, gt.params[pi:]); err != nil {
-		return nil, err
-	}
-	return gt, nil
 }
 
 // buildFast adds the trunk on NHWC input x (B, R, R, 3) to g with the ops
 // of cpu_ops.go: the training graph's trunk. Same weights, same function as
-// build; its BatchNorm layers update the trunk's running statistics in
-// place, so it has no BatchNormOps to sync.
-func (t *Trunk) buildFast(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
+// the tests' gorgonia-op trunk (cpu_ref_test.go); its BatchNorm layers
+// update the trunk's running statistics in place, so it has no statistics
+// to sync.
+func (t *cpuTrunk) buildFast(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
 	gt := &graphTrunk{}
 	for _, p := range t.Params {
 		gt.params = append(gt.params, paramNode(g, p))
@@ -293,54 +316,11 @@ func (t *Trunk) buildFast(g *G.ExprGraph, x *G.Node) (*graphTrunk, error) {
 	return gt, nil
 }
 
-// fcLayers adds fc1, ReLU, fc2 on the flattened trunk output.
-func fcLayers(h *G.Node, ps []*G.Node) (*G.Node, error) {
-	fc := func(h, w, bias *G.Node) (*G.Node, error) {
-		y, err := G.Mul(h, w)
-		if err != nil {
-			return nil, err
-		}
-		return G.BroadcastAdd(y, bias, nil, []byte{0})
-	}
-	h, err := fc(h, ps[0], ps[1])
-	if err != nil {
-		return nil, fmt.Errorf("fc1: %w", err)
-	}
-	if h, err = G.Rectify(h); err != nil {
-		return nil, err
-	}
-	if h, err = fc(h, ps[2], ps[3]); err != nil {
-		return nil, fmt.Errorf("fc2: %w", err)
-	}
-	return h, nil
-}
-
-// loadBN copies the trunk's running statistics into the graph's BN ops
-// (NewTapeMachine resets them: docs/ENGINEERING-NOTES.md, gorgonia).
-func (t *Trunk) loadBN(ops []*G.BatchNormOp) error {
-	for i, op := range ops {
-		if err := op.SetStats(t.BNMean[i].t, t.BNVar[i].t); err != nil {
-			return fmt.Errorf("bn layer %d: %w", i, err)
-		}
-	}
-	return nil
-}
-
-// saveBN copies the running statistics of the training graph's BN ops into
-// the trunk.
-func (t *Trunk) saveBN(ops []*G.BatchNormOp) {
-	for i, op := range ops {
-		m, v := op.Stats()
-		copy(t.BNMean[i].Data, m.Data().([]float32))
-		copy(t.BNVar[i].Data, v.Data().([]float32))
-	}
-}
-
-// SGD is stochastic gradient descent with momentum and weight decay, in
+// sgd is stochastic gradient descent with momentum and weight decay, in
 // PyTorch's formulation: g += wd*w; buf = mom*buf + g; w -= lr*buf. We do
 // not use gorgonia's Momentum solver: its L2 term multiplies the momentum
 // buffer, not the weights, and its buffers cannot be saved.
-type SGD struct {
+type sgd struct {
 	LR, Momentum, WeightDecay float64
 	// Buf holds the momentum buffers by parameter name; they are part of
 	// the checkpoint.
@@ -348,7 +328,7 @@ type SGD struct {
 }
 
 // update applies one step to p with gradient g.
-func (o *SGD) update(p *Param, g []float32) {
+func (o *sgd) update(p *param, g []float32) {
 	buf := o.Buf[p.Name]
 	if buf == nil {
 		buf = make([]float32, len(p.Data))
@@ -367,7 +347,7 @@ func (o *SGD) update(p *Param, g []float32) {
 }
 
 // dropHeadState forgets the momentum of the old heads.
-func (o *SGD) dropHeadState() {
+func (o *sgd) dropHeadState() {
 	for name := range o.Buf {
 		if len(name) > 5 && name[:5] == "head/" {
 			delete(o.Buf, name)
@@ -375,16 +355,18 @@ func (o *SGD) dropHeadState() {
 	}
 }
 
-// Net is the gorgonia implementation of Backend: one graph for training at
-// batch B with the current heads (rebuilt only when the heads change), and
-// feature extraction by a direct forward pass over the same weight tensors
-// (cpu_infer.go); gorgonia's own extraction graph at batch EB is kept as that
-// pass's reference.
-type Net struct {
-	Trunk *Trunk
-	Heads *Heads
-	Opt   *SGD
-	B, EB int
+// cpuNet is the gorgonia implementation of Backend: one graph for training
+// at batch B with the current heads (rebuilt only when the heads change),
+// and feature extraction by a direct forward pass over the same weight
+// tensors (cpu_infer.go). Unexported: a second backend implements Backend,
+// it does not reuse these types.
+type cpuNet struct {
+	Trunk *cpuTrunk
+	Heads *cpuHeads
+	Opt   *sgd
+	B     int
+	// ops builds the training graph: fastOps, or the tests' reference.
+	ops trainOps
 
 	// training graph
 	tg      *G.ExprGraph
@@ -393,7 +375,7 @@ type Net struct {
 	txT     *tensor.Dense
 	tTrunk  *graphTrunk
 	learn   []*G.Node
-	lparams []*Param
+	lparams []*param
 	superIx *tensor.Dense // (B) int, for the gather of W_s
 	superOH *tensor.Dense // (B, S) one-hot
 	subOH   *tensor.Dense // (B, K) one-hot
@@ -405,24 +387,14 @@ type Net struct {
 	// of intermediate nodes, so reading Node.Value afterwards is unsafe.
 	vLossS, vLossZ, vLogitS, vLogitZ, vFeat G.Value
 
-	// extraction graph
-	eg     *G.ExprGraph
-	em     G.VM
-	ex     *G.Node
-	exT    *tensor.Dense
-	eTrunk *graphTrunk
-
 	// the direct extraction path (cpu_infer.go)
 	inf inferer
-	// refOps builds the training graph's trunk from gorgonia's own ops
-	// (NCHW) instead of ours (cpu_ops.go): the reference of the tests.
-	refOps bool
 }
 
 // toNHWC copies b NCHW images of 3 x r x r into dst as NHWC.
 func toNHWC(dst, src []float32, b, r int) {
 	ss := r * r
-	parallel(b, func(lo, hi int) {
+	par.For(b, par.Threads(), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			img, out := src[i*3*ss:(i+1)*3*ss], dst[i*3*ss:(i+1)*3*ss]
 			for c := range 3 {
@@ -434,7 +406,7 @@ func toNHWC(dst, src []float32, b, r int) {
 	})
 }
 
-var _ Backend = (*Net)(nil)
+var _ Backend = (*cpuNet)(nil)
 
 // NewCPUBackend makes the CPU backend: the trunk of InitTrunk(cfg.Model,
 // cfg.Seed), no heads until the first SetHeads or LoadState.
@@ -447,50 +419,28 @@ func NewCPUBackend(cfg BackendConfig) (Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newNet(trunk, cfg.Batch, cfg.ExtractBatch, &SGD{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
+	return newNet(trunk, cfg.Batch, &sgd{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
 }
 
 // newNet makes the network; the training graph comes with the first
 // SetHeads.
-func newNet(trunk *Trunk, batch, extractBatch int, opt *SGD) (*Net, error) {
+func newNet(trunk *cpuTrunk, batch int, opt *sgd) (*cpuNet, error) {
 	if batch < 2 {
 		return nil, fmt.Errorf("model: batch size must be at least 2 (BatchNorm), got %d", batch)
-	}
-	if extractBatch < 1 {
-		return nil, fmt.Errorf("model: extraction batch must be positive, got %d", extractBatch)
 	}
 	if opt.Buf == nil {
 		opt.Buf = map[string][]float32{}
 	}
 	installFastBLAS()
-	n := &Net{Trunk: trunk, B: batch, EB: extractBatch, Opt: opt}
+	n := &cpuNet{Trunk: trunk, B: batch, Opt: opt, ops: fastOps{}}
 	return n, nil
 }
 
-// buildExtractGraph builds gorgonia's extraction graph at batch EB. Extract
-// does not use it (see cpu_infer.go); it is the reference the fast path is
-// tested against, built on first use.
-func (n *Net) buildExtractGraph() error {
-	if n.em != nil {
-		return nil
-	}
-	r := n.Trunk.Cfg.Resolution
-	n.eg = G.NewGraph()
-	n.exT = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n.EB, 3, r, r))
-	n.ex = G.NewTensor(n.eg, tensor.Float32, 4, G.WithShape(n.EB, 3, r, r), G.WithName("x"), G.WithValue(n.exT))
-	var err error
-	if n.eTrunk, err = n.Trunk.build(n.eg, n.ex); err != nil {
-		return fmt.Errorf("extraction graph: %w", err)
-	}
-	n.em = G.NewTapeMachine(n.eg, G.EvalMode())
-	return nil
-}
-
 // BatchSize implements Backend.
-func (n *Net) BatchSize() int { return n.B }
+func (n *cpuNet) BatchSize() int { return n.B }
 
 // FeatureDim implements Backend.
-func (n *Net) FeatureDim() int { return n.Trunk.Cfg.Hidden }
+func (n *cpuNet) FeatureDim() int { return n.Trunk.Cfg.Hidden }
 
 // nll adds mean_b -sum_c onehot*logsoftmax(logits) to the graph: gorgonia
 // has no cross-entropy op.
@@ -512,34 +462,23 @@ func nll(g *G.ExprGraph, logits *G.Node, onehot *tensor.Dense, name string) (*G.
 }
 
 // SetHeads implements Backend.
-func (n *Net) SetHeads(s, k int, rng *rand.Rand) error {
+func (n *cpuNet) SetHeads(s, k int, rng *rand.Rand) error {
 	return n.setHeads(newHeads(s, k, InitHeads(s, k, n.FeatureDim(), rng)))
 }
 
 // setHeads rebuilds the training graph around the heads h and drops the old
 // heads' momentum. This happens once per reclustering, never per step.
-func (n *Net) setHeads(h *Heads) error {
+func (n *cpuNet) setHeads(h *cpuHeads) error {
 	if h.V == nil && h.W == nil {
 		return errors.New("model: heads with one super-class and one sub-class have nothing to learn")
 	}
-	if n.tTrunk != nil {
-		n.Trunk.saveBN(n.tTrunk.bn)
-	}
+	n.tTrunk.syncStats()
 	n.Heads = h
 	n.Opt.dropHeadState()
 	r, B, H := n.Trunk.Cfg.Resolution, n.B, n.Trunk.Cfg.Hidden
 	g := G.NewGraph()
-	var gt *graphTrunk
-	var err error
-	if n.refOps {
-		n.txT = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, 3, r, r))
-		n.tx = G.NewTensor(g, tensor.Float32, 4, G.WithShape(B, 3, r, r), G.WithName("x"), G.WithValue(n.txT))
-		gt, err = n.Trunk.build(g, n.tx)
-	} else {
-		n.txT = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, r, r, 3))
-		n.tx = G.NewTensor(g, tensor.Float32, 4, G.WithShape(B, r, r, 3), G.WithName("x"), G.WithValue(n.txT))
-		gt, err = n.Trunk.buildFast(g, n.tx)
-	}
+	n.tx, n.txT = n.ops.input(g, B, r)
+	gt, err := n.ops.trunk(n.Trunk, g, n.tx)
 	if err != nil {
 		return fmt.Errorf("training graph: %w", err)
 	}
@@ -548,7 +487,7 @@ func (n *Net) setHeads(h *Heads) error {
 		return err
 	}
 	learn := append([]*G.Node(nil), gt.params...)
-	lparams := append([]*Param(nil), n.Trunk.Params...)
+	lparams := append([]*param(nil), n.Trunk.Params...)
 	var cost *G.Node
 	n.lossS, n.lossZ, n.logitS, n.logitZ = nil, nil, nil, nil
 	if h.V != nil {
@@ -571,20 +510,13 @@ func (n *Net) setHeads(h *Heads) error {
 	if h.W != nil {
 		// The sub-heads: each sample's own W_s h + b_s, in O(B*H*K)
 		// compute and memory, not O(S*B*H*K) as a mask over all heads
-		// would be (subHeadOp; gorgonia's ops with refOps).
+		// would be (subHeadOp).
 		w, wb := paramNode(g, h.W), paramNode(g, h.WB)
 		learn = append(learn, w, wb)
 		lparams = append(lparams, h.W, h.WB)
 		n.superIx = tensor.New(tensor.Of(tensor.Int), tensor.WithShape(B))
-		if n.refOps {
-			if n.logitZ, err = gatherSubHeads(g, hr, w, wb, n.superIx, B, H, h.K); err != nil {
-				return err
-			}
-		} else {
-			op := &subHeadOp{opBase: opBase{"subheads"}, b: B, h: H, k: h.K, s: h.S, ix: n.superIx.Data().([]int)}
-			if n.logitZ, err = G.ApplyOp(op, hr, w, wb); err != nil {
-				return fmt.Errorf("sub-heads: %w", err)
-			}
+		if n.logitZ, err = n.ops.subHeads(g, hr, w, wb, n.superIx, B, H, h.K, h.S); err != nil {
+			return err
 		}
 		n.subOH = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(B, h.K))
 		if n.lossZ, err = nll(g, n.logitZ, n.subOH, "sub"); err != nil {
@@ -615,42 +547,11 @@ func (n *Net) setHeads(h *Heads) error {
 	n.tg, n.tTrunk, n.learn, n.lparams = g, gt, learn, lparams
 	n.tm = G.NewTapeMachine(g, G.BindDualValues(learn...))
 	// NewTapeMachine reset the BN statistics: put ours back.
-	return n.Trunk.loadBN(gt.bn)
-}
-
-// gatherSubHeads is the sub-heads from gorgonia's ops, refOps's version of
-// subHeadOp: gather each sample's own W_s (B, H*K) from the stacked
-// (S, H*K) weight, then one batched (1,H)x(H,K) product per sample; the
-// gradient of the gather is scattered back into the (S, H*K) weight.
-func gatherSubHeads(g *G.ExprGraph, hr, w, wb *G.Node, superIx *tensor.Dense, B, H, K int) (*G.Node, error) {
-	ix := G.NewVector(g, tensor.Int, G.WithShape(B), G.WithName("super_ix"), G.WithValue(superIx))
-	wg, err := G.ByIndices(w, ix, 0)
-	if err != nil {
-		return nil, fmt.Errorf("gather W_s: %w", err)
-	}
-	if wg, err = G.Reshape(wg, tensor.Shape{B, H, K}); err != nil {
-		return nil, err
-	}
-	h3, err := G.Reshape(hr, tensor.Shape{B, 1, H})
-	if err != nil {
-		return nil, err
-	}
-	y, err := G.BatchedMatMul(h3, wg)
-	if err != nil {
-		return nil, fmt.Errorf("sub-heads: %w", err)
-	}
-	if y, err = G.Reshape(y, tensor.Shape{B, K}); err != nil {
-		return nil, err
-	}
-	bg, err := G.ByIndices(wb, ix, 0)
-	if err != nil {
-		return nil, fmt.Errorf("gather b_s: %w", err)
-	}
-	return G.Add(y, bg)
+	return gt.pushStats()
 }
 
 // Step implements Backend.
-func (n *Net) Step(b *Batch) (StepStats, error) {
+func (n *cpuNet) Step(b *Batch) (StepStats, error) {
 	st, err := n.forwardBackward(b)
 	if err != nil {
 		return st, err
@@ -667,7 +568,7 @@ func (n *Net) Step(b *Batch) (StepStats, error) {
 
 // forwardBackward runs the training graph on b, leaving the gradients in the
 // learnable nodes.
-func (n *Net) forwardBackward(b *Batch) (StepStats, error) {
+func (n *cpuNet) forwardBackward(b *Batch) (StepStats, error) {
 	var st StepStats
 	if n.tm == nil {
 		return st, errors.New("model: no heads yet")
@@ -675,11 +576,7 @@ func (n *Net) forwardBackward(b *Batch) (StepStats, error) {
 	if len(b.X) != len(n.txT.Data().([]float32)) || len(b.Super) != n.B || len(b.Sub) != n.B {
 		return st, fmt.Errorf("model: batch of %d values, %d super and %d sub targets, want batch %d", len(b.X), len(b.Super), len(b.Sub), n.B)
 	}
-	if n.refOps {
-		copy(n.txT.Data().([]float32), b.X)
-	} else {
-		toNHWC(n.txT.Data().([]float32), b.X, n.B, n.Trunk.Cfg.Resolution)
-	}
+	n.ops.load(n.txT.Data().([]float32), b.X, n.B, n.Trunk.Cfg.Resolution)
 	h := n.Heads
 	if n.superOH != nil {
 		oh := n.superOH.Data().([]float32)
@@ -756,7 +653,7 @@ func precision(logits G.Value, target []int) float64 {
 
 // Extract implements Backend with the direct forward pass of cpu_infer.go
 // (eval mode, so each sample's features are independent of the others).
-func (n *Net) Extract(x []float32, cnt int, dst []float32) error {
+func (n *cpuNet) Extract(x []float32, cnt int, dst []float32) error {
 	if err := checkExtract(n.Trunk.Cfg, x, cnt, dst); err != nil {
 		return err
 	}
@@ -765,60 +662,19 @@ func (n *Net) Extract(x []float32, cnt int, dst []float32) error {
 	return nil
 }
 
-// extractGraph is Extract through gorgonia's extraction graph, batch EB:
-// the reference for the fast path. The last partial batch is padded with
-// zeros.
-func (n *Net) extractGraph(x []float32, cnt int, dst []float32) error {
-	if err := checkExtract(n.Trunk.Cfg, x, cnt, dst); err != nil {
-		return err
-	}
-	if err := n.buildExtractGraph(); err != nil {
-		return err
-	}
-	per := 3 * n.Trunk.Cfg.Resolution * n.Trunk.Cfg.Resolution
-	H := n.Trunk.Cfg.Hidden
-	n.SyncBN()
-	if err := n.Trunk.loadBN(n.eTrunk.bn); err != nil {
-		return err
-	}
-	in := n.exT.Data().([]float32)
-	for off := 0; off < cnt; off += n.EB {
-		c := min(n.EB, cnt-off)
-		copy(in, x[off*per:(off+c)*per])
-		clear(in[c*per:])
-		if err := n.em.RunAll(); err != nil {
-			n.em.Reset()
-			return fmt.Errorf("model: extraction: %w", err)
-		}
-		f := n.eTrunk.feat.Value().Data().([]float32)
-		copy(dst[off*H:(off+c)*H], f[:c*H])
-		n.em.Reset()
-	}
-	return nil
-}
-
 // SyncBN copies the training graph's BN statistics into the trunk, so that
 // a checkpoint sees them.
-func (n *Net) SyncBN() {
-	if n.tTrunk != nil {
-		n.Trunk.saveBN(n.tTrunk.bn)
-	}
-}
+func (n *cpuNet) SyncBN() { n.tTrunk.syncStats() }
 
 // LoadBN pushes the trunk's BN statistics into the training graph after a
 // checkpoint was loaded.
-func (n *Net) LoadBN() error {
-	if n.tTrunk != nil {
-		return n.Trunk.loadBN(n.tTrunk.bn)
-	}
-	return nil
-}
+func (n *cpuNet) LoadBN() error { return n.tTrunk.pushStats() }
 
 // SetLR implements Backend.
-func (n *Net) SetLR(lr float64) { n.Opt.LR = lr }
+func (n *cpuNet) SetLR(lr float64) { n.Opt.LR = lr }
 
 // State implements Backend.
-func (n *Net) State() (*State, error) {
+func (n *cpuNet) State() (*State, error) {
 	n.SyncBN()
 	st := &State{}
 	for _, p := range n.Trunk.all() {
@@ -842,8 +698,8 @@ func (n *Net) State() (*State, error) {
 const momentumPrefix = "momentum/"
 
 // LoadState implements Backend.
-func (n *Net) LoadState(st *State) error {
-	var h *Heads
+func (n *cpuNet) LoadState(st *State) error {
+	var h *cpuHeads
 	if st.HeadS > 0 || st.HeadK > 0 {
 		// A throwaway generator: every value is overwritten from st.
 		h = newHeads(st.HeadS, st.HeadK, InitHeads(st.HeadS, st.HeadK, n.FeatureDim(), rand.New(rand.NewPCG(0, 0))))
@@ -877,12 +733,9 @@ func (n *Net) LoadState(st *State) error {
 }
 
 // Close implements Backend.
-func (n *Net) Close() error {
+func (n *cpuNet) Close() error {
 	if n.tm != nil {
 		n.tm.Close()
-	}
-	if n.em != nil {
-		n.em.Close()
 	}
 	return nil
 }

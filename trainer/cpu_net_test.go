@@ -35,7 +35,7 @@ func TestSubHeadGather(t *testing.T) {
 		t.Fatal(err)
 	}
 	const B, S, K = 6, 5, 3
-	net, err := newNet(trunk, B, 4, &SGD{LR: 0})
+	net, err := newNet(trunk, B, &sgd{LR: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestNetLearnsAndSharesWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := newNet(trunk, 8, 3, &SGD{LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4})
+	net, err := newNet(trunk, 8, &sgd{LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestKMeansScores(t *testing.T) {
 }
 
 // trunkFrom is a trunk of InitTrunk's weights for a seed drawn from rng.
-func trunkFrom(cfg ModelConfig, rng *rand.Rand) (*Trunk, error) {
+func trunkFrom(cfg ModelConfig, rng *rand.Rand) (*cpuTrunk, error) {
 	init, err := InitTrunk(cfg, rng.Uint64())
 	if err != nil {
 		return nil, err
@@ -273,7 +273,7 @@ func trunkFrom(cfg ModelConfig, rng *rand.Rand) (*Trunk, error) {
 }
 
 // headsFrom is InitHeads as the CPU backend's Heads.
-func headsFrom(s, k, hidden int, rng *rand.Rand) *Heads {
+func headsFrom(s, k, hidden int, rng *rand.Rand) *cpuHeads {
 	return newHeads(s, k, InitHeads(s, k, hidden, rng))
 }
 
@@ -288,7 +288,7 @@ func TestTrainingDeterministic(t *testing.T) {
 	cfg := DefaultModelConfig(16)
 	train := func(procs int) *State {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		be, err := NewCPUBackend(BackendConfig{Model: cfg, Batch: 12, ExtractBatch: 4, LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4, Seed: 7})
+		be, err := NewCPUBackend(BackendConfig{Model: cfg, Batch: 12, LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4, Seed: 7})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,12 +1,11 @@
 package trainer
 
 import (
+	"context"
 	"fmt"
 	"hash"
 	"hash/fnv"
 	"math"
-	"sync"
-	"sync/atomic"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -26,7 +25,10 @@ import (
 // their output buffers (allocated once, reused every step), fuse BN's
 // affine and the ReLU that always follows it (AVX-512 kernels in
 // cpu_bn.go), and spread their work over the cores in pieces fixed by the
-// shapes, so results do not depend on the core count. docs/PERFORMANCE.md
+// shapes, so results do not depend on the core count (par.Chunks hands
+// the pieces out, par.For splits a batch by image; an op has no context to
+// cancel, being one layer of one step, and Train checks its own between
+// steps). docs/PERFORMANCE.md
 // has the profile these choices came from. TestFastOpsMatchGorgonia holds
 // a whole training step (losses, every gradient, the BN statistics) to the
 // gorgonia-op graph.
@@ -66,25 +68,6 @@ func owned(t **tensor.Dense, shape ...int) *tensor.Dense {
 }
 
 func f32(v G.Value) []float32 { return v.Data().([]float32) }
-
-// parallel runs fn over [0, n) split in contiguous parts, one per core.
-func parallel(n int, fn func(lo, hi int)) {
-	w := min(par.Threads(), n)
-	if w <= 1 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for i := 1; i < w; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(i*n/w, (i+1)*n/w)
-		}()
-	}
-	fn(0, n/w)
-	wg.Wait()
-}
 
 // ---- convolution: 3x3, stride 1, pad 1, NHWC, weight OIHW ----
 
@@ -191,7 +174,9 @@ func (o *convOp) Do(vals ...G.Value) (G.Value, error) {
 	out := owned(&o.out, o.b, o.side, o.side, o.cout)
 	y := f32(out)
 	ss := o.side * o.side
-	forChunks(o.chunks(), o.sc.ensure, func(wk, c int) {
+	threads := par.Threads()
+	o.sc.ensure(min(threads, o.chunks()))
+	par.Chunks(context.Background(), o.chunks(), threads, func(wk, c int) {
 		i0, i1 := o.chunk(c)
 		for i := i0; i < i1; i++ {
 			col := o.rowPatches(wk, x, o.cin, i)
@@ -262,7 +247,9 @@ func (o *convGradOp) Do(vals ...G.Value) (G.Value, error) {
 		dx = f32(owned(&o.dx, f.b, f.side, f.side, f.cin))
 	}
 	k3 := 3 * f.cin
-	forChunks(f.chunks(), f.sc.ensure, func(wk, c int) {
+	threads := par.Threads()
+	f.sc.ensure(min(threads, f.chunks()))
+	par.Chunks(context.Background(), f.chunks(), threads, func(wk, c int) {
 		i0, i1 := f.chunk(c)
 		g := &f.sc.w[wk].gemm
 		part := o.parts[c*kc : (c+1)*kc]
@@ -289,7 +276,7 @@ func (o *convGradOp) Do(vals ...G.Value) (G.Value, error) {
 	// 64 partial sums of 37k weights: too much for one core to add while
 	// the other waits).
 	const span = 4096
-	forChunks((kc+span-1)/span, func(int) {}, func(_, sp int) {
+	par.Chunks(context.Background(), (kc+span-1)/span, par.Threads(), func(_, sp int) {
 		lo, hi := sp*span, min(kc, (sp+1)*span)
 		acc := dwt[lo:hi]
 		for c := 1; c < f.chunks(); c++ {
@@ -357,38 +344,6 @@ func kxcolNHWC(col, in []float32, side, c int) {
 	}
 }
 
-// forChunks runs fn(w, c) for every chunk c in [0, n) on up to par.Threads()
-// workers, w being the worker's index (for its scratch; prepare makes room
-// for that many before they start). Chunks go to whichever worker is free,
-// so fn's result must not depend on w.
-func forChunks(n int, prepare func(workers int), fn func(w, c int)) {
-	workers := min(par.Threads(), n)
-	if workers < 1 {
-		return
-	}
-	prepare(workers)
-	var next atomic.Int64
-	run := func(w int) {
-		for {
-			c := int(next.Add(1)) - 1
-			if c >= n {
-				return
-			}
-			fn(w, c)
-		}
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(w)
-		}()
-	}
-	run(0)
-	wg.Wait()
-}
-
 // ---- BatchNorm (training mode) with its affine and the ReLU after it ----
 
 // bnReLUOp is relu(gamma*(x-mean)/sqrt(var+eps) + beta) over NHWC x with
@@ -443,7 +398,7 @@ func (b *blockSums) run(rows, c int, sums [][]float64, f func(lo, hi int, acc []
 	}
 	acc := b.acc[:blocks*per]
 	clear(acc)
-	forChunks(blocks, func(int) {}, func(_, blk int) {
+	par.Chunks(context.Background(), blocks, par.Threads(), func(_, blk int) {
 		f(blk*bnBlockRows, min(rows, (blk+1)*bnBlockRows), acc[blk*per:(blk+1)*per])
 	})
 	for _, s := range sums {
@@ -488,7 +443,7 @@ func (o *bnReLUOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	out := owned(&o.out, o.shape...)
 	y := f32(out)
-	forChunks((rows+bnBlockRows-1)/bnBlockRows, func(int) {}, func(_, blk int) {
+	par.Chunks(context.Background(), (rows+bnBlockRows-1)/bnBlockRows, par.Threads(), func(_, blk int) {
 		lo, hi := blk*bnBlockRows, min(rows, (blk+1)*bnBlockRows)
 		bnFwd(x[lo*c:], y[lo*c:], hi-lo, c, o.mean, o.invStd, gamma, beta)
 	})
@@ -557,7 +512,7 @@ func (o *bnReLUGradOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	out := owned(&o.out, f.shape...)
 	dx := f32(out)
-	forChunks((rows+bnBlockRows-1)/bnBlockRows, func(int) {}, func(_, blk int) {
+	par.Chunks(context.Background(), (rows+bnBlockRows-1)/bnBlockRows, par.Threads(), func(_, blk int) {
 		lo, hi := blk*bnBlockRows, min(rows, (blk+1)*bnBlockRows)
 		bnBwdDX(x[lo*c:], y[lo*c:], dy[lo*c:], dx[lo*c:], hi-lo, c, f.mean, f.invStd, f.gamma, f.beta, k, mb, mg)
 	})
@@ -627,7 +582,7 @@ func (o *maxPoolOp) Do(vals ...G.Value) (G.Value, error) {
 	y := f32(out)
 	o.x = x
 	if o.simd && h > 0 {
-		parallel(o.b, func(lo, hi int) {
+		par.For(o.b, par.Threads(), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				for py := range h {
 					r0 := (i*s + 2*py) * s * c
@@ -637,7 +592,7 @@ func (o *maxPoolOp) Do(vals ...G.Value) (G.Value, error) {
 		})
 		return out, nil
 	}
-	parallel(o.b, func(lo, hi int) {
+	par.For(o.b, par.Threads(), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for py := range h {
 				for px := range h {
@@ -701,7 +656,7 @@ func (o *maxPoolGradOp) Do(vals ...G.Value) (G.Value, error) {
 		if len(y) != f.b*h*h*c || len(dy) != len(y) || len(x) != f.b*s*s*c {
 			return nil, fmt.Errorf("%s: output %v, gradient %v for input (%d,%d,%d,%d)", o.name, vals[0].Shape(), vals[1].Shape(), f.b, s, s, c)
 		}
-		parallel(f.b, func(lo, hi int) {
+		par.For(f.b, par.Threads(), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				for py := range h {
 					r0, yr := (i*s+2*py)*s*c, (i*h+py)*h*c
@@ -713,7 +668,7 @@ func (o *maxPoolGradOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	per := f.side * f.side * f.c
 	pper := len(dy) / f.b
-	parallel(f.b, func(lo, hi int) {
+	par.For(f.b, par.Threads(), func(lo, hi int) {
 		clear(dx[lo*per : hi*per])
 		for i := lo * pper; i < hi*pper; i++ {
 			dx[f.arg[i]] += dy[i]
@@ -750,7 +705,7 @@ func (o *toNCHWOp) Do(vals ...G.Value) (G.Value, error) {
 	y := f32(out)
 	ss := o.side * o.side
 	per := ss * o.c
-	parallel(o.b, func(lo, hi int) {
+	par.For(o.b, par.Threads(), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for p := range ss {
 				for ch := range o.c {

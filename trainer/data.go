@@ -1,10 +1,6 @@
 package trainer
 
-import (
-	"math/rand/v2"
-
-	"github.com/deepercluster/deepercluster/dataset"
-)
+import "math/rand/v2"
 
 // Pixel normalisation: bytes to roughly zero mean, unit spread.
 const (
@@ -72,7 +68,7 @@ func (s *sampler) sample(dst []float32, src []byte, r int, rng *rand.Rand) {
 		img = s.aug
 	}
 	if r != 0 {
-		dataset.Rotate(s.rot, img, s.res, r)
+		rotate(s.rot, img, s.res, r)
 		img = s.rot
 	}
 	toCHW(dst, img, s.res)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 
 	"github.com/deepercluster/deepercluster"
@@ -300,37 +299,3 @@ func ReestimateBN(ctx context.Context, net Backend, ds deepercluster.Dataset, st
 
 // BNBatch is the batch of the training-mode passes of ReestimateBN.
 const BNBatch = 64
-
-// LoadBackend rebuilds a run's network from its checkpoint for
-// evaluation, on the backend newBackend makes (nil: NewCPUBackend). With
-// randomInit the weights are those the run started from (same model, same
-// seed), untrained: the baseline of the linear probe. The heads are not
-// loaded: evaluation only extracts features.
-func LoadBackend(dir string, extractBatch int, randomInit bool, newBackend NewBackendFunc) (Backend, *Checkpoint, error) {
-	ck, err := LoadCheckpoint(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	if newBackend == nil {
-		newBackend = NewCPUBackend
-	}
-	// A random-init network gets its batch-norm statistics re-estimated
-	// (ReestimateBN) by training-mode passes, which want a real batch.
-	batch := 2
-	if randomInit {
-		batch = BNBatch
-	}
-	model, err := newBackend(BackendConfig{Model: ck.Model, Batch: batch, ExtractBatch: extractBatch, Seed: ck.Seed})
-	if err != nil {
-		return nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
-	}
-	if !randomInit {
-		trunkOnly := ck.State()
-		trunkOnly.HeadS, trunkOnly.HeadK = 0, 0
-		if err := model.LoadState(trunkOnly); err != nil {
-			model.Close()
-			return nil, nil, fmt.Errorf("checkpoint %s: %w", filepath.Join(dir, CheckpointFile), err)
-		}
-	}
-	return model, ck, nil
-}

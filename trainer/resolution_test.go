@@ -18,7 +18,7 @@ func TestDefaultModelAdaptsToResolution(t *testing.T) {
 		if err := m.Validate(); err != nil {
 			t.Fatalf("%d px: %v", tc.res, err)
 		}
-		be, err := NewCPUBackend(BackendConfig{Model: m, Batch: 2, ExtractBatch: 2, LR: 0.05, Momentum: 0.9, Seed: 1})
+		be, err := NewCPUBackend(BackendConfig{Model: m, Batch: 2, LR: 0.05, Momentum: 0.9, Seed: 1})
 		if err != nil {
 			t.Fatalf("%d px: %v", tc.res, err)
 		}

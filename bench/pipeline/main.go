@@ -98,7 +98,7 @@ func run(ctx context.Context, lines, nImages, shards, res, iters int) error {
 	}
 	// Single machine.
 	t0 = time.Now()
-	net, _, err := trainer.LoadBackend(run, 256, false, nil)
+	net, _, err := trainer.LoadBackend(run, trainer.LoadOptions{})
 	if err != nil {
 		return err
 	}

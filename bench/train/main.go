@@ -101,7 +101,7 @@ func model(mode string, args []string) error {
 		return err
 	}
 	cfg := trainer.DefaultModelConfig(*res)
-	be, err := trainer.NewCPUBackend(trainer.BackendConfig{Model: cfg, Batch: *batch, ExtractBatch: *ebatch,
+	be, err := trainer.NewCPUBackend(trainer.BackendConfig{Model: cfg, Batch: *batch,
 		LR: 0.01, Momentum: 0.9, WeightDecay: 1e-5, Seed: 1})
 	if err != nil {
 		return err

@@ -237,7 +237,7 @@ func checkpointFeatures(ctx context.Context, a *app, ckDir string, train, scored
 		return nil, nil, 0, fmt.Errorf("eval: %w", err)
 	}
 	defer lock.Release()
-	net, ck, err := trainer.LoadBackend(ckDir, 32, random, nil)
+	net, ck, err := trainer.LoadBackend(ckDir, trainer.LoadOptions{RandomInit: random})
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("eval: %w", err)
 	}

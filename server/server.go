@@ -23,6 +23,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/internal/atomicfile"
+	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -358,7 +359,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var sentSeq uint64
 	// Before the first assignment, new clients get the run info; and from
 	// the start the run's history.
-	s.hub.PublishBase(deepercluster.AppendRunInfo(nil, s.info()), nil)
+	s.hub.PublishBase(wire.AppendRunInfo(nil, s.info()), nil)
 	s.refreshHistory()
 	if r := s.getRun(); r != nil {
 		if a := r.Assignment(); a != nil {
@@ -402,7 +403,7 @@ func (s *Server) Run(ctx context.Context) error {
 			s.lastMet = &mm
 			s.mu.Unlock()
 			s.met.observeMetrics(m)
-			s.hub.PublishMetrics(deepercluster.AppendMetrics(nil, deepercluster.RunHash(s.info().ID), m))
+			s.hub.PublishMetrics(wire.AppendMetrics(nil, wire.RunHash(s.info().ID), m))
 		}
 		if seq != sentSeq || len(mets) > 0 {
 			s.refreshHistory()
@@ -410,7 +411,7 @@ func (s *Server) Run(ctx context.Context) error {
 		if seq != sentSeq {
 			sentSeq = seq
 			s.met.observeProgress(p)
-			s.hub.PublishProgress(deepercluster.AppendProgress(nil, deepercluster.RunHash(s.info().ID), s.version(), p))
+			s.hub.PublishProgress(wire.AppendProgress(nil, wire.RunHash(s.info().ID), s.version(), p))
 			if p.Phase == deepercluster.PhaseStopped {
 				s.failJob("training stopped before the reclustering ran")
 			}
@@ -426,7 +427,7 @@ func (s *Server) refreshHistory() {
 		return
 	}
 	h := r.History()
-	s.hub.SetHistory(deepercluster.AppendHistory(nil, deepercluster.RunHash(s.info().ID), s.version(), &h))
+	s.hub.SetHistory(wire.AppendHistory(nil, wire.RunHash(s.info().ID), s.version(), &h))
 }
 
 // failJob ends a running job that nothing will apply any more.
@@ -479,12 +480,12 @@ func (s *Server) publishAssignment(a *deepercluster.Assignment) error {
 	}
 	info := s.info()
 	info.Version = a.Version
-	snap := deepercluster.AppendSnapshot(nil, info, a, nil)
+	snap := wire.AppendSnapshot(nil, info, a, nil)
 	var update []byte
 	if prev != nil {
 		d, err := deepercluster.DiffAssignments(prev.a, a)
 		if err == nil {
-			update = deepercluster.AppendDelta(nil, deepercluster.RunHash(info.ID), &d)
+			update = wire.AppendDelta(nil, wire.RunHash(info.ID), &d)
 		}
 	}
 	// A job is done once a version made with its parameters arrives (a
@@ -502,7 +503,7 @@ func (s *Server) publishAssignment(a *deepercluster.Assignment) error {
 		// A delta carries no run info: the parameters in force may have
 		// changed with this version (a recluster request), and the page's
 		// header shows them.
-		s.hub.Publish(deepercluster.AppendRunInfo(nil, info))
+		s.hub.Publish(wire.AppendRunInfo(nil, info))
 	}
 	s.met.version.Set(float64(a.Version))
 	return nil
@@ -559,8 +560,8 @@ func (s *Server) indexLoop(ctx context.Context, in <-chan *deepercluster.Assignm
 			s.mu.Unlock()
 			info := s.info()
 			info.Version = a.Version
-			s.hub.SetBase(deepercluster.AppendSnapshot(nil, info, a, sums))
-			s.hub.Publish(deepercluster.AppendSummaries(nil, deepercluster.RunHash(info.ID), a.Version, sums))
+			s.hub.SetBase(wire.AppendSnapshot(nil, info, a, sums))
+			s.hub.Publish(wire.AppendSummaries(nil, wire.RunHash(info.ID), a.Version, sums))
 			s.pubMu.Unlock()
 		}
 	}

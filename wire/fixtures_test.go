@@ -1,4 +1,4 @@
-package deepercluster
+package wire
 
 import (
 	"bytes"
@@ -12,23 +12,25 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster/internal/atomicfile"
+
+	"github.com/deepercluster/deepercluster"
 )
 
 // update rewrites the fixtures from the current encoders. The committed
 // fixtures were written by the code before the wire package existed, so a
 // change of encoding shows up as a failing byte comparison; run with
 // -update only for a deliberate format change (and bump the version).
-var update = flag.Bool("update", false, "rewrite testdata/wire/*.bin from the current encoders")
+var update = flag.Bool("update", false, "rewrite testdata/fixtures/*.bin from the current encoders")
 
 // fixtureDir holds one encoded value of every kind the wire format has.
-const fixtureDir = "testdata/wire"
+const fixtureDir = "testdata/fixtures"
 
 // fixAssignment is a valid assignment of n images, m super-clusters and
 // subs sub-clusters (sub-cluster j under super-cluster j%m), built by
 // formula rather than a random stream, so it never changes with the Go
 // version.
-func fixAssignment(version uint32, n, m, subs int) *Assignment {
-	a := &Assignment{Version: version, M: m, SubParent: make([]int32, subs), Super: make([]int32, n), Sub: make([]int32, n)}
+func fixAssignment(version uint32, n, m, subs int) *deepercluster.Assignment {
+	a := &deepercluster.Assignment{Version: version, M: m, SubParent: make([]int32, subs), Super: make([]int32, n), Sub: make([]int32, n)}
 	for j := range a.SubParent {
 		a.SubParent[j] = int32(j % m)
 	}
@@ -39,21 +41,21 @@ func fixAssignment(version uint32, n, m, subs int) *Assignment {
 	return a
 }
 
-func fixInfo() RunInfo {
-	return RunInfo{
+func fixInfo() deepercluster.RunInfo {
+	return deepercluster.RunInfo{
 		ID: "run-fixture", Dataset: "synthetic", Images: 20, Resolution: 32, Labels: true,
-		Params:   RunParams{Preset: PresetDeeperCluster, M: 4, K: 3, ReclusterEvery: 2, PCADim: 16},
-		Progress: Progress{Phase: PhaseTraining, Epoch: 3, Epochs: 10, Step: 17, Steps: 40, Done: 0.425, LossSuper: 1.5, LossSub: -2.25, PrecSuper: 0.5, PrecSub: 0.125, ImagesPerSec: 812.5},
+		Params:   deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 4, K: 3, ReclusterEvery: 2, PCADim: 16},
+		Progress: deepercluster.Progress{Phase: deepercluster.PhaseTraining, Epoch: 3, Epochs: 10, Step: 17, Steps: 40, Done: 0.425, LossSuper: 1.5, LossSub: -2.25, PrecSuper: 0.5, PrecSub: 0.125, ImagesPerSec: 812.5},
 		Version:  2,
 		Started:  time.Date(2026, 12, 6, 17, 40, 5, 987654321, time.UTC),
 	}
 }
 
-func fixSums() []ClusterSummary {
-	return []ClusterSummary{
-		{Sub: 0, Super: 0, Size: 7, TopTags: []TagCount{{"beach", 5}, {"new york", 2}}, TopShare: 5.0 / 7, Keywords: []string{"new york", "beach"}},
+func fixSums() []deepercluster.ClusterSummary {
+	return []deepercluster.ClusterSummary{
+		{Sub: 0, Super: 0, Size: 7, TopTags: []deepercluster.TagCount{{Tag: "beach", Count: 5}, {Tag: "new york", Count: 2}}, TopShare: 5.0 / 7, Keywords: []string{"new york", "beach"}},
 		{Sub: 1, Super: 1, Size: 0},
-		{Sub: 11, Super: 3, Size: 300, TopTags: []TagCount{{"", 0}, {"ünïcode", 1}}, TopShare: math.Inf(1), Keywords: []string{"ünïcode"}},
+		{Sub: 11, Super: 3, Size: 300, TopTags: []deepercluster.TagCount{{Tag: "", Count: 0}, {Tag: "ünïcode", Count: 1}}, TopShare: math.Inf(1), Keywords: []string{"ünïcode"}},
 	}
 }
 
@@ -62,23 +64,23 @@ func fixSums() []ClusterSummary {
 // encoded one.
 func fixPoint(q int) float32 { return float32(q) / LayoutQuant }
 
-func fixLayout() *Layout {
+func fixLayout() *deepercluster.Layout {
 	qs := []int{0, 65535, 1, 32768, 40000, 7, 65534}
-	l := &Layout{Version: 2, Final: true, X: make([]float32, len(qs)), Y: make([]float32, len(qs))}
+	l := &deepercluster.Layout{Version: 2, Final: true, X: make([]float32, len(qs)), Y: make([]float32, len(qs))}
 	for i, q := range qs {
 		l.X[i], l.Y[i] = fixPoint(q), fixPoint(qs[len(qs)-1-i])
 	}
 	return l
 }
 
-func fixDelta() *Delta {
+func fixDelta() *deepercluster.Delta {
 	old, next := fixAssignment(1, 20, 4, 12), fixAssignment(2, 20, 5, 15)
 	for i := range next.Super {
 		if i%3 == 0 {
 			next.Super[i], next.Sub[i] = old.Super[i], old.Sub[i]
 		}
 	}
-	d, err := DiffAssignments(old, next)
+	d, err := deepercluster.DiffAssignments(old, next)
 	if err != nil {
 		panic(err)
 	}
@@ -86,11 +88,11 @@ func fixDelta() *Delta {
 	return &d
 }
 
-func fixHistory() *History {
-	return &History{
+func fixHistory() *deepercluster.History {
+	return &deepercluster.History{
 		Stride: 2,
-		Steps:  []StepPoint{{Epoch: 0, LossSuper: 3, LossSub: 4.5, PrecSuper: 0.25, PrecSub: 0.125}, {Epoch: 1, LossSuper: 2, LossSub: 3.75, PrecSuper: 0.5, PrecSub: 0.375}},
-		Metrics: []Metrics{
+		Steps:  []deepercluster.StepPoint{{Epoch: 0, LossSuper: 3, LossSub: 4.5, PrecSuper: 0.25, PrecSub: 0.125}, {Epoch: 1, LossSuper: 2, LossSub: 3.75, PrecSuper: 0.5, PrecSub: 0.375}},
+		Metrics: []deepercluster.Metrics{
 			{Version: 1, Epoch: 0, StabilityNMI: math.Inf(-1), LabelNMI: 0.3, LabelARI: 0.2, LabelPurity: 0.4},
 			{Version: 2, Epoch: 1, StabilityNMI: 0.9, LabelNMI: 0.35, LabelARI: -0.01, LabelPurity: 1},
 		},
@@ -122,10 +124,10 @@ func wireFixtures() []wireFixture {
 	infoNoTime.Started = time.Time{}
 	snap8, snap16, snap32 := fixAssignment(2, 20, 4, 12), fixAssignment(3, 40, 300, 300), fixAssignment(4, 8, 1, 1<<16+1)
 	delta, hist, lay := fixDelta(), fixHistory(), fixLayout()
-	ld := &LayoutDelta{Version: 2, N: 7, Index: []uint32{0, 3, 6}, X: []float32{fixPoint(0), fixPoint(65535), fixPoint(123)}, Y: []float32{fixPoint(65535), fixPoint(9), fixPoint(0)}}
-	lp := LayoutProgress{Stage: "knn", Done: 0.75}
+	ld := &deepercluster.LayoutDelta{Version: 2, N: 7, Index: []uint32{0, 3, 6}, X: []float32{fixPoint(0), fixPoint(65535), fixPoint(123)}, Y: []float32{fixPoint(65535), fixPoint(9), fixPoint(0)}}
+	lp := deepercluster.LayoutProgress{Stage: "knn", Done: 0.75}
 	prog := info.Progress
-	met := Metrics{Version: 2, Epoch: 4, StabilityNMI: 0.8, LabelNMI: math.Inf(1), LabelARI: -0.01, LabelPurity: 1}
+	met := deepercluster.Metrics{Version: 2, Epoch: 4, StabilityNMI: 0.8, LabelNMI: math.Inf(1), LabelARI: -0.01, LabelPurity: 1}
 	thumbs := fixThumbs()
 	stored := fixAssignment(7, 20, 4, 12)
 	return []wireFixture{
@@ -151,8 +153,10 @@ func wireFixtures() []wireFixture {
 			Frame{Kind: KindHistory, Run: run, Version: 2, History: hist}},
 		{"layout", func() []byte { return AppendLayout(nil, run, lay) }, decodeFrame,
 			Frame{Kind: KindLayout, Run: run, Version: 2, Layout: lay}},
-		{"layout-empty", func() []byte { return AppendLayout(nil, run, &Layout{Version: 1, X: []float32{}, Y: []float32{}}) }, decodeFrame,
-			Frame{Kind: KindLayout, Run: run, Version: 1, Layout: &Layout{Version: 1, X: []float32{}, Y: []float32{}}}},
+		{"layout-empty", func() []byte {
+			return AppendLayout(nil, run, &deepercluster.Layout{Version: 1, X: []float32{}, Y: []float32{}})
+		}, decodeFrame,
+			Frame{Kind: KindLayout, Run: run, Version: 1, Layout: &deepercluster.Layout{Version: 1, X: []float32{}, Y: []float32{}}}},
 		{"layout-delta", func() []byte { return AppendLayoutDelta(nil, run, ld) }, decodeFrame,
 			Frame{Kind: KindLayoutDelta, Run: run, Version: 2, LayoutDelta: ld}},
 		{"layout-progress", func() []byte { return AppendLayoutProgress(nil, run, 2, lp) }, decodeFrame,
@@ -171,7 +175,7 @@ func wireFixtures() []wireFixture {
 }
 
 // TestWireFixtures is the proof that the wire format does not change by
-// accident: every kind encodes to the very bytes committed in testdata/wire,
+// accident: every kind encodes to the very bytes committed in testdata/fixtures,
 // and those bytes decode to the value they were made from.
 func TestWireFixtures(t *testing.T) {
 	for _, fx := range wireFixtures() {
@@ -216,7 +220,7 @@ func TestWireFixturesCoverEveryKind(t *testing.T) {
 	}
 	for k := range 256 {
 		kind := FrameKind(k)
-		if _, err := DecodeFrame(append([]byte{'D', 'C', WireVersion, byte(kind)}, make([]byte, 8)...)); err != nil && strings.Contains(err.Error(), "unknown kind") {
+		if _, err := DecodeFrame(append([]byte{'D', 'C', Version, byte(kind)}, make([]byte, 8)...)); err != nil && strings.Contains(err.Error(), "unknown kind") {
 			continue
 		}
 		if !have[kind] {

@@ -230,7 +230,7 @@ func versionParam(c echo.Context, field string, def uint32) (uint32, error) {
 }
 
 // assignmentVersion is version v: the published one from memory, others
-// from the run directory through Run.LoadAssignment.
+// from the run directory through TrainingRun.LoadAssignment.
 func (s *Server) assignmentVersion(st *published, v uint32, field string) (*deepercluster.Assignment, error) {
 	if v == st.a.Version {
 		return st.a, nil

@@ -133,7 +133,7 @@ func FuzzSearchHandler(f *testing.F) {
 	})
 }
 
-// paramsRun is a Run that only records what the handler hands it: the
+// paramsRun is a TrainingRun that only records what the handler hands it: the
 // recluster handler's job is to turn a body into RunParams, and the real
 // trainer would keep the first request pending for every later one. Its
 // RequestRecluster validates as the trainer does.

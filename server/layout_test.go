@@ -18,7 +18,7 @@ import (
 	"github.com/deepercluster/deepercluster/wire"
 )
 
-// versionsRun is a Run that holds some versions of an assignment, as the
+// versionsRun is a TrainingRun that holds some versions of an assignment, as the
 // trainer's run directory does, and answers the rest with fs.ErrNotExist.
 type versionsRun struct {
 	mu       sync.Mutex

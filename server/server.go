@@ -1,9 +1,9 @@
 // Package server is the explorer's HTTP side: a JSON API over the run and
-// its index, a websocket stream of cluster assignments in the binary wire
-// format of the root package, and the embedded browser client.
+// its index, a websocket stream of cluster assignments in the binary frames
+// of package wire, and the embedded browser client.
 //
 // The server depends on the trainer and the index only through the small
-// Run and Searcher interfaces below, and receives the trainer's events as a
+// TrainingRun and Searcher interfaces below, and receives the trainer's events as a
 // deepercluster.Observer that never blocks: events are coalesced into
 // "latest" mailboxes and handled on the server's own goroutines, so the
 // trainer and the websocket clients never wait for each other.
@@ -28,8 +28,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Run is what the server needs of a training run.
-type Run interface {
+// TrainingRun is what the server needs of a training run (*trainer.Run
+// implements it). It is not named Run: that is the method that does the
+// server's own background work.
+type TrainingRun interface {
 	// Info describes the run and where it stands.
 	Info() deepercluster.RunInfo
 	// Assignment is the latest Assignment, nil before the first.
@@ -170,7 +172,7 @@ type Server struct {
 	layoutMu sync.Mutex
 
 	mu    sync.Mutex
-	run   Run
+	run   TrainingRun
 	pendA *deepercluster.Assignment // mailbox: newest assignment not yet handled
 	pendF *deepercluster.Features   // mailbox: newest features not yet indexed
 	// pendFromDisk: pendF was read back from the run directory.
@@ -280,14 +282,14 @@ func (s *Server) Hub() *Hub { return s.hub }
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
 // SetRun attaches the training run; until then /api/run answers 503.
-func (s *Server) SetRun(r Run) {
+func (s *Server) SetRun(r TrainingRun) {
 	s.mu.Lock()
 	s.run = r
 	s.mu.Unlock()
 	s.signal()
 }
 
-func (s *Server) getRun() Run {
+func (s *Server) getRun() TrainingRun {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.run

@@ -30,9 +30,9 @@ func testDataset(t *testing.T, n int) deepercluster.Dataset {
 	return ds
 }
 
-// assignmentFor makes a valid assignment of n images; images whose index
-// is a multiple of moveEvery (when > 0) go to another sub-cluster than in
-// a base of the same seed.
+// assignmentFor makes a valid assignment of n images; when shift is not 0,
+// images whose index is a multiple of 10 go to the sub-cluster shift places
+// further on (mod m*k) than in an assignment of the same seed with shift 0.
 func assignmentFor(version uint32, n, m, k int, seed uint64, shift int32) *deepercluster.Assignment {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	a := &deepercluster.Assignment{Version: version, M: m, Super: make([]int32, n), Sub: make([]int32, n)}

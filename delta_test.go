@@ -68,4 +68,3 @@ func TestDiffAssignmentsSizeMismatch(t *testing.T) {
 		t.Fatal("no error for different sizes")
 	}
 }
-

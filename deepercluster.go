@@ -1,12 +1,12 @@
 // Package deepercluster holds the domain types of DeeperCluster Explorer:
 // datasets, images and their metadata, cluster assignments, run state and
-// the events the trainer reports. It depends on the standard library only,
-// so that the WebAssembly client can import it and decode what the server
-// sends with the very same code.
+// the events the trainer reports, with their invariants (Assignment.Validate,
+// Delta.Apply, ComputeFlow) and the errors they share (errors.go). It
+// depends on the standard library only, so that the WebAssembly client can
+// import it; how these types travel and are stored is package wire's.
 package deepercluster
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
@@ -152,13 +152,6 @@ type Assignment struct {
 	SubParent []int32
 }
 
-// ErrReclusterPending is returned when a reclustering is asked for while an
-// earlier request has not been applied yet: the server answers 409.
-var ErrReclusterPending = errors.New("a reclustering is already pending")
-
-// ErrInvalidAssignment is wrapped by Validate's errors.
-var ErrInvalidAssignment = errors.New("invalid assignment")
-
 // Validate checks that every id is in range and that sub-clusters agree with
 // their parents.
 func (a *Assignment) Validate() error {
@@ -247,15 +240,6 @@ type RunParams struct {
 	ReclusterEvery int    `json:"recluster_every"`
 	PCADim         int    `json:"pca_dim"`
 }
-
-// FieldError is a bad value in a named input field; servers turn it into
-// {"error": ..., "field": ...}.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 // Validate checks the parameters against a dataset of n images and names the
 // first bad field.

@@ -1,12 +1,5 @@
 package deepercluster
 
-import "errors"
-
-// ErrTrainingEnded is returned when a reclustering is asked for after the
-// run's training has ended: nothing would ever apply it, so the server
-// answers 409 with this reason instead of accepting a job that never runs.
-var ErrTrainingEnded = errors.New("training has ended: a reclustering runs only while the run trains (restart with more --epochs)")
-
 // MaxHistoryPoints bounds the step points a History keeps: a chart of the
 // whole run at a fixed cost however long the run (older points are merged
 // in pairs, see AddStep).

@@ -1,23 +1,9 @@
 package deepercluster
 
-import (
-	"errors"
-	"time"
-)
+import "time"
 
 // This file holds what an index of images and clusters answers, so that its
 // users (the server, the client) need not import the index itself.
-
-// Errors an index answers with, for errors.Is. Bad queries also carry a
-// *FieldError (errors.As) naming the query field at fault, so a server can
-// answer 400 {"error", "field"}.
-var (
-	// ErrBadQuery is wrapped by every error about the query itself.
-	ErrBadQuery = errors.New("bad query")
-	// ErrNotReady means no Assignment has been indexed yet (or the index is
-	// being rebuilt after it was found unusable).
-	ErrNotReady = errors.New("index not ready: no assignment indexed yet")
-)
 
 // Level is one of the two levels of the cluster hierarchy.
 type Level string

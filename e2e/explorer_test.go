@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // shot saves a screenshot of the viewport under $TEST_ARTIFACTS (or the
@@ -151,7 +152,7 @@ func TestBrowserWallImageNotes(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	batch, err := deepercluster.DecodeThumbBatch(raw)
+	batch, err := wire.DecodeThumbBatch(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 )
 
@@ -112,7 +113,7 @@ func NewSyntheticServer(staticDir string, a *deepercluster.Assignment, sums []de
 	}
 	var buf bytes.Buffer
 	png.Encode(&buf, img)
-	return &SyntheticServer{Info: info, Frame: deepercluster.AppendSnapshot(nil, info, a, sums), Log: log,
+	return &SyntheticServer{Info: info, Frame: wire.AppendSnapshot(nil, info, a, sums), Log: log,
 		fs: http.FileServer(http.Dir(staticDir)), thumb: buf.Bytes()}
 }
 
@@ -142,13 +143,13 @@ func (s *SyntheticServer) serveThumbs(w http.ResponseWriter, r *http.Request) {
 	var ids []int32
 	for _, v := range strings.Split(r.URL.Query().Get("ids"), ",") {
 		id, err := strconv.Atoi(v)
-		if err != nil || id < 0 || id >= s.Info.Images || len(ids) == deepercluster.MaxThumbBatch {
+		if err != nil || id < 0 || id >= s.Info.Images || len(ids) == wire.MaxThumbBatch {
 			http.Error(w, `{"error":"bad ids","field":"ids"}`, http.StatusBadRequest)
 			return
 		}
 		ids = append(ids, int32(id))
 	}
-	b := &deepercluster.ThumbBatch{Px: px, IDs: ids, Pix: make([]byte, len(ids)*px*px*3)}
+	b := &wire.ThumbBatch{Px: px, IDs: ids, Pix: make([]byte, len(ids)*px*px*3)}
 	for i, id := range ids {
 		t := b.Thumb(i)
 		for y := range px {
@@ -158,8 +159,8 @@ func (s *SyntheticServer) serveThumbs(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	w.Header().Set("Content-Type", deepercluster.ThumbsContentType)
-	w.Write(deepercluster.AppendThumbBatch(nil, b))
+	w.Header().Set("Content-Type", wire.ThumbsContentType)
+	w.Write(wire.AppendThumbBatch(nil, b))
 }
 
 func (s *SyntheticServer) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -190,7 +191,7 @@ func (s *SyntheticServer) serveWS(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
-		if f, err := deepercluster.DecodeFrame(msg); err == nil && f.Kind == deepercluster.KindRequestSnapshot {
+		if f, err := wire.DecodeFrame(msg); err == nil && f.Kind == wire.KindRequestSnapshot {
 			if err := c.WriteMessage(websocket.BinaryMessage, s.Frame); err != nil {
 				return
 			}

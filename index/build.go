@@ -16,6 +16,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/internal/atomicfile"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // Build indexes every image in its clusters of a, and the cluster
@@ -199,7 +200,7 @@ func (ix *Index) addClusters(b *bleve.Batch, snap *snapshot, oldM, oldK int) err
 func (ix *Index) setInternals(b *bleve.Batch, s *snapshot) {
 	b.SetInternal(keyVersion, []byte(strconv.FormatUint(uint64(s.a.Version), 10)))
 	b.SetInternal(keySeq, []byte(strconv.FormatUint(s.seq, 10)))
-	b.SetInternal(keyAssignment, deepercluster.MarshalAssignment(s.a))
+	b.SetInternal(keyAssignment, wire.MarshalAssignment(s.a))
 }
 
 // applyPersisted applies a batch and waits until scorch has persisted it

@@ -31,7 +31,7 @@ var (
 	keyDataset    = []byte("dc:dataset")    // dataset fingerprint
 	keyVersion    = []byte("dc:version")    // indexed Assignment version, decimal
 	keySeq        = []byte("dc:seq")        // snapshot.seq, decimal
-	keyAssignment = []byte("dc:assignment") // indexed Assignment, deepercluster.MarshalAssignment
+	keyAssignment = []byte("dc:assignment") // indexed Assignment, wire.MarshalAssignment
 	// keyPending is set while an Update lands its batches (the sequence it
 	// goes to): an index opened with it set may hold a mix of two
 	// versions, so Open rebuilds it.

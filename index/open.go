@@ -13,6 +13,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // currentFile names the live generation: it holds "gen-NNNNNN\n" and is
@@ -141,7 +142,7 @@ func (ix *Index) openGen(name string) (g *generation, err error) {
 	if err != nil {
 		return fail(fmt.Errorf("%w: %s: read assignment: %w", ErrCorrupt, path, err))
 	}
-	a, err := deepercluster.UnmarshalAssignment(ab)
+	a, err := wire.UnmarshalAssignment(ab)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err))
 	}

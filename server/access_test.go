@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -404,5 +405,56 @@ func TestLoopbackRefusesForeignOriginsAndHosts(t *testing.T) {
 		if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusConflict {
 			t.Fatalf("same-origin POST via %s: %d", host, resp.StatusCode)
 		}
+	}
+}
+
+// TestBodyLimitPerRoute: every route refuses a body over its own limit,
+// set where the route is registered: Config.MaxBody for all of them but
+// POST /api/export, which takes a selection up to Config.MaxExportBody. A
+// route registered without a limit fails here.
+func TestBodyLimitPerRoute(t *testing.T) {
+	const n, maxBody, maxExport = 50, 4096, 64 << 10
+	ts := startServer(t, Config{MaxBody: maxBody, MaxExportBody: maxExport}, fuzzDataset(t, n), nil)
+	ts.s.OnAssignment(assignmentFor(1, n, 2, 3, 1, 0))
+	waitVersion(t, ts.s, 1)
+	h := ts.s.Handler()
+	// selection is a valid export body of size bytes: ids, then padding.
+	selection := func(size int) string {
+		b := `{"ids": [0, 1, 2]}`
+		return b + strings.Repeat(" ", size-len(b))
+	}
+	type bodyCase struct {
+		method, path string
+		body         string
+		want         int
+	}
+	var cases []bodyCase
+	for _, r := range h.(*echo.Echo).Routes() {
+		if r.Method == echo.RouteNotFound {
+			continue
+		}
+		path := strings.NewReplacer(":super", "0", ":sub", "0", ":id", "0", "*", "index.html").Replace(r.Path)
+		if r.Method == http.MethodPost && r.Path == "/api/export" {
+			cases = append(cases,
+				bodyCase{r.Method, path, selection(maxBody + 1), http.StatusOK},
+				bodyCase{r.Method, path, selection(maxExport), http.StatusOK},
+				bodyCase{r.Method, path, selection(maxExport + 1), http.StatusRequestEntityTooLarge})
+			continue
+		}
+		cases = append(cases, bodyCase{r.Method, path, strings.Repeat(" ", maxBody+1), http.StatusRequestEntityTooLarge})
+	}
+	if len(cases) < 20 {
+		t.Fatalf("%d cases: the route listing is broken", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s %s %d bytes", c.method, c.path, len(c.body)), func(t *testing.T) {
+			req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != c.want {
+				t.Fatalf("%d %s, want %d", rec.Code, rec.Body.String()[:min(rec.Body.Len(), 200)], c.want)
+			}
+		})
 	}
 }

@@ -31,28 +31,33 @@ func (s *Server) Handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(s.countRequests, s.checkHost, s.limitBody)
+	e.Use(s.countRequests, s.checkHost)
 
-	e.GET("/healthz", s.healthz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})))
-	e.GET("/api/run", s.getRunInfo)
-	e.GET("/api/clusters", s.getClusters)
-	e.GET("/api/clusters/:super/:sub", s.getCluster)
-	e.PUT("/api/clusters/:super/:sub/note", s.putNote, s.requireToken)
-	e.GET("/api/notes", s.getNotes)
-	e.GET("/api/images/:id", s.getImage)
-	e.GET("/api/images/:id/thumb", s.getThumb)
-	e.GET("/api/images/:id/similar", s.getSimilar)
-	e.GET("/api/thumbs", s.getThumbs)
-	e.GET("/api/search", s.getSearch)
-	e.GET("/api/suggest", s.getSuggest)
-	e.POST("/api/recluster", s.postRecluster, s.requireToken)
-	e.GET("/api/export", s.getExport)
-	e.POST("/api/export", s.getExport)
-	e.GET("/api/layout", s.getLayout)
-	e.GET("/api/flow", s.getFlow)
-	e.GET("/api/flow/images", s.getFlowImages)
-	e.GET("/ws", s.serveWS, s.requireToken)
+	// Body limits are set per route, here: every route takes at most
+	// Config.MaxBody bytes (first, before any other route middleware),
+	// but for POST /api/export, a selection of up to a million ids.
+	small, export := limitBody(s.cfg.MaxBody), limitBody(s.cfg.MaxExportBody)
+
+	e.GET("/healthz", s.healthz, small)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})), small)
+	e.GET("/api/run", s.getRunInfo, small)
+	e.GET("/api/clusters", s.getClusters, small)
+	e.GET("/api/clusters/:super/:sub", s.getCluster, small)
+	e.PUT("/api/clusters/:super/:sub/note", s.putNote, small, s.requireToken)
+	e.GET("/api/notes", s.getNotes, small)
+	e.GET("/api/images/:id", s.getImage, small)
+	e.GET("/api/images/:id/thumb", s.getThumb, small)
+	e.GET("/api/images/:id/similar", s.getSimilar, small)
+	e.GET("/api/thumbs", s.getThumbs, small)
+	e.GET("/api/search", s.getSearch, small)
+	e.GET("/api/suggest", s.getSuggest, small)
+	e.POST("/api/recluster", s.postRecluster, small, s.requireToken)
+	e.GET("/api/export", s.getExport, small)
+	e.POST("/api/export", s.postExport, export)
+	e.GET("/api/layout", s.getLayout, small)
+	e.GET("/api/flow", s.getFlow, small)
+	e.GET("/api/flow/images", s.getFlowImages, small)
+	e.GET("/ws", s.serveWS, small, s.requireToken)
 	files := staticHandler()
 	e.GET("/*", func(c echo.Context) error {
 		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
@@ -60,7 +65,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		files.ServeHTTP(c.Response(), c.Request())
 		return nil
-	})
+	}, small)
 	return e
 }
 

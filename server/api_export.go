@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,12 +15,27 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// getExport streams the clusters and tags of every image, or of a selection
-// (GET ?ids=1,2,3 or POST {"ids":[...]}: rows for those ids, in increasing
-// order, each once), with the note of its sub-cluster (name, verdict, text)
-// where there is one and the image's position on the 2D map (x, y) when a
-// layout is published, so a million rows never sit in memory as one answer.
+// getExport answers GET /api/export: the rows of every image, or of the
+// selection ?ids=1,2,3 (see export).
 func (s *Server) getExport(c echo.Context) error {
+	return s.export(c, func(n int) ([]int32, error) { return querySelection(c, n) })
+}
+
+// postExport answers POST /api/export {"ids":[...]}: the rows of a selection
+// too long for a query string (a lasso on the map), under the route's own
+// body limit, Config.MaxExportBody.
+func (s *Server) postExport(c echo.Context) error {
+	return s.export(c, func(n int) ([]int32, error) { return bodySelection(c.Request().Body, n) })
+}
+
+// export streams the clusters and tags of every image, or of the selection
+// that selection picks among n images (rows for those ids, in increasing
+// order, each once; nil for every image), with the note of its sub-cluster
+// (name, verdict, text) where there is one and the image's position on the
+// 2D map (x, y) when a layout is published, so a million rows never sit in
+// memory as one answer. The format is checked before the selection is read,
+// so a bad format is the 400 whatever the ids.
+func (s *Server) export(c echo.Context, selection func(n int) ([]int32, error)) error {
 	format := c.QueryParam("format")
 	if format == "" {
 		format = "csv"
@@ -32,7 +48,7 @@ func (s *Server) getExport(c echo.Context) error {
 		return fail(http.StatusServiceUnavailable, "", "no clustering yet: the first one is running")
 	}
 	a := st.a
-	sel, err := exportSelection(c, len(a.Super))
+	sel, err := selection(len(a.Super))
 	if err != nil {
 		return err
 	}
@@ -138,44 +154,54 @@ func (s *Server) getExport(c echo.Context) error {
 // POSTed).
 const maxExportIDs = 1 << 20
 
-// exportSelection is the ids the export is limited to, sorted and without
-// repeats; nil when the request names none (every image). n is the number
-// of images; an id outside [0,n) or not a number is a 400 naming it.
-func exportSelection(c echo.Context, n int) ([]int32, error) {
-	var raw []string
-	r := c.Request()
-	switch {
-	case r.Method == http.MethodPost:
-		var body struct {
-			IDs []json.Number `json:"ids"`
-		}
-		dec := json.NewDecoder(r.Body)
-		dec.UseNumber()
-		if err := dec.Decode(&body); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, err
-			}
-			return nil, fail(http.StatusBadRequest, "ids", "export body: want {\"ids\": [image ids]}: %v", err)
-		}
-		if body.IDs == nil {
-			return nil, fail(http.StatusBadRequest, "ids", "export body: no \"ids\" list")
-		}
-		raw = make([]string, len(body.IDs))
-		for j, v := range body.IDs {
-			raw[j] = v.String()
-		}
-	case c.QueryParams().Has("ids"):
-		q := c.QueryParam("ids")
-		if q != "" {
-			raw = strings.Split(q, ",")
-		}
-		if len(raw) > maxExportIDs {
-			return nil, fail(http.StatusBadRequest, "ids", "%d ids in the query, over %d: POST them as {\"ids\": [...]}", len(raw), maxExportIDs)
-		}
-	default:
+// querySelection is the ids of GET /api/export?ids=, sorted and without
+// repeats; nil when the query names none (every image). n is the number of
+// images; an id outside [0,n) or not a number is a 400 naming it.
+func querySelection(c echo.Context, n int) ([]int32, error) {
+	if !c.QueryParams().Has("ids") {
 		return nil, nil
 	}
+	var raw []string
+	if q := c.QueryParam("ids"); q != "" {
+		raw = strings.Split(q, ",")
+	}
+	if len(raw) > maxExportIDs {
+		return nil, fail(http.StatusBadRequest, "ids", "%d ids in the query, over %d: POST them as {\"ids\": [...]}", len(raw), maxExportIDs)
+	}
+	return parseSelection(raw, n)
+}
+
+// bodySelection is the ids of a POST /api/export body {"ids": [...]},
+// sorted and without repeats. A body over the route's limit is the
+// *http.MaxBytesError itself (the error handler's 413); any other bad body
+// is a 400 naming "ids".
+func bodySelection(body io.Reader, n int) ([]int32, error) {
+	var req struct {
+		IDs []json.Number `json:"ids"`
+	}
+	dec := json.NewDecoder(body)
+	dec.UseNumber()
+	if err := dec.Decode(&req); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, fail(http.StatusBadRequest, "ids", "export body: want {\"ids\": [image ids]}: %v", err)
+	}
+	if req.IDs == nil {
+		return nil, fail(http.StatusBadRequest, "ids", "export body: no \"ids\" list")
+	}
+	raw := make([]string, len(req.IDs))
+	for j, v := range req.IDs {
+		raw[j] = v.String()
+	}
+	return parseSelection(raw, n)
+}
+
+// parseSelection turns the ids of either request into image ids in [0,n),
+// sorted and without repeats; an empty list, or an id outside [0,n) or not
+// a number, is a 400 naming it.
+func parseSelection(raw []string, n int) ([]int32, error) {
 	if len(raw) == 0 {
 		return nil, fail(http.StatusBadRequest, "ids", "ids is empty: name at least one image")
 	}

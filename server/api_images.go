@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // imageID reads the {id} of an /api/images/{id} route. An id that looks
@@ -173,15 +174,15 @@ func (s *Server) getSimilar(c echo.Context) error {
 }
 
 // Batch thumbnails: GET /api/thumbs?ids=1,2,3&px=N answers them all in one
-// body, a deepercluster.ThumbBatch (its doc has the layout). px is clamped
+// body, a wire.ThumbBatch (its doc has the layout). px is clamped
 // to [minThumbPx, the largest side the dataset keeps]: its display copies
 // where it has them (a folder of photos; the centre square of each, which
 // is what a wall tile shows), else its model resolution. The server never
 // sends more than the dataset has, and the client asks for what the screen
 // shows. Smaller sides are box-filtered from the dataset's pixels.
 const (
-	ThumbsContentType = deepercluster.ThumbsContentType
-	maxThumbBatch     = deepercluster.MaxThumbBatch
+	ThumbsContentType = wire.ThumbsContentType
+	maxThumbBatch     = wire.MaxThumbBatch
 	minThumbPx        = 4
 )
 
@@ -217,14 +218,14 @@ func (s *Server) getThumbs(c echo.Context) error {
 		if px, err = strconv.Atoi(v); err != nil || px < 1 {
 			return fail(http.StatusBadRequest, "px", "px must be a positive integer, got %q", v)
 		}
-		px = min(max(px, minThumbPx), res, deepercluster.MaxThumbPx)
+		px = min(max(px, minThumbPx), res, wire.MaxThumbPx)
 	}
 	per := px * px * 3
-	if len(ids)*per > deepercluster.MaxThumbBatchBytes {
+	if len(ids)*per > wire.MaxThumbBatchBytes {
 		return fail(http.StatusBadRequest, "ids", "%d thumbnails of %d px are over %d MiB: ask for at most %d at this size",
-			len(ids), px, deepercluster.MaxThumbBatchBytes>>20, deepercluster.MaxThumbBatchBytes/per)
+			len(ids), px, wire.MaxThumbBatchBytes>>20, wire.MaxThumbBatchBytes/per)
 	}
-	b := &deepercluster.ThumbBatch{Px: px, IDs: make([]int32, len(ids)), Pix: make([]byte, len(ids)*per)}
+	b := &wire.ThumbBatch{Px: px, IDs: make([]int32, len(ids)), Pix: make([]byte, len(ids)*per)}
 	src := make([]byte, deepercluster.ImageBytes(s.ds.Resolution()))
 	for i, id := range ids {
 		b.IDs[i] = int32(id)
@@ -239,7 +240,7 @@ func (s *Server) getThumbs(c echo.Context) error {
 		}
 		downsample(b.Thumb(i), px, src, res)
 	}
-	out := deepercluster.AppendThumbBatch(nil, b)
+	out := wire.AppendThumbBatch(nil, b)
 	h := c.Response().Header()
 	h.Set("Cache-Control", "private, max-age=3600")
 	h.Set("X-Thumb-Px", strconv.Itoa(px))

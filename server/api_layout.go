@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wire"
 	"github.com/labstack/echo/v4"
 )
 
@@ -32,7 +33,7 @@ func (s *Server) publishLayout(l *deepercluster.Layout, check func() error) erro
 	}
 	own := &deepercluster.Layout{Version: l.Version, Final: l.Final,
 		X: append([]float32(nil), l.X...), Y: append([]float32(nil), l.Y...)}
-	frame := deepercluster.AppendLayout(nil, deepercluster.RunHash(s.info().ID), own)
+	frame := wire.AppendLayout(nil, wire.RunHash(s.info().ID), own)
 	s.layoutMu.Lock()
 	defer s.layoutMu.Unlock()
 	if check != nil {
@@ -67,12 +68,12 @@ func (s *Server) publishLayoutDelta(d *deepercluster.LayoutDelta, check func() e
 	if err := d.Apply(next); err != nil {
 		return fmt.Errorf("publish layout delta: %w", err)
 	}
-	run := deepercluster.RunHash(s.info().ID)
-	frame := deepercluster.AppendLayout(nil, run, next)
+	run := wire.RunHash(s.info().ID)
+	frame := wire.AppendLayout(nil, run, next)
 	s.mu.Lock()
 	s.layout, s.layoutFrame = next, frame
 	s.mu.Unlock()
-	s.hub.PublishLayout(frame, deepercluster.AppendLayoutDelta(nil, run, d))
+	s.hub.PublishLayout(frame, wire.AppendLayoutDelta(nil, run, d))
 	return nil
 }
 
@@ -229,7 +230,7 @@ func versionParam(c echo.Context, field string, def uint32) (uint32, error) {
 }
 
 // assignmentVersion is version v: the published one from memory, others
-// from the run directory through Run.LoadAssignment.
+// from the run directory through TrainingRun.LoadAssignment.
 func (s *Server) assignmentVersion(st *published, v uint32, field string) (*deepercluster.Assignment, error) {
 	if v == st.a.Version {
 		return st.a, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 )
 
@@ -40,9 +41,9 @@ func benchWS(b *testing.B, delta bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	snap := deepercluster.AppendSnapshot(nil, deepercluster.RunInfo{ID: "bench"}, base, nil)
-	fwd := deepercluster.AppendDelta(nil, 1, &d)
-	rev := deepercluster.AppendDelta(nil, 1, &back)
+	snap := wire.AppendSnapshot(nil, deepercluster.RunInfo{ID: "bench"}, base, nil)
+	fwd := wire.AppendDelta(nil, 1, &d)
+	rev := wire.AppendDelta(nil, 1, &back)
 	b.SetBytes(int64(len(snap)))
 	if delta {
 		b.SetBytes(int64(len(fwd)))
@@ -68,7 +69,7 @@ func benchWS(b *testing.B, delta bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		f, err := deepercluster.DecodeFrame(buf)
+		f, err := wire.DecodeFrame(buf)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/index"
+	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 )
 
@@ -132,7 +133,7 @@ func FuzzSearchHandler(f *testing.F) {
 	})
 }
 
-// paramsRun is a Run that only records what the handler hands it: the
+// paramsRun is a TrainingRun that only records what the handler hands it: the
 // recluster handler's job is to turn a body into RunParams, and the real
 // trainer would keep the first request pending for every later one. Its
 // RequestRecluster validates as the trainer does.
@@ -250,11 +251,11 @@ func FuzzWSClientFrame(f *testing.F) {
 		}
 	}
 	wsURL := "ws" + strings.TrimPrefix(ts.URL, "http") + "/ws"
-	f.Add(deepercluster.AppendPing(nil, 42), true)
-	f.Add(deepercluster.AppendRequestSnapshot(nil, 0), true)
-	f.Add(deepercluster.AppendRequestSnapshot(nil, 1), true)
-	f.Add(deepercluster.AppendPong(nil, 1, 1, 7), true)
-	f.Add(deepercluster.AppendSnapshot(nil, deepercluster.RunInfo{ID: "x"}, assignmentFor(9, 5, 1, 2, 1, 0), nil), true)
+	f.Add(wire.AppendPing(nil, 42), true)
+	f.Add(wire.AppendRequestSnapshot(nil, 0), true)
+	f.Add(wire.AppendRequestSnapshot(nil, 1), true)
+	f.Add(wire.AppendPong(nil, 1, 1, 7), true)
+	f.Add(wire.AppendSnapshot(nil, deepercluster.RunInfo{ID: "x"}, assignmentFor(9, 5, 1, 2, 1, 0), nil), true)
 	f.Add([]byte("hello"), false)
 	f.Add([]byte{}, true)
 	f.Add(make([]byte, 2000), true)
@@ -271,9 +272,9 @@ func FuzzWSClientFrame(f *testing.F) {
 		if err := conn.WriteMessage(typ, msg); err != nil {
 			t.Fatalf("write: %v", err)
 		}
-		fr, decErr := deepercluster.DecodeFrame(msg)
-		wantPong := binary && decErr == nil && fr.Kind == deepercluster.KindPing && len(msg) <= maxClientMessage
-		wantSnap := binary && decErr == nil && fr.Kind == deepercluster.KindRequestSnapshot && len(msg) <= maxClientMessage
+		fr, decErr := wire.DecodeFrame(msg)
+		wantPong := binary && decErr == nil && fr.Kind == wire.KindPing && len(msg) <= maxClientMessage
+		wantSnap := binary && decErr == nil && fr.Kind == wire.KindRequestSnapshot && len(msg) <= maxClientMessage
 		snaps := 0
 		// A bound, not a measurement: the server answers or closes at once.
 		conn.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -297,17 +298,17 @@ func FuzzWSClientFrame(f *testing.F) {
 			if kind != websocket.BinaryMessage {
 				t.Fatalf("server sent message type %d", kind)
 			}
-			got, err := deepercluster.DecodeFrame(b)
+			got, err := wire.DecodeFrame(b)
 			if err != nil {
 				t.Fatalf("server sent a frame it cannot decode: %v", err)
 			}
-			if wantPong && got.Kind == deepercluster.KindPong {
+			if wantPong && got.Kind == wire.KindPong {
 				if got.Nonce != fr.Nonce {
 					t.Fatalf("pong nonce %d, ping %d", got.Nonce, fr.Nonce)
 				}
 				break
 			}
-			if got.Kind == deepercluster.KindSnapshot {
+			if got.Kind == wire.KindSnapshot {
 				// The first snapshot comes on connect, the second on request.
 				if snaps++; wantSnap && snaps == 2 {
 					break

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // unitFeatures makes n L2-normalised random rows of d values, as the
@@ -173,7 +174,7 @@ func repeatIDs(n int) string {
 // decodeThumbs reads the batch of GET /api/thumbs.
 func decodeThumbs(t *testing.T, raw []byte) (px int, ids []int, pix [][]byte) {
 	t.Helper()
-	b, err := deepercluster.DecodeThumbBatch(raw)
+	b, err := wire.DecodeThumbBatch(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/layout2d"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // layoutK is the number of neighbours of the layout's graph.
@@ -51,12 +52,12 @@ func (s *Server) startLayout(ctx context.Context, f *deepercluster.Features) {
 // frames, a first Layout after a tenth of the epochs, LayoutDelta frames at
 // a quarter, half and three quarters, and the final Layout.
 func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features) error {
-	run := deepercluster.RunHash(s.info().ID)
+	run := wire.RunHash(s.info().ID)
 	var last time.Time
 	progress := func(stage string, done float64) {
 		if now := time.Now(); done >= 1 || now.Sub(last) >= s.cfg.ProgressEvery {
 			last = now
-			s.hub.Publish(deepercluster.AppendLayoutProgress(nil, run, f.Version, deepercluster.LayoutProgress{Stage: stage, Done: done}))
+			s.hub.Publish(wire.AppendLayoutProgress(nil, run, f.Version, deepercluster.LayoutProgress{Stage: stage, Done: done}))
 		}
 	}
 	progress("knn", 0)
@@ -106,7 +107,7 @@ func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features) e
 // quantisation step of next's bounding box.
 func layoutDelta(prev, next *deepercluster.Layout) *deepercluster.LayoutDelta {
 	minX, minY, maxX, maxY := next.Bounds()
-	tx, ty := float64(maxX-minX)/deepercluster.LayoutQuant, float64(maxY-minY)/deepercluster.LayoutQuant
+	tx, ty := float64(maxX-minX)/wire.LayoutQuant, float64(maxY-minY)/wire.LayoutQuant
 	d := &deepercluster.LayoutDelta{Version: next.Version, Final: next.Final, N: len(next.X)}
 	for i := range next.X {
 		if math.Abs(float64(next.X[i]-prev.X[i])) > tx || math.Abs(float64(next.Y[i]-prev.Y[i])) > ty {

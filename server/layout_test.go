@@ -15,9 +15,10 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
-// versionsRun is a Run that holds some versions of an assignment, as the
+// versionsRun is a TrainingRun that holds some versions of an assignment, as the
 // trainer's run directory does, and answers the rest with fs.ErrNotExist.
 type versionsRun struct {
 	mu       sync.Mutex
@@ -58,22 +59,22 @@ func layoutClient(t *testing.T, c *client, l *deepercluster.Layout, what string,
 		if err != nil {
 			t.Fatalf("waiting for %s: %v", what, err)
 		}
-		f, err := deepercluster.DecodeFrame(msg)
+		f, err := wire.DecodeFrame(msg)
 		if err != nil {
 			t.Fatalf("decode: %v", err)
 		}
 		c.kind[f.Kind]++
 		switch f.Kind {
-		case deepercluster.KindLayout:
+		case wire.KindLayout:
 			l = f.Layout
-		case deepercluster.KindLayoutDelta:
+		case wire.KindLayoutDelta:
 			if l == nil {
 				t.Fatal("layout delta before any layout")
 			}
 			if err := f.LayoutDelta.Apply(l); err != nil {
 				t.Fatalf("apply layout delta: %v", err)
 			}
-		case deepercluster.KindSnapshot:
+		case wire.KindSnapshot:
 			c.a = f.Assignment
 		}
 	}
@@ -87,7 +88,7 @@ func near(l, want *deepercluster.Layout) bool {
 		return false
 	}
 	minX, minY, maxX, maxY := want.Bounds()
-	tx, ty := float64(maxX-minX)/deepercluster.LayoutQuant, float64(maxY-minY)/deepercluster.LayoutQuant
+	tx, ty := float64(maxX-minX)/wire.LayoutQuant, float64(maxY-minY)/wire.LayoutQuant
 	for i := range l.X {
 		if math.Abs(float64(l.X[i]-want.X[i])) > tx || math.Abs(float64(l.Y[i]-want.Y[i])) > ty {
 			return false
@@ -132,7 +133,7 @@ func TestPublishLayoutReachesClientsAndLateJoiners(t *testing.T) {
 		final.X[ix], final.Y[ix] = d.X[j], d.Y[j]
 	}
 	got = layoutClient(t, early, got, "refined layout", func(l *deepercluster.Layout) bool { return l.Final })
-	if !near(got, final) || early.kind[deepercluster.KindLayoutDelta] != 1 {
+	if !near(got, final) || early.kind[wire.KindLayoutDelta] != 1 {
 		t.Fatalf("refined layout does not match (frames %v)", early.kind)
 	}
 
@@ -148,8 +149,8 @@ func TestPublishLayoutReachesClientsAndLateJoiners(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /api/layout: %d %s", resp.StatusCode, raw)
 	}
-	f, err := deepercluster.DecodeFrame(raw)
-	if err != nil || f.Kind != deepercluster.KindLayout || !near(f.Layout, final) || !f.Layout.Final {
+	f, err := wire.DecodeFrame(raw)
+	if err != nil || f.Kind != wire.KindLayout || !near(f.Layout, final) || !f.Layout.Final {
 		t.Fatalf("GET /api/layout: %v, kind %v", err, f.Kind)
 	}
 }
@@ -480,20 +481,20 @@ func TestLayoutComputedAfterFeatures(t *testing.T) {
 		if err != nil {
 			t.Fatalf("waiting for the final layout: %v (frames %v)", err, c.kind)
 		}
-		f, err := deepercluster.DecodeFrame(msg)
+		f, err := wire.DecodeFrame(msg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.kind[f.Kind]++
 		switch f.Kind {
-		case deepercluster.KindLayoutProgress:
+		case wire.KindLayoutProgress:
 			if f.Version != 1 || f.LayoutProgress.Done < 0 || f.LayoutProgress.Done > 1 {
 				t.Fatalf("progress %+v of version %d", f.LayoutProgress, f.Version)
 			}
 			if len(stages) == 0 || stages[len(stages)-1] != f.LayoutProgress.Stage {
 				stages = append(stages, f.LayoutProgress.Stage)
 			}
-		case deepercluster.KindLayout:
+		case wire.KindLayout:
 			l = f.Layout
 			if first == nil {
 				first = l
@@ -501,7 +502,7 @@ func TestLayoutComputedAfterFeatures(t *testing.T) {
 			if l.Final {
 				final = l
 			}
-		case deepercluster.KindLayoutDelta:
+		case wire.KindLayoutDelta:
 			if l == nil {
 				t.Fatal("layout delta before the first layout")
 			}
@@ -516,7 +517,7 @@ func TestLayoutComputedAfterFeatures(t *testing.T) {
 	if first.Final || first.Version != 1 || len(first.X) != n {
 		t.Fatalf("first layout: final %v, version %d, %d points", first.Final, first.Version, len(first.X))
 	}
-	if c.kind[deepercluster.KindLayoutDelta] == 0 {
+	if c.kind[wire.KindLayoutDelta] == 0 {
 		t.Fatalf("no refinement between the first and the final layout (frames %v)", c.kind)
 	}
 	if len(final.X) != n || final.Version != 1 {

@@ -36,20 +36,20 @@ func (s *Server) countRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// limitBody refuses bodies over MaxBody (MaxExportBody for a POSTed export
-// selection): early by Content-Length, and while reading for chunked bodies.
-func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		limit := s.cfg.MaxBody
-		if r.Method == http.MethodPost && r.URL.Path == "/api/export" {
-			limit = s.cfg.MaxExportBody
+// limitBody refuses request bodies over limit bytes: early by
+// Content-Length, and while reading for chunked bodies. Each route is
+// registered with its limit (Handler): Config.MaxBody for all but the
+// routes that take large bodies.
+func limitBody(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.ContentLength > limit {
+				return fail(http.StatusRequestEntityTooLarge, "", "request body of %d bytes, over the limit of %d", r.ContentLength, limit)
+			}
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+			return next(c)
 		}
-		if r.ContentLength > limit {
-			return fail(http.StatusRequestEntityTooLarge, "", "request body of %d bytes, over the limit of %d", r.ContentLength, limit)
-		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
-		return next(c)
 	}
 }
 

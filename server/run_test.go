@@ -17,6 +17,7 @@ import (
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/index"
 	"github.com/deepercluster/deepercluster/trainer"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // liveRun is a real trainer and a real bleve index behind a server.
@@ -158,9 +159,9 @@ func TestLiveRunReclusterAndResume(t *testing.T) {
 
 	// The reclustering with m=3 reaches every client, as a delta.
 	for _, c := range clients {
-		snaps := c.kind[deepercluster.KindSnapshot]
+		snaps := c.kind[wire.KindSnapshot]
 		c.readUntil("reclustered version", func() bool { return c.a != nil && c.a.M == 3 })
-		if c.kind[deepercluster.KindSnapshot] != snaps {
+		if c.kind[wire.KindSnapshot] != snaps {
 			t.Fatal("the new version came as a snapshot, not a delta")
 		}
 		if len(c.a.SubParent) != 12 {

@@ -1,9 +1,9 @@
 // Package server is the explorer's HTTP side: a JSON API over the run and
-// its index, a websocket stream of cluster assignments in the binary wire
-// format of the root package, and the embedded browser client.
+// its index, a websocket stream of cluster assignments in the binary frames
+// of package wire, and the embedded browser client.
 //
 // The server depends on the trainer and the index only through the small
-// Run and Searcher interfaces below, and receives the trainer's events as a
+// TrainingRun and Searcher interfaces below, and receives the trainer's events as a
 // deepercluster.Observer that never blocks: events are coalesced into
 // "latest" mailboxes and handled on the server's own goroutines, so the
 // trainer and the websocket clients never wait for each other.
@@ -23,12 +23,15 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/internal/atomicfile"
+	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Run is what the server needs of a training run.
-type Run interface {
+// TrainingRun is what the server needs of a training run (*trainer.Run
+// implements it). It is not named Run: that is the method that does the
+// server's own background work.
+type TrainingRun interface {
 	// Info describes the run and where it stands.
 	Info() deepercluster.RunInfo
 	// Assignment is the latest Assignment, nil before the first.
@@ -169,7 +172,7 @@ type Server struct {
 	layoutMu sync.Mutex
 
 	mu    sync.Mutex
-	run   Run
+	run   TrainingRun
 	pendA *deepercluster.Assignment // mailbox: newest assignment not yet handled
 	pendF *deepercluster.Features   // mailbox: newest features not yet indexed
 	// pendFromDisk: pendF was read back from the run directory.
@@ -279,14 +282,14 @@ func (s *Server) Hub() *Hub { return s.hub }
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
 // SetRun attaches the training run; until then /api/run answers 503.
-func (s *Server) SetRun(r Run) {
+func (s *Server) SetRun(r TrainingRun) {
 	s.mu.Lock()
 	s.run = r
 	s.mu.Unlock()
 	s.signal()
 }
 
-func (s *Server) getRun() Run {
+func (s *Server) getRun() TrainingRun {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.run
@@ -358,7 +361,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var sentSeq uint64
 	// Before the first assignment, new clients get the run info; and from
 	// the start the run's history.
-	s.hub.PublishBase(deepercluster.AppendRunInfo(nil, s.info()), nil)
+	s.hub.PublishBase(wire.AppendRunInfo(nil, s.info()), nil)
 	s.refreshHistory()
 	if r := s.getRun(); r != nil {
 		if a := r.Assignment(); a != nil {
@@ -402,7 +405,7 @@ func (s *Server) Run(ctx context.Context) error {
 			s.lastMet = &mm
 			s.mu.Unlock()
 			s.met.observeMetrics(m)
-			s.hub.PublishMetrics(deepercluster.AppendMetrics(nil, deepercluster.RunHash(s.info().ID), m))
+			s.hub.PublishMetrics(wire.AppendMetrics(nil, wire.RunHash(s.info().ID), m))
 		}
 		if seq != sentSeq || len(mets) > 0 {
 			s.refreshHistory()
@@ -410,7 +413,7 @@ func (s *Server) Run(ctx context.Context) error {
 		if seq != sentSeq {
 			sentSeq = seq
 			s.met.observeProgress(p)
-			s.hub.PublishProgress(deepercluster.AppendProgress(nil, deepercluster.RunHash(s.info().ID), s.version(), p))
+			s.hub.PublishProgress(wire.AppendProgress(nil, wire.RunHash(s.info().ID), s.version(), p))
 			if p.Phase == deepercluster.PhaseStopped {
 				s.failJob("training stopped before the reclustering ran")
 			}
@@ -426,7 +429,7 @@ func (s *Server) refreshHistory() {
 		return
 	}
 	h := r.History()
-	s.hub.SetHistory(deepercluster.AppendHistory(nil, deepercluster.RunHash(s.info().ID), s.version(), &h))
+	s.hub.SetHistory(wire.AppendHistory(nil, wire.RunHash(s.info().ID), s.version(), &h))
 }
 
 // failJob ends a running job that nothing will apply any more.
@@ -479,12 +482,12 @@ func (s *Server) publishAssignment(a *deepercluster.Assignment) error {
 	}
 	info := s.info()
 	info.Version = a.Version
-	snap := deepercluster.AppendSnapshot(nil, info, a, nil)
+	snap := wire.AppendSnapshot(nil, info, a, nil)
 	var update []byte
 	if prev != nil {
 		d, err := deepercluster.DiffAssignments(prev.a, a)
 		if err == nil {
-			update = deepercluster.AppendDelta(nil, deepercluster.RunHash(info.ID), &d)
+			update = wire.AppendDelta(nil, wire.RunHash(info.ID), &d)
 		}
 	}
 	// A job is done once a version made with its parameters arrives (a
@@ -502,7 +505,7 @@ func (s *Server) publishAssignment(a *deepercluster.Assignment) error {
 		// A delta carries no run info: the parameters in force may have
 		// changed with this version (a recluster request), and the page's
 		// header shows them.
-		s.hub.Publish(deepercluster.AppendRunInfo(nil, info))
+		s.hub.Publish(wire.AppendRunInfo(nil, info))
 	}
 	s.met.version.Set(float64(a.Version))
 	return nil
@@ -559,8 +562,8 @@ func (s *Server) indexLoop(ctx context.Context, in <-chan *deepercluster.Assignm
 			s.mu.Unlock()
 			info := s.info()
 			info.Version = a.Version
-			s.hub.SetBase(deepercluster.AppendSnapshot(nil, info, a, sums))
-			s.hub.Publish(deepercluster.AppendSummaries(nil, deepercluster.RunHash(info.ID), a.Version, sums))
+			s.hub.SetBase(wire.AppendSnapshot(nil, info, a, sums))
+			s.hub.Publish(wire.AppendSummaries(nil, wire.RunHash(info.ID), a.Version, sums))
 			s.pubMu.Unlock()
 		}
 	}

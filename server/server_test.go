@@ -16,6 +16,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 )
 
@@ -29,9 +30,9 @@ func testDataset(t *testing.T, n int) deepercluster.Dataset {
 	return ds
 }
 
-// assignmentFor makes a valid assignment of n images; images whose index
-// is a multiple of moveEvery (when > 0) go to another sub-cluster than in
-// a base of the same seed.
+// assignmentFor makes a valid assignment of n images; when shift is not 0,
+// images whose index is a multiple of 10 go to the sub-cluster shift places
+// further on (mod m*k) than in an assignment of the same seed with shift 0.
 func assignmentFor(version uint32, n, m, k int, seed uint64, shift int32) *deepercluster.Assignment {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	a := &deepercluster.Assignment{Version: version, M: m, Super: make([]int32, n), Sub: make([]int32, n)}
@@ -102,14 +103,14 @@ type client struct {
 	conn *websocket.Conn
 	a    *deepercluster.Assignment
 	sums []deepercluster.ClusterSummary
-	kind map[deepercluster.FrameKind]int
+	kind map[wire.FrameKind]int
 	pong uint64
 	info *deepercluster.RunInfo // the latest run info received
 	hist *deepercluster.History
 }
 
 func newClient(t *testing.T, conn *websocket.Conn) *client {
-	return &client{t: t, conn: conn, kind: map[deepercluster.FrameKind]int{}}
+	return &client{t: t, conn: conn, kind: map[wire.FrameKind]int{}}
 }
 
 // readUntil reads frames, applying them, until cond holds.
@@ -124,28 +125,28 @@ func (c *client) readUntil(what string, cond func() bool) {
 		if typ != websocket.BinaryMessage {
 			c.t.Fatalf("got message type %d, want binary", typ)
 		}
-		f, err := deepercluster.DecodeFrame(msg)
+		f, err := wire.DecodeFrame(msg)
 		if err != nil {
 			c.t.Fatalf("decode: %v", err)
 		}
 		c.kind[f.Kind]++
 		switch f.Kind {
-		case deepercluster.KindSnapshot:
+		case wire.KindSnapshot:
 			c.a, c.sums, c.info = f.Assignment, f.Summaries, f.Info
-		case deepercluster.KindRunInfo:
+		case wire.KindRunInfo:
 			c.info = f.Info
-		case deepercluster.KindDelta:
+		case wire.KindDelta:
 			if c.a == nil {
 				c.t.Fatal("delta before any snapshot")
 			}
 			if err := f.Delta.Apply(c.a); err != nil {
 				c.t.Fatalf("apply delta: %v", err)
 			}
-		case deepercluster.KindSummaries:
+		case wire.KindSummaries:
 			c.sums = f.Summaries
-		case deepercluster.KindPong:
+		case wire.KindPong:
 			c.pong = f.Nonce
-		case deepercluster.KindHistory:
+		case wire.KindHistory:
 			c.hist = f.History
 		}
 	}
@@ -191,12 +192,12 @@ func TestSnapshotThenDeltasReachEveryClient(t *testing.T) {
 		for i, c := range clients {
 			c.readUntil("next version", func() bool { return c.version() == next.Version })
 			sameAssignment(t, c.a, next)
-			if c.kind[deepercluster.KindSnapshot] != 1 {
-				t.Fatalf("client %d got %d snapshots, want 1 and deltas after", i, c.kind[deepercluster.KindSnapshot])
+			if c.kind[wire.KindSnapshot] != 1 {
+				t.Fatalf("client %d got %d snapshots, want 1 and deltas after", i, c.kind[wire.KindSnapshot])
 			}
 		}
 	}
-	if d := clients[0].kind[deepercluster.KindDelta]; d != 2 {
+	if d := clients[0].kind[wire.KindDelta]; d != 2 {
 		t.Fatalf("%d deltas, want 2", d)
 	}
 	// A late client gets the latest version as a snapshot.
@@ -208,16 +209,16 @@ func TestSnapshotThenDeltasReachEveryClient(t *testing.T) {
 func TestProgressAndMetricsFrames(t *testing.T) {
 	ts := startServer(t, Config{ProgressEvery: 10 * time.Millisecond}, testDataset(t, 100), nil)
 	c := newClient(t, dial(t, ts.wsURL(""), nil))
-	c.readUntil("run info", func() bool { return c.kind[deepercluster.KindRunInfo] > 0 })
+	c.readUntil("run info", func() bool { return c.kind[wire.KindRunInfo] > 0 })
 	for i := range 50 {
 		ts.s.OnProgress(deepercluster.Progress{Phase: deepercluster.PhaseTraining, Step: i})
 	}
 	ts.s.OnMetrics(deepercluster.Metrics{Version: 1, Epoch: 1, StabilityNMI: 0.5})
 	c.readUntil("progress and metrics", func() bool {
-		return c.kind[deepercluster.KindProgress] > 0 && c.kind[deepercluster.KindMetrics] > 0
+		return c.kind[wire.KindProgress] > 0 && c.kind[wire.KindMetrics] > 0
 	})
 	// 50 progress events in a burst are coalesced, not queued one by one.
-	if p := c.kind[deepercluster.KindProgress]; p >= 50 {
+	if p := c.kind[wire.KindProgress]; p >= 50 {
 		t.Fatalf("%d progress frames for a burst of 50 events", p)
 	}
 }
@@ -228,14 +229,14 @@ func TestPingAndRequestSnapshot(t *testing.T) {
 	ts.s.OnAssignment(assignmentFor(1, n, 2, 3, 1, 0))
 	c := newClient(t, dial(t, ts.wsURL(""), nil))
 	c.readUntil("snapshot", func() bool { return c.version() == 1 })
-	if err := c.conn.WriteMessage(websocket.BinaryMessage, deepercluster.AppendPing(nil, 4242)); err != nil {
+	if err := c.conn.WriteMessage(websocket.BinaryMessage, wire.AppendPing(nil, 4242)); err != nil {
 		t.Fatal(err)
 	}
 	c.readUntil("pong", func() bool { return c.pong == 4242 })
-	if err := c.conn.WriteMessage(websocket.BinaryMessage, deepercluster.AppendRequestSnapshot(nil, 1)); err != nil {
+	if err := c.conn.WriteMessage(websocket.BinaryMessage, wire.AppendRequestSnapshot(nil, 1)); err != nil {
 		t.Fatal(err)
 	}
-	c.readUntil("second snapshot", func() bool { return c.kind[deepercluster.KindSnapshot] == 2 })
+	c.readUntil("second snapshot", func() bool { return c.kind[wire.KindSnapshot] == 2 })
 	// A frame that does not decode closes the connection with a reason.
 	c.conn.WriteMessage(websocket.BinaryMessage, []byte("garbage"))
 	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))

@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/image/draw"
 
-	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // getImage fetches a thumbnail and decodes it.
@@ -141,7 +141,7 @@ func TestThumbnailAtRequestedSize(t *testing.T) {
 		if status != 200 {
 			t.Fatalf("thumbs px=%d: status %d", tc.ask, status)
 		}
-		b, err := deepercluster.DecodeThumbBatch(body)
+		b, err := wire.DecodeThumbBatch(body)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
 )
@@ -92,16 +92,16 @@ func (s *Server) handleConn(conn *websocket.Conn) {
 				s.closeWith(conn, websocket.CloseUnsupportedData, "binary frames only")
 				return
 			}
-			f, err := deepercluster.DecodeFrame(msg)
+			f, err := wire.DecodeFrame(msg)
 			if err != nil {
 				s.closeWith(conn, websocket.ClosePolicyViolation, err.Error())
 				return
 			}
 			switch f.Kind {
-			case deepercluster.KindPing:
+			case wire.KindPing:
 				cur := s.info()
-				s.hub.push(cl, deepercluster.AppendPong(nil, deepercluster.RunHash(cur.ID), s.version(), f.Nonce))
-			case deepercluster.KindRequestSnapshot:
+				s.hub.push(cl, wire.AppendPong(nil, wire.RunHash(cur.ID), s.version(), f.Nonce))
+			case wire.KindRequestSnapshot:
 				s.hub.requestResync(cl)
 			default:
 				s.closeWith(conn, websocket.ClosePolicyViolation, "unexpected "+f.Kind.String()+" frame from a client")
@@ -128,8 +128,8 @@ func (s *Server) handleConn(conn *websocket.Conn) {
 					return
 				}
 				kind := "unknown"
-				if len(b) >= deepercluster.HeaderSize {
-					kind = deepercluster.FrameKind(b[3]).String()
+				if len(b) >= wire.HeaderSize {
+					kind = wire.FrameKind(b[3]).String()
 				}
 				s.met.wsFrames.WithLabelValues(kind).Inc()
 				s.met.wsBytes.Add(float64(len(b)))

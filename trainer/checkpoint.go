@@ -13,17 +13,18 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/internal/atomicfile"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // File layout of the checkpoint (and of assignments written before they took
-// the stored form of deepercluster.MarshalAssignment): an 8-byte magic, a
+// the stored form of wire.MarshalAssignment): an 8-byte magic, a
 // uint32 format version, a uint64 payload length, a uint32 CRC-32 (IEEE) of
 // the payload, then the gob-encoded payload. The checksum catches torn or
 // corrupted files; the version lets the layout grow.
 const (
 	checkpointMagic = "DCCKPT\x00\x01"
 	// legacyAssignmentMagic framed gob-encoded assignments before they
-	// were stored as deepercluster.MarshalAssignment writes them.
+	// were stored as wire.MarshalAssignment writes them.
 	legacyAssignmentMagic = "DCASGN\x00\x01"
 	fileFormat            = 1
 	headerLen             = 8 + 4 + 8 + 4
@@ -166,10 +167,10 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 }
 
 // SaveAssignment writes one Assignment version atomically, in the one
-// stored form of an Assignment (deepercluster.MarshalAssignment).
+// stored form of an Assignment (wire.MarshalAssignment).
 func SaveAssignment(dir string, a *deepercluster.Assignment) error {
 	path := AssignmentPath(dir, a.Version)
-	if err := atomicfile.Write(path, deepercluster.MarshalAssignment(a)); err != nil {
+	if err := atomicfile.Write(path, wire.MarshalAssignment(a)); err != nil {
 		return fmt.Errorf("save assignment %s: %w", path, err)
 	}
 	return nil
@@ -190,7 +191,7 @@ func LoadAssignment(dir string, v uint32) (*deepercluster.Assignment, error) {
 		if err := decodeFrame(path, data, legacyAssignmentMagic, a); err != nil {
 			return nil, fmt.Errorf("load assignment: %w", err)
 		}
-	} else if a, err = deepercluster.UnmarshalAssignment(data); err != nil {
+	} else if a, err = wire.UnmarshalAssignment(data); err != nil {
 		return nil, fmt.Errorf("load assignment %s: %w", path, err)
 	}
 	if a.Version != v {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/internal/atomicfile"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 func TestAssignmentFiles(t *testing.T) {
@@ -20,8 +21,8 @@ func TestAssignmentFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		data, _ := os.ReadFile(AssignmentPath(dir, 3))
-		if !strings.HasPrefix(string(data), deepercluster.AssignmentMagic) {
-			t.Fatalf("file starts %q, want the stored form %q", data[:4], deepercluster.AssignmentMagic)
+		if !strings.HasPrefix(string(data), wire.AssignmentMagic) {
+			t.Fatalf("file starts %q, want the stored form %q", data[:4], wire.AssignmentMagic)
 		}
 		got, err := LoadAssignment(dir, 3)
 		if err != nil || !reflect.DeepEqual(got, a) {
@@ -54,7 +55,7 @@ func TestAssignmentFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := LoadAssignment(dir, 3)
-		if !errors.Is(err, deepercluster.ErrBadAssignmentData) || !strings.Contains(err.Error(), filepath.Base(path)) {
+		if !errors.Is(err, wire.ErrBadAssignmentData) || !strings.Contains(err.Error(), filepath.Base(path)) {
 			t.Fatalf("err = %v, want ErrBadAssignmentData naming %s", err, path)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/wasm/ui"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // app is the client's core: the websocket, the model built from the
@@ -213,20 +214,20 @@ func (a *app) loadNotes() {
 
 func (a *app) onFrame(b []byte) {
 	t0 := a.dom.now()
-	f, err := deepercluster.DecodeFrame(b)
+	f, err := wire.DecodeFrame(b)
 	a.decodeMs = a.dom.now() - t0
 	if err != nil {
 		a.reportErr("decode", err)
 		return
 	}
 	m := &a.m
-	if m.haveRun && f.Run != 0 && f.Run != m.runHash && f.Kind != deepercluster.KindSnapshot {
+	if m.haveRun && f.Run != 0 && f.Run != m.runHash && f.Kind != wire.KindSnapshot {
 		// A frame of another run: only a snapshot can start over.
 		a.sock.requestSnapshot(0)
 		return
 	}
 	switch f.Kind {
-	case deepercluster.KindSnapshot:
+	case wire.KindSnapshot:
 		fresh := m.haveRun && f.Run != m.runHash
 		if fresh {
 			m.stable = ui.Stable{}
@@ -236,7 +237,7 @@ func (a *app) onFrame(b []byte) {
 		m.asg = f.Assignment
 		a.setSummaries(f.Summaries)
 		a.newVersion(fresh)
-	case deepercluster.KindDelta:
+	case wire.KindDelta:
 		if m.asg == nil || f.Delta.From != m.asg.Version {
 			a.sock.requestSnapshot(m.version())
 			return
@@ -248,30 +249,30 @@ func (a *app) onFrame(b []byte) {
 		}
 		a.setSummaries(f.Delta.Summaries)
 		a.newVersion(false)
-	case deepercluster.KindSummaries:
+	case wire.KindSummaries:
 		if m.asg != nil && f.Version == m.asg.Version {
 			a.setSummaries(f.Summaries)
 			a.emit(summariesEvent{})
 		}
-	case deepercluster.KindProgress:
+	case wire.KindProgress:
 		m.progress = *f.Progress
 		m.run.Progress = *f.Progress
 		a.emit(progressEvent{})
-	case deepercluster.KindMetrics:
+	case wire.KindMetrics:
 		mm := *f.Metrics
 		m.metrics = &mm
 		a.emit(metricsEvent{})
-	case deepercluster.KindRunInfo:
+	case wire.KindRunInfo:
 		a.setRun(*f.Info)
 		m.runHash = f.Run
-	case deepercluster.KindHistory:
+	case wire.KindHistory:
 		m.history = f.History
 		a.emit(historyEvent{})
-	case deepercluster.KindLayout:
+	case wire.KindLayout:
 		m.layout = f.Layout
 		m.layoutPending = false
 		a.emit(layoutEvent{})
-	case deepercluster.KindLayoutDelta:
+	case wire.KindLayoutDelta:
 		if m.layout == nil {
 			return // the full layout comes with the next snapshot
 		}
@@ -280,7 +281,7 @@ func (a *app) onFrame(b []byte) {
 			return
 		}
 		a.emit(layoutEvent{delta: true})
-	case deepercluster.KindLayoutProgress:
+	case wire.KindLayoutProgress:
 		m.layoutProgress = *f.LayoutProgress
 		m.layoutPending = f.LayoutProgress.Done < 1
 		a.emit(layoutProgressEvent{})

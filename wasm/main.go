@@ -2,7 +2,7 @@
 
 // Command wasm is the explorer's browser client: it keeps a websocket to the
 // server, applies the snapshot and the deltas of cluster assignments
-// (decoded with the root package's wire format) and hands every change to
+// (decoded with package wire) and hands every change to
 // its panels: the map (a nested treemap laid out with the ui package and
 // drawn into a Go pixel buffer that reaches the canvas in one copy per
 // frame), the header, the search, the selected cluster's detail, the

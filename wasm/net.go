@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"syscall/js"
 
-	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // fetch calls the server with the browser's fetch (net/http would add
@@ -186,5 +186,5 @@ func (s *socket) send(b []byte) {
 }
 
 func (s *socket) requestSnapshot(have uint32) {
-	s.send(deepercluster.AppendRequestSnapshot(nil, have))
+	s.send(wire.AppendRequestSnapshot(nil, have))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/wasm/ui"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // The map view: every image a point at its position in the server's 2D
@@ -588,7 +589,7 @@ func (p *pointsPanel) fetchThumbs() {
 			p.a.reportErr("map thumbnails", "HTTP "+itoa(status)+" "+err)
 			return
 		}
-		batch, derr := deepercluster.DecodeThumbBatch(body)
+		batch, derr := wire.DecodeThumbBatch(body)
 		if derr != nil {
 			p.a.reportErr("map thumbnails", derr)
 			return

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"syscall/js"
 
-	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/wasm/ui"
+	"github.com/deepercluster/deepercluster/wire"
 )
 
 // The photo wall: a sub-cluster cell large enough on screen fills with its
 // images (ui.LayoutWall), drawn into the map's pixel buffer from
-// thumbnails fetched in batches (GET /api/thumbs, a deepercluster.ThumbBatch)
+// thumbnails fetched in batches (GET /api/thumbs, a wire.ThumbBatch)
 // for the visible tiles only, at the size the tiles need.
 const (
 	// wallMinCell is the least side, in screen pixels, of a cell with a
@@ -175,7 +175,7 @@ func (p *mapPanel) askThumbSize() {
 			return // the walls stay at the model's resolution
 		}
 		if px := v.Get("thumb_px"); px.Type() == js.TypeNumber && px.Int() > p.thumbs.res {
-			p.thumbs.res = min(px.Int(), deepercluster.MaxThumbPx)
+			p.thumbs.res = min(px.Int(), wire.MaxThumbPx)
 			p.dirty = true
 		}
 	})
@@ -188,7 +188,7 @@ func (p *mapPanel) fetchThumbs() {
 	if len(ts.want) == 0 || p.wall.inFlight >= thumbsInFlight || p.a.dom.now() < ts.retryAt {
 		return
 	}
-	n := min(len(ts.want), thumbBatch, max(1, deepercluster.MaxThumbBatchBytes/(ts.wantPx*ts.wantPx*3)))
+	n := min(len(ts.want), thumbBatch, max(1, wire.MaxThumbBatchBytes/(ts.wantPx*ts.wantPx*3)))
 	ids := ts.want[:n]
 	var b strings.Builder
 	b.WriteString("/api/thumbs?px=" + itoa(ts.wantPx) + "&ids=")
@@ -213,7 +213,7 @@ func (p *mapPanel) fetchThumbs() {
 			ts.retryAt = p.a.dom.now() + 2000
 			return
 		}
-		batch, derr := deepercluster.DecodeThumbBatch(body)
+		batch, derr := wire.DecodeThumbBatch(body)
 		if derr != nil {
 			p.a.reportErr("thumbnails", derr)
 			ts.retryAt = p.a.dom.now() + 2000

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 )
 
@@ -423,17 +424,17 @@ func (c *wsClient) run(stop <-chan struct{}, e *errs) {
 			return
 		}
 		c.frames++
-		f, err := deepercluster.DecodeFrame(msg)
+		f, err := wire.DecodeFrame(msg)
 		if err != nil {
 			e.add("decode frame: %v", err)
 			continue
 		}
 		switch f.Kind {
-		case deepercluster.KindSnapshot:
+		case wire.KindSnapshot:
 			c.snapshots++
 			c.a = f.Assignment
 			c.version.Store(c.a.Version)
-		case deepercluster.KindDelta:
+		case wire.KindDelta:
 			c.deltas++
 			if c.a == nil {
 				e.add("delta before any snapshot")
@@ -441,7 +442,7 @@ func (c *wsClient) run(stop <-chan struct{}, e *errs) {
 			}
 			if err := f.Delta.Apply(c.a); err != nil {
 				e.add("apply delta %d->%d: %v", f.Delta.From, f.Delta.To, err)
-				c.conn.WriteMessage(websocket.BinaryMessage, deepercluster.AppendRequestSnapshot(nil, c.a.Version))
+				c.conn.WriteMessage(websocket.BinaryMessage, wire.AppendRequestSnapshot(nil, c.a.Version))
 				continue
 			}
 			c.version.Store(c.a.Version)

@@ -11,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 )
 
@@ -44,12 +44,12 @@ func main() {
 			fmt.Fprintln(os.Stderr, "wsprobe: read:", err)
 			os.Exit(1)
 		}
-		f, err := deepercluster.DecodeFrame(msg)
+		f, err := wire.DecodeFrame(msg)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "wsprobe:", err)
 			os.Exit(1)
 		}
-		if f.Kind == deepercluster.KindSnapshot {
+		if f.Kind == wire.KindSnapshot {
 			fmt.Printf("%d %d %d %d\n", time.Since(start).Milliseconds(), connected.Milliseconds(), f.Version, len(f.Assignment.Super))
 			return
 		}

@@ -12,7 +12,8 @@ func TestLayoutFlow(t *testing.T) {
 		super bool
 		// rightOrder is the expected order of the right column's ids.
 		rightOrder []int32
-		// majorsLeft/Right: ids with two or more major links (splits, merges).
+		// splits are the left ids with two or more major links (Major >= 2),
+		// merges the right ids with two or more.
 		splits, merges []int32
 	}{
 		{

@@ -1,4 +1,4 @@
-package deepercluster
+package wire
 
 import (
 	"bytes"

@@ -1,8 +1,7 @@
-package deepercluster
+package wire
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 )
 
@@ -28,9 +27,6 @@ type ThumbBatch struct {
 	// Pix holds len(IDs) thumbnails of Px*Px*3 bytes each.
 	Pix []byte
 }
-
-// ErrBadThumbs is wrapped by DecodeThumbBatch's errors.
-var ErrBadThumbs = errors.New("bad thumbnail batch")
 
 // Limits of a batch: at most MaxThumbBatch thumbnails of at most
 // MaxThumbPx a side, and at most MaxThumbBatchBytes of pixels in all (so

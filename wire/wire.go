@@ -1,14 +1,20 @@
-package deepercluster
-
-// The wire format between the server and the browser client. Every websocket
-// message is one frame: a fixed 12-byte header and a kind-specific payload.
-// The server encodes a frame once and sends the same bytes to every client;
-// the wasm client decodes with this very code, so both ends never disagree.
+// Package wire is how the domain types of package deepercluster travel and
+// are stored: the binary frames between the server and the browser client
+// (this file; the layout frames in layout.go), the thumbnail batch container
+// (thumbs.go) and the one stored form of an Assignment (assignment.go). The
+// root package holds the types and their invariants; this package only
+// encodes and decodes them, so that the server and the wasm client share
+// one codec and neither depends on the other.
+//
+// Every websocket message is one frame: a fixed 12-byte header and a
+// kind-specific payload. The server encodes a frame once and sends the same
+// bytes to every client; the wasm client decodes with this very code, so
+// both ends never disagree.
 //
 // Header (little-endian):
 //
 //	0  'D' 'C'        magic
-//	2  WireVersion    format version
+//	2  Version        format version
 //	3  kind           FrameKind
 //	4  run  uint32    RunHash of the run id: a client notices a new run
 //	8  ver  uint32    Assignment version the frame belongs to
@@ -21,21 +27,24 @@ package deepercluster
 // Decoding trusts nothing: every length is checked against the bytes that
 // are really left before anything is allocated, strings and lists are
 // capped, and ids are validated, so a forged frame yields an error, never a
-// panic or a huge allocation.
+// panic or a huge allocation. testdata/fixtures holds one frame of every
+// kind written by the code before this package existed (TestWireFixtures).
+package wire
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
 	"time"
+
+	"github.com/deepercluster/deepercluster"
 )
 
-// WireVersion is the format version in every frame header; a decoder refuses
+// Version is the format version in every frame header; a decoder refuses
 // other versions instead of misreading them.
-const WireVersion = 3
+const Version = 3
 
 // HeaderSize is the size of the fixed frame header.
 const HeaderSize = 12
@@ -43,14 +52,14 @@ const HeaderSize = 12
 // Caps on decoded values: generous for real data, small enough that a forged
 // frame cannot make the client allocate or loop without bound.
 const (
-	// MaxWireString is the longest string a frame may hold.
-	MaxWireString = 1 << 16
-	// MaxWireTags is the most tags one cluster summary may list.
-	MaxWireTags = 1024
-	// MaxWireClusters caps M (super-clusters) in a frame.
-	MaxWireClusters = 1 << 20
-	// MaxWireImages caps the number of images an Assignment may describe.
-	MaxWireImages = 1 << 28
+	// MaxString is the longest string a frame may hold.
+	MaxString = 1 << 16
+	// MaxTags is the most tags one cluster summary may list.
+	MaxTags = 1024
+	// MaxClusters caps M (super-clusters) in a frame.
+	MaxClusters = 1 << 20
+	// MaxImages caps the number of images an Assignment may describe.
+	MaxImages = 1 << 28
 )
 
 // FrameKind says what a frame's payload is.
@@ -112,10 +121,6 @@ func (k FrameKind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-// ErrBadFrame is wrapped by every decoding error, so callers can tell a
-// corrupt or hostile frame from other failures.
-var ErrBadFrame = errors.New("bad frame")
-
 // RunHash is the 32-bit run identifier of frame headers (FNV-1a of the run
 // id): enough for a client to notice that the server switched runs.
 func RunHash(id string) uint32 {
@@ -132,125 +137,27 @@ type Frame struct {
 	// Version is the Assignment version of the header.
 	Version uint32
 
-	Info       *RunInfo         // Snapshot, RunInfo
-	Assignment *Assignment      // Snapshot
-	Summaries  []ClusterSummary // Snapshot, Summaries
-	Delta      *Delta           // Delta
-	Progress   *Progress        // Progress
-	Metrics    *Metrics         // Metrics
-	History    *History         // History
+	Info       *deepercluster.RunInfo         // Snapshot, RunInfo
+	Assignment *deepercluster.Assignment      // Snapshot
+	Summaries  []deepercluster.ClusterSummary // Snapshot, Summaries
+	Delta      *deepercluster.Delta           // Delta
+	Progress   *deepercluster.Progress        // Progress
+	Metrics    *deepercluster.Metrics         // Metrics
+	History    *deepercluster.History         // History
 	// Layout, LayoutDelta and LayoutProgress belong to the kinds of their
 	// names.
-	Layout         *Layout
-	LayoutDelta    *LayoutDelta
-	LayoutProgress *LayoutProgress
+	Layout         *deepercluster.Layout
+	LayoutDelta    *deepercluster.LayoutDelta
+	LayoutProgress *deepercluster.LayoutProgress
 	// Nonce is echoed from Ping to Pong so a client can measure round trips;
 	// for RequestSnapshot it is the version the client already holds.
 	Nonce uint64
 }
 
-// Delta turns Assignment version From into version To: the images whose
-// super- or sub-cluster changed, with their new ids, and the new hierarchy.
-// After a reclustering most images keep their place, so a delta is much
-// smaller than a snapshot.
-type Delta struct {
-	From, To uint32
-	// N is the number of images of both versions.
-	N int
-	// Index lists the changed images in increasing order; Super and Sub
-	// hold their new ids, in the same order.
-	Index []uint32
-	Super []int32
-	Sub   []int32
-	// M and SubParent are those of version To.
-	M         int
-	SubParent []int32
-	// Summaries are the cluster summaries of version To, if known when the
-	// delta was made (they may also come later in a Summaries frame).
-	Summaries []ClusterSummary
-}
-
-// DiffAssignments computes the delta from old to new. Both must describe the
-// same number of images.
-func DiffAssignments(old, new *Assignment) (Delta, error) {
-	if len(old.Super) != len(new.Super) || len(old.Sub) != len(new.Sub) {
-		return Delta{}, fmt.Errorf("diff assignments: %d images in version %d but %d in version %d",
-			len(old.Super), old.Version, len(new.Super), new.Version)
-	}
-	d := Delta{From: old.Version, To: new.Version, N: len(new.Super), M: new.M, SubParent: new.SubParent}
-	os, oz, ns, nz := old.Super, old.Sub[:len(old.Super)], new.Super[:len(old.Super)], new.Sub[:len(old.Super)]
-	for i := range os {
-		if os[i] != ns[i] || oz[i] != nz[i] {
-			d.Index = append(d.Index, uint32(i))
-			d.Super = append(d.Super, ns[i])
-			d.Sub = append(d.Sub, nz[i])
-		}
-	}
-	return d, nil
-}
-
-// Apply turns a (version From) into version To in place. It checks
-// everything first and changes nothing when the delta does not fit a or
-// would leave an invalid Assignment.
-func (d *Delta) Apply(a *Assignment) error {
-	if a.Version != d.From {
-		return fmt.Errorf("apply delta %d->%d: assignment is version %d", d.From, d.To, a.Version)
-	}
-	if len(a.Super) != d.N || len(a.Sub) != d.N {
-		return fmt.Errorf("apply delta %d->%d: delta has %d images, assignment %d", d.From, d.To, d.N, len(a.Super))
-	}
-	if len(d.Super) != len(d.Index) || len(d.Sub) != len(d.Index) {
-		return fmt.Errorf("%w: delta lists %d images but %d super and %d sub ids", ErrInvalidAssignment, len(d.Index), len(d.Super), len(d.Sub))
-	}
-	for j, p := range d.SubParent {
-		if p < 0 || int(p) >= d.M {
-			return fmt.Errorf("%w: sub-cluster %d has parent %d outside [0,%d)", ErrInvalidAssignment, j, p, d.M)
-		}
-	}
-	ok := func(i int, s, z int32) error {
-		if s < 0 || int(s) >= d.M || z < 0 || int(z) >= len(d.SubParent) || d.SubParent[z] != s {
-			return fmt.Errorf("%w: image %d would be in super-cluster %d, sub-cluster %d", ErrInvalidAssignment, i, s, z)
-		}
-		return nil
-	}
-	prev := -1
-	for j, ix := range d.Index {
-		i := int(ix)
-		if i <= prev || i >= d.N {
-			return fmt.Errorf("%w: delta index %d (image %d) out of order or outside [0,%d)", ErrInvalidAssignment, j, i, d.N)
-		}
-		prev = i
-		if err := ok(i, d.Super[j], d.Sub[j]); err != nil {
-			return err
-		}
-	}
-	// Unchanged images must still agree with a new hierarchy.
-	if a.M != d.M || !slices.Equal(a.SubParent, d.SubParent) {
-		j := 0
-		for i := range a.Super {
-			if j < len(d.Index) && int(d.Index[j]) == i {
-				j++
-				continue
-			}
-			if err := ok(i, a.Super[i], a.Sub[i]); err != nil {
-				return err
-			}
-		}
-	}
-	for j, ix := range d.Index {
-		a.Super[ix] = d.Super[j]
-		a.Sub[ix] = d.Sub[j]
-	}
-	a.M = d.M
-	a.SubParent = slices.Clone(d.SubParent)
-	a.Version = d.To
-	return nil
-}
-
 // ---- encoding ----
 
 func appendHeader(dst []byte, k FrameKind, run, version uint32) []byte {
-	dst = append(dst, 'D', 'C', WireVersion, byte(k))
+	dst = append(dst, 'D', 'C', Version, byte(k))
 	dst = binary.LittleEndian.AppendUint32(dst, run)
 	return binary.LittleEndian.AppendUint32(dst, version)
 }
@@ -304,8 +211,8 @@ func appendIndexGaps(dst []byte, idx []uint32) []byte {
 }
 
 func appendString(dst []byte, s string) []byte {
-	if len(s) > MaxWireString {
-		s = s[:MaxWireString]
+	if len(s) > MaxString {
+		s = s[:MaxString]
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
@@ -323,7 +230,7 @@ func appendHierarchy(dst []byte, m int, subParent []int32) []byte {
 	return appendIDs(dst, subParent, idWidth(m))
 }
 
-func appendSummaries(dst []byte, sums []ClusterSummary) []byte {
+func appendSummaries(dst []byte, sums []deepercluster.ClusterSummary) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(sums)))
 	for _, s := range sums {
 		dst = binary.AppendVarint(dst, int64(s.Sub))
@@ -331,8 +238,8 @@ func appendSummaries(dst []byte, sums []ClusterSummary) []byte {
 		dst = appendInt(dst, s.Size)
 		dst = appendFloat(dst, s.TopShare)
 		tags := s.TopTags
-		if len(tags) > MaxWireTags {
-			tags = tags[:MaxWireTags]
+		if len(tags) > MaxTags {
+			tags = tags[:MaxTags]
 		}
 		dst = binary.AppendUvarint(dst, uint64(len(tags)))
 		for _, t := range tags {
@@ -340,8 +247,8 @@ func appendSummaries(dst []byte, sums []ClusterSummary) []byte {
 			dst = appendInt(dst, t.Count)
 		}
 		kws := s.Keywords
-		if len(kws) > MaxWireTags {
-			kws = kws[:MaxWireTags]
+		if len(kws) > MaxTags {
+			kws = kws[:MaxTags]
 		}
 		dst = binary.AppendUvarint(dst, uint64(len(kws)))
 		for _, k := range kws {
@@ -351,7 +258,7 @@ func appendSummaries(dst []byte, sums []ClusterSummary) []byte {
 	return dst
 }
 
-func appendProgress(dst []byte, p Progress) []byte {
+func appendProgress(dst []byte, p deepercluster.Progress) []byte {
 	dst = appendString(dst, string(p.Phase))
 	for _, v := range [...]int{p.Epoch, p.Epochs, p.Step, p.Steps} {
 		dst = appendInt(dst, v)
@@ -362,7 +269,7 @@ func appendProgress(dst []byte, p Progress) []byte {
 	return dst
 }
 
-func appendRunInfo(dst []byte, info RunInfo) []byte {
+func appendRunInfo(dst []byte, info deepercluster.RunInfo) []byte {
 	dst = appendString(dst, info.ID)
 	dst = appendString(dst, info.Dataset)
 	dst = appendInt(dst, info.Images)
@@ -390,7 +297,7 @@ func appendRunInfo(dst []byte, info RunInfo) []byte {
 // AppendSnapshot appends a Snapshot frame: the run, the whole Assignment and
 // the cluster summaries, everything a client needs to start drawing. The
 // Assignment must be valid (see Assignment.Validate).
-func AppendSnapshot(dst []byte, info RunInfo, a *Assignment, sums []ClusterSummary) []byte {
+func AppendSnapshot(dst []byte, info deepercluster.RunInfo, a *deepercluster.Assignment, sums []deepercluster.ClusterSummary) []byte {
 	dst = slices.Grow(dst, HeaderSize+64+len(a.Super)*int(idWidth(a.M)+idWidth(len(a.SubParent)))+len(a.SubParent)*4+len(sums)*64)
 	dst = appendHeader(dst, KindSnapshot, RunHash(info.ID), a.Version)
 	dst = appendRunInfo(dst, info)
@@ -403,7 +310,7 @@ func AppendSnapshot(dst []byte, info RunInfo, a *Assignment, sums []ClusterSumma
 
 // AppendDelta appends a Delta frame of run (a RunHash); its header version
 // is d.To.
-func AppendDelta(dst []byte, run uint32, d *Delta) []byte {
+func AppendDelta(dst []byte, run uint32, d *deepercluster.Delta) []byte {
 	dst = slices.Grow(dst, HeaderSize+32+len(d.Index)*(3+int(idWidth(d.M)+idWidth(len(d.SubParent))))+len(d.SubParent)*4)
 	dst = appendHeader(dst, KindDelta, run, d.To)
 	dst = binary.LittleEndian.AppendUint32(dst, d.From)
@@ -417,12 +324,12 @@ func AppendDelta(dst []byte, run uint32, d *Delta) []byte {
 }
 
 // AppendProgress appends a Progress frame.
-func AppendProgress(dst []byte, run, version uint32, p Progress) []byte {
+func AppendProgress(dst []byte, run, version uint32, p deepercluster.Progress) []byte {
 	return appendProgress(appendHeader(dst, KindProgress, run, version), p)
 }
 
 // AppendMetrics appends a Metrics frame; its header version is m.Version.
-func AppendMetrics(dst []byte, run uint32, m Metrics) []byte {
+func AppendMetrics(dst []byte, run uint32, m deepercluster.Metrics) []byte {
 	dst = appendHeader(dst, KindMetrics, run, m.Version)
 	dst = appendInt(dst, m.Epoch)
 	for _, f := range [...]float64{m.StabilityNMI, m.LabelNMI, m.LabelARI, m.LabelPurity} {
@@ -434,7 +341,7 @@ func AppendMetrics(dst []byte, run uint32, m Metrics) []byte {
 // AppendHistory appends a History frame: the step points (stride, then
 // epoch and the four figures of each) and the metrics of every
 // reclustering.
-func AppendHistory(dst []byte, run, version uint32, h *History) []byte {
+func AppendHistory(dst []byte, run, version uint32, h *deepercluster.History) []byte {
 	dst = appendHeader(dst, KindHistory, run, version)
 	dst = binary.AppendUvarint(dst, uint64(max(h.Stride, 1)))
 	dst = binary.AppendUvarint(dst, uint64(len(h.Steps)))
@@ -456,13 +363,13 @@ func AppendHistory(dst []byte, run, version uint32, h *History) []byte {
 }
 
 // AppendRunInfo appends a RunInfo frame (parameters or state changed).
-func AppendRunInfo(dst []byte, info RunInfo) []byte {
+func AppendRunInfo(dst []byte, info deepercluster.RunInfo) []byte {
 	return appendRunInfo(appendHeader(dst, KindRunInfo, RunHash(info.ID), info.Version), info)
 }
 
 // AppendSummaries appends a Summaries frame: the cluster summaries of an
 // Assignment version, which the index computes after the version was sent.
-func AppendSummaries(dst []byte, run, version uint32, sums []ClusterSummary) []byte {
+func AppendSummaries(dst []byte, run, version uint32, sums []deepercluster.ClusterSummary) []byte {
 	return appendSummaries(appendHeader(dst, KindSummaries, run, version), sums)
 }
 
@@ -621,7 +528,7 @@ func (r *reader) int(what string) int {
 }
 
 func (r *reader) str(what string) string {
-	n := r.count(what, MaxWireString, 1)
+	n := r.count(what, MaxString, 1)
 	if r.err != nil {
 		return ""
 	}
@@ -685,34 +592,34 @@ func (r *reader) ids(what string, n, bound int) []int32 {
 }
 
 func (r *reader) hierarchy() (m int, subParent []int32) {
-	m = r.count("m", MaxWireClusters, 0)
+	m = r.count("m", MaxClusters, 0)
 	nsub := r.count("sub-clusters", math.MaxInt32, 1)
 	subParent = r.ids("sub parents", nsub, m)
 	return m, subParent
 }
 
-func (r *reader) summaries() []ClusterSummary {
+func (r *reader) summaries() []deepercluster.ClusterSummary {
 	// The smallest summary is 5 varints of one byte and a float: 13 bytes.
 	n := r.count("summaries", math.MaxInt32, 13)
 	if r.err != nil || n == 0 {
 		return nil
 	}
-	out := make([]ClusterSummary, n)
+	out := make([]deepercluster.ClusterSummary, n)
 	for i := range out {
 		s := &out[i]
 		s.Sub = int32(r.int("summary sub"))
 		s.Super = int32(r.int("summary super"))
 		s.Size = r.int("summary size")
 		s.TopShare = r.f64("summary top share")
-		nt := r.count("summary tags", MaxWireTags, 2)
+		nt := r.count("summary tags", MaxTags, 2)
 		if nt > 0 {
-			s.TopTags = make([]TagCount, nt)
+			s.TopTags = make([]deepercluster.TagCount, nt)
 			for j := range s.TopTags {
 				s.TopTags[j].Tag = r.str("tag")
 				s.TopTags[j].Count = r.int("tag count")
 			}
 		}
-		if nk := r.count("summary keywords", MaxWireTags, 1); nk > 0 {
+		if nk := r.count("summary keywords", MaxTags, 1); nk > 0 {
 			s.Keywords = make([]string, nk)
 			for j := range s.Keywords {
 				s.Keywords[j] = r.str("keyword")
@@ -725,9 +632,9 @@ func (r *reader) summaries() []ClusterSummary {
 	return out
 }
 
-func (r *reader) progress() Progress {
-	var p Progress
-	p.Phase = Phase(r.str("phase"))
+func (r *reader) progress() deepercluster.Progress {
+	var p deepercluster.Progress
+	p.Phase = deepercluster.Phase(r.str("phase"))
 	p.Epoch = r.int("epoch")
 	p.Epochs = r.int("epochs")
 	p.Step = r.int("step")
@@ -741,8 +648,8 @@ func (r *reader) progress() Progress {
 	return p
 }
 
-func (r *reader) runInfo() *RunInfo {
-	info := &RunInfo{}
+func (r *reader) runInfo() *deepercluster.RunInfo {
+	info := &deepercluster.RunInfo{}
 	info.ID = r.str("run id")
 	info.Dataset = r.str("dataset")
 	info.Images = r.int("images")
@@ -754,7 +661,7 @@ func (r *reader) runInfo() *RunInfo {
 	default:
 		r.fail("labels: flag %d, want 0 or 1", b)
 	}
-	info.Params.Preset = Preset(r.str("preset"))
+	info.Params.Preset = deepercluster.Preset(r.str("preset"))
 	info.Params.M = r.int("m")
 	info.Params.K = r.int("k")
 	info.Params.ReclusterEvery = r.int("recluster_every")
@@ -786,8 +693,8 @@ func DecodeFrame(b []byte) (Frame, error) {
 	if b[0] != 'D' || b[1] != 'C' {
 		return Frame{}, fmt.Errorf("%w: magic %q, want \"DC\"", ErrBadFrame, b[:2])
 	}
-	if b[2] != WireVersion {
-		return Frame{}, fmt.Errorf("%w: format version %d, want %d", ErrBadFrame, b[2], WireVersion)
+	if b[2] != Version {
+		return Frame{}, fmt.Errorf("%w: format version %d, want %d", ErrBadFrame, b[2], Version)
 	}
 	f := Frame{
 		Kind:    FrameKind(b[3]),
@@ -799,8 +706,8 @@ func DecodeFrame(b []byte) (Frame, error) {
 	case KindSnapshot:
 		f.Info = r.runInfo()
 		m, sp := r.hierarchy()
-		n := r.count("images", MaxWireImages, 2)
-		a := &Assignment{Version: f.Version, M: m, SubParent: sp}
+		n := r.count("images", MaxImages, 2)
+		a := &deepercluster.Assignment{Version: f.Version, M: m, SubParent: sp}
 		a.Super = r.ids("super ids", n, m)
 		a.Sub = r.ids("sub ids", n, len(sp))
 		f.Summaries = r.summaries()
@@ -811,17 +718,17 @@ func DecodeFrame(b []byte) (Frame, error) {
 			for i, z := range sub {
 				if sp[z] != sup[i] {
 					return Frame{}, fmt.Errorf("%w: snapshot: %w: image %d: sub-cluster %d belongs to super-cluster %d, not %d",
-						ErrBadFrame, ErrInvalidAssignment, i, z, sp[z], sup[i])
+						ErrBadFrame, deepercluster.ErrInvalidAssignment, i, z, sp[z], sup[i])
 				}
 			}
 			f.Assignment = a
 		}
 	case KindDelta:
-		d := &Delta{To: f.Version}
+		d := &deepercluster.Delta{To: f.Version}
 		d.From = r.u32("from version")
-		d.N = r.count("images", MaxWireImages, 0)
+		d.N = r.count("images", MaxImages, 0)
 		d.M, d.SubParent = r.hierarchy()
-		nc := r.count("changed images", MaxWireImages, 1)
+		nc := r.count("changed images", MaxImages, 1)
 		if nc > d.N {
 			r.fail("changed images: %d of %d", nc, d.N)
 		}
@@ -836,7 +743,7 @@ func DecodeFrame(b []byte) (Frame, error) {
 		p := r.progress()
 		f.Progress = &p
 	case KindMetrics:
-		m := Metrics{Version: f.Version}
+		m := deepercluster.Metrics{Version: f.Version}
 		m.Epoch = r.int("epoch")
 		m.StabilityNMI = r.f64("stability nmi")
 		m.LabelNMI = r.f64("label nmi")
@@ -846,22 +753,22 @@ func DecodeFrame(b []byte) (Frame, error) {
 	case KindRunInfo:
 		f.Info = r.runInfo()
 	case KindHistory:
-		h := &History{}
+		h := &deepercluster.History{}
 		stride := r.uvarint("stride")
 		if r.err == nil && (stride < 1 || stride > 1<<40) {
 			r.fail("stride %d outside [1, 2^40]", stride)
 		}
 		h.Stride = int(stride)
-		ns := r.count("step points", MaxHistoryPoints, 33)
+		ns := r.count("step points", deepercluster.MaxHistoryPoints, 33)
 		for i := 0; i < ns && r.err == nil; i++ {
-			p := StepPoint{Epoch: r.int("epoch")}
+			p := deepercluster.StepPoint{Epoch: r.int("epoch")}
 			p.LossSuper, p.LossSub = r.f64("loss super"), r.f64("loss sub")
 			p.PrecSuper, p.PrecSub = r.f64("prec super"), r.f64("prec sub")
 			h.Steps = append(h.Steps, p)
 		}
 		nm := r.count("metrics", math.MaxInt32, 37)
 		for i := 0; i < nm && r.err == nil; i++ {
-			m := Metrics{Version: r.u32("version"), Epoch: r.int("epoch")}
+			m := deepercluster.Metrics{Version: r.u32("version"), Epoch: r.int("epoch")}
 			m.StabilityNMI, m.LabelNMI = r.f64("stability nmi"), r.f64("label nmi")
 			m.LabelARI, m.LabelPurity = r.f64("label ari"), r.f64("label purity")
 			h.Metrics = append(h.Metrics, m)
@@ -876,7 +783,7 @@ func DecodeFrame(b []byte) (Frame, error) {
 	case KindLayoutDelta:
 		f.LayoutDelta = r.layoutDelta(f.Version)
 	case KindLayoutProgress:
-		p := LayoutProgress{Stage: r.str("stage"), Done: r.f64("done")}
+		p := deepercluster.LayoutProgress{Stage: r.str("stage"), Done: r.f64("done")}
 		f.LayoutProgress = &p
 	case KindPing, KindPong, KindRequestSnapshot:
 		f.Nonce = r.u64("nonce")

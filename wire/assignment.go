@@ -1,17 +1,15 @@
-package deepercluster
+package wire
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/deepercluster/deepercluster"
 )
 
 // AssignmentMagic opens every stored Assignment.
 const AssignmentMagic = "DCA1"
-
-// ErrBadAssignmentData is wrapped by UnmarshalAssignment's errors.
-var ErrBadAssignmentData = errors.New("bad stored assignment")
 
 // MarshalAssignment encodes a in the one on-disk form of an Assignment,
 // used by the trainer's run directory and by the index:
@@ -23,7 +21,7 @@ var ErrBadAssignmentData = errors.New("bad stored assignment")
 // all little-endian. Fixed-width ids keep the format trivially seekable and
 // independent of the wire format's versions; the checksum catches torn or
 // corrupted files.
-func MarshalAssignment(a *Assignment) []byte {
+func MarshalAssignment(a *deepercluster.Assignment) []byte {
 	k, n := len(a.SubParent), len(a.Super)
 	b := make([]byte, 0, 20+4*(k+2*n)+4)
 	b = append(b, AssignmentMagic...)
@@ -41,7 +39,7 @@ func MarshalAssignment(a *Assignment) []byte {
 
 // UnmarshalAssignment decodes what MarshalAssignment wrote and validates
 // the result (see Assignment.Validate).
-func UnmarshalAssignment(p []byte) (*Assignment, error) {
+func UnmarshalAssignment(p []byte) (*deepercluster.Assignment, error) {
 	if len(p) < 24 || string(p[:4]) != AssignmentMagic {
 		return nil, fmt.Errorf("%w: no %s header (%d bytes)", ErrBadAssignmentData, AssignmentMagic, len(p))
 	}
@@ -50,7 +48,7 @@ func UnmarshalAssignment(p []byte) (*Assignment, error) {
 		return nil, fmt.Errorf("%w: checksum mismatch (torn or corrupted)", ErrBadAssignmentData)
 	}
 	u := func(off int) uint32 { return binary.LittleEndian.Uint32(body[off:]) }
-	a := &Assignment{Version: u(4), M: int(u(8))}
+	a := &deepercluster.Assignment{Version: u(4), M: int(u(8))}
 	k, n := uint64(u(12)), uint64(u(16))
 	if uint64(len(body)) != 20+4*(k+2*n) {
 		return nil, fmt.Errorf("%w: %d bytes for %d sub-clusters and %d images", ErrBadAssignmentData, len(body), k, n)

@@ -1,4 +1,4 @@
-package deepercluster
+package wire
 
 import (
 	"encoding/binary"
@@ -8,12 +8,14 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/deepercluster/deepercluster"
 )
 
 // randomAssignment makes a valid assignment of n images with m super-clusters
 // and k sub-clusters in each.
-func randomAssignment(rng *rand.Rand, version uint32, n, m, k int) *Assignment {
-	a := &Assignment{Version: version, M: m, Super: make([]int32, n), Sub: make([]int32, n)}
+func randomAssignment(rng *rand.Rand, version uint32, n, m, k int) *deepercluster.Assignment {
+	a := &deepercluster.Assignment{Version: version, M: m, Super: make([]int32, n), Sub: make([]int32, n)}
 	for j := 0; j < m*k; j++ {
 		a.SubParent = append(a.SubParent, int32(j/k))
 	}
@@ -24,21 +26,21 @@ func randomAssignment(rng *rand.Rand, version uint32, n, m, k int) *Assignment {
 	return a
 }
 
-func testInfo() RunInfo {
-	return RunInfo{
+func testInfo() deepercluster.RunInfo {
+	return deepercluster.RunInfo{
 		ID: "run-2026-11-26", Dataset: "synthetic", Images: 1000, Resolution: 32, Labels: true,
-		Params:   RunParams{Preset: PresetDeeperCluster, M: 4, K: 8, ReclusterEvery: 3, PCADim: 64},
-		Progress: Progress{Phase: PhaseTraining, Epoch: 2, Epochs: 10, Step: 7, Steps: 100, Done: 0.07, LossSuper: 1.5, LossSub: 2.25, PrecSuper: 0.5, PrecSub: 0.25, ImagesPerSec: 210},
+		Params:   deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 4, K: 8, ReclusterEvery: 3, PCADim: 64},
+		Progress: deepercluster.Progress{Phase: deepercluster.PhaseTraining, Epoch: 2, Epochs: 10, Step: 7, Steps: 100, Done: 0.07, LossSuper: 1.5, LossSub: 2.25, PrecSuper: 0.5, PrecSub: 0.25, ImagesPerSec: 210},
 		Version:  3,
 		Started:  time.Date(2026, 11, 26, 10, 30, 0, 123456789, time.UTC),
 	}
 }
 
-func testSums() []ClusterSummary {
-	return []ClusterSummary{
-		{Sub: 0, Super: 0, Size: 12, TopTags: []TagCount{{"beach", 7}, {"new york", 3}}, TopShare: 7.0 / 12, Keywords: []string{"new york", "beach"}},
+func testSums() []deepercluster.ClusterSummary {
+	return []deepercluster.ClusterSummary{
+		{Sub: 0, Super: 0, Size: 12, TopTags: []deepercluster.TagCount{{Tag: "beach", Count: 7}, {Tag: "new york", Count: 3}}, TopShare: 7.0 / 12, Keywords: []string{"new york", "beach"}},
 		{Sub: 1, Super: 0, Size: 0},
-		{Sub: 5, Super: 1, Size: 99, TopTags: []TagCount{{"", 0}, {"ünïcode", 1}}, TopShare: math.Inf(1), Keywords: []string{"ünïcode"}},
+		{Sub: 5, Super: 1, Size: 99, TopTags: []deepercluster.TagCount{{Tag: "", Count: 0}, {Tag: "ünïcode", Count: 1}}, TopShare: math.Inf(1), Keywords: []string{"ünïcode"}},
 	}
 }
 
@@ -92,7 +94,7 @@ func TestSmallFramesRoundTrip(t *testing.T) {
 	info := testInfo()
 	info.Started = time.Time{}
 	prog := testInfo().Progress
-	met := Metrics{Version: 4, Epoch: 9, StabilityNMI: 0.8, LabelNMI: math.NaN(), LabelARI: -0.01, LabelPurity: 1}
+	met := deepercluster.Metrics{Version: 4, Epoch: 9, StabilityNMI: 0.8, LabelNMI: math.NaN(), LabelARI: -0.01, LabelPurity: 1}
 	cases := []struct {
 		name  string
 		b     []byte
@@ -181,7 +183,7 @@ func TestDeltaRoundTripAndApply(t *testing.T) {
 					}
 				}
 			}
-			d, err := DiffAssignments(old, next)
+			d, err := deepercluster.DiffAssignments(old, next)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +206,7 @@ func TestDeltaRoundTripAndApply(t *testing.T) {
 			if !reflect.DeepEqual(g.Summaries, testSums()) {
 				t.Fatal("summaries differ")
 			}
-			cur := &Assignment{Version: old.Version, M: old.M, Super: append([]int32(nil), old.Super...), Sub: append([]int32(nil), old.Sub...), SubParent: old.SubParent}
+			cur := &deepercluster.Assignment{Version: old.Version, M: old.M, Super: append([]int32(nil), old.Super...), Sub: append([]int32(nil), old.Sub...), SubParent: old.SubParent}
 			if err := g.Apply(cur); err != nil {
 				t.Fatal(err)
 			}
@@ -227,55 +229,6 @@ func TestDeltaRoundTripAndApply(t *testing.T) {
 	}
 }
 
-func TestDeltaApplyRefusesWithoutChange(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	base := func() *Assignment { return randomAssignment(rand.New(rand.NewPCG(7, 7)), 1, 100, 2, 2) }
-	good := func() Delta {
-		next := randomAssignment(rng, 2, 100, 2, 2)
-		d, err := DiffAssignments(base(), next)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	cases := []struct {
-		name string
-		edit func(d *Delta, a *Assignment)
-	}{
-		{"wrong from version", func(d *Delta, a *Assignment) { d.From = 5 }},
-		{"wrong image count", func(d *Delta, a *Assignment) { d.N = 99 }},
-		{"index out of range", func(d *Delta, a *Assignment) { d.Index[len(d.Index)-1] = 100 }},
-		{"index out of order", func(d *Delta, a *Assignment) { d.Index[0], d.Index[1] = d.Index[1], d.Index[0] }},
-		{"super disagrees with parent", func(d *Delta, a *Assignment) { d.Super[0] = 1 - d.Super[0] }},
-		{"parent out of range", func(d *Delta, a *Assignment) { d.SubParent[0] = 7 }},
-		{"unchanged image breaks new hierarchy", func(d *Delta, a *Assignment) {
-			d.Index, d.Super, d.Sub = nil, nil, nil
-			d.SubParent = []int32{1, 1, 0, 0}
-		}},
-		{"length mismatch", func(d *Delta, a *Assignment) { d.Sub = d.Sub[:1] }},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			d, a := good(), base()
-			d.SubParent = append([]int32(nil), d.SubParent...)
-			c.edit(&d, a)
-			if err := d.Apply(a); err == nil {
-				t.Fatal("bad delta applied")
-			}
-			if !reflect.DeepEqual(a, base()) {
-				t.Fatal("refused delta changed the assignment")
-			}
-		})
-	}
-}
-
-func TestDiffAssignmentsSizeMismatch(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	if _, err := DiffAssignments(randomAssignment(rng, 1, 10, 1, 1), randomAssignment(rng, 2, 11, 1, 1)); err == nil {
-		t.Fatal("no error for different sizes")
-	}
-}
-
 func TestDecodeFrameRejects(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	snap := AppendSnapshot(nil, testInfo(), randomAssignment(rng, 1, 50, 4, 4), testSums())
@@ -287,7 +240,7 @@ func TestDecodeFrameRejects(t *testing.T) {
 	// A forged snapshot: header, minimal run info, m=1, then a claimed
 	// 2^27 images with nothing behind them.
 	forged := appendHeader(nil, KindSnapshot, 0, 1)
-	forged = appendRunInfo(forged, RunInfo{})
+	forged = appendRunInfo(forged, deepercluster.RunInfo{})
 	forged = appendHierarchy(forged, 1, []int32{0})
 	forged = binary.AppendUvarint(forged, 1<<27)
 	// A snapshot whose sub-cluster parent disagrees with the super ids.
@@ -331,20 +284,20 @@ func FuzzDecodeFrame(f *testing.F) {
 	rng := rand.New(rand.NewPCG(10, 11))
 	a := randomAssignment(rng, 1, 40, 3, 3)
 	next := randomAssignment(rng, 2, 40, 3, 3)
-	d, _ := DiffAssignments(a, next)
+	d, _ := deepercluster.DiffAssignments(a, next)
 	d.Summaries = testSums()
 	f.Add(AppendSnapshot(nil, testInfo(), a, testSums()))
 	f.Add(AppendDelta(nil, 1, &d))
 	f.Add(AppendProgress(nil, 1, 1, testInfo().Progress))
-	f.Add(AppendMetrics(nil, 1, Metrics{Version: 1}))
+	f.Add(AppendMetrics(nil, 1, deepercluster.Metrics{Version: 1}))
 	f.Add(AppendRunInfo(nil, testInfo()))
 	f.Add(AppendSummaries(nil, 1, 1, testSums()))
 	f.Add(AppendPing(nil, 3))
 	f.Add(AppendRequestSnapshot(nil, 3))
 	f.Add(AppendHistory(nil, 1, 2, testHistory()))
-	f.Add(AppendLayout(nil, 1, &Layout{Version: 2, X: []float32{0, 1, 2}, Y: []float32{3, -1, 0}}))
-	f.Add(AppendLayoutDelta(nil, 1, &LayoutDelta{Version: 2, N: 3, Index: []uint32{0, 2}, X: []float32{1, 2}, Y: []float32{0, 5}}))
-	f.Add(AppendLayoutProgress(nil, 1, 2, LayoutProgress{Stage: "knn", Done: 0.5}))
+	f.Add(AppendLayout(nil, 1, &deepercluster.Layout{Version: 2, X: []float32{0, 1, 2}, Y: []float32{3, -1, 0}}))
+	f.Add(AppendLayoutDelta(nil, 1, &deepercluster.LayoutDelta{Version: 2, N: 3, Index: []uint32{0, 2}, X: []float32{1, 2}, Y: []float32{0, 5}}))
+	f.Add(AppendLayoutProgress(nil, 1, 2, deepercluster.LayoutProgress{Stage: "knn", Done: 0.5}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, err := DecodeFrame(b)
 		if err != nil {
@@ -368,7 +321,7 @@ func FuzzDecodeFrame(f *testing.F) {
 				t.Fatal("re-encoded snapshot differs")
 			}
 		case KindDelta:
-			cur := &Assignment{Version: fr.Delta.From, M: 1, SubParent: []int32{0}, Super: make([]int32, fr.Delta.N), Sub: make([]int32, fr.Delta.N)}
+			cur := &deepercluster.Assignment{Version: fr.Delta.From, M: 1, SubParent: []int32{0}, Super: make([]int32, fr.Delta.N), Sub: make([]int32, fr.Delta.N)}
 			if fr.Delta.Apply(cur) == nil {
 				if err := cur.Validate(); err != nil {
 					t.Fatalf("applied delta left invalid assignment: %v", err)

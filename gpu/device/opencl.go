@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -134,6 +135,9 @@ type openCL struct {
 	kernels                  map[string]clKernel
 	live                     map[*clBuffer]struct{}
 	closed                   bool
+	capturing                bool
+	recorded                 []clLaunch
+	deferred                 []*clBuffer // frees asked for during a capture
 	platformName, deviceName string
 }
 
@@ -298,6 +302,9 @@ func (d *openCL) Alloc(n int) (Buffer, error) {
 	if d.closed {
 		return nil, fmt.Errorf("opencl: alloc: %w", errClosed)
 	}
+	if d.capturing {
+		return nil, fmt.Errorf("opencl: alloc during graph capture")
+	}
 	if n < 0 {
 		return nil, fmt.Errorf("opencl: alloc of %d bytes", n)
 	}
@@ -316,6 +323,10 @@ func (d *openCL) Alloc(n int) (Buffer, error) {
 func (d *openCL) Free(b Buffer) {
 	cb, ok := b.(*clBuffer)
 	if !ok || cb == nil || cb.owner != d || cb.mem == 0 {
+		return
+	}
+	if d.capturing {
+		d.deferred = append(d.deferred, cb)
 		return
 	}
 	call(d.api.releaseMemObject, cb.mem)
@@ -342,6 +353,9 @@ func (d *openCL) copy(op string, fn uintptr, b Buffer, off, n int, p unsafe.Poin
 	cb, err := d.buffer(op, b)
 	if err != nil {
 		return err
+	}
+	if d.capturing {
+		return fmt.Errorf("opencl: %s during graph capture", op)
 	}
 	byteOff, byteLen, err := span("opencl: "+op, cb.n, off, n)
 	if err != nil || n == 0 {
@@ -457,8 +471,21 @@ func (d *openCL) buildLog(prog uintptr) (string, error) {
 }
 
 // Launch sets the arguments and queues the kernel over grid*block
-// work-items in groups of block.
+// work-items in groups of block (or checks and records it, during a
+// capture).
 func (d *openCL) Launch(name string, grid, block Dim, args ...any) error {
+	if d.capturing {
+		if err := d.launch(name, grid, block, args, false); err != nil {
+			return err
+		}
+		d.recorded = append(d.recorded, clLaunch{name, grid, block, slices.Clone(args)})
+		return nil
+	}
+	return d.launch(name, grid, block, args, true)
+}
+
+// launch checks a launch and sets its arguments, then queues it if run.
+func (d *openCL) launch(name string, grid, block Dim, args []any, run bool) error {
 	if d.closed {
 		return fmt.Errorf("opencl: launch %s: %w", name, errClosed)
 	}
@@ -504,7 +531,7 @@ func (d *openCL) Launch(name string, grid, block Dim, args ...any) error {
 			return err
 		}
 	}
-	if empty {
+	if empty || !run {
 		return nil
 	}
 	global := [3]uintptr{uintptr(g[0] * b[0]), uintptr(g[1] * b[1]), uintptr(g[2] * b[2])}
@@ -518,6 +545,9 @@ func (d *openCL) Finish() error {
 	if d.closed {
 		return fmt.Errorf("opencl: finish: %w", errClosed)
 	}
+	if d.capturing {
+		return fmt.Errorf("opencl: finish during graph capture")
+	}
 	return clErr("clFinish", call(d.api.finish, d.queue))
 }
 
@@ -526,6 +556,9 @@ func (d *openCL) Finish() error {
 func (d *openCL) Close() error {
 	if d.closed {
 		return nil
+	}
+	if d.capturing {
+		return fmt.Errorf("opencl: close during graph capture (call EndCapture first)")
 	}
 	err := clErr("clFinish", call(d.api.finish, d.queue))
 	for _, k := range d.kernels {
@@ -543,4 +576,67 @@ func (d *openCL) Close() error {
 	d.kernels, d.programs, d.live = nil, nil, nil
 	d.closed = true
 	return err
+}
+
+// clLaunch is one recorded launch.
+type clLaunch struct {
+	name        string
+	grid, block Dim
+	args        []any
+}
+
+// clGraph replays recorded launches in order. OpenCL 1.2 has no graphs;
+// this keeps the backend's graph path one code path, tested on PoCL.
+type clGraph struct {
+	d        *openCL
+	launches []clLaunch
+	closed   bool
+}
+
+// BeginCapture starts recording launches (Graphs).
+func (d *openCL) BeginCapture() error {
+	if d.closed {
+		return fmt.Errorf("opencl: BeginCapture: %w", errClosed)
+	}
+	if d.capturing {
+		return fmt.Errorf("opencl: BeginCapture: already in a graph capture")
+	}
+	d.capturing, d.recorded = true, nil
+	return nil
+}
+
+// EndCapture stops recording and returns the recorded launches as a Graph.
+func (d *openCL) EndCapture() (Graph, error) {
+	if !d.capturing {
+		return nil, fmt.Errorf("opencl: EndCapture without BeginCapture")
+	}
+	g := &clGraph{d: d, launches: d.recorded}
+	d.capturing, d.recorded = false, nil
+	for _, b := range d.deferred {
+		d.Free(b)
+	}
+	d.deferred = nil
+	return g, nil
+}
+
+// Launch queues the recorded launches.
+func (g *clGraph) Launch() error {
+	if g.closed {
+		return fmt.Errorf("opencl: launch of a closed graph")
+	}
+	if g.d.capturing {
+		return fmt.Errorf("opencl: graph launch during graph capture")
+	}
+	for _, l := range g.launches {
+		if err := g.d.launch(l.name, l.grid, l.block, l.args, true); err != nil {
+			return fmt.Errorf("opencl: graph: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close drops the recording.
+func (g *clGraph) Close() error {
+	g.closed, g.launches = true, nil
+	return nil
 }

@@ -10,7 +10,7 @@ WASM     := static/main.wasm
 # beside copies of the page's files. The shipped $(WASM) has no hooks.
 WASMTEST := e2e/testdata/static-dctest
 
-.PHONY: build build-pipeline wasm run test deps bench-deps fmt-check lint fuzz \
+.PHONY: build build-pipeline wasm run test deps bench-deps fmt-check lint fuzz ptx \
 	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-similar \
 	bench-map bench-pipeline
 
@@ -38,7 +38,15 @@ wasm:
 run: build
 	./$(BIN) serve
 
-# Debian packages the tests need (chromium, dataset-fashion-mnist), where missing.
+# PTX for the CUDA path, from the kernel sources in gpu/kernels with Debian
+# clang-19 (no CUDA toolkit): committed, since GPU machines have no
+# compiler. `make test` runs TestPTXUpToDate (gpu/kernels), which
+# regenerates it and fails when the committed copy differs.
+ptx:
+	$(GO) run ./gpu/kernels/ptxgen -clang clang-19 -dir gpu/kernels -out gpu/kernels/ptx
+
+# Debian packages the tests need (chromium, dataset-fashion-mnist, clang-19,
+# OpenCL with PoCL), where missing.
 deps:
 	@scripts/install-deps.sh
 

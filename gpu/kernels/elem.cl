@@ -3,12 +3,12 @@
    Launch 1-d kernels with block 256, grid ceil(n/256). */
 #include "compat.h"
 
-#define GID (BLOCK_X * BLOCK_DIM_X + THREAD_X)
+#define GID (GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0))
 
 /* pool2_fwd: y (B, C, S/2, S/2) is the 2x2 max of x (B, C, S, S), floor
    size; arg[o] is the plane index y*S+x of the first maximum in scan order
    (the gradient goes there, as the CPU backend's). total = B*C*(S/2)^2. */
-KERNEL void pool2_fwd(GLOBAL const float* x, GLOBAL float* y, GLOBAL int* arg, int S, int total) {
+KERNEL pool2_fwd(GLOBAL const float* x, GLOBAL float* y, GLOBAL int* arg, int S, int total) {
   int o = GID;
   if (o >= total) return;
   int H = S / 2, HH = H * H, plane = o / HH, q = o - plane * HH, oy = q / H, ox = q - oy * H;
@@ -30,7 +30,7 @@ KERNEL void pool2_fwd(GLOBAL const float* x, GLOBAL float* y, GLOBAL int* arg, i
 /* pool2_bwd: dx (B, C, S, S) from dy (B, C, S/2, S/2): each input pixel
    gets its window's gradient if it was the window's maximum, else 0 (rows
    and columns past the last full window too). total = B*C*S*S. */
-KERNEL void pool2_bwd(GLOBAL const float* dy, GLOBAL const int* arg, GLOBAL float* dx, int S, int total) {
+KERNEL pool2_bwd(GLOBAL const float* dy, GLOBAL const int* arg, GLOBAL float* dx, int S, int total) {
   int i = GID;
   if (i >= total) return;
   int SS = S * S, plane = i / SS, p = i - plane * SS, iy = p / S, ix = p - iy * S;
@@ -44,7 +44,7 @@ KERNEL void pool2_bwd(GLOBAL const float* dy, GLOBAL const int* arg, GLOBAL floa
 }
 
 /* bias_act: y[r, j] += bias[j] over rows x cols, then the ReLU if relu. */
-KERNEL void bias_act(GLOBAL float* y, GLOBAL const float* bias, int cols, int total, int relu) {
+KERNEL bias_act(GLOBAL float* y, GLOBAL const float* bias, int cols, int total, int relu) {
   int i = GID;
   if (i >= total) return;
   float v = y[i] + bias[i % cols];
@@ -53,7 +53,7 @@ KERNEL void bias_act(GLOBAL float* y, GLOBAL const float* bias, int cols, int to
 }
 
 /* relu: y = max(x, 0). */
-KERNEL void relu(GLOBAL const float* x, GLOBAL float* y, int n) {
+KERNEL relu(GLOBAL const float* x, GLOBAL float* y, int n) {
   int i = GID;
   if (i >= n) return;
   float v = x[i];
@@ -61,14 +61,14 @@ KERNEL void relu(GLOBAL const float* x, GLOBAL float* y, int n) {
 }
 
 /* relu_bwd: dx = dy where y > 0, else 0 (y is the ReLU's input or output). */
-KERNEL void relu_bwd(GLOBAL const float* y, GLOBAL const float* dy, GLOBAL float* dx, int n) {
+KERNEL relu_bwd(GLOBAL const float* y, GLOBAL const float* dy, GLOBAL float* dx, int n) {
   int i = GID;
   if (i >= n) return;
   dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 /* col_sum: dst[off + j] = sum over rows r, in order, of x[r*cols + j]. */
-KERNEL void col_sum(GLOBAL const float* x, int rows, int cols, GLOBAL float* dst, int off) {
+KERNEL col_sum(GLOBAL const float* x, int rows, int cols, GLOBAL float* dst, int off) {
   int j = GID;
   if (j >= cols) return;
   float s = 0.0f;
@@ -78,7 +78,7 @@ KERNEL void col_sum(GLOBAL const float* x, int rows, int cols, GLOBAL float* dst
 
 /* sgd: PyTorch's SGD with momentum and weight decay over n values from
    element off: g += wd*w; buf = mom*buf + g; w -= lr*buf. */
-KERNEL void sgd(GLOBAL float* w, GLOBAL const float* g, GLOBAL float* buf, int off, int n, float lr, float mom,
+KERNEL sgd(GLOBAL float* w, GLOBAL const float* g, GLOBAL float* buf, int off, int n, float lr, float mom,
                 float wd) {
   int i = GID;
   if (i >= n) return;
@@ -90,7 +90,7 @@ KERNEL void sgd(GLOBAL float* w, GLOBAL const float* g, GLOBAL float* buf, int o
 }
 
 /* fill: x[off .. off+n) = v. */
-KERNEL void fill(GLOBAL float* x, int off, int n, float v) {
+KERNEL fill(GLOBAL float* x, int off, int n, float v) {
   int i = GID;
   if (i >= n) return;
   x[off + i] = v;

@@ -11,10 +11,10 @@
 /* bn_partial: part[c*P + p] = sum over the p-th of P slices of channel c's
    Bn*SS values of x (mode 0) or of (x - mean[c])^2 (mode 1).
    Launch: grid (P, C), block 256. */
-KERNEL void bn_partial(GLOBAL const float* x, GLOBAL const float* mean, GLOBAL float* part, int Bn, int C, int SS,
+KERNEL bn_partial(GLOBAL const float* x, GLOBAL const float* mean, GLOBAL float* part, int Bn, int C, int SS,
                        int P, int mode) {
   LOCAL float red[BN_THREADS];
-  int p = BLOCK_X, c = BLOCK_Y, t = THREAD_X;
+  int p = GROUP_ID(0), c = GROUP_ID(1), t = LOCAL_ID(0);
   int count = Bn * SS, chunk = (count + P - 1) / P;
   int lo = p * chunk, hi = lo + chunk < count ? lo + chunk : count;
   float m = mode ? mean[c] : 0.0f;
@@ -38,8 +38,8 @@ KERNEL void bn_partial(GLOBAL const float* x, GLOBAL const float* mean, GLOBAL f
 }
 
 /* bn_mean: mean[c] = (sum of part[c*P ...]) / count. Launch: grid ceil(C/64), block 64. */
-KERNEL void bn_mean(GLOBAL const float* part, int P, int C, int count, GLOBAL float* mean) {
-  int c = BLOCK_X * BLOCK_DIM_X + THREAD_X;
+KERNEL bn_mean(GLOBAL const float* part, int P, int C, int count, GLOBAL float* mean) {
+  int c = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (c >= C) return;
   float s = 0.0f;
   for (int p = 0; p < P; p++) s += part[c * P + p];
@@ -50,9 +50,9 @@ KERNEL void bn_mean(GLOBAL const float* part, int P, int C, int count, GLOBAL fl
    the biased variance, and the running statistics move by momentum
    (PyTorch's rule, the running variance unbiased).
    Launch: grid ceil(C/64), block 64. */
-KERNEL void bn_var(GLOBAL const float* part, int P, int C, int count, GLOBAL const float* mean,
+KERNEL bn_var(GLOBAL const float* part, int P, int C, int count, GLOBAL const float* mean,
                    GLOBAL float* invstd, GLOBAL float* runMean, GLOBAL float* runVar, float momentum, float eps) {
-  int c = BLOCK_X * BLOCK_DIM_X + THREAD_X;
+  int c = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (c >= C) return;
   float s = 0.0f;
   for (int p = 0; p < P; p++) s += part[c * P + p];
@@ -64,9 +64,9 @@ KERNEL void bn_var(GLOBAL const float* part, int P, int C, int count, GLOBAL con
 
 /* bn_relu_fwd: y = max(gamma*((x-mean)*invstd) + beta, 0).
    Launch: grid ceil(total/256), block 256. */
-KERNEL void bn_relu_fwd(GLOBAL const float* x, GLOBAL float* y, GLOBAL const float* mean, GLOBAL const float* invstd,
+KERNEL bn_relu_fwd(GLOBAL const float* x, GLOBAL float* y, GLOBAL const float* mean, GLOBAL const float* invstd,
                         GLOBAL const float* gamma, GLOBAL const float* beta, int C, int SS, int total) {
-  int i = BLOCK_X * BLOCK_DIM_X + THREAD_X;
+  int i = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (i >= total) return;
   int c = (i / SS) % C;
   float v = gamma[c] * ((x[i] - mean[c]) * invstd[c]) + beta[c];
@@ -75,9 +75,9 @@ KERNEL void bn_relu_fwd(GLOBAL const float* x, GLOBAL float* y, GLOBAL const flo
 
 /* bn_relu_eval: eval mode, y = max(gamma*(x-rm)/sqrt(rv+eps) + beta, 0).
    Launch: grid ceil(total/256), block 256. */
-KERNEL void bn_relu_eval(GLOBAL const float* x, GLOBAL float* y, GLOBAL const float* rmean, GLOBAL const float* rvar,
+KERNEL bn_relu_eval(GLOBAL const float* x, GLOBAL float* y, GLOBAL const float* rmean, GLOBAL const float* rvar,
                          GLOBAL const float* gamma, GLOBAL const float* beta, float eps, int C, int SS, int total) {
-  int i = BLOCK_X * BLOCK_DIM_X + THREAD_X;
+  int i = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (i >= total) return;
   int c = (i / SS) % C;
   float sc = gamma[c] / SQRTF(rvar[c] + eps);
@@ -88,12 +88,12 @@ KERNEL void bn_relu_eval(GLOBAL const float* x, GLOBAL float* y, GLOBAL const fl
 /* bn_bwd_partial: with dz = dy where y > 0 (the ReLU) and h = (x-mean)*invstd,
    part[(c*P + p)*2] = sum dz*h and part[(c*P + p)*2 + 1] = sum dz over the
    p-th slice of channel c. Launch: grid (P, C), block 256. */
-KERNEL void bn_bwd_partial(GLOBAL const float* x, GLOBAL const float* y, GLOBAL const float* dy,
+KERNEL bn_bwd_partial(GLOBAL const float* x, GLOBAL const float* y, GLOBAL const float* dy,
                            GLOBAL const float* mean, GLOBAL const float* invstd, GLOBAL float* part, int Bn, int C,
                            int SS, int P) {
   LOCAL float rg[BN_THREADS];
   LOCAL float rb[BN_THREADS];
-  int p = BLOCK_X, c = BLOCK_Y, t = THREAD_X;
+  int p = GROUP_ID(0), c = GROUP_ID(1), t = LOCAL_ID(0);
   int count = Bn * SS, chunk = (count + P - 1) / P;
   int lo = p * chunk, hi = lo + chunk < count ? lo + chunk : count;
   float m = mean[c], is = invstd[c];
@@ -123,9 +123,9 @@ KERNEL void bn_bwd_partial(GLOBAL const float* x, GLOBAL const float* y, GLOBAL 
 
 /* bn_bwd_final: dgamma, dbeta, and coef[c*3 ...] = (gamma*invstd,
    mean of dz, mean of dz*h) for bn_bwd_dx. Launch: grid ceil(C/64), block 64. */
-KERNEL void bn_bwd_final(GLOBAL const float* part, int P, int C, int count, GLOBAL const float* gamma,
+KERNEL bn_bwd_final(GLOBAL const float* part, int P, int C, int count, GLOBAL const float* gamma,
                          GLOBAL const float* invstd, GLOBAL float* dgamma, GLOBAL float* dbeta, GLOBAL float* coef) {
-  int c = BLOCK_X * BLOCK_DIM_X + THREAD_X;
+  int c = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (c >= C) return;
   float sg = 0.0f, sb = 0.0f;
   for (int p = 0; p < P; p++) {
@@ -141,10 +141,10 @@ KERNEL void bn_bwd_final(GLOBAL const float* part, int P, int C, int count, GLOB
 
 /* bn_bwd_dx: dx = k*((dz - mean dz) - h*mean(dz*h)).
    Launch: grid ceil(total/256), block 256. */
-KERNEL void bn_bwd_dx(GLOBAL const float* x, GLOBAL const float* y, GLOBAL const float* dy, GLOBAL float* dx,
+KERNEL bn_bwd_dx(GLOBAL const float* x, GLOBAL const float* y, GLOBAL const float* dy, GLOBAL float* dx,
                       GLOBAL const float* mean, GLOBAL const float* invstd, GLOBAL const float* coef, int C, int SS,
                       int total) {
-  int i = BLOCK_X * BLOCK_DIM_X + THREAD_X;
+  int i = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (i >= total) return;
   int c = (i / SS) % C;
   float dz = y[i] > 0.0f ? dy[i] : 0.0f;

@@ -3,12 +3,12 @@
    here. Launch 1-d kernels with block 256, grid ceil(n/256). */
 #include "compat.h"
 
-#define LGID (BLOCK_X * BLOCK_DIM_X + THREAD_X)
+#define LGID (GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0))
 
 /* softmax_xent: per row i of logits (B, C): loss[i] = logsumexp - logit of
    target[i]; dl = (softmax - onehot)*scale (scale = 1/B: the mean over the
    batch); hit[i] = 1 when the first maximum is the target. */
-KERNEL void softmax_xent(GLOBAL const float* logits, GLOBAL const int* target, GLOBAL float* dl, GLOBAL float* loss,
+KERNEL softmax_xent(GLOBAL const float* logits, GLOBAL const int* target, GLOBAL float* dl, GLOBAL float* loss,
                          GLOBAL int* hit, int Bn, int C, float scale) {
   int i = LGID;
   if (i >= Bn) return;
@@ -36,7 +36,7 @@ KERNEL void softmax_xent(GLOBAL const float* logits, GLOBAL const int* target, G
 
 /* subhead_fwd: out[i, k] = sum_j h[i, j] * W[s, j*K + k] + Wb[s, k] with
    s = super[i]; W stacked (S, H*K). n = B*K threads. */
-KERNEL void subhead_fwd(GLOBAL const float* h, GLOBAL const float* W, GLOBAL const float* Wb, GLOBAL const int* super,
+KERNEL subhead_fwd(GLOBAL const float* h, GLOBAL const float* W, GLOBAL const float* Wb, GLOBAL const int* super,
                         GLOBAL float* out, int Bn, int H, int K) {
   int t = LGID;
   if (t >= Bn * K) return;
@@ -49,7 +49,7 @@ KERNEL void subhead_fwd(GLOBAL const float* h, GLOBAL const float* W, GLOBAL con
 
 /* subhead_dh: dh[i, j] (+)= sum_k W[s, j*K + k] * dl[i, k]; adds to dh
    when accumulate (V's part is already there). n = B*H threads. */
-KERNEL void subhead_dh(GLOBAL const float* dl, GLOBAL const float* W, GLOBAL const int* super, GLOBAL float* dh,
+KERNEL subhead_dh(GLOBAL const float* dl, GLOBAL const float* W, GLOBAL const int* super, GLOBAL float* dh,
                        int Bn, int H, int K, int accumulate) {
   int t = LGID;
   if (t >= Bn * H) return;
@@ -64,7 +64,7 @@ KERNEL void subhead_dh(GLOBAL const float* dl, GLOBAL const float* W, GLOBAL con
    batch order, of h[i, j]*dl[i, k] (0 for a super-class absent from the
    batch); the last S*K threads do the bias, dWb[s, k] = sum dl[i, k].
    n = S*H*K + S*K threads. */
-KERNEL void subhead_dw(GLOBAL const float* h, GLOBAL const float* dl, GLOBAL const int* super, GLOBAL float* dW,
+KERNEL subhead_dw(GLOBAL const float* h, GLOBAL const float* dl, GLOBAL const int* super, GLOBAL float* dW,
                        GLOBAL float* dWb, int Bn, int S, int H, int K) {
   int t = LGID;
   int nw = S * H * K;

@@ -106,6 +106,21 @@ type Backend struct {
 	hostHit                  []int32
 	allocated                []device.Buffer
 	headBufs                 []device.Buffer
+
+	// graph replay (Options.PlainLaunches off, device.Graphs offered):
+	// the launches of a step recorded once, for the current heads and
+	// learning rate, and replayed by every step after.
+	graphs  device.Graphs
+	graph   device.Graph
+	graphLR float64
+}
+
+// Options are the GPU backend's choices beyond trainer.BackendConfig.
+type Options struct {
+	// PlainLaunches issues every kernel of every step one by one even
+	// where the device can record a step once and replay it
+	// (device.Graphs): the reference the graph path is tested against.
+	PlainLaunches bool
 }
 
 var _ trainer.Backend = (*Backend)(nil)
@@ -115,10 +130,14 @@ var _ trainer.Backend = (*Backend)(nil)
 // backend's network, and no heads until the first SetHeads or LoadState.
 // The backend does not own dev: Close frees its buffers, not the device.
 func NewBackend(dev device.Device, cfg trainer.BackendConfig) (trainer.Backend, error) {
-	return newBackend(dev, cfg)
+	return NewBackendWith(dev, cfg, Options{})
 }
 
-func newBackend(dev device.Device, cfg trainer.BackendConfig) (*Backend, error) {
+// NewBackendWith is NewBackend with Options. Unless opt.PlainLaunches, a
+// device that offers device.Graphs (a CUDA graph on CUDA, a recorded
+// launch list on OpenCL) gets each training step as one replay: a small
+// network's step is launch-bound on a GPU.
+func NewBackendWith(dev device.Device, cfg trainer.BackendConfig, opt Options) (*Backend, error) {
 	if cfg.Batch < 2 {
 		return nil, fmt.Errorf("gpu: batch size must be at least 2 (BatchNorm), got %d", cfg.Batch)
 	}
@@ -127,6 +146,9 @@ func newBackend(dev device.Device, cfg trainer.BackendConfig) (*Backend, error) 
 		return nil, fmt.Errorf("gpu: %w", err)
 	}
 	be := &Backend{dev: dev, o: ops{dev}, cfg: cfg.Model, b: cfg.Batch, lr: cfg.LR, mom: cfg.Momentum, wd: cfg.WeightDecay}
+	if g, ok := dev.(device.Graphs); ok && !opt.PlainLaunches {
+		be.graphs = g
+	}
 	if err := be.build(init); err != nil {
 		be.Close()
 		return nil, err
@@ -347,6 +369,7 @@ func (be *Backend) setHeads(s, k int, recs []trainer.TensorRecord) error {
 }
 
 func (be *Backend) freeHeads() {
+	be.dropGraph()
 	for _, b := range be.headBufs {
 		be.dev.Free(b)
 	}
@@ -442,7 +465,7 @@ func (be *Backend) Step(bt *trainer.Batch) (trainer.StepStats, error) {
 	if h == nil {
 		return st, errors.New("gpu: no heads yet")
 	}
-	B, r, H := be.b, be.cfg.Resolution, be.cfg.Hidden
+	B, r := be.b, be.cfg.Resolution
 	if len(bt.X) != B*3*r*r || len(bt.Super) != B || len(bt.Sub) != B {
 		return st, fmt.Errorf("gpu: batch of %d values, %d super and %d sub targets, want batch %d", len(bt.X), len(bt.Super), len(bt.Sub), B)
 	}
@@ -465,41 +488,10 @@ func (be *Backend) Step(bt *trainer.Batch) (trainer.StepStats, error) {
 	if err := be.dev.WriteI32(be.sub, 0, sub); err != nil {
 		return st, fmt.Errorf("gpu: upload targets: %w", err)
 	}
-	if err := be.forwardTrunk(B, true); err != nil {
+	if err := be.runStep(); err != nil {
 		return st, err
 	}
-	o := be.o
-	if err := o.relu(be.feat, be.hr, B*H); err != nil {
-		return st, err
-	}
-	scale := float32(1) / float32(B)
-	if h.v != nil {
-		if err := o.gemm(false, false, B, h.s, H, 1, be.hr, 0, H, h.v.w, 0, h.s, 0, be.logS, 0, h.s); err != nil {
-			return st, err
-		}
-		if err := o.biasAct(be.logS, h.vb.w, B, h.s, false); err != nil {
-			return st, err
-		}
-		if err := o.softmaxXent(be.logS, be.super, be.dlS, be.lossS, be.hitS, B, h.s, scale); err != nil {
-			return st, err
-		}
-	}
-	if h.w != nil {
-		if err := o.subheadFwd(be.hr, h.w.w, h.wb.w, be.super, be.logZ, B, H, h.k); err != nil {
-			return st, err
-		}
-		if err := o.softmaxXent(be.logZ, be.sub, be.dlZ, be.lossZ, be.hitZ, B, h.k, scale); err != nil {
-			return st, err
-		}
-	}
-	if err := be.backward(); err != nil {
-		return st, err
-	}
-	lr, mom, wd := float32(be.lr), float32(be.mom), float32(be.wd)
 	for _, p := range be.learnable() {
-		if err := o.sgd(p.w, p.g, p.m, p.n, lr, mom, wd); err != nil {
-			return st, err
-		}
 		p.hasMom = true
 	}
 	if err := be.dev.Finish(); err != nil {
@@ -520,6 +512,89 @@ func (be *Backend) Step(bt *trainer.Batch) (trainer.StepStats, error) {
 		return st, errors.New("gpu: loss is NaN (learning rate too high?)")
 	}
 	return st, nil
+}
+
+// runStep queues the step's launches: replays the recorded graph where
+// there is one (recording it first when the heads or the learning rate
+// changed), else launches them one by one.
+func (be *Backend) runStep() error {
+	if be.graphs == nil {
+		return be.launchStep()
+	}
+	if be.graph == nil || be.graphLR != be.lr {
+		be.dropGraph()
+		if err := be.graphs.BeginCapture(); err != nil {
+			return fmt.Errorf("gpu: capture a step: %w", err)
+		}
+		err := be.launchStep()
+		g, endErr := be.graphs.EndCapture()
+		if err != nil {
+			if g != nil {
+				g.Close()
+			}
+			return err
+		}
+		if endErr != nil {
+			return fmt.Errorf("gpu: capture a step: %w", endErr)
+		}
+		be.graph, be.graphLR = g, be.lr
+	}
+	if err := be.graph.Launch(); err != nil {
+		return fmt.Errorf("gpu: replay a step: %w", err)
+	}
+	return nil
+}
+
+// dropGraph forgets the recorded step (its buffers or scalars changed).
+func (be *Backend) dropGraph() {
+	if be.graph != nil {
+		be.graph.Close()
+		be.graph = nil
+	}
+}
+
+// launchStep queues one training step's kernels on the batch and targets
+// already on the device: forward, the heads' losses, backward, SGD. It
+// queues launches only (no copies), so that it can be recorded.
+func (be *Backend) launchStep() error {
+	h, o := be.hd, be.o
+	B, H := be.b, be.cfg.Hidden
+	if err := be.forwardTrunk(B, true); err != nil {
+		return err
+	}
+	if err := o.relu(be.feat, be.hr, B*H); err != nil {
+		return err
+	}
+	scale := float32(1) / float32(B)
+	if h.v != nil {
+		if err := o.gemm(false, false, B, h.s, H, 1, be.hr, 0, H, h.v.w, 0, h.s, 0, be.logS, 0, h.s); err != nil {
+			return err
+		}
+		if err := o.biasAct(be.logS, h.vb.w, B, h.s, false); err != nil {
+			return err
+		}
+		if err := o.softmaxXent(be.logS, be.super, be.dlS, be.lossS, be.hitS, B, h.s, scale); err != nil {
+			return err
+		}
+	}
+	if h.w != nil {
+		if err := o.subheadFwd(be.hr, h.w.w, h.wb.w, be.super, be.logZ, B, H, h.k); err != nil {
+			return err
+		}
+		if err := o.softmaxXent(be.logZ, be.sub, be.dlZ, be.lossZ, be.hitZ, B, h.k, scale); err != nil {
+			return err
+		}
+	}
+	if err := be.backward(); err != nil {
+		return err
+	}
+	lr, mom, wd := float32(be.lr), float32(be.mom), float32(be.wd)
+	for _, p := range be.learnable() {
+		if err := o.sgd(p.w, p.g, p.m, p.n, lr, mom, wd); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lossStats reads one head's per-sample losses and hits back: the mean
@@ -770,6 +845,7 @@ func (be *Backend) LoadState(st *trainer.State) error {
 // device stays open; its owner closes it).
 func (be *Backend) Close() error {
 	be.freeHeads()
+	be.graphs = nil
 	for _, b := range be.allocated {
 		be.dev.Free(b)
 	}

@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/deepercluster/deepercluster/gpu/device"
@@ -13,9 +14,7 @@ func onDevice(dev device.Device) trainer.NewBackendFunc {
 	return func(cfg trainer.BackendConfig) (trainer.Backend, error) { return NewBackend(dev, cfg) }
 }
 
-func TestOpenCLBackendContract(t *testing.T) {
-	dev := openTestDevice(t)
-	defer dev.Close()
+func testBackendContract(t *testing.T, dev device.Device) {
 	for _, tc := range []struct {
 		name  string
 		check func(*testing.T, trainer.NewBackendFunc)
@@ -25,4 +24,70 @@ func TestOpenCLBackendContract(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.check(t, onDevice(dev)) })
 	}
+}
+
+// testGraphMatchesPlain: a backend that replays recorded steps
+// (device.Graphs) and one that launches every kernel take the same steps
+// from the same state, with a learning-rate change and new heads on the
+// way, and must end bit for bit equal.
+func testGraphMatchesPlain(t *testing.T, dev device.Device) {
+	if _, ok := dev.(device.Graphs); !ok {
+		t.Fatalf("the %s device offers no graphs", dev.Kind())
+	}
+	cfg := trainer.BackendConfig{Model: trainer.ModelConfig{Resolution: 12, Width: 4, Depth: 2, ConvsPerStage: 2, Hidden: 8},
+		Batch: 3, LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4, Seed: 5}
+	plain, err := NewBackendWith(dev, cfg, Options{PlainLaunches: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	graph, err := NewBackendWith(dev, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer graph.Close()
+	if graph.graphs == nil || plain.graphs != nil {
+		t.Fatal("graph replay is not chosen as asked")
+	}
+	const s, k = 5, 3
+	rng := rand.New(rand.NewPCG(8, 1))
+	ra, rb := rand.New(rand.NewPCG(2, 2)), rand.New(rand.NewPCG(2, 2))
+	for round := range 2 {
+		if err := plain.SetHeads(s, k, ra); err != nil {
+			t.Fatal(err)
+		}
+		if err := graph.SetHeads(s, k, rb); err != nil {
+			t.Fatal(err)
+		}
+		for step := range 3 {
+			if step == 2 {
+				plain.SetLR(0.01)
+				graph.SetLR(0.01)
+			}
+			b := backendtest.RandomBatch(rng, cfg.Batch, 12, s, k)
+			sp, err := plain.Step(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sg, err := graph.Step(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sp != sg {
+				t.Fatalf("round %d step %d: plain %+v, graph %+v", round, step, sp, sg)
+			}
+		}
+		if graph.graph == nil {
+			t.Fatal("no step was recorded")
+		}
+	}
+	a, err := plain.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := graph.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backendtest.SameState(t, b, a)
 }

@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"github.com/deepercluster/deepercluster/gpu/device"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -55,14 +56,12 @@ func relClose(a, b float64) bool {
 	return math.Abs(a-b) <= kernelTol*max(math.Abs(a), math.Abs(b), 1e-3)
 }
 
-// TestOpenCLStepMatchesCPU starts the CPU and the OpenCL backends from
+// testStepMatchesCPU starts the CPU and the OpenCL backends from
 // the same State and gives them the same batches: losses, precisions,
 // every updated weight, momentum and running statistic, and the extracted
 // features must agree within 1e-3 (relative to each tensor's scale).
 // Checkpoints go cpu -> opencl -> cpu along the way.
-func TestOpenCLStepMatchesCPU(t *testing.T) {
-	dev := openTestDevice(t)
-	defer dev.Close()
+func testStepMatchesCPU(t *testing.T, dev device.Device) {
 	for _, tc := range []struct {
 		name string
 		cfg  trainer.ModelConfig
@@ -159,11 +158,9 @@ func TestOpenCLStepMatchesCPU(t *testing.T) {
 	}
 }
 
-// TestOpenCLLossFalls trains a short run on a fixed set of batches and
+// testLossFalls trains a short run on a fixed set of batches and
 // wants the mean loss of the last pass clearly below the first's.
-func TestOpenCLLossFalls(t *testing.T) {
-	dev := openTestDevice(t)
-	defer dev.Close()
+func testLossFalls(t *testing.T, dev device.Device) {
 	cfg := trainer.BackendConfig{Model: trainer.ModelConfig{Resolution: 8, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16},
 		Batch: 8, LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4, Seed: 1}
 	g, err := NewBackend(dev, cfg)

@@ -101,9 +101,7 @@ func checkClose(t *testing.T, what string, got []float32, want []float64) {
 	}
 }
 
-func TestOpenCLGemm(t *testing.T) {
-	dev := openTestDevice(t)
-	defer dev.Close()
+func testGemm(t *testing.T, dev device.Device) {
 	o := ops{dev}
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, tc := range []struct {
@@ -190,9 +188,7 @@ func convRef(x, w []float32, b, cin, cout, s int) []float64 {
 	return y
 }
 
-func TestOpenCLConv(t *testing.T) {
-	dev := openTestDevice(t)
-	defer dev.Close()
+func testConv(t *testing.T, dev device.Device) {
 	o := ops{dev}
 	rng := rand.New(rand.NewPCG(2, 1))
 	for _, tc := range []struct{ b, cin, cout, s int }{

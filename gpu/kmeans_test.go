@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"github.com/deepercluster/deepercluster/gpu/device"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -26,12 +27,10 @@ func blobs(rng *rand.Rand, n, d, k int) (x, cent []float32) {
 	return x, cent
 }
 
-// TestOpenCLKMeansAssign: the GPU assignment equals the CPU engine's
+// testKMeansAssign: the GPU assignment equals the CPU engine's
 // (cluster.Assign) on at least 99.9% of points, and their sums of squared
 // distances agree.
-func TestOpenCLKMeansAssign(t *testing.T) {
-	dev := openTestDevice(t)
-	defer dev.Close()
+func testKMeansAssign(t *testing.T, dev device.Device) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	for _, tc := range []struct{ n, d, k int }{
 		{1, 3, 1},
@@ -67,11 +66,9 @@ func TestOpenCLKMeansAssign(t *testing.T) {
 	}
 }
 
-// TestOpenCLKMeansUpdate: centroids are the float64 means of their points;
+// testKMeansUpdate: centroids are the float64 means of their points;
 // an empty cluster keeps its centroid; sizes are the label counts.
-func TestOpenCLKMeansUpdate(t *testing.T) {
-	dev := openTestDevice(t)
-	defer dev.Close()
+func testKMeansUpdate(t *testing.T, dev device.Device) {
 	rng := rand.New(rand.NewPCG(4, 2))
 	const n, d, k = 517, 13, 9
 	x, cent := blobs(rng, n, d, k)

@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"github.com/deepercluster/deepercluster/gpu/device"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -50,9 +51,7 @@ func f64(v []float32) []float64 {
 	return out
 }
 
-func TestOpenCLBatchNorm(t *testing.T) {
-	dev := openTestDevice(t)
-	defer dev.Close()
+func testBatchNorm(t *testing.T, dev device.Device) {
 	o := ops{dev}
 	rng := rand.New(rand.NewPCG(5, 5))
 	for _, tc := range []struct{ b, c, ss int }{
@@ -147,9 +146,7 @@ func TestOpenCLBatchNorm(t *testing.T) {
 	}
 }
 
-func TestOpenCLPool(t *testing.T) {
-	dev := openTestDevice(t)
-	defer dev.Close()
+func testPool(t *testing.T, dev device.Device) {
 	o := ops{dev}
 	rng := rand.New(rand.NewPCG(6, 6))
 	for _, tc := range []struct{ planes, s int }{{1, 2}, {3, 5}, {7, 8}, {2, 9}} {
@@ -193,11 +190,9 @@ func TestOpenCLPool(t *testing.T) {
 	}
 }
 
-// TestOpenCLElementwise covers the fc and optimiser kernels: bias (with
+// testElementwise covers the fc and optimiser kernels: bias (with
 // and without ReLU), ReLU and its gradient, column sums, SGD, fill.
-func TestOpenCLElementwise(t *testing.T) {
-	dev := openTestDevice(t)
-	defer dev.Close()
+func testElementwise(t *testing.T, dev device.Device) {
 	o := ops{dev}
 	rng := rand.New(rand.NewPCG(7, 7))
 	for _, tc := range []struct{ rows, cols int }{{1, 1}, {3, 7}, {5, 300}} {
@@ -272,11 +267,9 @@ func TestOpenCLElementwise(t *testing.T) {
 	}
 }
 
-// TestOpenCLHeads covers the loss side: softmax cross-entropy (loss, hit,
+// testHeads covers the loss side: softmax cross-entropy (loss, hit,
 // gradient) and the sub-heads' forward, input and weight gradients.
-func TestOpenCLHeads(t *testing.T) {
-	dev := openTestDevice(t)
-	defer dev.Close()
+func testHeads(t *testing.T, dev device.Device) {
 	o := ops{dev}
 	rng := rand.New(rand.NewPCG(8, 8))
 	for _, tc := range []struct{ b, s, h, k int }{{1, 1, 3, 2}, {3, 4, 5, 3}, {9, 7, 70, 11}} {

@@ -66,15 +66,28 @@ func (o ops) gemm(transA, transB bool, m, n, k int, alpha float32, a device.Buff
 		b, int32(offB), int32(ldb), b2i(transB), beta, c, int32(offC), int32(ldc))
 }
 
+// convTile picks a convolution kernel's tile shape for a product of m
+// rows: NAME (64 rows a block) or, for m <= 32, NAME_m16 (16 rows), which
+// wastes less of the block on a layer with few channels. It returns the
+// kernel name and the grid's y.
+func convTile(name string, m int) (string, int) {
+	if m <= 32 {
+		return name + "_m16", ceilDiv(m, 16)
+	}
+	return name, ceilDiv(m, tile)
+}
+
 // convFwd is y (b, cout, s, s) = conv3x3(x (b, cin, s, s), w (cout, cin, 3, 3)).
 func (o ops) convFwd(x, w, y device.Buffer, b, cin, cout, s int) error {
-	return o.launch("conv3_fwd", device.Dim{ceilDiv(b*s*s, tile), ceilDiv(cout, tile), 1}, tileBlock,
+	name, gy := convTile("conv3_fwd", cout)
+	return o.launch(name, device.Dim{ceilDiv(b*s*s, tile), gy, 1}, tileBlock,
 		x, w, y, int32(b), int32(cin), int32(cout), int32(s))
 }
 
 // convDX is the input gradient dx (b, cin, s, s) of convFwd from dy.
 func (o ops) convDX(dy, w, dx device.Buffer, b, cin, cout, s int) error {
-	return o.launch("conv3_dx", device.Dim{ceilDiv(b*s*s, tile), ceilDiv(cin, tile), 1}, tileBlock,
+	name, gy := convTile("conv3_dx", cin)
+	return o.launch(name, device.Dim{ceilDiv(b*s*s, tile), gy, 1}, tileBlock,
 		dy, w, dx, int32(b), int32(cin), int32(cout), int32(s))
 }
 
@@ -83,7 +96,7 @@ func (o ops) convDX(dy, w, dx device.Buffer, b, cin, cout, s int) error {
 // large, a function of the shapes only (so a step's result never depends
 // on the device).
 func convSplits(b, s int) int {
-	return max(1, min(32, b*s*s/2048))
+	return max(1, min(64, b*s*s/2048))
 }
 
 // convDWScratch is the partial-sum memory convDW needs, in floats.
@@ -105,7 +118,8 @@ func (o ops) convDW(x, dy, dw, part device.Buffer, b, cin, cout, s int) error {
 	if sp > 1 {
 		dst = part
 	}
-	if err := o.launch("conv3_dw", device.Dim{ceilDiv(cin*9, tile), ceilDiv(cout, tile), sp}, tileBlock,
+	name, gy := convTile("conv3_dw", cout)
+	if err := o.launch(name, device.Dim{ceilDiv(cin*9, tile), gy, sp}, tileBlock,
 		x, dy, dst, int32(b), int32(cin), int32(cout), int32(s), int32(chunk)); err != nil {
 		return err
 	}

@@ -107,12 +107,16 @@ type Backend struct {
 	allocated                []device.Buffer
 	headBufs                 []device.Buffer
 
+	// lrBuf holds the learning rate for the sgd kernel; lrOnDev is the
+	// value it holds (NaN before the first step).
+	lrBuf   device.Buffer
+	lrOnDev float64
+
 	// graph replay (Options.PlainLaunches off, device.Graphs offered):
-	// the launches of a step recorded once, for the current heads and
-	// learning rate, and replayed by every step after.
-	graphs  device.Graphs
-	graph   device.Graph
-	graphLR float64
+	// the launches of a step recorded once for the current heads and
+	// replayed by every step after.
+	graphs device.Graphs
+	graph  device.Graph
 }
 
 // Options are the GPU backend's choices beyond trainer.BackendConfig.
@@ -145,7 +149,8 @@ func NewBackendWith(dev device.Device, cfg trainer.BackendConfig, opt Options) (
 	if err != nil {
 		return nil, fmt.Errorf("gpu: %w", err)
 	}
-	be := &Backend{dev: dev, o: ops{dev}, cfg: cfg.Model, b: cfg.Batch, lr: cfg.LR, mom: cfg.Momentum, wd: cfg.WeightDecay}
+	be := &Backend{dev: dev, o: ops{dev}, cfg: cfg.Model, b: cfg.Batch, lr: cfg.LR, mom: cfg.Momentum, wd: cfg.WeightDecay,
+		lrOnDev: math.NaN()}
 	if g, ok := dev.(device.Graphs); ok && !opt.PlainLaunches {
 		be.graphs = g
 	}
@@ -283,7 +288,8 @@ func (be *Backend) build(init []trainer.TensorRecord) error {
 		dst *device.Buffer
 		n   int
 	}{{&be.x, B * 3 * cfg.Resolution * cfg.Resolution}, {&be.f1, B * H}, {&be.feat, B * H}, {&be.hr, B * H},
-		{&be.dA, maxAct}, {&be.dB, maxAct}, {&be.dh, B * H}, {&be.df, B * H}, {&be.bnPart, bnPart}, {&be.dwPart, dwPart}}
+		{&be.dA, maxAct}, {&be.dB, maxAct}, {&be.dh, B * H}, {&be.df, B * H}, {&be.bnPart, bnPart}, {&be.dwPart, dwPart},
+		{&be.lrBuf, 1}}
 	if cfg.Sobel {
 		bufs = append(bufs, struct {
 			dst *device.Buffer
@@ -488,6 +494,12 @@ func (be *Backend) Step(bt *trainer.Batch) (trainer.StepStats, error) {
 	if err := be.dev.WriteI32(be.sub, 0, sub); err != nil {
 		return st, fmt.Errorf("gpu: upload targets: %w", err)
 	}
+	if be.lr != be.lrOnDev {
+		if err := be.dev.WriteF32(be.lrBuf, 0, []float32{float32(be.lr)}); err != nil {
+			return st, fmt.Errorf("gpu: upload learning rate: %w", err)
+		}
+		be.lrOnDev = be.lr
+	}
 	if err := be.runStep(); err != nil {
 		return st, err
 	}
@@ -515,14 +527,13 @@ func (be *Backend) Step(bt *trainer.Batch) (trainer.StepStats, error) {
 }
 
 // runStep queues the step's launches: replays the recorded graph where
-// there is one (recording it first when the heads or the learning rate
-// changed), else launches them one by one.
+// there is one (recording it first after new heads), else launches them
+// one by one.
 func (be *Backend) runStep() error {
 	if be.graphs == nil {
 		return be.launchStep()
 	}
-	if be.graph == nil || be.graphLR != be.lr {
-		be.dropGraph()
+	if be.graph == nil {
 		if err := be.graphs.BeginCapture(); err != nil {
 			return fmt.Errorf("gpu: capture a step: %w", err)
 		}
@@ -537,7 +548,7 @@ func (be *Backend) runStep() error {
 		if endErr != nil {
 			return fmt.Errorf("gpu: capture a step: %w", endErr)
 		}
-		be.graph, be.graphLR = g, be.lr
+		be.graph = g
 	}
 	if err := be.graph.Launch(); err != nil {
 		return fmt.Errorf("gpu: replay a step: %w", err)
@@ -588,9 +599,9 @@ func (be *Backend) launchStep() error {
 	if err := be.backward(); err != nil {
 		return err
 	}
-	lr, mom, wd := float32(be.lr), float32(be.mom), float32(be.wd)
+	mom, wd := float32(be.mom), float32(be.wd)
 	for _, p := range be.learnable() {
-		if err := o.sgd(p.w, p.g, p.m, p.n, lr, mom, wd); err != nil {
+		if err := o.sgd(p.w, p.g, p.m, p.n, be.lrBuf, mom, wd); err != nil {
 			return err
 		}
 	}

@@ -28,8 +28,9 @@ func testBackendContract(t *testing.T, dev device.Device) {
 
 // testGraphMatchesPlain: a backend that replays recorded steps
 // (device.Graphs) and one that launches every kernel take the same steps
-// from the same state, with a learning-rate change and new heads on the
-// way, and must end bit for bit equal.
+// from the same state, with a learning rate that changes every step (as
+// the cosine schedule's) and new heads on the way, and must end bit for
+// bit equal.
 func testGraphMatchesPlain(t *testing.T, dev device.Device) {
 	if _, ok := dev.(device.Graphs); !ok {
 		t.Fatalf("the %s device offers no graphs", dev.Kind())
@@ -59,11 +60,11 @@ func testGraphMatchesPlain(t *testing.T, dev device.Device) {
 		if err := graph.SetHeads(s, k, rb); err != nil {
 			t.Fatal(err)
 		}
+		var recorded device.Graph
 		for step := range 3 {
-			if step == 2 {
-				plain.SetLR(0.01)
-				graph.SetLR(0.01)
-			}
+			lr := 0.05 / float64(step+1)
+			plain.SetLR(lr)
+			graph.SetLR(lr)
 			b := backendtest.RandomBatch(rng, cfg.Batch, 12, s, k)
 			sp, err := plain.Step(b)
 			if err != nil {
@@ -76,9 +77,13 @@ func testGraphMatchesPlain(t *testing.T, dev device.Device) {
 			if sp != sg {
 				t.Fatalf("round %d step %d: plain %+v, graph %+v", round, step, sp, sg)
 			}
-		}
-		if graph.graph == nil {
-			t.Fatal("no step was recorded")
+			if graph.graph == nil {
+				t.Fatal("no step was recorded")
+			}
+			if step > 0 && graph.graph != recorded {
+				t.Fatalf("round %d step %d: the step was recorded again after a change of learning rate", round, step)
+			}
+			recorded = graph.graph
 		}
 	}
 	a, err := plain.State()

@@ -16,7 +16,7 @@ import (
 // newCPU makes the CPU backend for cfg. While trainer.BackendConfig still
 // has ExtractBatch (branch i25 removes it), the CPU backend requires it to
 // be positive; it is set by name so this file compiles before and after.
-func newCPU(t *testing.T, cfg trainer.BackendConfig) trainer.Backend {
+func newCPU(t testing.TB, cfg trainer.BackendConfig) trainer.Backend {
 	t.Helper()
 	if f := reflect.ValueOf(&cfg).Elem().FieldByName("ExtractBatch"); f.IsValid() && f.Int() == 0 {
 		f.SetInt(int64(cfg.Batch))

@@ -250,7 +250,7 @@ func testElementwise(t *testing.T, dev device.Device) {
 				ww[i] = float64(w[i]) - lr*wb[i]
 			}
 			wB, bB := upload(t, dev, w), upload(t, dev, buf)
-			if err := o.sgd(wB, upload(t, dev, g), bB, n, lr, mom, wd); err != nil {
+			if err := o.sgd(wB, upload(t, dev, g), bB, n, upload(t, dev, []float32{lr}), mom, wd); err != nil {
 				t.Fatal(err)
 			}
 			checkClose(t, "sgd weights", download(t, dev, wB, n), ww)

@@ -218,8 +218,9 @@ func (o ops) colSum(x device.Buffer, rows, cols int, dst device.Buffer) error {
 	return o.line("col_sum", cols, x, int32(rows), int32(cols), dst, int32(0))
 }
 
-// sgd is one PyTorch SGD update of n weights.
-func (o ops) sgd(w, g, buf device.Buffer, n int, lr, mom, wd float32) error {
+// sgd is one PyTorch SGD update of n weights, with the learning rate in
+// lr[0] (a device buffer: a recorded step follows a schedule).
+func (o ops) sgd(w, g, buf device.Buffer, n int, lr device.Buffer, mom, wd float32) error {
 	return o.line("sgd", n, w, g, buf, int32(0), int32(n), lr, mom, wd)
 }
 

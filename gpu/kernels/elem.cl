@@ -77,11 +77,14 @@ KERNEL col_sum(GLOBAL const float* x, int rows, int cols, GLOBAL float* dst, int
 }
 
 /* sgd: PyTorch's SGD with momentum and weight decay over n values from
-   element off: g += wd*w; buf = mom*buf + g; w -= lr*buf. */
-KERNEL sgd(GLOBAL float* w, GLOBAL const float* g, GLOBAL float* buf, int off, int n, float lr, float mom,
-                float wd) {
+   element off: g += wd*w; buf = mom*buf + g; w -= lr*buf. The learning
+   rate is read from lr[0], a buffer, so that a recorded step (a CUDA
+   graph) follows a schedule without being recorded again. */
+KERNEL sgd(GLOBAL float* w, GLOBAL const float* g, GLOBAL float* buf, int off, int n, GLOBAL const float* lrbuf,
+           float mom, float wd) {
   int i = GID;
   if (i >= n) return;
+  float lr = lrbuf[0];
   i += off;
   float gi = g[i] + wd * w[i];
   float b = mom * buf[i] + gi;

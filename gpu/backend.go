@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 
 	"github.com/deepercluster/deepercluster/gpu/device"
 	"github.com/deepercluster/deepercluster/trainer"
@@ -820,9 +819,20 @@ func (be *Backend) LoadState(st *trainer.State) error {
 		}
 		srcs[i] = src
 	}
-	for _, p := range be.learnable() {
-		if rec := st.Tensor(momentumPrefix + p.name); rec != nil && len(rec.Data) != p.n && !strings.HasPrefix(p.name, "head/") {
-			return fmt.Errorf("gpu: tensor %q has %d values, the model wants %d", rec.Name, len(rec.Data), p.n)
+	// momentum is loaded only with heads (as the CPU backend does); check
+	// its sizes before anything is written
+	if headRecs != nil {
+		sizes := map[string]int{}
+		for _, p := range be.trunkParams() {
+			sizes[p.name] = p.n
+		}
+		for _, r := range headRecs {
+			sizes[r.Name] = len(r.Data)
+		}
+		for name, n := range sizes {
+			if rec := st.Tensor(momentumPrefix + name); rec != nil && len(rec.Data) != n {
+				return fmt.Errorf("gpu: tensor %q has %d values, the model wants %d", rec.Name, len(rec.Data), n)
+			}
 		}
 	}
 	for i, p := range trunk {
@@ -840,9 +850,6 @@ func (be *Backend) LoadState(st *trainer.State) error {
 		rec := st.Tensor(momentumPrefix + p.name)
 		if rec == nil {
 			continue // no step taken since the heads were made
-		}
-		if len(rec.Data) != p.n {
-			return fmt.Errorf("gpu: tensor %q has %d values, the model wants %d", rec.Name, len(rec.Data), p.n)
 		}
 		if err := be.dev.WriteF32(p.m, 0, rec.Data); err != nil {
 			return fmt.Errorf("gpu: upload %s: %w", rec.Name, err)

@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/deepercluster/deepercluster/gpu/device"
@@ -21,6 +22,7 @@ func testBackendContract(t *testing.T, dev device.Device) {
 	}{
 		{"contract", backendtest.Contract},
 		{"load-rejects", backendtest.LoadStateRejects},
+		{"momentum-rejects", momentumRejects},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.check(t, onDevice(dev)) })
 	}
@@ -95,4 +97,49 @@ func testGraphMatchesPlain(t *testing.T, dev device.Device) {
 		t.Fatal(err)
 	}
 	backendtest.SameState(t, b, a)
+}
+
+// momentumRejects: a state whose momentum has the wrong size is refused
+// whole, naming the tensor, and leaves the backend as it was.
+func momentumRejects(t *testing.T, newBackend trainer.NewBackendFunc) {
+	cfg := backendtest.ContractConfig()
+	a, err := newBackend(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	rng := rand.New(rand.NewPCG(1, 1))
+	if err := a.SetHeads(4, 3, rng); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Step(backendtest.RandomBatch(rng, cfg.Batch, cfg.Model.Resolution, 4, 3)); err != nil {
+		t.Fatal(err)
+	}
+	before, err := a.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := a.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range bad.Tensors {
+		r := &bad.Tensors[i]
+		switch {
+		case r.Name == "momentum/fc1.weight":
+			r.Data = r.Data[:len(r.Data)-1]
+		case !strings.HasPrefix(r.Name, "momentum/"):
+			for j := range r.Data {
+				r.Data[j] += 1
+			}
+		}
+	}
+	if err := a.LoadState(bad); err == nil || !strings.Contains(err.Error(), "momentum/fc1.weight") {
+		t.Fatalf("loading a state with a short momentum: err = %v", err)
+	}
+	after, err := a.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backendtest.SameState(t, after, before)
 }

@@ -116,6 +116,8 @@ type Backend struct {
 	// replayed by every step after.
 	graphs device.Graphs
 	graph  device.Graph
+	// ownDev: Close closes dev (Options.CloseDevice)
+	ownDev bool
 }
 
 // Options are the GPU backend's choices beyond trainer.BackendConfig.
@@ -124,6 +126,10 @@ type Options struct {
 	// where the device can record a step once and replay it
 	// (device.Graphs): the reference the graph path is tested against.
 	PlainLaunches bool
+	// CloseDevice hands the device to the backend: its Close (or a failed
+	// NewBackendWith) closes the device too. For a trainer.NewBackendFunc
+	// that opens a device per backend.
+	CloseDevice bool
 }
 
 var _ trainer.Backend = (*Backend)(nil)
@@ -150,6 +156,7 @@ func NewBackendWith(dev device.Device, cfg trainer.BackendConfig, opt Options) (
 	}
 	be := &Backend{dev: dev, o: ops{dev}, cfg: cfg.Model, b: cfg.Batch, lr: cfg.LR, mom: cfg.Momentum, wd: cfg.WeightDecay,
 		lrOnDev: math.NaN()}
+	be.ownDev = opt.CloseDevice
 	if g, ok := dev.(device.Graphs); ok && !opt.PlainLaunches {
 		be.graphs = g
 	}
@@ -859,14 +866,24 @@ func (be *Backend) LoadState(st *trainer.State) error {
 	return nil
 }
 
-// Close implements trainer.Backend: it frees the backend's buffers (the
-// device stays open; its owner closes it).
+// Close implements trainer.Backend: it frees the backend's buffers; the
+// device stays open unless the backend owns it (Options.CloseDevice).
 func (be *Backend) Close() error {
+	if be.dev == nil {
+		return nil
+	}
 	be.freeHeads()
 	be.graphs = nil
 	for _, b := range be.allocated {
 		be.dev.Free(b)
 	}
 	be.allocated = nil
-	return nil
+	var err error
+	if be.ownDev {
+		if err = be.dev.Close(); err != nil {
+			err = fmt.Errorf("gpu: close %s device: %w", be.dev.Kind(), err)
+		}
+	}
+	be.dev = nil
+	return err
 }

@@ -143,3 +143,32 @@ func momentumRejects(t *testing.T, newBackend trainer.NewBackendFunc) {
 	}
 	backendtest.SameState(t, after, before)
 }
+
+// TestOpenCLCloseDevice: a backend given its device closes it with itself;
+// one that is not leaves it open.
+func TestOpenCLCloseDevice(t *testing.T) {
+	cfg := backendtest.ContractConfig()
+	for _, own := range []bool{false, true} {
+		dev := openTestDevice(t)
+		be, err := NewBackendWith(dev, cfg, Options{CloseDevice: own})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := be.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := be.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		buf, err := dev.Alloc(16)
+		if own != (err != nil) {
+			t.Fatalf("CloseDevice %v: Alloc after the backend's Close: %v", own, err)
+		}
+		if !own {
+			dev.Free(buf)
+			if err := dev.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

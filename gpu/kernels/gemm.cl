@@ -35,9 +35,10 @@
    n0 + tx + 16j. LOADA and LOADB are evaluated only inside the matrices.
    AK (BK) nonzero says A (B) is contiguous along k in memory, so that
    neighbouring threads load neighbouring k (coalesced); else they load
-   neighbouring rows (columns). Every thread of the block must reach it
-   (it has barriers). */
-#define GEMM_TILE(RM, RN, AK, BK, M, N, m0, n0, kb, ke, LOADA, LOADB)          \
+   neighbouring rows (columns). ADV() runs after each step of TB_K, for
+   loaders that keep per-thread state along k. Every thread of the block
+   must reach it (it has barriers). */
+#define GEMM_TILE(RM, RN, AK, BK, M, N, m0, n0, kb, ke, LOADA, LOADB, ADV)     \
   {                                                                            \
     int tx_ = LOCAL_ID(0), ty_ = LOCAL_ID(1), tid_ = ty_ * 16 + tx_;           \
     for (int k0_ = (kb); k0_ < (ke); k0_ += TB_K) {                            \
@@ -74,8 +75,12 @@
           for (int j_ = 0; j_ < (RN); j_++) acc[i_][j_] += a_[i_] * b_[j_];    \
       }                                                                        \
       BARRIER();                                                               \
+      ADV();                                                                   \
     }                                                                          \
   }
+
+/* NO_ADV is the ADV of a tile loop that keeps no per-step state. */
+#define NO_ADV()
 
 /* GEMM_STORE calls STORE(m, n, v) for each of the thread's outputs inside
    M x N. */
@@ -107,7 +112,7 @@ KERNEL sgemm(int M, int N, int K, float alpha, GLOBAL const float* A, int offA, 
              GLOBAL const float* B, int offB, int ldb, int transB, float beta, GLOBAL float* C, int offC, int ldc) {
   GEMM_DECL(4, 4)
   int m0 = GROUP_ID(1) * 64, n0 = GROUP_ID(0) * 64;
-  GEMM_TILE(4, 4, !transA, transB, M, N, m0, n0, 0, K, SG_A, SG_B)
+  GEMM_TILE(4, 4, !transA, transB, M, N, m0, n0, 0, K, SG_A, SG_B, NO_ADV)
   GEMM_STORE(4, 4, M, N, m0, n0, SG_STORE)
 }
 
@@ -127,35 +132,44 @@ KERNEL sum_splits(GLOBAL const float* part, int splits, int n, GLOBAL float* dst
    one GEMM dimension: n = b*S*S + y*S + x. Each kernel comes in the two
    tile shapes: NAME (64x64) and NAME_m16 (16x64, for M <= 32); block
    (16, 16), grid (ceil(N/64), ceil(M/(16*RM)), 1 or the weight gradient's
-   slices). */
+   slices).
 
-DEVICE float conv_patch(GLOBAL const float* X, int C, int S, int k, int n) {
+   A pixel's (b, y, x) costs divisions by runtime values, so each thread
+   finds its pixel once: with the pixels along N (loaded with BK = 0 and
+   RN = 4) a thread always loads column nn = tid % 64 of the tile; with the
+   pixels along K (the weight gradient, AK = BK = 1) it always loads row
+   kk = tid % 16 of the step and moves its pixel on by TB_K after each
+   step (ADV). Divisions by 9 and 3 are by constants, cheap. */
+
+/* conv_tap: X[b, ci, y+dy, x+dx] or 0 outside the image, for tap k =
+   ci*9 + ky*3 + kx with (dy, dx) = (ky-1, kx-1), or (1-ky, 1-kx) when flip
+   (the input gradient's flipped kernel). */
+DEVICE float conv_tap(GLOBAL const float* X, int C, int S, int k, int b, int y, int x, int flip) {
   int ci = k / 9, r = k - ci * 9, ky = r / 3, kx = r - ky * 3;
-  int SS = S * S, b = n / SS, p = n - b * SS, py = p / S, y = py + ky - 1, x = p - py * S + kx - 1;
-  if (y < 0 || y >= S || x < 0 || x >= S) return 0.0f;
-  return X[((b * C + ci) * S + y) * S + x];
+  int yy = flip ? y + 1 - ky : y + ky - 1, xx = flip ? x + 1 - kx : x + kx - 1;
+  if (yy < 0 || yy >= S || xx < 0 || xx >= S) return 0.0f;
+  return X[((b * C + ci) * S + yy) * S + xx];
 }
 
-DEVICE float conv_patch_t(GLOBAL const float* D, int C, int S, int k, int n) {
-  int co = k / 9, r = k - co * 9, ky = r / 3, kx = r - ky * 3;
-  int SS = S * S, b = n / SS, p = n - b * SS, py = p / S, y = py + 1 - ky, x = p - py * S + 1 - kx;
-  if (y < 0 || y >= S || x < 0 || x >= S) return 0.0f;
-  return D[((b * C + co) * S + y) * S + x];
-}
+/* CONV_PIXEL sets (pb, py, px) to the pixel of column n0 + tid%64. */
+#define CONV_PIXEL                                                \
+  int pn_ = n0 + (LOCAL_ID(1) * 16 + LOCAL_ID(0)) % 64;           \
+  int pb = pn_ / SS, pq_ = pn_ - pb * SS, py = pq_ / S, px = pq_ - py * S;
 
 /* forward: Y (B, Cout, S, S) = W (Cout, Cin*9) * im2col(X) (Cin*9, B*S*S). */
 #define CF_A(m, k) W[(m) * (Cin * 9) + (k)]
-#define CF_B(k, n) conv_patch(X, Cin, S, (k), (n))
-#define CF_STORE(m, n, v)                \
-  {                                      \
-    int b_ = (n) / SS;                   \
-    Y[(b_ * Cout + (m)) * SS + (n) - b_ * SS] = (v); \
+#define CF_B(k, n) conv_tap(X, Cin, S, (k), pb, py, px, 0)
+#define CF_STORE(m, n, v)                              \
+  {                                                    \
+    int b_ = (n) / SS;                                 \
+    Y[(b_ * Cout + (m)) * SS + (n) - b_ * SS] = (v);   \
   }
-#define CONV_FWD(RM)                                          \
-  GEMM_DECL(RM, 4)                                            \
-  int M = Cout, N = Bn * S * S, K = Cin * 9, SS = S * S;      \
-  int m0 = GROUP_ID(1) * 16 * (RM), n0 = GROUP_ID(0) * 64;    \
-  GEMM_TILE(RM, 4, 1, 0, M, N, m0, n0, 0, K, CF_A, CF_B)            \
+#define CONV_FWD(RM)                                                \
+  GEMM_DECL(RM, 4)                                                  \
+  int M = Cout, N = Bn * S * S, K = Cin * 9, SS = S * S;            \
+  int m0 = GROUP_ID(1) * 16 * (RM), n0 = GROUP_ID(0) * 64;          \
+  CONV_PIXEL                                                        \
+  GEMM_TILE(RM, 4, 1, 0, M, N, m0, n0, 0, K, CF_A, CF_B, NO_ADV)    \
   GEMM_STORE(RM, 4, M, N, m0, n0, CF_STORE)
 
 KERNEL conv3_fwd(GLOBAL const float* X, GLOBAL const float* W, GLOBAL float* Y, int Bn, int Cin, int Cout, int S) {
@@ -169,17 +183,18 @@ KERNEL conv3_fwd_m16(GLOBAL const float* X, GLOBAL const float* W, GLOBAL float*
 /* input gradient: dX (B, Cin, S, S) = W' (Cin, Cout*9) * patches of dY
    flipped: dX[ci, y, x] = sum W[co, ci, ky, kx] dY[co, y+1-ky, x+1-kx]. */
 #define CD_A(m, k) W[((k) / 9 * Cin + (m)) * 9 + (k) % 9]
-#define CD_B(k, n) conv_patch_t(dY, Cout, S, (k), (n))
-#define CD_STORE(m, n, v)                \
-  {                                      \
-    int b_ = (n) / SS;                   \
-    dX[(b_ * Cin + (m)) * SS + (n) - b_ * SS] = (v); \
+#define CD_B(k, n) conv_tap(dY, Cout, S, (k), pb, py, px, 1)
+#define CD_STORE(m, n, v)                              \
+  {                                                    \
+    int b_ = (n) / SS;                                 \
+    dX[(b_ * Cin + (m)) * SS + (n) - b_ * SS] = (v);   \
   }
-#define CONV_DX(RM)                                           \
-  GEMM_DECL(RM, 4)                                            \
-  int M = Cin, N = Bn * S * S, K = Cout * 9, SS = S * S;      \
-  int m0 = GROUP_ID(1) * 16 * (RM), n0 = GROUP_ID(0) * 64;    \
-  GEMM_TILE(RM, 4, 1, 0, M, N, m0, n0, 0, K, CD_A, CD_B)            \
+#define CONV_DX(RM)                                                 \
+  GEMM_DECL(RM, 4)                                                  \
+  int M = Cin, N = Bn * S * S, K = Cout * 9, SS = S * S;            \
+  int m0 = GROUP_ID(1) * 16 * (RM), n0 = GROUP_ID(0) * 64;          \
+  CONV_PIXEL                                                        \
+  GEMM_TILE(RM, 4, 1, 0, M, N, m0, n0, 0, K, CD_A, CD_B, NO_ADV)    \
   GEMM_STORE(RM, 4, M, N, m0, n0, CD_STORE)
 
 KERNEL conv3_dx(GLOBAL const float* dY, GLOBAL const float* W, GLOBAL float* dX, int Bn, int Cin, int Cout, int S) {
@@ -193,17 +208,32 @@ KERNEL conv3_dx_m16(GLOBAL const float* dY, GLOBAL const float* W, GLOBAL float*
 /* weight gradient: dW (Cout, Cin*9) = dY (Cout, B*S*S) * im2col(X)^T, the
    pixel sum cut in GROUP_ID(2) slices of kchunk pixels: slice z writes its
    partial product to part[z*Cout*Cin*9 ...]; sum_splits adds the slices in
-   order (deterministic, no atomics). */
-#define CW_A(m, k) dY[((k) / SS * Cout + (m)) * SS + (k) % SS]
-#define CW_B(k, n) conv_patch(X, Cin, S, (n), (k))
+   order (deterministic, no atomics). The thread's pixel is kb + tid%16,
+   moved on by TB_K after each step. */
+#define CW_A(m, k) dY[(wb * Cout + (m)) * SS + wy * S + wx]
+#define CW_B(k, n) conv_tap(X, Cin, S, (n), wb, wy, wx, 0)
 #define CW_STORE(m, n, v) part[zoff + (m) * N + (n)] = (v);
-#define CONV_DW(RM)                                                     \
-  GEMM_DECL(RM, 4)                                                      \
-  int SS = S * S, M = Cout, N = Cin * 9, P = Bn * SS;                   \
-  int kb = GROUP_ID(2) * kchunk, ke = kb + kchunk < P ? kb + kchunk : P; \
-  int m0 = GROUP_ID(1) * 16 * (RM), n0 = GROUP_ID(0) * 64;              \
-  int zoff = GROUP_ID(2) * M * N;                                       \
-  GEMM_TILE(RM, 4, 1, 1, M, N, m0, n0, kb, ke, CW_A, CW_B)                    \
+#define CW_ADV()                 \
+  {                              \
+    wx += TB_K;                  \
+    while (wx >= S) {            \
+      wx -= S;                   \
+      wy++;                      \
+    }                            \
+    while (wy >= S) {            \
+      wy -= S;                   \
+      wb++;                      \
+    }                            \
+  }
+#define CONV_DW(RM)                                                        \
+  GEMM_DECL(RM, 4)                                                         \
+  int SS = S * S, M = Cout, N = Cin * 9, P = Bn * SS;                      \
+  int kb = GROUP_ID(2) * kchunk, ke = kb + kchunk < P ? kb + kchunk : P;   \
+  int m0 = GROUP_ID(1) * 16 * (RM), n0 = GROUP_ID(0) * 64;                 \
+  int zoff = GROUP_ID(2) * M * N;                                          \
+  int wq_ = kb + LOCAL_ID(0) % 16, wb = wq_ / SS, wy = (wq_ - wb * SS) / S; \
+  int wx = wq_ - wb * SS - wy * S;                                         \
+  GEMM_TILE(RM, 4, 1, 1, M, N, m0, n0, kb, ke, CW_A, CW_B, CW_ADV)         \
   GEMM_STORE(RM, 4, M, N, m0, n0, CW_STORE)
 
 KERNEL conv3_dw(GLOBAL const float* X, GLOBAL const float* dY, GLOBAL float* part, int Bn, int Cin, int Cout, int S,
@@ -242,7 +272,7 @@ KERNEL kmeans_assign(GLOBAL const float* X, GLOBAL const float* xn, int row0, in
   for (int n0 = 0; n0 < k; n0 += 64) {
     for (int i = 0; i < 4; i++)
       for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;
-    GEMM_TILE(4, 4, 1, 1, M, k, m0, n0, 0, d, KA_A, KA_B)
+    GEMM_TILE(4, 4, 1, 1, M, k, m0, n0, 0, d, KA_A, KA_B, NO_ADV)
     for (int j = 0; j < 4; j++) {
       int c = n0 + tx + 16 * j;
       if (c >= k) continue;

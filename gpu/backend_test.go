@@ -172,3 +172,63 @@ func TestOpenCLCloseDevice(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenCLStepRejects: a malformed batch or config is refused with an
+// error saying what is wrong, and a refused step changes nothing.
+func TestOpenCLStepRejects(t *testing.T) {
+	dev := openTestDevice(t)
+	defer dev.Close()
+	cfg := backendtest.ContractConfig()
+	if _, err := NewBackend(dev, trainer.BackendConfig{Model: cfg.Model, Batch: 1}); err == nil || !strings.Contains(err.Error(), "batch size") {
+		t.Fatalf("batch 1: err = %v", err)
+	}
+	bad := cfg
+	bad.Model.Width = 0
+	if _, err := NewBackend(dev, bad); err == nil || !strings.Contains(err.Error(), "width") {
+		t.Fatalf("width 0: err = %v", err)
+	}
+	be, err := NewBackend(dev, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	const s, k = 4, 3
+	rng := rand.New(rand.NewPCG(3, 3))
+	if err := be.SetHeads(1, 1, rng); err == nil {
+		t.Fatal("heads of 1 x 1 accepted")
+	}
+	if err := be.SetHeads(s, k, rng); err != nil {
+		t.Fatal(err)
+	}
+	before, err := be.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := cfg.Model.Resolution
+	for _, tc := range []struct {
+		name, want string
+		edit       func(*trainer.Batch)
+	}{
+		{"short images", "batch of", func(b *trainer.Batch) { b.X = b.X[:len(b.X)-1] }},
+		{"missing target", "batch of", func(b *trainer.Batch) { b.Sub = b.Sub[1:] }},
+		{"super-class too big", "super-class 4", func(b *trainer.Batch) { b.Super[2] = s }},
+		{"negative super-class", "super-class -1", func(b *trainer.Batch) { b.Super[0] = -1 }},
+		{"sub-class too big", "sub-class 3", func(b *trainer.Batch) { b.Sub[5] = k }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := backendtest.RandomBatch(rng, cfg.Batch, res, s, k)
+			tc.edit(b)
+			if _, err := be.Step(b); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one with %q", err, tc.want)
+			}
+		})
+	}
+	after, err := be.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backendtest.SameState(t, after, before)
+	if err := be.Extract(make([]float32, 3), 1, make([]float32, cfg.Model.Hidden)); err == nil {
+		t.Fatal("extraction from too few values accepted")
+	}
+}

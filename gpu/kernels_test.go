@@ -196,6 +196,7 @@ func testConv(t *testing.T, dev device.Device) {
 		{3, 2, 5, 7},
 		{2, 5, 3, 8},
 		{3, 4, 70, 3},
+		{2, 40, 5, 6}, // the input gradient in the 64-row tile
 		{70, 3, 2, 8}, // the weight gradient in two pixel slices
 	} {
 		t.Run(fmt.Sprintf("b%d_%dto%d_s%d", tc.b, tc.cin, tc.cout, tc.s), func(t *testing.T) {

@@ -66,29 +66,44 @@ func (o ops) gemm(transA, transB bool, m, n, k int, alpha float32, a device.Buff
 		b, int32(offB), int32(ldb), b2i(transB), beta, c, int32(offC), int32(ldc))
 }
 
+// convShape is a convolution kernel's tile: the kernel's name, its rows
+// and columns per block and its block.
+type convShape struct {
+	name       string
+	rows, cols int
+	block      device.Dim
+}
+
 // convTile picks a convolution kernel's tile shape for a product of m
-// rows: NAME (64 rows a block) or, for m <= 32, NAME_m16 (16 rows), which
-// wastes less of the block on a layer with few channels. It returns the
-// kernel name and the grid's y.
-func convTile(name string, m int) (string, int) {
-	if m <= 32 {
-		return name + "_m16", ceilDiv(m, 16)
+// rows: NAME (64x64) or, for m <= 32, NAME_m16 (16 rows; 256 columns, or
+// 64 for the weight gradient, whose columns are cin*9), which wastes less
+// of a block on a layer with few channels.
+func convTile(name string, m int) convShape {
+	switch {
+	case m > 32:
+		return convShape{name, tile, tile, tileBlock}
+	case name == "conv3_dw":
+		return convShape{name + "_m16", 16, tile, tileBlock}
+	default:
+		return convShape{name + "_m16", 16, 256, device.Dim{64, 4, 1}}
 	}
-	return name, ceilDiv(m, tile)
+}
+
+// grid is the launch grid of shape over m x n outputs in z slices.
+func (c convShape) grid(m, n, z int) device.Dim {
+	return device.Dim{ceilDiv(n, c.cols), ceilDiv(m, c.rows), z}
 }
 
 // convFwd is y (b, cout, s, s) = conv3x3(x (b, cin, s, s), w (cout, cin, 3, 3)).
 func (o ops) convFwd(x, w, y device.Buffer, b, cin, cout, s int) error {
-	name, gy := convTile("conv3_fwd", cout)
-	return o.launch(name, device.Dim{ceilDiv(b*s*s, tile), gy, 1}, tileBlock,
-		x, w, y, int32(b), int32(cin), int32(cout), int32(s))
+	c := convTile("conv3_fwd", cout)
+	return o.launch(c.name, c.grid(cout, b*s*s, 1), c.block, x, w, y, int32(b), int32(cin), int32(cout), int32(s))
 }
 
 // convDX is the input gradient dx (b, cin, s, s) of convFwd from dy.
 func (o ops) convDX(dy, w, dx device.Buffer, b, cin, cout, s int) error {
-	name, gy := convTile("conv3_dx", cin)
-	return o.launch(name, device.Dim{ceilDiv(b*s*s, tile), gy, 1}, tileBlock,
-		dy, w, dx, int32(b), int32(cin), int32(cout), int32(s))
+	c := convTile("conv3_dx", cin)
+	return o.launch(c.name, c.grid(cin, b*s*s, 1), c.block, dy, w, dx, int32(b), int32(cin), int32(cout), int32(s))
 }
 
 // convSplits is how many slices the weight gradient's pixel sum is cut
@@ -118,8 +133,8 @@ func (o ops) convDW(x, dy, dw, part device.Buffer, b, cin, cout, s int) error {
 	if sp > 1 {
 		dst = part
 	}
-	name, gy := convTile("conv3_dw", cout)
-	if err := o.launch(name, device.Dim{ceilDiv(cin*9, tile), gy, sp}, tileBlock,
+	c := convTile("conv3_dw", cout)
+	if err := o.launch(c.name, c.grid(cout, cin*9, sp), c.block,
 		x, dy, dst, int32(b), int32(cin), int32(cout), int32(s), int32(chunk)); err != nil {
 		return err
 	}

@@ -5,63 +5,69 @@
    live here rather than in a header of their own.) */
 #include "compat.h"
 
-/* The tile loop. A block of 16x16 threads computes a tile of C = A*B of
-   16*RM rows and 16*RN columns; each thread owns RM x RN outputs. Two
-   shapes are instantiated: 64x64 (RM = RN = 4), and 16x64 (RM = 1) for
-   products with few rows (a convolution with few channels), which would
-   waste most of a 64-row tile. A and B are
-   never named: the caller passes LOADA(m, k) and LOADB(k, n), expressions
-   (macros) that read one element, so the same loop serves a plain matrix,
-   an im2col matrix that exists only as index arithmetic, or a transpose.
-   Each output sums k in increasing order, one thread alone: no atomics,
-   so results are the same on every run. */
+/* The tile loop. A block of TX x TY threads (256) computes a tile of
+   C = A*B of TY*RM rows and TX*RN columns; thread (tx, ty) owns rows
+   m0 + ty + TY*i and columns n0 + tx + TX*j. Three shapes are
+   instantiated: 64x64 (TY = TX = 16, RM = RN = 4) for the SGEMM, the
+   k-means and convolutions of more than 32 channels; 16x256 (TY = 4,
+   TX = 64, RM = RN = 4) for convolutions of few channels along M, which
+   would waste most of a 64-row tile; 16x64 (TY = TX = 16, RM = 1, RN = 4)
+   for the weight gradient of few output channels, whose N (cin*9) is
+   short. A and B are never named: the caller passes LOADA(m, k) and
+   LOADB(k, n), expressions (macros) that read one element, so the same
+   loop serves a plain matrix, an im2col matrix that exists only as index
+   arithmetic, or a transpose. Each output sums k in increasing order, one
+   thread alone: no atomics, so results are the same on every run. */
 
 #define TB_K 16
 
-/* GEMM_DECL declares the local memory of a tile of RM*16 rows and RN*16
-   columns, at kernel scope (OpenCL 1.2 allows __local arrays only there),
-   and the thread's RM x RN accumulator acc, cleared. Rows are padded by
-   one float so that loads along k do not hit one bank. */
-#define GEMM_DECL(RM, RN)              \
-  LOCAL float As[TB_K][16 * (RM) + 1]; \
-  LOCAL float Bs[TB_K][16 * (RN) + 1]; \
-  float acc[RM][RN];                   \
-  for (int i_ = 0; i_ < (RM); i_++)    \
+/* GEMM_DECL declares the local memory of a tile at kernel scope (OpenCL
+   1.2 allows __local arrays only there) and the thread's RM x RN
+   accumulator acc, cleared. Rows are padded by one float so that loads
+   along k do not all hit one bank. */
+#define GEMM_DECL(TY, RM, TX, RN)              \
+  LOCAL float As[TB_K][(TY) * (RM) + 1];       \
+  LOCAL float Bs[TB_K][(TX) * (RN) + 1];       \
+  float acc[RM][RN];                           \
+  for (int i_ = 0; i_ < (RM); i_++)            \
     for (int j_ = 0; j_ < (RN); j_++) acc[i_][j_] = 0.0f;
 
+/* GEMM_TID is the thread's index in its block of TX x TY. */
+#define GEMM_TID(TX) (LOCAL_ID(1) * (TX) + LOCAL_ID(0))
+
 /* GEMM_TILE adds into acc the product over k in [kb, ke) of rows
-   [m0, m0 + 16*RM) of A (M rows) and columns [n0, n0 + 16*RN) of B (N
-   columns); thread (tx, ty) owns rows m0 + ty + 16i and columns
-   n0 + tx + 16j. LOADA and LOADB are evaluated only inside the matrices.
-   AK (BK) nonzero says A (B) is contiguous along k in memory, so that
+   [m0, m0 + TY*RM) of A (M rows) and columns [n0, n0 + TX*RN) of B (N
+   columns). LOADA and LOADB are evaluated only inside the matrices. AK
+   (BK) nonzero says A (B) is contiguous along k in memory, so that
    neighbouring threads load neighbouring k (coalesced); else they load
-   neighbouring rows (columns). ADV() runs after each step of TB_K, for
-   loaders that keep per-thread state along k. Every thread of the block
-   must reach it (it has barriers). */
-#define GEMM_TILE(RM, RN, AK, BK, M, N, m0, n0, kb, ke, LOADA, LOADB, ADV)     \
+   neighbouring rows (columns), and with BK = 0 thread tid always loads
+   column tid % (TX*RN) of the tile. ADV() runs after each step of TB_K,
+   for loaders that keep per-thread state along k. Every thread of the
+   block must reach it (it has barriers). */
+#define GEMM_TILE(TY, RM, TX, RN, AK, BK, M, N, m0, n0, kb, ke, LOADA, LOADB, ADV) \
   {                                                                            \
-    int tx_ = LOCAL_ID(0), ty_ = LOCAL_ID(1), tid_ = ty_ * 16 + tx_;           \
+    int tx_ = LOCAL_ID(0), ty_ = LOCAL_ID(1), tid_ = GEMM_TID(TX);             \
     for (int k0_ = (kb); k0_ < (ke); k0_ += TB_K) {                            \
-      for (int l_ = 0; l_ < (RM); l_++) {                                      \
+      for (int l_ = 0; l_ < (TY) * (RM) / 16; l_++) {                          \
         int idx_ = tid_ + l_ * 256, kk_, mm_;                                  \
         if (AK) {                                                              \
           kk_ = idx_ & 15;                                                     \
           mm_ = idx_ >> 4;                                                     \
         } else {                                                               \
-          kk_ = idx_ / (16 * (RM));                                            \
-          mm_ = idx_ - kk_ * 16 * (RM);                                        \
+          kk_ = idx_ / ((TY) * (RM));                                          \
+          mm_ = idx_ - kk_ * (TY) * (RM);                                      \
         }                                                                      \
         int k_ = k0_ + kk_, gm_ = (m0) + mm_;                                  \
         As[kk_][mm_] = (k_ < (ke) && gm_ < (M)) ? LOADA(gm_, k_) : 0.0f;       \
       }                                                                        \
-      for (int l_ = 0; l_ < (RN); l_++) {                                      \
+      for (int l_ = 0; l_ < (TX) * (RN) / 16; l_++) {                          \
         int idx_ = tid_ + l_ * 256, kk_, nn_;                                  \
         if (BK) {                                                              \
           kk_ = idx_ & 15;                                                     \
           nn_ = idx_ >> 4;                                                     \
         } else {                                                               \
-          kk_ = idx_ / (16 * (RN));                                            \
-          nn_ = idx_ - kk_ * 16 * (RN);                                        \
+          kk_ = idx_ / ((TX) * (RN));                                          \
+          nn_ = idx_ - kk_ * (TX) * (RN);                                      \
         }                                                                      \
         int k_ = k0_ + kk_, gn_ = (n0) + nn_;                                  \
         Bs[kk_][nn_] = (k_ < (ke) && gn_ < (N)) ? LOADB(k_, gn_) : 0.0f;       \
@@ -69,8 +75,8 @@
       BARRIER();                                                               \
       for (int kk_ = 0; kk_ < TB_K; kk_++) {                                   \
         float a_[RM], b_[RN];                                                  \
-        for (int i_ = 0; i_ < (RM); i_++) a_[i_] = As[kk_][ty_ + 16 * i_];     \
-        for (int j_ = 0; j_ < (RN); j_++) b_[j_] = Bs[kk_][tx_ + 16 * j_];     \
+        for (int i_ = 0; i_ < (RM); i_++) a_[i_] = As[kk_][ty_ + (TY) * i_];   \
+        for (int j_ = 0; j_ < (RN); j_++) b_[j_] = Bs[kk_][tx_ + (TX) * j_];   \
         for (int i_ = 0; i_ < (RM); i_++)                                      \
           for (int j_ = 0; j_ < (RN); j_++) acc[i_][j_] += a_[i_] * b_[j_];    \
       }                                                                        \
@@ -84,15 +90,15 @@
 
 /* GEMM_STORE calls STORE(m, n, v) for each of the thread's outputs inside
    M x N. */
-#define GEMM_STORE(RM, RN, M, N, m0, n0, STORE)       \
-  for (int i_ = 0; i_ < (RM); i_++) {                 \
-    int m_ = (m0) + LOCAL_ID(1) + 16 * i_;            \
-    if (m_ >= (M)) continue;                          \
-    for (int j_ = 0; j_ < (RN); j_++) {               \
-      int n_ = (n0) + LOCAL_ID(0) + 16 * j_;          \
-      if (n_ >= (N)) continue;                        \
-      STORE(m_, n_, acc[i_][j_]);                     \
-    }                                                 \
+#define GEMM_STORE(TY, RM, TX, RN, M, N, m0, n0, STORE) \
+  for (int i_ = 0; i_ < (RM); i_++) {                   \
+    int m_ = (m0) + LOCAL_ID(1) + (TY) * i_;            \
+    if (m_ >= (M)) continue;                            \
+    for (int j_ = 0; j_ < (RN); j_++) {                 \
+      int n_ = (n0) + LOCAL_ID(0) + (TX) * j_;          \
+      if (n_ >= (N)) continue;                          \
+      STORE(m_, n_, acc[i_][j_]);                       \
+    }                                                   \
   }
 
 /* ---- SGEMM: C = alpha*op(A)*op(B) + beta*C, row-major, with element
@@ -110,10 +116,10 @@
 
 KERNEL sgemm(int M, int N, int K, float alpha, GLOBAL const float* A, int offA, int lda, int transA,
              GLOBAL const float* B, int offB, int ldb, int transB, float beta, GLOBAL float* C, int offC, int ldc) {
-  GEMM_DECL(4, 4)
+  GEMM_DECL(16, 4, 16, 4)
   int m0 = GROUP_ID(1) * 64, n0 = GROUP_ID(0) * 64;
-  GEMM_TILE(4, 4, !transA, transB, M, N, m0, n0, 0, K, SG_A, SG_B, NO_ADV)
-  GEMM_STORE(4, 4, M, N, m0, n0, SG_STORE)
+  GEMM_TILE(16, 4, 16, 4, !transA, transB, M, N, m0, n0, 0, K, SG_A, SG_B, NO_ADV)
+  GEMM_STORE(16, 4, 16, 4, M, N, m0, n0, SG_STORE)
 }
 
 /* sum_splits: dst[off+i] = sum over s of part[s*n + i], s in order: the
@@ -129,10 +135,10 @@ KERNEL sum_splits(GLOBAL const float* part, int splits, int n, GLOBAL float* dst
 /* ---- convolutions: 3x3, stride 1, pad 1, over NCHW activations with an
    OIHW (cout, cin, 3, 3) weight, as implicit GEMMs on the tile loop: the
    im2col matrix exists only as index arithmetic. Pixels of the batch are
-   one GEMM dimension: n = b*S*S + y*S + x. Each kernel comes in the two
-   tile shapes: NAME (64x64) and NAME_m16 (16x64, for M <= 32); block
-   (16, 16), grid (ceil(N/64), ceil(M/(16*RM)), 1 or the weight gradient's
-   slices).
+   one GEMM dimension: n = b*S*S + y*S + x. Each kernel comes in two tile
+   shapes: NAME (64x64, block (16, 16)) and NAME_m16 (for M <= 32: 16x256,
+   block (64, 4), or 16x64, block (16, 16), for the weight gradient); grid
+   (ceil(N/tile N), ceil(M/tile M), 1 or the weight gradient's slices).
 
    A pixel's (b, y, x) costs divisions by runtime values, so each thread
    finds its pixel once: with the pixels along N (loaded with BK = 0 and
@@ -151,9 +157,10 @@ DEVICE float conv_tap(GLOBAL const float* X, int C, int S, int k, int b, int y, 
   return X[((b * C + ci) * S + yy) * S + xx];
 }
 
-/* CONV_PIXEL sets (pb, py, px) to the pixel of column n0 + tid%64. */
-#define CONV_PIXEL                                                \
-  int pn_ = n0 + (LOCAL_ID(1) * 16 + LOCAL_ID(0)) % 64;           \
+/* CONV_PIXEL sets (pb, py, px) to the pixel of the column the thread
+   loads, n0 + tid % (TX*RN) (256 is a multiple of TX*RN). */
+#define CONV_PIXEL(TX, RN)                                        \
+  int pn_ = n0 + GEMM_TID(TX) % ((TX) * (RN));                    \
   int pb = pn_ / SS, pq_ = pn_ - pb * SS, py = pq_ / S, px = pq_ - py * S;
 
 /* forward: Y (B, Cout, S, S) = W (Cout, Cin*9) * im2col(X) (Cin*9, B*S*S). */
@@ -164,20 +171,20 @@ DEVICE float conv_tap(GLOBAL const float* X, int C, int S, int k, int b, int y, 
     int b_ = (n) / SS;                                 \
     Y[(b_ * Cout + (m)) * SS + (n) - b_ * SS] = (v);   \
   }
-#define CONV_FWD(RM)                                                \
-  GEMM_DECL(RM, 4)                                                  \
-  int M = Cout, N = Bn * S * S, K = Cin * 9, SS = S * S;            \
-  int m0 = GROUP_ID(1) * 16 * (RM), n0 = GROUP_ID(0) * 64;          \
-  CONV_PIXEL                                                        \
-  GEMM_TILE(RM, 4, 1, 0, M, N, m0, n0, 0, K, CF_A, CF_B, NO_ADV)    \
-  GEMM_STORE(RM, 4, M, N, m0, n0, CF_STORE)
+#define CONV_FWD(TY, RM, TX, RN)                                            \
+  GEMM_DECL(TY, RM, TX, RN)                                                 \
+  int M = Cout, N = Bn * S * S, K = Cin * 9, SS = S * S;                    \
+  int m0 = GROUP_ID(1) * (TY) * (RM), n0 = GROUP_ID(0) * (TX) * (RN);       \
+  CONV_PIXEL(TX, RN)                                                        \
+  GEMM_TILE(TY, RM, TX, RN, 1, 0, M, N, m0, n0, 0, K, CF_A, CF_B, NO_ADV)   \
+  GEMM_STORE(TY, RM, TX, RN, M, N, m0, n0, CF_STORE)
 
 KERNEL conv3_fwd(GLOBAL const float* X, GLOBAL const float* W, GLOBAL float* Y, int Bn, int Cin, int Cout, int S) {
-  CONV_FWD(4)
+  CONV_FWD(16, 4, 16, 4)
 }
 KERNEL conv3_fwd_m16(GLOBAL const float* X, GLOBAL const float* W, GLOBAL float* Y, int Bn, int Cin, int Cout,
                      int S) {
-  CONV_FWD(1)
+  CONV_FWD(4, 4, 64, 4)
 }
 
 /* input gradient: dX (B, Cin, S, S) = W' (Cin, Cout*9) * patches of dY
@@ -189,27 +196,28 @@ KERNEL conv3_fwd_m16(GLOBAL const float* X, GLOBAL const float* W, GLOBAL float*
     int b_ = (n) / SS;                                 \
     dX[(b_ * Cin + (m)) * SS + (n) - b_ * SS] = (v);   \
   }
-#define CONV_DX(RM)                                                 \
-  GEMM_DECL(RM, 4)                                                  \
-  int M = Cin, N = Bn * S * S, K = Cout * 9, SS = S * S;            \
-  int m0 = GROUP_ID(1) * 16 * (RM), n0 = GROUP_ID(0) * 64;          \
-  CONV_PIXEL                                                        \
-  GEMM_TILE(RM, 4, 1, 0, M, N, m0, n0, 0, K, CD_A, CD_B, NO_ADV)    \
-  GEMM_STORE(RM, 4, M, N, m0, n0, CD_STORE)
+#define CONV_DX(TY, RM, TX, RN)                                             \
+  GEMM_DECL(TY, RM, TX, RN)                                                 \
+  int M = Cin, N = Bn * S * S, K = Cout * 9, SS = S * S;                    \
+  int m0 = GROUP_ID(1) * (TY) * (RM), n0 = GROUP_ID(0) * (TX) * (RN);       \
+  CONV_PIXEL(TX, RN)                                                        \
+  GEMM_TILE(TY, RM, TX, RN, 1, 0, M, N, m0, n0, 0, K, CD_A, CD_B, NO_ADV)   \
+  GEMM_STORE(TY, RM, TX, RN, M, N, m0, n0, CD_STORE)
 
 KERNEL conv3_dx(GLOBAL const float* dY, GLOBAL const float* W, GLOBAL float* dX, int Bn, int Cin, int Cout, int S) {
-  CONV_DX(4)
+  CONV_DX(16, 4, 16, 4)
 }
 KERNEL conv3_dx_m16(GLOBAL const float* dY, GLOBAL const float* W, GLOBAL float* dX, int Bn, int Cin, int Cout,
                     int S) {
-  CONV_DX(1)
+  CONV_DX(4, 4, 64, 4)
 }
 
 /* weight gradient: dW (Cout, Cin*9) = dY (Cout, B*S*S) * im2col(X)^T, the
    pixel sum cut in GROUP_ID(2) slices of kchunk pixels: slice z writes its
    partial product to part[z*Cout*Cin*9 ...]; sum_splits adds the slices in
-   order (deterministic, no atomics). The thread's pixel is kb + tid%16,
-   moved on by TB_K after each step. */
+   order (deterministic, no atomics). The thread's pixel is kb + tid%16
+   (its row of each step, with AK = BK = 1), moved on by TB_K after each
+   step. */
 #define CW_A(m, k) dY[(wb * Cout + (m)) * SS + wy * S + wx]
 #define CW_B(k, n) conv_tap(X, Cin, S, (n), wb, wy, wx, 0)
 #define CW_STORE(m, n, v) part[zoff + (m) * N + (n)] = (v);
@@ -225,24 +233,24 @@ KERNEL conv3_dx_m16(GLOBAL const float* dY, GLOBAL const float* W, GLOBAL float*
       wb++;                      \
     }                            \
   }
-#define CONV_DW(RM)                                                        \
-  GEMM_DECL(RM, 4)                                                         \
+#define CONV_DW(TY, RM, TX, RN)                                            \
+  GEMM_DECL(TY, RM, TX, RN)                                                \
   int SS = S * S, M = Cout, N = Cin * 9, P = Bn * SS;                      \
   int kb = GROUP_ID(2) * kchunk, ke = kb + kchunk < P ? kb + kchunk : P;   \
-  int m0 = GROUP_ID(1) * 16 * (RM), n0 = GROUP_ID(0) * 64;                 \
+  int m0 = GROUP_ID(1) * (TY) * (RM), n0 = GROUP_ID(0) * (TX) * (RN);      \
   int zoff = GROUP_ID(2) * M * N;                                          \
-  int wq_ = kb + LOCAL_ID(0) % 16, wb = wq_ / SS, wy = (wq_ - wb * SS) / S; \
+  int wq_ = kb + GEMM_TID(TX) % 16, wb = wq_ / SS, wy = (wq_ - wb * SS) / S; \
   int wx = wq_ - wb * SS - wy * S;                                         \
-  GEMM_TILE(RM, 4, 1, 1, M, N, m0, n0, kb, ke, CW_A, CW_B, CW_ADV)         \
-  GEMM_STORE(RM, 4, M, N, m0, n0, CW_STORE)
+  GEMM_TILE(TY, RM, TX, RN, 1, 1, M, N, m0, n0, kb, ke, CW_A, CW_B, CW_ADV) \
+  GEMM_STORE(TY, RM, TX, RN, M, N, m0, n0, CW_STORE)
 
 KERNEL conv3_dw(GLOBAL const float* X, GLOBAL const float* dY, GLOBAL float* part, int Bn, int Cin, int Cout, int S,
                 int kchunk) {
-  CONV_DW(4)
+  CONV_DW(16, 4, 16, 4)
 }
 KERNEL conv3_dw_m16(GLOBAL const float* X, GLOBAL const float* dY, GLOBAL float* part, int Bn, int Cin, int Cout,
                     int S, int kchunk) {
-  CONV_DW(1)
+  CONV_DW(16, 1, 16, 4)
 }
 
 /* ---- k-means assignment. */
@@ -258,7 +266,7 @@ KERNEL conv3_dw_m16(GLOBAL const float* X, GLOBAL const float* dY, GLOBAL float*
 KERNEL kmeans_assign(GLOBAL const float* X, GLOBAL const float* xn, int row0, int n, int d,
                           GLOBAL const float* Cn, GLOBAL const float* cn, int k, GLOBAL int* label,
                           GLOBAL float* dist) {
-  GEMM_DECL(4, 4)
+  GEMM_DECL(16, 4, 16, 4)
   LOCAL float rbest[64][16];
   LOCAL int ridx[64][16];
   float best[4];
@@ -272,7 +280,7 @@ KERNEL kmeans_assign(GLOBAL const float* X, GLOBAL const float* xn, int row0, in
   for (int n0 = 0; n0 < k; n0 += 64) {
     for (int i = 0; i < 4; i++)
       for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;
-    GEMM_TILE(4, 4, 1, 1, M, k, m0, n0, 0, d, KA_A, KA_B, NO_ADV)
+    GEMM_TILE(16, 4, 16, 4, 1, 1, M, k, m0, n0, 0, d, KA_A, KA_B, NO_ADV)
     for (int j = 0; j < 4; j++) {
       int c = n0 + tx + 16 * j;
       if (c >= k) continue;

@@ -1,4 +1,4 @@
-/* bn.c: BatchNorm over NCHW activations (per channel c, statistics over
+/* bn.cl: BatchNorm over NCHW activations (per channel c, statistics over
    the batch and the pixels), fused with the ReLU that always follows it in
    the trunk. Training statistics are taken in two passes (the mean, then
    the squared deviations from it, as the CPU backend) by per-block partial
@@ -12,7 +12,7 @@
    Bn*SS values of x (mode 0) or of (x - mean[c])^2 (mode 1).
    Launch: grid (P, C), block 256. */
 KERNEL bn_partial(GLOBAL const float* x, GLOBAL const float* mean, GLOBAL float* part, int Bn, int C, int SS,
-                       int P, int mode) {
+                  int P, int mode) {
   LOCAL float red[BN_THREADS];
   int p = GROUP_ID(0), c = GROUP_ID(1), t = LOCAL_ID(0);
   int count = Bn * SS, chunk = (count + P - 1) / P;
@@ -51,7 +51,7 @@ KERNEL bn_mean(GLOBAL const float* part, int P, int C, int count, GLOBAL float* 
    (PyTorch's rule, the running variance unbiased).
    Launch: grid ceil(C/64), block 64. */
 KERNEL bn_var(GLOBAL const float* part, int P, int C, int count, GLOBAL const float* mean,
-                   GLOBAL float* invstd, GLOBAL float* runMean, GLOBAL float* runVar, float momentum, float eps) {
+              GLOBAL float* invstd, GLOBAL float* runMean, GLOBAL float* runVar, float momentum, float eps) {
   int c = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (c >= C) return;
   float s = 0.0f;
@@ -65,7 +65,7 @@ KERNEL bn_var(GLOBAL const float* part, int P, int C, int count, GLOBAL const fl
 /* bn_relu_fwd: y = max(gamma*((x-mean)*invstd) + beta, 0).
    Launch: grid ceil(total/256), block 256. */
 KERNEL bn_relu_fwd(GLOBAL const float* x, GLOBAL float* y, GLOBAL const float* mean, GLOBAL const float* invstd,
-                        GLOBAL const float* gamma, GLOBAL const float* beta, int C, int SS, int total) {
+                   GLOBAL const float* gamma, GLOBAL const float* beta, int C, int SS, int total) {
   int i = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (i >= total) return;
   int c = (i / SS) % C;
@@ -76,7 +76,7 @@ KERNEL bn_relu_fwd(GLOBAL const float* x, GLOBAL float* y, GLOBAL const float* m
 /* bn_relu_eval: eval mode, y = max(gamma*(x-rm)/sqrt(rv+eps) + beta, 0).
    Launch: grid ceil(total/256), block 256. */
 KERNEL bn_relu_eval(GLOBAL const float* x, GLOBAL float* y, GLOBAL const float* rmean, GLOBAL const float* rvar,
-                         GLOBAL const float* gamma, GLOBAL const float* beta, float eps, int C, int SS, int total) {
+                    GLOBAL const float* gamma, GLOBAL const float* beta, float eps, int C, int SS, int total) {
   int i = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (i >= total) return;
   int c = (i / SS) % C;
@@ -89,8 +89,8 @@ KERNEL bn_relu_eval(GLOBAL const float* x, GLOBAL float* y, GLOBAL const float* 
    part[(c*P + p)*2] = sum dz*h and part[(c*P + p)*2 + 1] = sum dz over the
    p-th slice of channel c. Launch: grid (P, C), block 256. */
 KERNEL bn_bwd_partial(GLOBAL const float* x, GLOBAL const float* y, GLOBAL const float* dy,
-                           GLOBAL const float* mean, GLOBAL const float* invstd, GLOBAL float* part, int Bn, int C,
-                           int SS, int P) {
+                      GLOBAL const float* mean, GLOBAL const float* invstd, GLOBAL float* part, int Bn, int C,
+                      int SS, int P) {
   LOCAL float rg[BN_THREADS];
   LOCAL float rb[BN_THREADS];
   int p = GROUP_ID(0), c = GROUP_ID(1), t = LOCAL_ID(0);
@@ -124,7 +124,7 @@ KERNEL bn_bwd_partial(GLOBAL const float* x, GLOBAL const float* y, GLOBAL const
 /* bn_bwd_final: dgamma, dbeta, and coef[c*3 ...] = (gamma*invstd,
    mean of dz, mean of dz*h) for bn_bwd_dx. Launch: grid ceil(C/64), block 64. */
 KERNEL bn_bwd_final(GLOBAL const float* part, int P, int C, int count, GLOBAL const float* gamma,
-                         GLOBAL const float* invstd, GLOBAL float* dgamma, GLOBAL float* dbeta, GLOBAL float* coef) {
+                    GLOBAL const float* invstd, GLOBAL float* dgamma, GLOBAL float* dbeta, GLOBAL float* coef) {
   int c = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (c >= C) return;
   float sg = 0.0f, sb = 0.0f;
@@ -142,8 +142,8 @@ KERNEL bn_bwd_final(GLOBAL const float* part, int P, int C, int count, GLOBAL co
 /* bn_bwd_dx: dx = k*((dz - mean dz) - h*mean(dz*h)).
    Launch: grid ceil(total/256), block 256. */
 KERNEL bn_bwd_dx(GLOBAL const float* x, GLOBAL const float* y, GLOBAL const float* dy, GLOBAL float* dx,
-                      GLOBAL const float* mean, GLOBAL const float* invstd, GLOBAL const float* coef, int C, int SS,
-                      int total) {
+                 GLOBAL const float* mean, GLOBAL const float* invstd, GLOBAL const float* coef, int C, int SS,
+                 int total) {
   int i = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (i >= total) return;
   int c = (i / SS) % C;

@@ -1,4 +1,4 @@
-/* elem.c: the small elementwise and reduction kernels of the training
+/* elem.cl: the small elementwise and reduction kernels of the training
    step: 2x2 max-pool, ReLU, fc bias, column sums, SGD, fill.
    Launch 1-d kernels with block 256, grid ceil(n/256). */
 #include "compat.h"

@@ -264,8 +264,8 @@ KERNEL conv3_dw_m16(GLOBAL const float* X, GLOBAL const float* dY, GLOBAL float*
    xn and cn. Each block takes 64 rows and walks all centroids 64 at a
    time. Launch: grid (1, ceil(n/64)), block (16, 16). */
 KERNEL kmeans_assign(GLOBAL const float* X, GLOBAL const float* xn, int row0, int n, int d,
-                          GLOBAL const float* Cn, GLOBAL const float* cn, int k, GLOBAL int* label,
-                          GLOBAL float* dist) {
+                     GLOBAL const float* Cn, GLOBAL const float* cn, int k, GLOBAL int* label,
+                     GLOBAL float* dist) {
   GEMM_DECL(16, 4, 16, 4)
   LOCAL float rbest[64][16];
   LOCAL int ridx[64][16];

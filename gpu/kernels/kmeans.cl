@@ -21,7 +21,7 @@ KERNEL row_sqnorm(GLOBAL const float* x, int n, int d, GLOBAL float* out) {
    start[c+1]) of x[row, t], summed in that order with Kahan compensation;
    an empty cluster keeps its centroid. Launch: grid ceil(k*d/256), block 256. */
 KERNEL centroid_mean(GLOBAL const float* x, GLOBAL const int* order, GLOBAL const int* start,
-                          GLOBAL float* cent, int k, int d) {
+                     GLOBAL float* cent, int k, int d) {
   int u = GROUP_ID(0) * GROUP_SIZE(0) + LOCAL_ID(0);
   if (u >= k * d) return;
   int c = u / d, t = u - c * d;

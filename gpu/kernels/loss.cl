@@ -1,4 +1,4 @@
-/* loss.c: the hierarchical loss's heads. V's logits come from the SGEMM;
+/* loss.cl: the hierarchical loss's heads. V's logits come from the SGEMM;
    the sub-heads (each sample's own W_s) and the softmax cross-entropy are
    here. Launch 1-d kernels with block 256, grid ceil(n/256). */
 #include "compat.h"
@@ -9,7 +9,7 @@
    target[i]; dl = (softmax - onehot)*scale (scale = 1/B: the mean over the
    batch); hit[i] = 1 when the first maximum is the target. */
 KERNEL softmax_xent(GLOBAL const float* logits, GLOBAL const int* target, GLOBAL float* dl, GLOBAL float* loss,
-                         GLOBAL int* hit, int Bn, int C, float scale) {
+                    GLOBAL int* hit, int Bn, int C, float scale) {
   int i = LGID;
   if (i >= Bn) return;
   int row = i * C, t = target[i];
@@ -37,7 +37,7 @@ KERNEL softmax_xent(GLOBAL const float* logits, GLOBAL const int* target, GLOBAL
 /* subhead_fwd: out[i, k] = sum_j h[i, j] * W[s, j*K + k] + Wb[s, k] with
    s = super[i]; W stacked (S, H*K). n = B*K threads. */
 KERNEL subhead_fwd(GLOBAL const float* h, GLOBAL const float* W, GLOBAL const float* Wb, GLOBAL const int* super,
-                        GLOBAL float* out, int Bn, int H, int K) {
+                   GLOBAL float* out, int Bn, int H, int K) {
   int t = LGID;
   if (t >= Bn * K) return;
   int i = t / K, k = t - i * K, s = super[i];
@@ -50,7 +50,7 @@ KERNEL subhead_fwd(GLOBAL const float* h, GLOBAL const float* W, GLOBAL const fl
 /* subhead_dh: dh[i, j] (+)= sum_k W[s, j*K + k] * dl[i, k]; adds to dh
    when accumulate (V's part is already there). n = B*H threads. */
 KERNEL subhead_dh(GLOBAL const float* dl, GLOBAL const float* W, GLOBAL const int* super, GLOBAL float* dh,
-                       int Bn, int H, int K, int accumulate) {
+                  int Bn, int H, int K, int accumulate) {
   int t = LGID;
   if (t >= Bn * H) return;
   int i = t / H, j = t - i * H, s = super[i];
@@ -65,7 +65,7 @@ KERNEL subhead_dh(GLOBAL const float* dl, GLOBAL const float* W, GLOBAL const in
    batch); the last S*K threads do the bias, dWb[s, k] = sum dl[i, k].
    n = S*H*K + S*K threads. */
 KERNEL subhead_dw(GLOBAL const float* h, GLOBAL const float* dl, GLOBAL const int* super, GLOBAL float* dW,
-                       GLOBAL float* dWb, int Bn, int S, int H, int K) {
+                  GLOBAL float* dWb, int Bn, int S, int H, int K) {
   int t = LGID;
   int nw = S * H * K;
   if (t >= nw + S * K) return;

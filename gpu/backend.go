@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/gpu/device"
 	"github.com/deepercluster/deepercluster/trainer"
 )
@@ -99,6 +100,8 @@ type Backend struct {
 	bnPart, dwPart      device.Buffer
 	// heads' buffers, made by setHeads
 	super, sub               device.Buffer // (B) int32
+	superOrder, superStart   device.Buffer // the batch grouped by super-class (B), (S+1) int32
+	hostOrder, hostStart     []int32
 	logS, dlS, logZ, dlZ     device.Buffer
 	lossS, lossZ, hitS, hitZ device.Buffer
 	hostLoss                 []float32
@@ -370,7 +373,7 @@ func (be *Backend) setHeads(s, k int, recs []trainer.TensorRecord) error {
 	for _, b := range []struct {
 		dst *device.Buffer
 		n   int
-	}{{&be.super, B}, {&be.sub, B}, {&be.logS, B * s}, {&be.dlS, B * s}, {&be.logZ, B * k}, {&be.dlZ, B * k},
+	}{{&be.super, B}, {&be.sub, B}, {&be.superOrder, B}, {&be.superStart, s + 1}, {&be.logS, B * s}, {&be.dlS, B * s}, {&be.logZ, B * k}, {&be.dlZ, B * k},
 		{&be.lossS, B}, {&be.lossZ, B}, {&be.hitS, B}, {&be.hitZ, B}} {
 		if *b.dst, err = mk(b.n); err != nil {
 			return err
@@ -499,6 +502,15 @@ func (be *Backend) Step(bt *trainer.Batch) (trainer.StepStats, error) {
 	}
 	if err := be.dev.WriteI32(be.sub, 0, sub); err != nil {
 		return st, fmt.Errorf("gpu: upload targets: %w", err)
+	}
+	if h.w != nil {
+		be.hostStart, be.hostOrder = deepercluster.GroupByLabel(super, h.s, be.hostStart, be.hostOrder)
+		if err := be.dev.WriteI32(be.superOrder, 0, be.hostOrder); err != nil {
+			return st, fmt.Errorf("gpu: upload targets: %w", err)
+		}
+		if err := be.dev.WriteI32(be.superStart, 0, be.hostStart); err != nil {
+			return st, fmt.Errorf("gpu: upload targets: %w", err)
+		}
 	}
 	if be.lr != be.lrOnDev {
 		if err := be.dev.WriteF32(be.lrBuf, 0, []float32{float32(be.lr)}); err != nil {
@@ -655,7 +667,7 @@ func (be *Backend) backward() error {
 		if err := o.subheadDH(be.dlZ, h.w.w, be.super, be.dh, B, H, h.k, h.v != nil); err != nil {
 			return err
 		}
-		if err := o.subheadDW(be.hr, be.dlZ, be.super, h.w.g, h.wb.g, B, h.s, H, h.k); err != nil {
+		if err := o.subheadDW(be.hr, be.dlZ, be.superOrder, be.superStart, h.w.g, h.wb.g, h.s, H, h.k); err != nil {
 			return err
 		}
 	}

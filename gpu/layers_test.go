@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/gpu/device"
 	"math"
 	"math/rand/v2"
@@ -372,7 +373,8 @@ func testHeads(t *testing.T, dev device.Device) {
 				checkClose(t, fmt.Sprintf("dh accumulate=%v", accumulate), download(t, dev, dhb, B*H), want)
 			}
 			dwB, dwbB := upload(t, dev, randSlice(rng, S*H*K)), upload(t, dev, randSlice(rng, S*K))
-			if err := o.subheadDW(hb, dlb, sb, dwB, dwbB, B, S, H, K); err != nil {
+			start, order := deepercluster.GroupByLabel(super, S, nil, nil)
+			if err := o.subheadDW(hb, dlb, uploadI(t, dev, order), uploadI(t, dev, start), dwB, dwbB, S, H, K); err != nil {
 				t.Fatal(err)
 			}
 			checkClose(t, "dW", download(t, dev, dwB, S*H*K), dw)

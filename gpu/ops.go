@@ -260,7 +260,9 @@ func (o ops) subheadDH(dl, w, super, dh device.Buffer, b, hid, k int, accumulate
 	return o.line("subhead_dh", b*hid, dl, w, super, dh, int32(b), int32(hid), int32(k), b2i(accumulate))
 }
 
-// subheadDW is the sub-heads' weight and bias gradients.
-func (o ops) subheadDW(h, dl, super, dw, dwb device.Buffer, b, s, hid, k int) error {
-	return o.line("subhead_dw", s*hid*k+s*k, h, dl, super, dw, dwb, int32(b), int32(s), int32(hid), int32(k))
+// subheadDW is the sub-heads' weight and bias gradients; order and start
+// group the batch by super-class (deepercluster.GroupByLabel of the
+// targets, s groups).
+func (o ops) subheadDW(h, dl, order, start, dw, dwb device.Buffer, s, hid, k int) error {
+	return o.line("subhead_dw", s*hid*k+s*k, h, dl, order, start, dw, dwb, int32(s), int32(hid), int32(k))
 }

@@ -62,23 +62,26 @@ KERNEL subhead_dh(GLOBAL const float* dl, GLOBAL const float* W, GLOBAL const in
 
 /* subhead_dw: dW[s, j*K + k] = sum over the samples i of super-class s, in
    batch order, of h[i, j]*dl[i, k] (0 for a super-class absent from the
-   batch); the last S*K threads do the bias, dWb[s, k] = sum dl[i, k].
+   batch); the last S*K threads do the bias, dWb[s, k] = sum dl[i, k]. The
+   samples of s are order[start[s] .. start[s+1]) (the batch grouped by
+   super-class, in batch order), so the work is S*H*K + B*H*K, not S*H*K*B.
    n = S*H*K + S*K threads. */
-KERNEL subhead_dw(GLOBAL const float* h, GLOBAL const float* dl, GLOBAL const int* super, GLOBAL float* dW,
-                  GLOBAL float* dWb, int Bn, int S, int H, int K) {
+KERNEL subhead_dw(GLOBAL const float* h, GLOBAL const float* dl, GLOBAL const int* order, GLOBAL const int* start,
+                  GLOBAL float* dW, GLOBAL float* dWb, int S, int H, int K) {
   int t = LGID;
   int nw = S * H * K;
   if (t >= nw + S * K) return;
   float acc = 0.0f;
   if (t < nw) {
     int s = t / (H * K), r = t - s * H * K, j = r / K, k = r - j * K;
-    for (int i = 0; i < Bn; i++)
-      if (super[i] == s) acc += h[i * H + j] * dl[i * K + k];
+    for (int q = start[s]; q < start[s + 1]; q++) {
+      int i = order[q];
+      acc += h[i * H + j] * dl[i * K + k];
+    }
     dW[t] = acc;
   } else {
     int u = t - nw, s = u / K, k = u - s * K;
-    for (int i = 0; i < Bn; i++)
-      if (super[i] == s) acc += dl[i * K + k];
+    for (int q = start[s]; q < start[s + 1]; q++) acc += dl[order[q] * K + k];
     dWb[u] = acc;
   }
 }

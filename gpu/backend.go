@@ -145,6 +145,20 @@ func NewBackend(dev device.Device, cfg trainer.BackendConfig) (trainer.Backend, 
 	return NewBackendWith(dev, cfg, Options{})
 }
 
+// BackendFunc is the trainer.NewBackendFunc of the GPU backend: each
+// backend it makes opens its own device with open (device.OpenCUDA or
+// device.OpenOpenCL) and closes it with itself, so trainer.Config's
+// NewBackend can choose the GPU without knowing about devices.
+func BackendFunc(open func() (device.Device, error)) trainer.NewBackendFunc {
+	return func(cfg trainer.BackendConfig) (trainer.Backend, error) {
+		dev, err := open()
+		if err != nil {
+			return nil, fmt.Errorf("gpu: %w", err)
+		}
+		return NewBackendWith(dev, cfg, Options{CloseDevice: true})
+	}
+}
+
 // NewBackendWith is NewBackend with Options. Unless opt.PlainLaunches, a
 // device that offers device.Graphs (a CUDA graph on CUDA, a recorded
 // launch list on OpenCL) gets each training step as one replay: a small

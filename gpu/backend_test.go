@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -230,5 +231,16 @@ func TestOpenCLStepRejects(t *testing.T) {
 	backendtest.SameState(t, after, before)
 	if err := be.Extract(make([]float32, 3), 1, make([]float32, cfg.Model.Hidden)); err == nil {
 		t.Fatal("extraction from too few values accepted")
+	}
+}
+
+// TestOpenCLBackendFunc: the NewBackendFunc form opens a device per
+// backend and meets the contract; a device that cannot be opened is an
+// error that says so.
+func TestOpenCLBackendFunc(t *testing.T) {
+	backendtest.Contract(t, BackendFunc(device.OpenOpenCL))
+	_, err := BackendFunc(func() (device.Device, error) { return nil, device.ErrUnavailable })(backendtest.ContractConfig())
+	if !errors.Is(err, device.ErrUnavailable) {
+		t.Fatalf("err = %v, want one wrapping device.ErrUnavailable", err)
 	}
 }

@@ -5,7 +5,8 @@
 # Go and no network) and, in under 8 minutes:
 #   1. the GPU tests: every *.test binary with -test.run "$GPU_TEST_RUN"
 #      (default CUDA: the device self-test, error and graph-replay tests,
-#      and the backend's CUDA tests where gpu.test is carried);
+#      and the backend's CUDA tests where gpu.test is carried), and the
+#      device's launch-cost benchmark (launch_us, graph10_launch_us);
 #   2. compute-sanitizer memcheck on the small self-test shapes, if present;
 #   3. a short `deepercluster train --device cuda`, once that flag exists;
 #   4. bench-gpu (ours) and bench/gpu/torch_gpu.py (PyTorch eager, same
@@ -42,8 +43,11 @@ echo "gpu: ${gpu:-nvidia-smi not found}"
 passed=0 failed=0 skipped=0
 for t in ./*.test; do
 	[ -x "$t" ] || continue
-	echo "== $t -test.run '${GPU_TEST_RUN:-CUDA}'"
-	timeout "${TESTS_S:-170}" "$t" -test.run "${GPU_TEST_RUN:-CUDA}" -test.v -test.count=1 2>&1 | tee "$out/$(basename "$t").log"
+	bench=()
+	# The device's launch cost, plain and as one graph of ten launches.
+	[ "$(basename "$t")" = device.test ] && bench=(-test.bench CUDALaunch -test.benchtime 2000x)
+	echo "== $t -test.run '${GPU_TEST_RUN:-CUDA}' ${bench[*]}"
+	timeout "${TESTS_S:-170}" "$t" -test.run "${GPU_TEST_RUN:-CUDA}" -test.v -test.count=1 "${bench[@]}" 2>&1 | tee "$out/$(basename "$t").log"
 	rc=${PIPESTATUS[0]}
 	p=$(grep -c '^--- PASS' "$out/$(basename "$t").log")
 	f=$(grep -c '^--- FAIL' "$out/$(basename "$t").log")
@@ -148,6 +152,18 @@ res = {
     "kmeans_1m_s": ours.get("kmeans_1m_s"),
 }
 res["ratio_vs_torch_gpu"] = round(res["train_ips"] / res["train_ips_torch"], 3) if res["train_ips"] and res["train_ips_torch"] else None
+def bench_us(name):
+    try:
+        with open(os.path.join(out, "device.test.log")) as f:
+            for line in f:
+                fields = line.split()
+                if fields and fields[0].startswith("BenchmarkCUDALaunch/" + name) and "ns/op" in fields:
+                    return round(float(fields[fields.index("ns/op") - 1]) / 1e3, 2)
+    except (OSError, ValueError):
+        pass
+    return None
+res["launch_us"] = bench_us("launch")
+res["graph10_launch_us"] = bench_us("graph10")
 res["bench"] = ours
 res["seconds"] = int(elapsed)
 res["notes"] = notes

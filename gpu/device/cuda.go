@@ -38,7 +38,7 @@ const (
 	cuSuccess               = 0
 	cuErrorNoDevice         = 100
 	cuStreamNonBlocking     = 1
-	cuCaptureModeGlobal     = 0
+	cuCaptureModeRelaxed    = 2
 	cuAttrMaxThreadsPerBlk  = 1
 	cuJitInfoLogBuffer      = 3
 	cuJitInfoLogBufferSize  = 4
@@ -570,14 +570,28 @@ type cuGraph struct {
 	closed bool
 }
 
-// BeginCapture starts capturing the stream (global mode: a stray
-// synchronous call anywhere fails the capture instead of racing it).
+// BeginCapture loads every kernel module not loaded yet (a module load
+// is no stream work and must not happen inside a capture), then starts
+// capturing the stream. The capture mode is relaxed: the device itself
+// refuses copies, Alloc and Finish while capturing, which are the calls
+// the driver's stricter modes exist to catch.
 func (d *cuda) BeginCapture() error {
+	if d.closed {
+		return fmt.Errorf("cuda: BeginCapture: %w", errClosed)
+	}
 	if d.capturing {
 		return errors.New("cuda: BeginCapture: already in a graph capture")
 	}
+	for _, src := range d.lib.Sources() {
+		if len(src.Kernels) == 0 {
+			continue
+		}
+		if _, err := d.function(src.Kernels[0]); err != nil {
+			return fmt.Errorf("cuda: BeginCapture: loading %s%s: %w", src.Name, kernels.Ext, err)
+		}
+	}
 	if err := d.do(func() error {
-		return d.api.cuErr("cuStreamBeginCapture_v2", call(d.api.streamBeginCapture, d.stream, cuCaptureModeGlobal))
+		return d.api.cuErr("cuStreamBeginCapture_v2", call(d.api.streamBeginCapture, d.stream, cuCaptureModeRelaxed))
 	}); err != nil {
 		return err
 	}

@@ -17,7 +17,18 @@
 //	// dc:define TILE=16 WPT=4
 //
 // which become -DTILE=16 -DWPT=4 for both clang (the PTX) and
-// clBuildProgram, so both targets are specialised alike.
+// clBuildProgram, so both targets are specialised alike. Each file is
+// compiled once, with one set of defines; and since the OpenCL build
+// splices in compat.h only, a file cannot #include another kernel file:
+// two specialisations of one kernel body are, for now, two files with
+// their own kernel names.
+//
+// Adding a kernel: write it in a NAME.cl that starts with
+// #include "compat.h", with a name no other file uses; run `make ptx` and
+// commit ptx/NAME.ptx with it (TestPTXUpToDate fails otherwise); the
+// device layer finds it by name: dev.Launch("name", grid, block, args...).
+// Kernel parameters are GLOBAL pointers, int and float only (Buffer,
+// int32, float32 on the Go side), checked against the PTX at each launch.
 package kernels
 
 import (

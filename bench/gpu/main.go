@@ -24,7 +24,7 @@ import (
 )
 
 func main() {
-	kind := flag.String("device", "cuda", "cuda or opencl")
+	kind := flag.String("device", "cuda", "cuda, opencl or auto (device.Open's names)")
 	steps := flag.Int("steps", 30, "timed steps (and extraction batches) per figure")
 	warmup := flag.Int("warmup", 5, "untimed steps first (the first builds and records)")
 	quick := flag.Bool("quick", false, "small sizes everywhere, to check the program on PoCL")
@@ -43,18 +43,8 @@ func main() {
 	fmt.Println(string(b))
 }
 
-func open(kind string) (device.Device, error) {
-	switch kind {
-	case "cuda":
-		return device.OpenCUDA()
-	case "opencl":
-		return device.OpenOpenCL()
-	}
-	return nil, fmt.Errorf("unknown device %q (cuda or opencl)", kind)
-}
-
 func run(kind string, steps, warmup int, quick, kmeans bool) (map[string]any, error) {
-	dev, err := open(kind)
+	dev, err := device.Open(kind)
 	if err != nil {
 		return nil, err
 	}

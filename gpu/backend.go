@@ -117,8 +117,9 @@ type Backend struct {
 	// graph replay (Options.PlainLaunches off, device.Graphs offered):
 	// the launches of a step recorded once for the current heads and
 	// replayed by every step after.
-	graphs device.Graphs
-	graph  device.Graph
+	graphs       device.Graphs
+	graph        device.Graph
+	extractGraph device.Graph // a full batch's extraction, never invalidated
 	// ownDev: Close closes dev (Options.CloseDevice)
 	ownDev bool
 }
@@ -561,34 +562,40 @@ func (be *Backend) Step(bt *trainer.Batch) (trainer.StepStats, error) {
 // runStep queues the step's launches: replays the recorded graph where
 // there is one (recording it first after new heads), else launches them
 // one by one.
-func (be *Backend) runStep() error {
+func (be *Backend) runStep() error { return be.replay(&be.graph, be.launchStep) }
+
+// replay runs launch's kernels through the graph *g, recording it first
+// when there is none yet, or launches them directly when the device has no
+// graphs (or Options.PlainLaunches). launch must only queue launches, on
+// buffers that outlive the graph.
+func (be *Backend) replay(g *device.Graph, launch func() error) error {
 	if be.graphs == nil {
-		return be.launchStep()
+		return launch()
 	}
-	if be.graph == nil {
+	if *g == nil {
 		if err := be.graphs.BeginCapture(); err != nil {
-			return fmt.Errorf("gpu: capture a step: %w", err)
+			return fmt.Errorf("gpu: record launches: %w", err)
 		}
-		err := be.launchStep()
-		g, endErr := be.graphs.EndCapture()
+		err := launch()
+		rec, endErr := be.graphs.EndCapture()
 		if err != nil {
-			if g != nil {
-				g.Close()
+			if rec != nil {
+				rec.Close()
 			}
 			return err
 		}
 		if endErr != nil {
-			return fmt.Errorf("gpu: capture a step: %w", endErr)
+			return fmt.Errorf("gpu: record launches: %w", endErr)
 		}
-		be.graph = g
+		*g = rec
 	}
-	if err := be.graph.Launch(); err != nil {
-		return fmt.Errorf("gpu: replay a step: %w", err)
+	if err := (*g).Launch(); err != nil {
+		return fmt.Errorf("gpu: replay launches: %w", err)
 	}
 	return nil
 }
 
-// dropGraph forgets the recorded step (its buffers or scalars changed).
+// dropGraph forgets the recorded step (its heads' buffers are gone).
 func (be *Backend) dropGraph() {
 	if be.graph != nil {
 		be.graph.Close()
@@ -751,7 +758,8 @@ func (be *Backend) backward() error {
 }
 
 // Extract implements trainer.Backend: eval mode, in chunks of the training
-// batch, features before the ReLU.
+// batch, features before the ReLU. A full chunk's launches are recorded
+// once and replayed where the device has graphs.
 func (be *Backend) Extract(x []float32, n int, dst []float32) error {
 	r, H := be.cfg.Resolution, be.cfg.Hidden
 	per := 3 * r * r
@@ -763,7 +771,13 @@ func (be *Backend) Extract(x []float32, n int, dst []float32) error {
 		if err := be.dev.WriteF32(be.x, 0, x[off*per:(off+c)*per]); err != nil {
 			return fmt.Errorf("gpu: upload images: %w", err)
 		}
-		if err := be.forwardTrunk(c, false); err != nil {
+		var err error
+		if c == be.b {
+			err = be.replay(&be.extractGraph, func() error { return be.forwardTrunk(be.b, false) })
+		} else {
+			err = be.forwardTrunk(c, false)
+		}
+		if err != nil {
 			return err
 		}
 		if err := be.dev.Finish(); err != nil {
@@ -899,6 +913,10 @@ func (be *Backend) Close() error {
 		return nil
 	}
 	be.freeHeads()
+	if be.extractGraph != nil {
+		be.extractGraph.Close()
+		be.extractGraph = nil
+	}
 	be.graphs = nil
 	for _, b := range be.allocated {
 		be.dev.Free(b)

@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,6 +99,25 @@ func testGraphMatchesPlain(t *testing.T, dev device.Device) {
 		t.Fatal(err)
 	}
 	backendtest.SameState(t, b, a)
+	// extraction: full batches replayed, the partial one launched; twice,
+	// so that the second call replays
+	n := 2*cfg.Batch + 1
+	for range 2 {
+		x := backendtest.RandomBatch(rng, n, 12, 1, 1).X
+		fp, fg := make([]float32, n*8), make([]float32, n*8)
+		if err := plain.Extract(x, n, fp); err != nil {
+			t.Fatal(err)
+		}
+		if err := graph.Extract(x, n, fg); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(fp, fg) {
+			t.Fatal("features differ between replayed and plain extraction")
+		}
+	}
+	if graph.extractGraph == nil {
+		t.Fatal("no extraction was recorded")
+	}
 }
 
 // momentumRejects: a state whose momentum has the wrong size is refused

@@ -72,6 +72,7 @@ func testStepMatchesCPU(t *testing.T, dev device.Device) {
 		{"sobel-12px-2convs", trainer.ModelConfig{Resolution: 12, Width: 5, Depth: 2, ConvsPerStage: 2, Hidden: 10, Sobel: true}, 4, 4, 5},
 		{"odd-9px-only-V", trainer.ModelConfig{Resolution: 9, Width: 6, Depth: 3, ConvsPerStage: 1, Hidden: 7}, 2, 12, 1},
 		{"only-W", trainer.ModelConfig{Resolution: 8, Width: 3, Depth: 1, ConvsPerStage: 1, Hidden: 5}, 5, 1, 4},
+		{"batch-64", trainer.ModelConfig{Resolution: 10, Width: 3, Depth: 2, ConvsPerStage: 1, Hidden: 6}, 64, 6, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := trainer.BackendConfig{Model: tc.cfg, Batch: tc.b, LR: 0.05, Momentum: 0.9, WeightDecay: 5e-4, Seed: 7}

@@ -10,7 +10,7 @@ WASM     := static/main.wasm
 # beside copies of the page's files. The shipped $(WASM) has no hooks.
 WASMTEST := e2e/testdata/static-dctest
 
-.PHONY: build build-pipeline wasm run test deps bench-deps fmt-check lint fuzz \
+.PHONY: build build-pipeline wasm run test deps bench-deps fmt-check lint fuzz ptx gpu-bundle \
 	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-similar \
 	bench-map bench-pipeline
 
@@ -36,7 +36,42 @@ wasm:
 run: build
 	./$(BIN) serve
 
-# Debian packages the tests need (chromium, dataset-fashion-mnist), where missing.
+# PTX for the CUDA path, from the kernel sources in gpu/kernels with Debian
+# clang-19 (no CUDA toolkit): committed, since GPU machines have no
+# compiler. `make test` runs TestPTXUpToDate (gpu/kernels), which
+# regenerates it and fails when the committed copy differs.
+ptx:
+	$(GO) run ./gpu/kernels/ptxgen -clang clang-19 -dir gpu/kernels -out gpu/kernels/ptx
+
+# What scripts/gpu-check.sh runs on a GPU machine (no Go, no network, maybe
+# not amd64), cross-compiled with CGO_ENABLED=0 for GPU_GOARCH into
+# GPU_BUNDLE: the GPU test binaries (GPU_TEST_PKGS that exist; each as
+# NAME.test), deepercluster, bench-gpu (./bench/gpu, once it has a Go
+# program), torch_gpu.py and the script. Carry the folder and run
+# ./gpu-check.sh there.
+GPU_GOARCH    ?= amd64
+GPU_BUNDLE    ?= bin/gpu-bundle
+GPU_TEST_PKGS ?= ./gpu/device ./gpu
+GPU_GO         = CGO_ENABLED=0 GOOS=linux GOARCH=$(GPU_GOARCH) $(GO)
+gpu-bundle:
+	rm -rf $(GPU_BUNDLE) && mkdir -p $(GPU_BUNDLE)
+	@set -e; for p in $(GPU_TEST_PKGS); do \
+		if ls $$p/*_test.go >/dev/null 2>&1; then \
+			echo "test binary $$p"; \
+			$(GPU_GO) test -c -trimpath -ldflags='-s -w' -o $(GPU_BUNDLE)/$$(basename $$p).test $$p; \
+		fi; \
+	done
+	$(GPU_GO) build -trimpath -ldflags='-s -w' -o $(GPU_BUNDLE)/deepercluster ./cmd/deepercluster
+	@if ls bench/gpu/*.go >/dev/null 2>&1; then \
+		echo "bench-gpu"; \
+		$(GPU_GO) build -trimpath -ldflags='-s -w' -o $(GPU_BUNDLE)/bench-gpu ./bench/gpu; \
+	fi
+	cp scripts/gpu-check.sh bench/gpu/torch_gpu.py $(GPU_BUNDLE)/
+	echo $(GPU_GOARCH) > $(GPU_BUNDLE)/ARCH
+	@du -sh $(GPU_BUNDLE)
+
+# Debian packages the tests need (chromium, dataset-fashion-mnist, clang-19,
+# OpenCL with PoCL), where missing.
 deps:
 	@scripts/install-deps.sh
 

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Installs, with apt-get and only where missing, the Debian packages the test
-# suite needs: chromium (browser test of the wasm client) and
-# dataset-fashion-mnist (real images with labels). With "--bench" it also
+# suite needs: chromium (browser test of the wasm client),
+# dataset-fashion-mnist (real images with labels), and for the GPU code
+# (gpu/): clang-19 (regenerates the kernels' PTX to check the committed
+# copy), ocl-icd-libopencl1 (libOpenCL.so.1) and pocl-opencl-icd (an OpenCL
+# device on the CPU, where every kernel runs in CI). With "--bench" it also
 # installs the peers the benchmarks compare against.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+command -v clang-19 >/dev/null 2>&1 || need+=(clang-19)
+[ -n "$(ls /usr/lib/*/libOpenCL.so.1 /usr/lib64/libOpenCL.so.1 2>/dev/null)" ] || need+=(ocl-icd-libopencl1)
+[ -e /etc/OpenCL/vendors/pocl.icd ] || need+=(pocl-opencl-icd)
 if [ "${1:-}" = "--bench" ]; then
 	/usr/bin/python3 -c 'import faiss' 2>/dev/null || need+=(python3-faiss)
 	/usr/bin/python3 -c 'import sklearn' 2>/dev/null || need+=(python3-sklearn)

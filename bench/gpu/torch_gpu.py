@@ -6,8 +6,10 @@ decay 1e-5), in eager mode on CUDA, with cudnn.benchmark and TF32 allowed
 (its fastest eager setting). One JSON object per call on stdout.
 
 usage: python3 torch_gpu.py train|extract RES BATCH STEPS WARMUP
+(TORCH_DEVICE=cpu runs it on the CPU, to check the script without a GPU.)
 """
 import json
+import os
 import sys
 import time
 
@@ -16,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 mode, res, batch, steps, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-dev = torch.device("cuda")
+dev = torch.device(os.environ.get("TORCH_DEVICE", "cuda"))
 torch.backends.cudnn.benchmark = True
 torch.backends.cuda.matmul.allow_tf32 = True
 torch.backends.cudnn.allow_tf32 = True
@@ -70,13 +72,19 @@ else:
     def run():
         net.feat(x)
 
+def sync():
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
 for _ in range(warmup):
     run()
-torch.cuda.synchronize()
+sync()
 t0 = time.perf_counter()
 for _ in range(steps):
     run()
-torch.cuda.synchronize()
+sync()
 wall = time.perf_counter() - t0
 print(json.dumps({"mode": mode, "res": res, "batch": batch, "ips": batch * steps / wall,
-                  "torch": torch.__version__, "gpu": torch.cuda.get_device_name(0)}))
+                  "torch": torch.__version__,
+                  "gpu": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu"}))

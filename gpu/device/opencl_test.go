@@ -87,7 +87,7 @@ func runErrorCases(t *testing.T, d Device) {
 // TestOpenCLBuildLog builds a kernel with a syntax error and checks that
 // the error names the file and carries the compiler's message with the
 // source's own line number, and that -D defines from dc:define lines
-// reach the compiler.
+// reach the compiler, and a shared header's DEVICE helper is spliced in.
 func TestOpenCLBuildLog(t *testing.T) {
 	compat, err := os.ReadFile("../kernels/compat.h")
 	must(t, err)

@@ -151,21 +151,25 @@ func runSelfTests(t *testing.T, d Device) {
 		for i, v := range x {
 			a := math.Abs(float64(v))
 			worstExp = max(worstExp, relErr(float64(got[0][i]), math.Exp(float64(v))))
-			// log near 1 goes to 0: its error is absolute.
-			worstLog = max(worstLog, math.Abs(float64(got[1][i])-math.Log(a+1e-30)))
+			// log near 1 goes to 0: its error is absolute there, relative
+			// for |log| > 1 (float32 rounding of -69 alone is 4e-6).
+			wantLog := math.Log(float64(float32(a + 1e-30)))
+			worstLog = max(worstLog, math.Abs(float64(got[1][i])-wantLog)/math.Max(1, math.Abs(wantLog)))
 			if want := float32(math.Max(float64(v), 0)); got[2][i] != want {
 				t.Errorf("fmax(%g, 0) = %g", v, got[2][i])
 			}
-			if want := float32(math.Sqrt(a)); relErr(float64(got[3][i]), float64(want)) > 2e-7 {
+			// OpenCL 1.2 allows sqrt 3 ulp (CUDA's sqrt.rn and PoCL round
+			// correctly).
+			if want := float32(math.Sqrt(a)); relErr(float64(got[3][i]), float64(want)) > 4e-7 {
 				t.Errorf("sqrt(%g) = %g, want %g", a, got[3][i], want)
 			}
 		}
-		t.Logf("%s: exp worst relative error %.3g, log worst absolute error %.3g", d.Kind(), worstExp, worstLog)
+		t.Logf("%s: exp worst relative error %.3g, log worst error %.3g (absolute below |log| = 1, relative above)", d.Kind(), worstExp, worstLog)
 		if worstExp > 1e-6 {
 			t.Errorf("exp: worst relative error %.3g > 1e-6", worstExp)
 		}
 		if worstLog > 1e-6 {
-			t.Errorf("log: worst absolute error %.3g > 1e-6", worstLog)
+			t.Errorf("log: worst error %.3g > 1e-6", worstLog)
 		}
 	})
 }

@@ -6,8 +6,12 @@
 //
 // Layout: compat.h, one kernel source per file NAME.cl (the extension is
 // .cl, not .c: the go tool refuses .c files in a package that does not use
-// cgo; the files are not OpenCL-only, compat.h makes them both), and
-// ptx/NAME.ptx for each. All of it is embedded.
+// cgo; the files are not OpenCL-only, compat.h makes them both), shared
+// headers NAME.h (DEVICE helpers, constants) that sources may #include
+// "NAME.h", and ptx/NAME.ptx for each source. All of it is embedded.
+// The OpenCL build has no file system, so the loader splices the headers
+// in (each at most once per source: headers are include-once), keeping
+// file names and line numbers with #line.
 //
 // Kernel names are global across files: a kernel is found by its name
 // alone (KERNEL name(...) at the start of a line), and two files may not
@@ -57,7 +61,7 @@ const CompatHeader = "compat.h"
 // JIT-compiles PTX for any newer GPU (H100 is sm_90).
 const GPUArch = "sm_80"
 
-//go:embed compat.h *.cl ptx/*.ptx
+//go:embed *.h *.cl ptx/*.ptx
 var embedded embed.FS
 
 // Source is one kernel file.
@@ -68,14 +72,18 @@ type Source struct {
 	Text string
 	// Defines are the NAME=VALUE pairs of its dc:define lines, in order.
 	Defines []string
-	// Kernels are the names of its kernels, in order.
+	// Kernels are the names of its kernels, in order, with those of the
+	// headers it includes.
 	Kernels []string
+
+	// expanded is Text with its headers spliced in (OpenCLSource).
+	expanded string
 }
 
 // Library is a parsed set of kernel sources with their PTX, indexed by
 // kernel name. It is immutable once loaded, so devices may share one.
 type Library struct {
-	compat   string
+	headers  map[string]string
 	sources  []Source
 	byKernel map[string]int
 	ptx      map[string]string
@@ -85,33 +93,45 @@ var (
 	kernelRE = regexp.MustCompile(`(?m)^[ \t]*KERNEL[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*\(`)
 	defineRE = regexp.MustCompile(`(?m)^[ \t]*//[ \t]*dc:define[ \t]+(.*)$`)
 	macroRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(=[^\s"'\\]*)?$`)
-	// includeRE matches the include of compat.h, which OpenCL splices.
-	includeRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]+"compat\.h"[ \t]*$`)
+	// includeRE matches a quoted #include line.
+	includeRE = regexp.MustCompile(`^[ \t]*#[ \t]*include[ \t]+"([^"]+)"[ \t]*$`)
 )
 
 // Embedded returns the library compiled into the binary.
 func Embedded() (*Library, error) { return Load(embedded) }
 
-// Load reads compat.h, every *.cl and ptx/*.ptx at the root of fsys. It
-// fails on a duplicate kernel name or a malformed dc:define, so that a
-// mistake shows when the device opens, not at the first launch. Missing
-// PTX is not an error here (OpenCL does not need it); PTX reports it.
+// Load reads every *.h, *.cl and ptx/*.ptx at the root of fsys. It fails
+// on a duplicate kernel name, a malformed dc:define, a source that does
+// not include compat.h or includes a file that is not one of the headers,
+// so that a mistake shows when the device opens, not at the first launch.
+// Missing PTX is not an error here (OpenCL does not need it); PTX reports
+// it.
 func Load(fsys fs.FS) (*Library, error) {
-	compat, err := fs.ReadFile(fsys, CompatHeader)
+	l := &Library{headers: map[string]string{}, byKernel: map[string]int{}, ptx: map[string]string{}}
+	hnames, err := fs.Glob(fsys, "*.h")
 	if err != nil {
 		return nil, fmt.Errorf("kernels: %w", err)
+	}
+	for _, h := range hnames {
+		text, err := fs.ReadFile(fsys, h)
+		if err != nil {
+			return nil, fmt.Errorf("kernels: %w", err)
+		}
+		l.headers[h] = string(text)
+	}
+	if _, ok := l.headers[CompatHeader]; !ok {
+		return nil, fmt.Errorf("kernels: no %s", CompatHeader)
 	}
 	names, err := fs.Glob(fsys, "*"+Ext)
 	if err != nil {
 		return nil, fmt.Errorf("kernels: %w", err)
 	}
-	l := &Library{compat: string(compat), byKernel: map[string]int{}, ptx: map[string]string{}}
 	for _, file := range names {
 		text, err := fs.ReadFile(fsys, file)
 		if err != nil {
 			return nil, fmt.Errorf("kernels: %w", err)
 		}
-		s, err := parseSource(strings.TrimSuffix(file, Ext), string(text))
+		s, err := l.parseSource(strings.TrimSuffix(file, Ext), string(text))
 		if err != nil {
 			return nil, err
 		}
@@ -129,9 +149,15 @@ func Load(fsys fs.FS) (*Library, error) {
 	return l, nil
 }
 
-func parseSource(name, text string) (Source, error) {
+func (l *Library) parseSource(name, text string) (Source, error) {
 	s := Source{Name: name, Text: text}
-	for _, m := range kernelRE.FindAllStringSubmatch(text, -1) {
+	seen := map[string]bool{}
+	var b strings.Builder
+	if err := l.expand(&b, name+Ext, text, seen, 0); err != nil {
+		return Source{}, err
+	}
+	s.expanded = b.String()
+	for _, m := range kernelRE.FindAllStringSubmatch(s.expanded, -1) {
 		s.Kernels = append(s.Kernels, m[1])
 	}
 	for _, m := range defineRE.FindAllStringSubmatch(text, -1) {
@@ -142,10 +168,44 @@ func parseSource(name, text string) (Source, error) {
 			s.Defines = append(s.Defines, d)
 		}
 	}
-	if !includeRE.MatchString(text) {
+	if !seen[CompatHeader] {
 		return Source{}, fmt.Errorf("kernels: %s%s does not #include %q", name, Ext, CompatHeader)
 	}
 	return s, nil
+}
+
+// expand writes text (of the file named file) to b with each #include of
+// a header replaced by the header's own expansion, the first time only,
+// and #line directives that keep the compiler's messages on the original
+// files and lines.
+func (l *Library) expand(b *strings.Builder, file, text string, seen map[string]bool, depth int) error {
+	if depth > 16 {
+		return fmt.Errorf("kernels: %s: headers nested more than 16 deep", file)
+	}
+	lines := strings.SplitAfter(text, "\n")
+	for i, line := range lines {
+		m := includeRE.FindStringSubmatch(strings.TrimRight(line, "\r\n"))
+		if m == nil {
+			b.WriteString(line)
+			continue
+		}
+		h, ok := l.headers[m[1]]
+		if !ok {
+			return fmt.Errorf("kernels: %s:%d: #include %q is not a header of gpu/kernels (only *.h there can be included)", file, i+1, m[1])
+		}
+		if !seen[m[1]] {
+			seen[m[1]] = true
+			fmt.Fprintf(b, "#line 1 \"%s\"\n", m[1])
+			if err := l.expand(b, m[1], h, seen, depth+1); err != nil {
+				return err
+			}
+			if !strings.HasSuffix(h, "\n") {
+				b.WriteString("\n")
+			}
+		}
+		fmt.Fprintf(b, "#line %d \"%s\"\n", i+2, file)
+	}
+	return nil
 }
 
 // Sources lists the kernel files in name order.
@@ -160,18 +220,12 @@ func (l *Library) Lookup(kernel string) (Source, bool) {
 	return l.sources[i], true
 }
 
-// OpenCLSource is s as one self-contained OpenCL C program: compat.h is
-// spliced in place of its #include line (the driver has no file system
-// to include from, and a temporary -I directory would change PoCL's cache
-// key every run), and #line keeps the driver's messages on s's lines.
-func (l *Library) OpenCLSource(s Source) string {
-	var b strings.Builder
-	b.WriteString("#line 1 \"" + CompatHeader + "\"\n")
-	b.WriteString(l.compat)
-	b.WriteString("\n#line 1 \"" + s.Name + Ext + "\"\n")
-	b.WriteString(includeRE.ReplaceAllString(s.Text, ""))
-	return b.String()
-}
+// OpenCLSource is s as one self-contained OpenCL C program: its headers
+// are spliced in place of their #include lines (the driver has no file
+// system to include from, and a temporary -I directory would change
+// PoCL's cache key every run), and #line keeps the driver's messages on
+// the original files' lines.
+func (l *Library) OpenCLSource(s Source) string { return s.expanded }
 
 // OpenCLOptions are the clBuildProgram options for s: its defines, and
 // strict single-precision semantics matching the CUDA build (no

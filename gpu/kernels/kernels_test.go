@@ -122,13 +122,45 @@ func TestLoad(t *testing.T) {
 					t.Errorf("options %q", got)
 				}
 				src := l.OpenCLSource(s)
-				if strings.Contains(src, inc) || !strings.HasPrefix(src, "#line 1 \"compat.h\"\n"+compat) || !strings.Contains(src, "#line 1 \"a.cl\"\n\n// dc:define") {
+				if strings.Contains(src, inc) || !strings.HasPrefix(src, "#line 1 \"compat.h\"\n"+compat) || !strings.Contains(src, "#line 2 \"a.cl\"\n// dc:define") {
 					t.Errorf("OpenCL source not spliced as expected:\n%s", src)
 				}
 				if _, err := l.PTX("a"); err == nil {
 					t.Error("PTX of a source without ptx/a.ptx: no error")
 				}
 			},
+		},
+		{
+			name: "shared headers, each spliced once",
+			files: map[string]string{
+				"util.h": "#include \"compat.h\"\nDEVICE float twice(float x) { return 2 * x; }\nKERNEL from_header(int n) {}",
+				"a.cl":   "#include \"util.h\"\n#include \"compat.h\"\n#include \"util.h\"\nKERNEL ka(int n) {}\n",
+			},
+			check: func(t *testing.T, l *Library) {
+				a, _ := l.Lookup("ka")
+				if !slices.Equal(a.Kernels, []string{"from_header", "ka"}) {
+					t.Errorf("a.cl kernels %v", a.Kernels)
+				}
+				want := "#line 1 \"util.h\"\n#line 1 \"compat.h\"\n" + compat + "#line 2 \"util.h\"\nDEVICE float twice(float x) { return 2 * x; }\nKERNEL from_header(int n) {}\n" +
+					"#line 2 \"a.cl\"\n#line 3 \"a.cl\"\n#line 4 \"a.cl\"\nKERNEL ka(int n) {}\n"
+				if got := l.OpenCLSource(a); got != want {
+					t.Errorf("a.cl expanded:\n%s\nwant:\n%s", got, want)
+				}
+			},
+		},
+		{
+			name: "kernel in a header included by two sources",
+			files: map[string]string{
+				"util.h": "KERNEL from_header(int n) {}\n",
+				"a.cl":   inc + "#include \"util.h\"\n",
+				"b.cl":   inc + "#include \"util.h\"\n",
+			},
+			wantErr: "kernel from_header is defined in both a.cl and b.cl",
+		},
+		{
+			name:    "unknown include",
+			files:   map[string]string{"a.cl": inc + "#include \"stdio.h\"\n"},
+			wantErr: `a.cl:2: #include "stdio.h" is not a header of gpu/kernels`,
 		},
 		{
 			name:    "duplicate kernel",

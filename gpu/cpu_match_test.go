@@ -2,25 +2,20 @@ package gpu
 
 import (
 	"fmt"
-	"github.com/deepercluster/deepercluster/gpu/device"
 	"math"
 	"math/rand/v2"
-	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/deepercluster/deepercluster/gpu/device"
 	"github.com/deepercluster/deepercluster/trainer"
 	"github.com/deepercluster/deepercluster/trainer/backendtest"
 )
 
-// newCPU makes the CPU backend for cfg. While trainer.BackendConfig still
-// has ExtractBatch (branch i25 removes it), the CPU backend requires it to
-// be positive; it is set by name so this file compiles before and after.
+// newCPU makes the CPU backend for cfg, the reference the device's results
+// are held against.
 func newCPU(t testing.TB, cfg trainer.BackendConfig) trainer.Backend {
 	t.Helper()
-	if f := reflect.ValueOf(&cfg).Elem().FieldByName("ExtractBatch"); f.IsValid() && f.Int() == 0 {
-		f.SetInt(int64(cfg.Batch))
-	}
 	be, err := trainer.NewCPUBackend(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -47,8 +47,11 @@ const (
 	DirVersion = 1
 )
 
-// tmpMarker is in the name of a directory under construction.
-const tmpMarker = ".tmp-"
+// TempMarker is in the name of a dataset directory under construction
+// ("<out>.tmp-*"): OpenDir refuses such a directory, and a walk over a
+// folder that holds a dataset directory (a folder of photos with its cache)
+// skips it.
+const TempMarker = ".tmp-"
 
 // ErrIncomplete is wrapped by OpenDir when a directory is not a finished
 // dataset (no manifest, a partial manifest, an unfinished ingest, sizes
@@ -177,7 +180,7 @@ func CreateDir(out string, res int, replace bool) (*DirWriter, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", parent, err)
 	}
-	tmp, err := os.MkdirTemp(parent, filepath.Base(out)+tmpMarker)
+	tmp, err := os.MkdirTemp(parent, filepath.Base(out)+TempMarker)
 	if err != nil {
 		return nil, fmt.Errorf("create temporary directory beside %s: %w", out, err)
 	}
@@ -467,7 +470,7 @@ var (
 // one whose files do not have the sizes the manifest records.
 func OpenDir(dir string) (*Dir, error) {
 	dir = filepath.Clean(dir)
-	if strings.Contains(filepath.Base(dir), tmpMarker) {
+	if strings.Contains(filepath.Base(dir), TempMarker) {
 		return nil, fmt.Errorf("%w: %s is an unfinished ingest (temporary directory)", ErrIncomplete, dir)
 	}
 	st, err := os.Stat(dir)

@@ -12,7 +12,8 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/cluster"
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
+	"github.com/deepercluster/deepercluster/dataset/source"
 	"github.com/deepercluster/deepercluster/internal/npy"
 	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
@@ -109,7 +110,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	if *dsName != "fashion-mnist" {
 		return fmt.Errorf("eval: --dataset %q: the linear probe needs a labelled train/test split (fashion-mnist)", *dsName)
 	}
-	full, err := dataset.Open(*dsName, dsFlags.options(dataset.Train))
+	full, err := source.Open(*dsName, dsFlags.options(fashionmnist.Train))
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
@@ -119,7 +120,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	}
 	var train, scored deepercluster.Dataset = subset{full, 0, nTrain}, subset{full, nTrain, ValImages}
 	if *split == "test" {
-		if scored, err = dataset.Open(*dsName, dsFlags.options(dataset.Test)); err != nil {
+		if scored, err = source.Open(*dsName, dsFlags.options(fashionmnist.Test)); err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
 	}

@@ -59,3 +59,17 @@ func TestScenePhotoPixelsUnchanged(t *testing.T) {
 		t.Errorf("scene photos hash to %s, want %s", got, want)
 	}
 }
+
+// TestEveryShapeHasAPart checks that shapeParts names a function for every
+// shape kind: a kind added to the constants but not to the table would
+// panic on the first pixel of its concept.
+func TestEveryShapeHasAPart(t *testing.T) {
+	if len(shapeParts) != int(shDiamond)+1 {
+		t.Fatalf("shapeParts has %d entries for %d shape kinds", len(shapeParts), shDiamond+1)
+	}
+	for s, f := range shapeParts {
+		if f == nil {
+			t.Errorf("shape kind %d has no part function", s)
+		}
+	}
+}

@@ -342,339 +342,538 @@ func groundPixel(g groundKind, col rgb, fx, t, z float32, h uint32) rgb {
 // v = -1 at the top: 0 none, 1 main (textured), 2 secondary, 3 detail.
 // Shapes stand on their bottom edge, so none is symmetric under rotation.
 func shapePart(s shapeKind, u, v float32) uint8 {
+	return shapeParts[s](u, v)
+}
+
+// shapeParts holds one function per shape kind, each a silhouette in the
+// terms of shapePart: one short function per shape reads better, and is
+// easier to change alone, than one switch over all of them.
+var shapeParts = [...]func(u, v float32) uint8{
+	shBuilding:   boxPart,
+	shBox:        boxPart,
+	shDisc:       discPart,
+	shSun:        discPart,
+	shTriangle:   trianglePart,
+	shDiamond:    diamondPart,
+	shParasol:    parasolPart,
+	shConifer:    coniferPart,
+	shFlower:     flowerPart,
+	shMountain:   mountainPart,
+	shCar:        carPart,
+	shSnowman:    snowmanPart,
+	shSailboat:   sailboatPart,
+	shCactus:     cactusPart,
+	shBird:       birdPart,
+	shCastle:     castlePart,
+	shArch:       archPart,
+	shBalloon:    balloonPart,
+	shLighthouse: lighthousePart,
+	shCrescent:   crescentPart,
+	shTent:       tentPart,
+	shChurch:     churchPart,
+	shBarn:       barnPart,
+	shPyramid:    pyramidPart,
+	shWindmill:   windmillPart,
+	shWheel:      wheelPart,
+	shPalm:       palmPart,
+	shSheep:      sheepPart,
+	shKite:       kitePart,
+	shRainbow:    rainbowPart,
+	shBus:        busPart,
+	shRoundTree:  roundTreePart,
+	shBurst:      burstPart,
+	shShip:       shipPart,
+	shPerson:     figurePart,
+	shStatue:     statuePart,
+}
+
+// boxPart is the silhouette of shBuilding, shBox (see shapeParts).
+func boxPart(_, _ float32) uint8 {
+	return 1
+}
+
+// discPart is the silhouette of shDisc, shSun (see shapeParts).
+func discPart(u, v float32) uint8 {
+	if u*u+v*v <= 1 {
+		return 1
+	}
+	return 0
+}
+
+// trianglePart is the silhouette of shTriangle (see shapeParts).
+func trianglePart(u, v float32) uint8 {
 	au := abs(u)
-	switch s {
-	case shBuilding, shBox:
+	if au <= (v+1)/2 {
 		return 1
-	case shDisc, shSun:
-		if u*u+v*v <= 1 {
-			return 1
-		}
-	case shTriangle:
-		if au <= (v+1)/2 {
-			return 1
-		}
-	case shDiamond:
-		if au+abs(v) <= 1 {
-			return 1
-		}
-	case shParasol:
-		if v <= -0.2 {
-			dv := (v + 0.2) / 0.8
-			if u*u+dv*dv <= 1 {
-				return 1
-			}
-		} else if au < 0.07 {
-			return 3
-		}
-	case shConifer:
-		if v < 0.6 {
-			if au <= (v+1)*0.62 {
-				return 1
-			}
-		} else if au < 0.16 {
-			return 2
-		}
-	case shFlower:
-		dv := (v + 0.45) / 0.55
-		if hr := u*u + dv*dv; hr < 0.12 {
-			return 2
-		} else if hr < 1 {
-			return 1
-		}
-		if (au < 0.1 && v > 0) || (v > 0.4 && v < 0.6 && u > 0 && u < 0.5) {
-			return 3
-		}
-	case shMountain:
-		if au <= (v+1)/2 {
-			if v < -0.5+0.15*tri(u*3) {
-				return 2
-			}
-			return 1
-		}
-	case shCar:
-		du, dv := (au-0.55)/0.21, (v-0.6)/0.4
-		if du*du+dv*dv <= 1 {
-			return 3
-		}
-		if v >= -0.15 && v <= 0.6 {
-			return 1
-		}
-		if v >= -0.75 && v < -0.15 && abs(u+0.05) <= 0.5+(v+0.15)*0.3 {
-			return 2
-		}
-	case shSnowman:
-		dv := (v - 0.45) / 0.55
+	}
+	return 0
+}
+
+// diamondPart is the silhouette of shDiamond (see shapeParts).
+func diamondPart(u, v float32) uint8 {
+	au := abs(u)
+	if au+abs(v) <= 1 {
+		return 1
+	}
+	return 0
+}
+
+// parasolPart is the silhouette of shParasol (see shapeParts).
+func parasolPart(u, v float32) uint8 {
+	au := abs(u)
+	if v <= -0.2 {
+		dv := (v + 0.2) / 0.8
 		if u*u+dv*dv <= 1 {
 			return 1
 		}
-		if v > -0.4 && v < -0.3 && u > 0 && u < 0.5 {
+	} else if au < 0.07 {
+		return 3
+	}
+	return 0
+}
+
+// coniferPart is the silhouette of shConifer (see shapeParts).
+func coniferPart(u, v float32) uint8 {
+	au := abs(u)
+	if v < 0.6 {
+		if au <= (v+1)*0.62 {
+			return 1
+		}
+	} else if au < 0.16 {
+		return 2
+	}
+	return 0
+}
+
+// flowerPart is the silhouette of shFlower (see shapeParts).
+func flowerPart(u, v float32) uint8 {
+	au := abs(u)
+	dv := (v + 0.45) / 0.55
+	if hr := u*u + dv*dv; hr < 0.12 {
+		return 2
+	} else if hr < 1 {
+		return 1
+	}
+	if (au < 0.1 && v > 0) || (v > 0.4 && v < 0.6 && u > 0 && u < 0.5) {
+		return 3
+	}
+	return 0
+}
+
+// mountainPart is the silhouette of shMountain (see shapeParts).
+func mountainPart(u, v float32) uint8 {
+	au := abs(u)
+	if au <= (v+1)/2 {
+		if v < -0.5+0.15*tri(u*3) {
 			return 2
-		}
-		if v < -0.72 && au < 0.45 || v >= -0.72 && v < -0.68 && au < 0.65 {
-			return 3
-		}
-		du, dv := u/0.7, (v+0.35)/0.4
-		if du*du+dv*dv <= 1 {
-			return 1
-		}
-	case shSailboat:
-		if v > 0.6 {
-			if au <= 1-(v-0.6)*1.2 {
-				return 2
-			}
-		} else if abs(u+0.1) < 0.05 {
-			return 3
-		} else if v <= 0.55 && u > -0.05 && u <= -0.05+0.85*(v+1)/1.55 {
-			return 1
-		} else if v <= 0.5 && v > -0.8 && u < -0.15 && -u-0.15 <= 0.5*(v+0.8)/1.3 {
-			return 1
-		}
-	case shCactus:
-		if au < 0.2 && v > -0.95 {
-			if au < 0.04 {
-				return 2
-			}
-			return 1
-		}
-		if (u >= -0.75 && u <= -0.5 && v >= -0.6 && v <= 0.1) || (u >= -0.75 && u <= -0.2 && v >= -0.05 && v <= 0.1) ||
-			(u >= 0.5 && u <= 0.75 && v >= -0.8 && v <= -0.1) || (u >= 0.2 && u <= 0.75 && v >= -0.25 && v <= -0.1) {
-			return 1
-		}
-	case shBird:
-		if abs(v-(0.4-0.9*au)) < 0.3 {
-			return 1
-		}
-	case shCastle:
-		if v > -0.45 {
-			if au < 0.18 && v > 0.35 || v > -0.2 && v < 0 && abs(au-0.45) < 0.08 {
-				return 3
-			}
-			if au > 0.75 {
-				return 2
-			}
-			return 1
-		}
-		if au > 0.75 && (v > -0.8 || frac((u+1)*5) < 0.5) {
-			return 2
-		}
-		if v > -0.75 && frac((u+1)*2.5) < 0.5 {
-			return 1
-		}
-	case shArch:
-		if v >= -0.7 && v < -0.45 {
-			return 2
-		}
-		if v < -0.7 {
-			if frac((u+1)*4) < 0.15 {
-				return 2
-			}
-			return 0
-		}
-		k := (frac((u+1)*1.5) - 0.5) * 2
-		dv := v - 1
-		if k*k+dv*dv < 0.7 {
-			return 0
 		}
 		return 1
-	case shBalloon:
-		dv := (v + 0.25) / 0.75
-		if u*u+dv*dv <= 1 {
-			return 1
+	}
+	return 0
+}
+
+// carPart is the silhouette of shCar (see shapeParts).
+func carPart(u, v float32) uint8 {
+	au := abs(u)
+	du, dv := (au-0.55)/0.21, (v-0.6)/0.4
+	if du*du+dv*dv <= 1 {
+		return 3
+	}
+	if v >= -0.15 && v <= 0.6 {
+		return 1
+	}
+	if v >= -0.75 && v < -0.15 && abs(u+0.05) <= 0.5+(v+0.15)*0.3 {
+		return 2
+	}
+	return 0
+}
+
+// snowmanPart is the silhouette of shSnowman (see shapeParts).
+func snowmanPart(u, v float32) uint8 {
+	au := abs(u)
+	dv := (v - 0.45) / 0.55
+	if u*u+dv*dv <= 1 {
+		return 1
+	}
+	if v > -0.4 && v < -0.3 && u > 0 && u < 0.5 {
+		return 2
+	}
+	if v < -0.72 && au < 0.45 || v >= -0.72 && v < -0.68 && au < 0.65 {
+		return 3
+	}
+	du, dv := u/0.7, (v+0.35)/0.4
+	if du*du+dv*dv <= 1 {
+		return 1
+	}
+	return 0
+}
+
+// sailboatPart is the silhouette of shSailboat (see shapeParts).
+func sailboatPart(u, v float32) uint8 {
+	au := abs(u)
+	if v > 0.6 {
+		if au <= 1-(v-0.6)*1.2 {
+			return 2
 		}
-		if v > 0.5 && v <= 0.78 && abs(au-0.3) < 0.06 || v > 0.78 && au < 0.3 {
+	} else if abs(u+0.1) < 0.05 {
+		return 3
+	} else if v <= 0.55 && u > -0.05 && u <= -0.05+0.85*(v+1)/1.55 {
+		return 1
+	} else if v <= 0.5 && v > -0.8 && u < -0.15 && -u-0.15 <= 0.5*(v+0.8)/1.3 {
+		return 1
+	}
+	return 0
+}
+
+// cactusPart is the silhouette of shCactus (see shapeParts).
+func cactusPart(u, v float32) uint8 {
+	au := abs(u)
+	if au < 0.2 && v > -0.95 {
+		if au < 0.04 {
+			return 2
+		}
+		return 1
+	}
+	if (u >= -0.75 && u <= -0.5 && v >= -0.6 && v <= 0.1) || (u >= -0.75 && u <= -0.2 && v >= -0.05 && v <= 0.1) ||
+		(u >= 0.5 && u <= 0.75 && v >= -0.8 && v <= -0.1) || (u >= 0.2 && u <= 0.75 && v >= -0.25 && v <= -0.1) {
+		return 1
+	}
+	return 0
+}
+
+// birdPart is the silhouette of shBird (see shapeParts).
+func birdPart(u, v float32) uint8 {
+	au := abs(u)
+	if abs(v-(0.4-0.9*au)) < 0.3 {
+		return 1
+	}
+	return 0
+}
+
+// castlePart is the silhouette of shCastle (see shapeParts).
+func castlePart(u, v float32) uint8 {
+	au := abs(u)
+	if v > -0.45 {
+		if au < 0.18 && v > 0.35 || v > -0.2 && v < 0 && abs(au-0.45) < 0.08 {
 			return 3
 		}
-	case shLighthouse:
-		if v < -0.88 {
-			if au <= 0.4*(v+1)/0.12 {
-				return 2
-			}
-		} else if v < -0.7 {
-			if au < 0.32 {
+		if au > 0.75 {
+			return 2
+		}
+		return 1
+	}
+	if au > 0.75 && (v > -0.8 || frac((u+1)*5) < 0.5) {
+		return 2
+	}
+	if v > -0.75 && frac((u+1)*2.5) < 0.5 {
+		return 1
+	}
+	return 0
+}
+
+// archPart is the silhouette of shArch (see shapeParts).
+func archPart(u, v float32) uint8 {
+	if v >= -0.7 && v < -0.45 {
+		return 2
+	}
+	if v < -0.7 {
+		if frac((u+1)*4) < 0.15 {
+			return 2
+		}
+		return 0
+	}
+	k := (frac((u+1)*1.5) - 0.5) * 2
+	dv := v - 1
+	if k*k+dv*dv < 0.7 {
+		return 0
+	}
+	return 1
+}
+
+// balloonPart is the silhouette of shBalloon (see shapeParts).
+func balloonPart(u, v float32) uint8 {
+	au := abs(u)
+	dv := (v + 0.25) / 0.75
+	if u*u+dv*dv <= 1 {
+		return 1
+	}
+	if v > 0.5 && v <= 0.78 && abs(au-0.3) < 0.06 || v > 0.78 && au < 0.3 {
+		return 3
+	}
+	return 0
+}
+
+// lighthousePart is the silhouette of shLighthouse (see shapeParts).
+func lighthousePart(u, v float32) uint8 {
+	au := abs(u)
+	if v < -0.88 {
+		if au <= 0.4*(v+1)/0.12 {
+			return 2
+		}
+	} else if v < -0.7 {
+		if au < 0.32 {
+			return 3
+		}
+	} else if au <= 0.45+0.35*(v+0.7)/1.7 {
+		return 1
+	}
+	return 0
+}
+
+// crescentPart is the silhouette of shCrescent (see shapeParts).
+func crescentPart(u, v float32) uint8 {
+	if u*u+v*v <= 1 {
+		du, dv := u-0.45, v+0.2
+		if du*du+dv*dv > 0.7 {
+			return 1
+		}
+	}
+	return 0
+}
+
+// tentPart is the silhouette of shTent (see shapeParts).
+func tentPart(u, v float32) uint8 {
+	au := abs(u)
+	if au <= (v+1)/2 {
+		if au <= (v+1)*0.15 && v > -0.2 {
+			return 3
+		}
+		if u > 0 {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// churchPart is the silhouette of shChurch (see shapeParts).
+func churchPart(u, v float32) uint8 {
+	au := abs(u)
+	if au < 0.16 && v >= -0.75 && v < -0.25 {
+		return 1
+	}
+	if v < -0.75 && au <= 0.16*(v+1)/0.25 {
+		return 2
+	}
+	if v >= -0.3 && v < 0 && au <= 0.9*(v+0.3)/0.3 {
+		return 2
+	}
+	if v >= 0 && au < 0.85 {
+		if au < 0.14 && v > 0.55 || au < 0.1 && v > 0.15 && v < 0.35 {
+			return 3
+		}
+		return 1
+	}
+	return 0
+}
+
+// barnPart is the silhouette of shBarn (see shapeParts).
+func barnPart(u, v float32) uint8 {
+	au := abs(u)
+	if v < -0.2 {
+		if au <= 1.1*(v+1)/0.8 {
+			return 2
+		}
+	} else if au <= 0.9 {
+		if au < 0.35 && v > 0.2 {
+			if au < 0.04 || abs(au-0.32) < 0.03 || abs(v-0.25) < 0.05 || abs(au-(v-0.2)*0.35/0.8) < 0.05 {
 				return 3
 			}
-		} else if au <= 0.45+0.35*(v+0.7)/1.7 {
-			return 1
-		}
-	case shCrescent:
-		if u*u+v*v <= 1 {
-			du, dv := u-0.45, v+0.2
-			if du*du+dv*dv > 0.7 {
-				return 1
-			}
-		}
-	case shTent:
-		if au <= (v+1)/2 {
-			if au <= (v+1)*0.15 && v > -0.2 {
-				return 3
-			}
-			if u > 0 {
-				return 2
-			}
-			return 1
-		}
-	case shChurch:
-		if au < 0.16 && v >= -0.75 && v < -0.25 {
-			return 1
-		}
-		if v < -0.75 && au <= 0.16*(v+1)/0.25 {
 			return 2
 		}
-		if v >= -0.3 && v < 0 && au <= 0.9*(v+0.3)/0.3 {
+		return 1
+	}
+	return 0
+}
+
+// pyramidPart is the silhouette of shPyramid (see shapeParts).
+func pyramidPart(u, v float32) uint8 {
+	au := abs(u)
+	step := float32(math.Floor(float64((v+1)*4))) / 4
+	if au <= (step+0.25)/2 {
+		if u > 0 {
 			return 2
 		}
-		if v >= 0 && au < 0.85 {
-			if au < 0.14 && v > 0.55 || au < 0.1 && v > 0.15 && v < 0.35 {
-				return 3
-			}
-			return 1
-		}
-	case shBarn:
-		if v < -0.2 {
-			if au <= 1.1*(v+1)/0.8 {
-				return 2
-			}
-		} else if au <= 0.9 {
-			if au < 0.35 && v > 0.2 {
-				if au < 0.04 || abs(au-0.32) < 0.03 || abs(v-0.25) < 0.05 || abs(au-(v-0.2)*0.35/0.8) < 0.05 {
-					return 3
-				}
-				return 2
-			}
-			return 1
-		}
-	case shPyramid:
-		step := float32(math.Floor(float64((v+1)*4))) / 4
-		if au <= (step+0.25)/2 {
-			if u > 0 {
-				return 2
-			}
-			return 1
-		}
-	case shWindmill:
-		a, b := u*0.8, v+0.45
-		if r2 := a*a + b*b; r2 < 0.012 {
-			return 3
-		} else if r2 < 0.5 && (abs(a-b) < 0.09 || abs(a+b) < 0.09) {
-			return 2
-		}
-		if v > -0.45 && au <= 0.22+0.18*(v+0.45)/1.45 {
-			if au < 0.08 && v > 0.75 {
-				return 3
-			}
-			return 1
-		}
-	case shWheel:
-		b := v + 0.1
-		r2 := u*u + b*b
-		if r2 >= 0.66 && r2 <= 0.81 {
-			return 1
-		}
-		if r2 < 0.66 && (au < 0.04 || abs(b) < 0.04 || abs(u-b) < 0.06 || abs(u+b) < 0.06) {
-			return 2
-		}
-		if v > -0.1 && abs(au-(v+0.1)*0.55) < 0.07 {
+		return 1
+	}
+	return 0
+}
+
+// windmillPart is the silhouette of shWindmill (see shapeParts).
+func windmillPart(u, v float32) uint8 {
+	au := abs(u)
+	a, b := u*0.8, v+0.45
+	if r2 := a*a + b*b; r2 < 0.012 {
+		return 3
+	} else if r2 < 0.5 && (abs(a-b) < 0.09 || abs(a+b) < 0.09) {
+		return 2
+	}
+	if v > -0.45 && au <= 0.22+0.18*(v+0.45)/1.45 {
+		if au < 0.08 && v > 0.75 {
 			return 3
 		}
-	case shPalm:
-		a, b := u-0.3, v+0.6
-		if abs(b-(0.7*a*a-0.15)) < 0.12 && abs(a) < 0.85 || abs(a+b*0.3) < 0.08 && b > -0.4 && b < 0 {
-			return 1
-		}
-		w := (1 - v) / 1.6
-		if v > -0.55 && abs(u-0.3*w*w) < 0.09 {
+		return 1
+	}
+	return 0
+}
+
+// wheelPart is the silhouette of shWheel (see shapeParts).
+func wheelPart(u, v float32) uint8 {
+	au := abs(u)
+	b := v + 0.1
+	r2 := u*u + b*b
+	if r2 >= 0.66 && r2 <= 0.81 {
+		return 1
+	}
+	if r2 < 0.66 && (au < 0.04 || abs(b) < 0.04 || abs(u-b) < 0.06 || abs(u+b) < 0.06) {
+		return 2
+	}
+	if v > -0.1 && abs(au-(v+0.1)*0.55) < 0.07 {
+		return 3
+	}
+	return 0
+}
+
+// palmPart is the silhouette of shPalm (see shapeParts).
+func palmPart(u, v float32) uint8 {
+	a, b := u-0.3, v+0.6
+	if abs(b-(0.7*a*a-0.15)) < 0.12 && abs(a) < 0.85 || abs(a+b*0.3) < 0.08 && b > -0.4 && b < 0 {
+		return 1
+	}
+	w := (1 - v) / 1.6
+	if v > -0.55 && abs(u-0.3*w*w) < 0.09 {
+		return 2
+	}
+	return 0
+}
+
+// sheepPart is the silhouette of shSheep (see shapeParts).
+func sheepPart(u, v float32) uint8 {
+	hu, hv := (u-0.78)/0.22, (v+0.05)/0.35
+	if hu*hu+hv*hv <= 1 || v > 0.45 && (abs(u-0.4) < 0.08 || abs(u+0.45) < 0.08) {
+		return 3
+	}
+	bu, bv := u/0.72, v/0.5
+	if bu*bu+bv*bv <= 1 {
+		return 1
+	}
+	return 0
+}
+
+// kitePart is the silhouette of shKite (see shapeParts).
+func kitePart(u, v float32) uint8 {
+	au := abs(u)
+	if au/0.9+abs(v+0.2)/0.8 <= 1 {
+		if u*(v+0.2) > 0 {
 			return 2
 		}
-	case shSheep:
-		hu, hv := (u-0.78)/0.22, (v+0.05)/0.35
-		if hu*hu+hv*hv <= 1 || v > 0.45 && (abs(u-0.4) < 0.08 || abs(u+0.45) < 0.08) {
-			return 3
+		return 1
+	}
+	if v > 0.6 && abs(u-0.15*tri(v*3)) < 0.06 {
+		return 3
+	}
+	return 0
+}
+
+// rainbowPart is the silhouette of shRainbow (see shapeParts).
+func rainbowPart(u, v float32) uint8 {
+	dv := (v - 1) / 2
+	switch r2 := u*u + dv*dv; {
+	case r2 > 1:
+	case r2 > 0.85:
+		return 1
+	case r2 > 0.7:
+		return 2
+	case r2 > 0.55:
+		return 3
+	}
+	return 0
+}
+
+// busPart is the silhouette of shBus (see shapeParts).
+func busPart(u, v float32) uint8 {
+	au := abs(u)
+	du, dv := (au-0.65)/0.13, (v-0.8)/0.3
+	if du*du+dv*dv <= 1 {
+		return 3
+	}
+	if v > -0.9 && v < 0.8 {
+		if v > -0.6 && v < -0.1 && au < 0.92 && frac((u+1)*3.5) < 0.7 {
+			return 2
 		}
-		bu, bv := u/0.72, v/0.5
-		if bu*bu+bv*bv <= 1 {
-			return 1
-		}
-	case shKite:
-		if au/0.9+abs(v+0.2)/0.8 <= 1 {
-			if u*(v+0.2) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// roundTreePart is the silhouette of shRoundTree (see shapeParts).
+func roundTreePart(u, v float32) uint8 {
+	au := abs(u)
+	dv := (v + 0.3) / 0.7
+	if u*u+dv*dv <= 1 {
+		return 1
+	}
+	if au < 0.13 && v > 0.2 {
+		return 3
+	}
+	return 0
+}
+
+// burstPart is the silhouette of shBurst (see shapeParts).
+func burstPart(u, v float32) uint8 {
+	au := abs(u)
+	r2 := u*u + v*v
+	if r2 < 0.03 {
+		return 2
+	}
+	if r2 < 1 && r2 > 0.06 && (au < 0.07 || abs(v) < 0.07 || abs(u-v) < 0.09 || abs(u+v) < 0.09) {
+		return 1
+	}
+	return 0
+}
+
+// shipPart is the silhouette of shShip (see shapeParts).
+func shipPart(u, v float32) uint8 {
+	au := abs(u)
+	if v > 0.25 {
+		if au <= 1-(v-0.25)*0.3 {
+			if v > 0.8 {
 				return 2
 			}
-			return 1
-		}
-		if v > 0.6 && abs(u-0.15*tri(v*3)) < 0.06 {
 			return 3
 		}
-	case shRainbow:
-		dv := (v - 1) / 2
-		switch r2 := u*u + dv*dv; {
-		case r2 > 1:
-		case r2 > 0.85:
-			return 1
-		case r2 > 0.7:
-			return 2
-		case r2 > 0.55:
+	} else if v > -0.35 && u > -0.65 && u < 0.45 {
+		if abs(v+0.05) < 0.1 && frac((u+1)*5) < 0.4 {
 			return 3
 		}
-	case shBus:
-		du, dv := (au-0.65)/0.13, (v-0.8)/0.3
-		if du*du+dv*dv <= 1 {
-			return 3
-		}
-		if v > -0.9 && v < 0.8 {
-			if v > -0.6 && v < -0.1 && au < 0.92 && frac((u+1)*3.5) < 0.7 {
-				return 2
-			}
-			return 1
-		}
-	case shRoundTree:
-		dv := (v + 0.3) / 0.7
-		if u*u+dv*dv <= 1 {
-			return 1
-		}
-		if au < 0.13 && v > 0.2 {
-			return 3
-		}
-	case shBurst:
-		r2 := u*u + v*v
-		if r2 < 0.03 {
+		return 1
+	} else if v > -0.9 && v <= -0.35 && au < 0.15 {
+		return 2
+	}
+	return 0
+}
+
+// figurePart is the silhouette of shPerson (see shapeParts).
+func figurePart(u, v float32) uint8 {
+	au := abs(u)
+	return personPart(au, v, 2)
+}
+
+// statuePart is the silhouette of shStatue (see shapeParts).
+func statuePart(u, v float32) uint8 {
+	au := abs(u)
+	if v > 0.45 {
+		if au < 0.9 {
 			return 2
 		}
-		if r2 < 1 && r2 > 0.06 && (au < 0.07 || abs(v) < 0.07 || abs(u-v) < 0.09 || abs(u+v) < 0.09) {
-			return 1
-		}
-	case shShip:
-		if v > 0.25 {
-			if au <= 1-(v-0.25)*0.3 {
-				if v > 0.8 {
-					return 2
-				}
-				return 3
-			}
-		} else if v > -0.35 && u > -0.65 && u < 0.45 {
-			if abs(v+0.05) < 0.1 && frac((u+1)*5) < 0.4 {
-				return 3
-			}
-			return 1
-		} else if v > -0.9 && v <= -0.35 && au < 0.15 {
-			return 2
-		}
-	case shPerson:
-		return personPart(au, v, 2)
-	case shStatue:
-		if v > 0.45 {
-			if au < 0.9 {
-				return 2
-			}
-			return 0
-		}
-		vv := (v+1)/1.45*2 - 1
-		if u > 0.3 && u < 0.48 && vv > -1 && vv < -0.2 {
-			return 1
-		}
-		if personPart(au, vv, 1) != 0 {
-			return 1
-		}
+		return 0
+	}
+	vv := (v+1)/1.45*2 - 1
+	if u > 0.3 && u < 0.48 && vv > -1 && vv < -0.2 {
+		return 1
+	}
+	if personPart(au, vv, 1) != 0 {
+		return 1
 	}
 	return 0
 }

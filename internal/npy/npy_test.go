@@ -74,9 +74,9 @@ func TestReadRefuses(t *testing.T) {
 // TestNumPyReadsOurs checks the format against NumPy itself where it is
 // installed (the quality benchmark's peer needs it).
 func TestNumPyReadsOurs(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil || exec.Command(py, "-c", "import numpy").Run() != nil {
-		t.Skip("python3 with numpy not installed")
+	py := numpyPython()
+	if py == "" {
+		t.Skip("no python3 with numpy (on PATH or /usr/bin/python3)")
 	}
 	dir := t.TempDir()
 	ours := filepath.Join(dir, "ours.npy")
@@ -186,4 +186,20 @@ func TestRowReader(t *testing.T) {
 	if _, err := OpenRows[float32](short); err == nil || !strings.Contains(err.Error(), short) {
 		t.Fatalf("a file cut short opened: %v", err)
 	}
+}
+
+// numpyPython is a python3 that imports numpy: the one on PATH, else the
+// system's (a pyenv shim on PATH may lack the distribution's
+// python3-numpy); "" when neither does.
+func numpyPython() string {
+	var candidates []string
+	if p, err := exec.LookPath("python3"); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, p := range append(candidates, "/usr/bin/python3") {
+		if exec.Command(p, "-c", "import numpy").Run() == nil {
+			return p
+		}
+	}
+	return ""
 }

@@ -19,8 +19,8 @@ import (
 // installs the gzipped IDX files; the CLI flag defaults to it.
 const DefaultDir = "/usr/share/datasets/fashion-mnist"
 
-// fashionMNISTPackage is named in errors so a user knows what to install.
-const fashionMNISTPackage = "dataset-fashion-mnist"
+// debianPackage is named in errors so a user knows what to install.
+const debianPackage = "dataset-fashion-mnist"
 
 // Split picks the part of a dataset with a published train/test division.
 type Split int
@@ -64,8 +64,8 @@ func (s Split) filePrefix() (string, error) {
 	return "", fmt.Errorf("unknown split %d: want Train or Test", int(s))
 }
 
-// fashionMNISTClasses are the upstream class names, in label order.
-var fashionMNISTClasses = [...]string{
+// classes are the upstream class names, in label order.
+var classes = [...]string{
 	"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 	"Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 }
@@ -100,7 +100,7 @@ func Open(dir string, split Split) (*Dataset, error) {
 	}
 	if st, err := os.Stat(dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("fashion-mnist directory %s does not exist: install the Debian package %s (apt-get install %s) or pass the directory that holds the IDX files: %w", dir, fashionMNISTPackage, fashionMNISTPackage, err)
+			return nil, fmt.Errorf("fashion-mnist directory %s does not exist: install the Debian package %s (apt-get install %s) or pass the directory that holds the IDX files: %w", dir, debianPackage, debianPackage, err)
 		}
 		return nil, fmt.Errorf("fashion-mnist directory %s: %w", dir, err)
 	} else if !st.IsDir() {
@@ -120,8 +120,8 @@ func Open(dir string, split Split) (*Dataset, error) {
 		return nil, fmt.Errorf("fashion-mnist %s split: %s holds %d images but %s holds %d labels", split, imgPath, n, lblPath, m)
 	}
 	for i, l := range labels {
-		if int(l) >= len(fashionMNISTClasses) {
-			return nil, fmt.Errorf("%s: label %d of item %d is outside [0,%d)", lblPath, l, i, len(fashionMNISTClasses))
+		if int(l) >= len(classes) {
+			return nil, fmt.Errorf("%s: label %d of item %d is outside [0,%d)", lblPath, l, i, len(classes))
 		}
 	}
 	return &Dataset{split: split, pixels: pixels, labels: labels}, nil
@@ -133,7 +133,7 @@ func readIDX(path string, magic uint32, dims []int) (data []byte, count int, err
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, fmt.Errorf("fashion-mnist file %s is missing: install the Debian package %s: %w", path, fashionMNISTPackage, err)
+			return nil, 0, fmt.Errorf("fashion-mnist file %s is missing: install the Debian package %s: %w", path, debianPackage, err)
 		}
 		return nil, 0, err
 	}
@@ -214,7 +214,7 @@ func (d *Dataset) Meta(i int) deepercluster.Meta {
 	}
 	return deepercluster.Meta{
 		PhotoID: d.split.String() + "-" + strconv.Itoa(i),
-		Title:   fashionMNISTClasses[d.labels[i]],
+		Title:   classes[d.labels[i]],
 	}
 }
 
@@ -228,8 +228,8 @@ func (d *Dataset) Label(i int) (int, bool) {
 
 // ClassNames are the ten class names in label order, for reports.
 func (d *Dataset) ClassNames() []string {
-	return append([]string(nil), fashionMNISTClasses[:]...)
+	return append([]string(nil), classes[:]...)
 }
 
 // NumLabels is the number of classes (10).
-func (d *Dataset) NumLabels() int { return len(fashionMNISTClasses) }
+func (d *Dataset) NumLabels() int { return len(classes) }

@@ -29,8 +29,8 @@ const DefaultThumbPx = 256
 // larger one is counted as unreadable rather than risk the memory.
 const MaxPixels = 100_000_000
 
-// folderImageExts are the file extensions taken as images (lower case).
-var folderImageExts = map[string]bool{".jpg": true, ".jpeg": true, ".jpe": true, ".png": true, ".gif": true, ".webp": true}
+// imageExts are the file extensions taken as images (lower case).
+var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".jpe": true, ".png": true, ".gif": true, ".webp": true}
 
 // Config names the inputs and output of Ingest.
 type Config struct {
@@ -91,7 +91,7 @@ func IsImageFolder(dir string) bool {
 		if d.IsDir() && p != dir && strings.HasPrefix(d.Name(), ".") {
 			return fs.SkipDir
 		}
-		if !d.IsDir() && folderImageExts[strings.ToLower(filepath.Ext(p))] {
+		if !d.IsDir() && imageExts[strings.ToLower(filepath.Ext(p))] {
 			return found
 		}
 		return nil
@@ -156,7 +156,7 @@ func scanFolder(ctx context.Context, root, skip string) (*folderScan, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if !folderImageExts[strings.ToLower(filepath.Ext(p))] {
+		if !imageExts[strings.ToLower(filepath.Ext(p))] {
 			s.skipped++
 			return nil
 		}

@@ -3,7 +3,6 @@ package cluster
 import (
 	"fmt"
 	"math"
-	"sync"
 	"sync/atomic"
 
 	"github.com/deepercluster/deepercluster/internal/par"
@@ -225,7 +224,7 @@ func sgemmBuf(kr *microKernels, threads int, buf *Gemm, transA, transB bool, m, 
 			// copies for the closure, so that only this branch allocates
 			shared, mine, others := blk, gemmScratch{tile: buf.tile, qpad: buf.qpad}, scr
 			var next atomic.Int64
-			runWorkers(workers, func(w int) {
+			par.Workers(workers, func(w int) {
 				s := mine
 				if w > 0 {
 					s = others[w-1]
@@ -301,25 +300,6 @@ func (g *gemmBlock) rows(s gemmScratch, rb int) {
 			}
 		}
 	}
-}
-
-// runWorkers runs work(0..n-1) concurrently, the first in the caller's
-// goroutine, and waits for all.
-func runWorkers(n int, work func(w int)) {
-	if n <= 1 {
-		work(0)
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < n; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work(w)
-		}()
-	}
-	work(0)
-	wg.Wait()
 }
 
 // packB packs op(B)[pc:pc+kcb, jc:jc+ncb] into panels of mr columns, each

@@ -245,7 +245,7 @@ func plusPlus(ctx context.Context, x []float32, n, d, k int, cent []float32, rng
 	copy(cent[:d], x[first*d:first*d+d])
 	chunk := (n + threads - 1) / threads
 	update := func(c []float32, init bool) {
-		runWorkers(threads, func(w int) {
+		par.Workers(threads, func(w int) {
 			for i := w * chunk; i < min(n, (w+1)*chunk); i++ {
 				v := float64(sqDist32(x[i*d:i*d+d], c))
 				if init || v < dist[i] {
@@ -356,7 +356,7 @@ func (e *eStep) assign(ctx context.Context, x, xnorm, cent []float32, out []int3
 	panels := (e.k + mr - 1) / mr
 	var next atomic.Int64
 	var stop atomic.Bool
-	runWorkers(e.threads, func(w int) {
+	par.Workers(e.threads, func(w int) {
 		s := e.scr[w]
 		for {
 			blk := int(next.Add(1)) - 1
@@ -434,7 +434,7 @@ func (m *members) means(ctx context.Context, x []float32, d int, cent []float32,
 	k := len(m.start) - 1
 	var next atomic.Int64
 	const chunk = 16
-	runWorkers(threads, func(w int) {
+	par.Workers(threads, func(w int) {
 		sum := make([]float64, d)
 		for {
 			c0 := int(next.Add(chunk)) - chunk

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/source"
 	"github.com/deepercluster/deepercluster/index"
 	"github.com/deepercluster/deepercluster/trainer"
 )
@@ -415,7 +415,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--n", strconv.Itoa(n), "--size", "16",
 		"--width", "4", "--depth", "2", "--convs", "1", "--hidden", "16", "--m", "2", "--k", "3", "--pca-dim", "8",
 		"--recluster-every", "1", "--batch", "32", "--epochs", strconv.Itoa(epochs)}
-	ds, err := dataset.Open(dataset.SpecSynthetic, dataset.OpenOptions{N: n, Resolution: 16})
+	ds, err := source.Open(source.SpecSynthetic, source.Options{N: n, Resolution: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/source"
 	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
 )
@@ -351,7 +351,7 @@ func TestServeCorruptFiles(t *testing.T) {
 		t.Skip("runs the binary")
 	}
 	const n = 300
-	ds, err := dataset.Open(dataset.SpecSynthetic, dataset.OpenOptions{N: n, Resolution: 16})
+	ds, err := source.Open(source.SpecSynthetic, source.Options{N: n, Resolution: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/internal/atomicfile"
 )
 
 // A dataset directory, as written by DirWriter (and `deepercluster ingest`):
@@ -46,8 +47,11 @@ const (
 	DirVersion = 1
 )
 
-// tmpMarker is in the name of a directory under construction.
-const tmpMarker = ".tmp-"
+// TempMarker is in the name of a dataset directory under construction
+// ("<out>.tmp-*"): OpenDir refuses such a directory, and a walk over a
+// folder that holds a dataset directory (a folder of photos with its cache)
+// skips it.
+const TempMarker = ".tmp-"
 
 // ErrIncomplete is wrapped by OpenDir when a directory is not a finished
 // dataset (no manifest, a partial manifest, an unfinished ingest, sizes
@@ -176,7 +180,7 @@ func CreateDir(out string, res int, replace bool) (*DirWriter, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", parent, err)
 	}
-	tmp, err := os.MkdirTemp(parent, filepath.Base(out)+tmpMarker)
+	tmp, err := os.MkdirTemp(parent, filepath.Base(out)+TempMarker)
 	if err != nil {
 		return nil, fmt.Errorf("create temporary directory beside %s: %w", out, err)
 	}
@@ -302,19 +306,23 @@ func (w *DirWriter) Commit(m Manifest) (Manifest, error) {
 		files = append(files, w.thumbsF)
 	}
 	for _, f := range files {
-		if err := syncClose(f); err != nil {
-			return fail(err)
+		err := f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fail(fmt.Errorf("write %s: %w", f.Name(), err))
 		}
 	}
 	w.imagesF, w.metaF, w.thumbsF = nil, nil, nil
 	idx := offsetBytes(w.offsets)
-	if err := writeFileSync(filepath.Join(w.tmp, MetaIndex), idx); err != nil {
+	if err := atomicfile.Write(filepath.Join(w.tmp, MetaIndex), idx); err != nil {
 		return fail(err)
 	}
 	var tidx []byte
 	if w.thumbs != nil {
 		tidx = offsetBytes(w.thumbOffsets)
-		if err := writeFileSync(filepath.Join(w.tmp, ThumbsIndex), tidx); err != nil {
+		if err := atomicfile.Write(filepath.Join(w.tmp, ThumbsIndex), tidx); err != nil {
 			return fail(err)
 		}
 	}
@@ -323,7 +331,7 @@ func (w *DirWriter) Commit(m Manifest) (Manifest, error) {
 		for i, l := range w.labels {
 			binary.LittleEndian.PutUint32(lb[4*i:], uint32(l))
 		}
-		if err := writeFileSync(filepath.Join(w.tmp, LabelsFile), lb); err != nil {
+		if err := atomicfile.Write(filepath.Join(w.tmp, LabelsFile), lb); err != nil {
 			return fail(err)
 		}
 	}
@@ -355,15 +363,10 @@ func (w *DirWriter) Commit(m Manifest) (Manifest, error) {
 		return fail(fmt.Errorf("encode manifest: %w", err))
 	}
 	// The manifest goes in last, itself through a temporary name, so a
-	// directory never holds a half-written manifest.
-	if err := writeFileSync(filepath.Join(w.tmp, ManifestFile+".part"), append(mb, '\n')); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(filepath.Join(w.tmp, ManifestFile+".part"), filepath.Join(w.tmp, ManifestFile)); err != nil {
+	// directory never holds a half-written manifest; atomicfile.Write also
+	// syncs w.tmp, which makes every file's name in it durable.
+	if err := atomicfile.Write(filepath.Join(w.tmp, ManifestFile), append(mb, '\n')); err != nil {
 		return fail(fmt.Errorf("write manifest: %w", err))
-	}
-	if err := syncDir(w.tmp); err != nil {
-		return fail(err)
 	}
 	var old string
 	if w.replace {
@@ -381,7 +384,7 @@ func (w *DirWriter) Commit(m Manifest) (Manifest, error) {
 		return fail(fmt.Errorf("move dataset into %s: %w", w.out, err))
 	}
 	w.done = true
-	if err := syncDir(filepath.Dir(w.out)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(w.out)); err != nil {
 		return m, err
 	}
 	if old != "" {
@@ -442,41 +445,6 @@ func fromJSON(j *metaJSON) deepercluster.Meta {
 	return m
 }
 
-func syncClose(f *os.File) error {
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", f.Name(), err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", f.Name(), err)
-	}
-	return nil
-}
-
-func writeFileSync(path string, data []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncClose(f)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
 // Dir is a dataset directory opened for reading. The image cache and the
 // metadata are mapped into memory (read from disk where mapping is not
 // available); all methods are safe for concurrent use.
@@ -502,7 +470,7 @@ var (
 // one whose files do not have the sizes the manifest records.
 func OpenDir(dir string) (*Dir, error) {
 	dir = filepath.Clean(dir)
-	if strings.Contains(filepath.Base(dir), tmpMarker) {
+	if strings.Contains(filepath.Base(dir), TempMarker) {
 		return nil, fmt.Errorf("%w: %s is an unfinished ingest (temporary directory)", ErrIncomplete, dir)
 	}
 	st, err := os.Stat(dir)

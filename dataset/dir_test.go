@@ -122,9 +122,9 @@ func TestDirRoundTrip(t *testing.T) {
 			if got := TopTags(d, 2); !slices.Equal(got, m.TopTags[:2]) {
 				t.Errorf("TopTags %v", got)
 			}
-			ds, err := Open(out, OpenOptions{})
+			ds, err := OpenPath(out)
 			if err != nil || ds.Len() != n {
-				t.Fatalf("Open(dir): %v", err)
+				t.Fatalf("OpenPath(dir): %v", err)
 			}
 		})
 	}
@@ -204,7 +204,7 @@ func TestOpenDirRefusesIncomplete(t *testing.T) {
 			return d
 		}, true},
 		{"temporary directory with a manifest", func() string {
-			return clone("ds" + tmpMarker + "123")
+			return clone("ds" + TempMarker + "123")
 		}, true},
 		{"half-written manifest", func() string {
 			d := clone("halfmanifest")
@@ -250,8 +250,8 @@ func TestOpenDirRefusesIncomplete(t *testing.T) {
 			if !strings.Contains(err.Error(), filepath.Base(dir)) {
 				t.Errorf("error %q does not name the directory", err)
 			}
-			if _, err := Open(dir, OpenOptions{}); err == nil {
-				t.Error("Open loaded it")
+			if _, err := OpenPath(dir); err == nil {
+				t.Error("OpenPath loaded it")
 			}
 		})
 	}
@@ -262,62 +262,13 @@ func TestOpenDirRefusesIncomplete(t *testing.T) {
 	}
 }
 
-func TestOpenBuiltins(t *testing.T) {
-	ds, err := Open(SpecSynthetic, OpenOptions{N: 50, Resolution: 16, Seed: 3})
-	if err != nil {
+// writeFile writes data to path, making its directory.
+func writeFile(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if ds.Len() != 50 || ds.Resolution() != 16 {
-		t.Errorf("synthetic: %d images at %d", ds.Len(), ds.Resolution())
-	}
-	if _, ok := ds.Label(0); !ok {
-		t.Error("synthetic has no labels")
-	}
-	def, err := Open(SpecSynthetic, OpenOptions{})
-	if err != nil {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
-	}
-	if c := DefaultSyntheticConfig(); def.Len() != c.N || def.Resolution() != c.Resolution {
-		t.Errorf("zero options: %d at %d, want defaults %d at %d", def.Len(), def.Resolution(), c.N, c.Resolution)
-	}
-	if _, err := Open(SpecSynthetic, OpenOptions{Resolution: 1000}); err == nil {
-		t.Error("synthetic at 1000 px accepted")
-	}
-	if _, err := Open("", OpenOptions{}); err == nil {
-		t.Error("empty spec accepted")
-	}
-	_, err = Open(SpecFashionMNIST, OpenOptions{FashionMNISTDir: t.TempDir()})
-	if err == nil || !strings.Contains(err.Error(), "dataset-fashion-mnist") {
-		t.Errorf("fashion-mnist in an empty folder: %v, want the package named", err)
-	}
-}
-
-func TestTopTagsCountsImages(t *testing.T) {
-	ds, err := Open(SpecSynthetic, OpenOptions{N: 300, Resolution: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	top := TopTags(ds, 5)
-	if len(top) == 0 {
-		t.Fatal("no tags")
-	}
-	// Recount the first tag by hand.
-	n := 0
-	for i := range ds.Len() {
-		if slices.Contains(ds.Meta(i).Tags, top[0].Tag) {
-			n++
-		}
-	}
-	if n != top[0].Count {
-		t.Errorf("tag %q counted %d, carried by %d images", top[0].Tag, top[0].Count, n)
-	}
-	for i := 1; i < len(top); i++ {
-		if top[i].Count > top[i-1].Count {
-			t.Errorf("not sorted: %v", top)
-		}
-	}
-	all := TopTags(ds, -1)
-	if len(all) < len(top) {
-		t.Errorf("all tags %d < top %d", len(all), len(top))
 	}
 }

@@ -1,13 +1,17 @@
-// Package dataset holds the image collections the trainer learns from, all
-// behind deepercluster.Dataset so the trainer, the index and the server never
-// care where the pixels come from:
+// Package dataset holds what every image collection shares, so the
+// trainer, the index and the server never care where the pixels come
+// from: the on-disk format that ingests write and commands read (dataset
+// directories with packed display copies, Dir and DirWriter; sharded
+// datasets, Sharded; OpenPath tells them apart), the bad-input report of
+// every reader (Problems), the ordered hand-off of parallel decoders
+// (InOrder) and TopTags.
 //
-//   - Synthetic, the embedded default: a long-tailed, non-curated set of
-//     outdoor-like scenes generated lazily from a seed, with YFCC-style noisy
-//     tags and hidden concept labels that let tests measure cluster quality.
-//   - FashionMNIST: real images from the Debian package dataset-fashion-mnist,
-//     with labels for NMI and linear probes.
-//   - YFCC100M subsets ingested into a dataset directory.
+// Each source is a package of its own below, importing only what it needs:
+// dataset/synthetic (the embedded default), dataset/fashionmnist,
+// dataset/yfcc (YFCC100M parsing and ingest), dataset/folder (folders of
+// photos with metadata tables and embedded keywords: parquet-go, go-exif),
+// and dataset/imagefile (decoding and resizing photo files: x/image).
+// dataset/source finds a dataset by the name a command line gives it.
 //
 // Rotate turns an image by quarter turns (the trainer's rotation targets
 // use trainer's own copy, so the trainer does not import dataset).

@@ -1,6 +1,6 @@
 package dataset
 
-// inOrder hands the results that parallel decoders send on results to
+// InOrder hands the results that parallel decoders send on results to
 // emit in sequence order (seq numbers them 0, 1, 2, ... as the work was
 // handed out), however they arrive. After emit fails it stops emitting but
 // keeps reading until results is closed, so no decoder blocks on a send,
@@ -10,7 +10,7 @@ package dataset
 // Both ingests (YFCC records and folders of photos) write their cache in
 // input order through it, so a dataset's image ids do not depend on which
 // decoder finished first.
-func inOrder[T any](results <-chan T, seq func(T) int, emit func(T) error, progress func(done int)) error {
+func InOrder[T any](results <-chan T, seq func(T) int, emit func(T) error, progress func(done int)) error {
 	pending := map[int]T{}
 	next, lastProgress := 0, 0
 	var err error

@@ -27,7 +27,7 @@ func TestInOrder(t *testing.T) {
 			}
 			close(results)
 			var got []int
-			err := inOrder(results, func(s int) int { return s }, func(s int) error {
+			err := InOrder(results, func(s int) int { return s }, func(s int) error {
 				got = append(got, s)
 				if s == tt.failAt {
 					return errors.New("write failed")
@@ -51,7 +51,7 @@ func TestInOrderProgress(t *testing.T) {
 	}
 	close(results)
 	var reports []int
-	if err := inOrder(results, func(s int) int { return s }, func(int) error { return nil }, func(done int) { reports = append(reports, done) }); err != nil {
+	if err := InOrder(results, func(s int) int { return s }, func(int) error { return nil }, func(done int) { reports = append(reports, done) }); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(reports, []int{16, 32}) {

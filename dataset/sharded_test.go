@@ -41,13 +41,13 @@ func TestShardedReadsShardsInOrder(t *testing.T) {
 			if sm.Images != total || sm.Lines != total+2*len(tc.sizes) || sm.BadLines != 2*len(tc.sizes) {
 				t.Fatalf("manifest counts %d images, %d lines, %d bad; want %d, %d, %d", sm.Images, sm.Lines, sm.BadLines, total, total+2*len(tc.sizes), 2*len(tc.sizes))
 			}
-			ds, err := Open(dir, OpenOptions{})
+			ds, err := OpenPath(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
 			sd, ok := ds.(*Sharded)
 			if !ok {
-				t.Fatalf("Open gave %T, want *Sharded", ds)
+				t.Fatalf("OpenPath gave %T, want *Sharded", ds)
 			}
 			defer sd.Close()
 			if sd.Len() != total || sd.Resolution() != 4 {

@@ -19,8 +19,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 	"github.com/deepercluster/deepercluster/index"
 	"github.com/deepercluster/deepercluster/server"
 	"github.com/deepercluster/deepercluster/trainer"
@@ -51,7 +52,7 @@ func startStack(t *testing.T, n int, params deepercluster.RunParams, clientDir s
 // trainer resumes its checkpoint, the index and the notes are read back).
 func startStackIn(t *testing.T, dir string, n, epochs int, params deepercluster.RunParams, clientDir string) *stack {
 	t.Helper()
-	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 3, N: n, Resolution: 16})
+	ds, err := synthetic.New(synthetic.Config{Seed: 3, N: n, Resolution: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/folder"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 	"github.com/deepercluster/deepercluster/wasm/ui"
 )
 
@@ -28,13 +30,13 @@ func TestBrowserFolderPhotos(t *testing.T) {
 	root := t.TempDir()
 	photos := filepath.Join(root, "photos")
 	for i := range 48 {
-		kind := i % len(dataset.SceneKinds)
-		p := filepath.Join(photos, dataset.SceneKinds[kind], fmt.Sprintf("%03d.jpg", i))
+		kind := i % len(synthetic.SceneKinds)
+		p := filepath.Join(photos, synthetic.SceneKinds[kind], fmt.Sprintf("%03d.jpg", i))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		var b bytes.Buffer
-		if err := jpeg.Encode(&b, dataset.ScenePhoto(kind, uint64(i), 320, 240), nil); err != nil {
+		if err := jpeg.Encode(&b, synthetic.ScenePhoto(kind, uint64(i), 320, 240), nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
@@ -42,7 +44,7 @@ func TestBrowserFolderPhotos(t *testing.T) {
 		}
 	}
 	out := filepath.Join(root, "ds")
-	if _, err := dataset.IngestFolder(context.Background(), dataset.FolderConfig{Images: photos, Out: out, Size: 16, ThumbPx: 128}); err != nil {
+	if _, err := folder.Ingest(context.Background(), folder.Config{Images: photos, Out: out, Size: 16, ThumbPx: 128}); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := dataset.OpenDir(out)

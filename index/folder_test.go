@@ -10,6 +10,8 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/folder"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 )
 
 // TestSearchFindsFolderAndTableFields ingests a real nested folder with a
@@ -25,7 +27,7 @@ func TestSearchFindsFolderAndTableFields(t *testing.T) {
 			t.Fatal(err)
 		}
 		var b bytes.Buffer
-		if err := jpeg.Encode(&b, dataset.ScenePhoto(i, uint64(i), 80, 60), nil); err != nil {
+		if err := jpeg.Encode(&b, synthetic.ScenePhoto(i, uint64(i), 80, 60), nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
@@ -37,7 +39,7 @@ func TestSearchFindsFolderAndTableFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(root, "ds")
-	if _, err := dataset.IngestFolder(context.Background(), dataset.FolderConfig{Images: photos, Meta: meta, Out: out, Size: 16, ThumbPx: 32}); err != nil {
+	if _, err := folder.Ingest(context.Background(), folder.Config{Images: photos, Meta: meta, Out: out, Size: 16, ThumbPx: 32}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := dataset.OpenDir(out)

@@ -148,7 +148,7 @@ func exactKNN(ctx context.Context, x []float32, n, d, k int, queries []int32, th
 	blocks := (nq + qBlock - 1) / qBlock
 	var mu sync.Mutex
 	done := 0
-	err := forChunks(ctx, blocks, threads, func(b int) {
+	err := par.Chunks(ctx, blocks, threads, func(_, b int) {
 		var gm cluster.Gemm
 		lo, hi := b*qBlock, min(nq, (b+1)*qBlock)
 		rows := hi - lo
@@ -253,39 +253,6 @@ func dot(a, b []float32) float32 {
 		s0 += a[i] * b[i]
 	}
 	return (s0 + s1) + (s2 + s3)
-}
-
-// forChunks runs work(0..chunks-1) on threads goroutines, handing out
-// chunks in order; it stops handing them out when ctx is done.
-func forChunks(ctx context.Context, chunks, threads int, work func(c int)) error {
-	if chunks <= 0 {
-		return ctx.Err()
-	}
-	threads = max(1, min(threads, chunks))
-	var mu sync.Mutex
-	next := 0
-	var wg sync.WaitGroup
-	for range threads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				if ctx.Err() != nil {
-					return
-				}
-				mu.Lock()
-				c := next
-				next++
-				mu.Unlock()
-				if c >= chunks {
-					return
-				}
-				work(c)
-			}
-		}()
-	}
-	wg.Wait()
-	return ctx.Err()
 }
 
 // Recall is the fraction of the exact neighbours that approx found, over

@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/deepercluster/deepercluster/internal/par"
 )
 
 // heaps are the K-nearest lists of NN-descent: per row a max-heap on the
@@ -157,13 +159,13 @@ func nnDescent(ctx context.Context, x []float32, n, d int, opt KNNOptions) (*Gra
 	for t := range seeds {
 		seeds[t] = rng.Uint64()
 	}
-	if err := forChunks(ctx, opt.Trees, opt.Threads, func(t int) {
+	if err := par.Chunks(ctx, opt.Trees, opt.Threads, func(_, t int) {
 		forest[t] = rpLeaves(x, n, d, opt.LeafSize, rand.New(rand.NewPCG(seeds[t], uint64(t))))
 	}); err != nil {
 		return nil, fmt.Errorf("knn: %w", err)
 	}
 	for t, leaves := range forest {
-		err := forChunks(ctx, len(leaves), opt.Threads, func(c int) {
+		err := par.Chunks(ctx, len(leaves), opt.Threads, func(_, c int) {
 			leaf := leaves[c]
 			for p, a := range leaf {
 				for _, b := range leaf[p+1:] {
@@ -224,7 +226,7 @@ func nnDescent(ctx context.Context, x []float32, n, d int, opt KNNOptions) (*Gra
 		// i % T == t, scanning every list in order: the same result
 		// whatever T.
 		T := int32(opt.Threads)
-		if err := forChunks(ctx, int(T), int(T), func(tt int) {
+		if err := par.Chunks(ctx, int(T), int(T), func(_, tt int) {
 			t := int32(tt)
 			for i := range int32(n) {
 				base := int(i) * k
@@ -275,7 +277,7 @@ func nnDescent(ctx context.Context, x []float32, n, d int, opt KNNOptions) (*Gra
 			for len(bufs) < bhi-blo {
 				bufs = append(bufs, nil)
 			}
-			err := forChunks(ctx, bhi-blo, opt.Threads, func(c int) {
+			err := par.Chunks(ctx, bhi-blo, opt.Threads, func(_, c int) {
 				buf := bufs[c][:0]
 				lo, hi := (blo+c)*joinChunk, min(n, (blo+c+1)*joinChunk)
 				for i := lo; i < hi; i++ {
@@ -309,7 +311,7 @@ func nnDescent(ctx context.Context, x []float32, n, d int, opt KNNOptions) (*Gra
 			// on the number of goroutines.
 			T := opt.Threads
 			counts := make([]int, T)
-			err = forChunks(ctx, T, T, func(t int) {
+			err = par.Chunks(ctx, T, T, func(_, t int) {
 				for _, buf := range bufs[:bhi-blo] {
 					for _, u := range buf {
 						if int(u.a)%T == t && h.push(u.a, u.b, u.d2) {

@@ -38,7 +38,7 @@ func Trustworthiness(ctx context.Context, x []float32, d int, y []float32, dy, k
 	norms := rowNorms(x, n, d)
 	blocks := (n + qBlock - 1) / qBlock
 	sums := make([]float64, blocks)
-	err = forChunks(ctx, blocks, threads, func(bk int) {
+	err = par.Chunks(ctx, blocks, threads, func(_, bk int) {
 		var gm cluster.Gemm
 		lo, hi := bk*qBlock, min(n, (bk+1)*qBlock)
 		rows := hi - lo

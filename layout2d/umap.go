@@ -96,7 +96,7 @@ func fuzzyGraph(ctx context.Context, g *Graph, epochs, threads int) (*edges, err
 	w := make([]float32, n*k)
 	target := math.Log2(float64(k + 1))
 	const rowsPerChunk = 4096
-	err := forChunks(ctx, (n+rowsPerChunk-1)/rowsPerChunk, threads, func(ch int) {
+	err := par.Chunks(ctx, (n+rowsPerChunk-1)/rowsPerChunk, threads, func(_, ch int) {
 		for i := ch * rowsPerChunk; i < min(n, (ch+1)*rowsPerChunk); i++ {
 			memberships(g, i, target, w[i*k:(i+1)*k])
 		}
@@ -316,7 +316,7 @@ func Embed(ctx context.Context, g *Graph, x []float32, d int, opt EmbedOptions) 
 		alpha := float32(opt.LearningRate * (1 - float64(epoch)/float64(opt.Epochs)))
 		ep := float32(epoch)
 		salt := mix(opt.Seed ^ uint64(epoch+1)*0xd1b54a32d192ed03)
-		err := forChunks(ctx, chunks, opt.Threads, func(c int) {
+		err := par.Chunks(ctx, chunks, opt.Threads, func(_, c int) {
 			for i := c * embedChunk; i < min(n, (c+1)*embedChunk); i++ {
 				px, py := cur[2*i], cur[2*i+1]
 				for s := e.start[i]; s < e.start[i+1]; s++ {

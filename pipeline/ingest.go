@@ -20,6 +20,8 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/imagefile"
+	"github.com/deepercluster/deepercluster/dataset/yfcc"
 )
 
 func init() {
@@ -34,7 +36,7 @@ func init() {
 }
 
 // IngestConfig names the inputs and output of Ingest; the fields are
-// those of dataset.IngestConfig plus the shards and the runner.
+// those of yfcc.IngestConfig plus the shards and the runner.
 type IngestConfig struct {
 	// YFCC is the metadata file (23 or 25 columns).
 	YFCC string
@@ -65,7 +67,7 @@ type Chunk struct {
 
 // SplitLines cuts the file at path into n chunks of about equal size,
 // each beginning at a line start (some may be empty). Line numbers count
-// lines as dataset.ReadYFCC does, so a chunk's records and bad lines can
+// lines as yfcc.Read does, so a chunk's records and bad lines can
 // be numbered as in a read of the whole file.
 func SplitLines(path string, n int) ([]Chunk, error) {
 	if n < 1 {
@@ -141,11 +143,11 @@ type shardItem struct {
 // recordMsg is a parsed record on its way to its shard.
 type recordMsg struct {
 	Shard int
-	Rec   dataset.Record
+	Rec   yfcc.Record
 }
 
 // autoTagsMsg is one autotags line: its number (the last line for a photo
-// wins, as in dataset.Ingest) and its tags.
+// wins, as in yfcc.Ingest) and its tags.
 type autoTagsMsg struct {
 	Line int
 	Tags []deepercluster.AutoTag
@@ -167,7 +169,7 @@ func decode(b []byte, v any) error {
 }
 
 // photoKey is the join key of a photo: its numeric id in canonical form,
-// as dataset.Ingest matches autotags by number; ids that are not numbers
+// as yfcc.Ingest matches autotags by number; ids that are not numbers
 // get a key no autotag line has.
 func photoKey(id string) string {
 	if n, err := strconv.ParseUint(id, 10, 64); err == nil {
@@ -179,14 +181,14 @@ func photoKey(id string) string {
 // shiftLine renumbers a problem of a chunk read on its own to its line in
 // the whole file.
 func shiftLine(err error, first int) string {
-	var le *dataset.LineError
+	var le *yfcc.LineError
 	if errors.As(err, &le) {
 		le.Line += first - 1
 	}
 	return err.Error()
 }
 
-// parseFn reads the metadata chunk of one shard with dataset.ReadYFCC:
+// parseFn reads the metadata chunk of one shard with yfcc.Read:
 // good records go out keyed by photo, and the chunk's counts go to the
 // shard.
 type parseFn struct {
@@ -202,7 +204,7 @@ func (f *parseFn) ProcessElement(ctx context.Context, shard int, emitRec func(st
 		return fmt.Errorf("metadata: %w", err)
 	}
 	defer file.Close()
-	stats, err := dataset.ReadYFCC(ctx, io.NewSectionReader(file, c.Start, c.End-c.Start), f.YFCC, dataset.IngestParseWorkers, func(rec dataset.Record) error {
+	stats, err := yfcc.Read(ctx, io.NewSectionReader(file, c.Start, c.End-c.Start), f.YFCC, yfcc.IngestParseWorkers, func(rec yfcc.Record) error {
 		rec.Line += c.FirstLine - 1
 		b, err := encode(recordMsg{Shard: shard, Rec: rec})
 		if err != nil {
@@ -227,7 +229,7 @@ func (f *parseFn) ProcessElement(ctx context.Context, shard int, emitRec func(st
 }
 
 // autoTagsFn reads one chunk of the autotags file with
-// dataset.ReadAutoTags: tags go out keyed by photo, counts to shard 0.
+// yfcc.ReadAutoTags: tags go out keyed by photo, counts to shard 0.
 type autoTagsFn struct {
 	AutoTags string
 	Chunks   []Chunk
@@ -243,7 +245,7 @@ func (f *autoTagsFn) ProcessElement(ctx context.Context, i int, emitTags func(st
 	defer file.Close()
 	it := shardItem{Kind: itemAutoStats}
 	line := c.FirstLine - 1
-	bad, err := dataset.ReadAutoTags(io.NewSectionReader(file, c.Start, c.End-c.Start), f.AutoTags, func(id string, tags []deepercluster.AutoTag) error {
+	bad, err := yfcc.ReadAutoTags(io.NewSectionReader(file, c.Start, c.End-c.Start), f.AutoTags, func(id string, tags []deepercluster.AutoTag) error {
 		it.AutoLines++
 		line++ // approximate: blank and bad lines are not seen here; only the order matters
 		if it.AutoLines%65536 == 0 && ctx.Err() != nil {
@@ -311,19 +313,19 @@ func (f *joinFn) ProcessElement(key string, recs func(*[]byte) bool, tags func(*
 }
 
 // decodeFn finds, decodes, crops and resizes a record's photo with
-// dataset.ImageFolder, as dataset.Ingest does.
+// imagefile.ImageFolder, as yfcc.Ingest does.
 type decodeFn struct {
 	Images string
 	YFCC   string
 	Size   int
 
-	folder *dataset.ImageFolder
+	folder *imagefile.ImageFolder
 }
 
 // Setup opens the images folder.
 func (f *decodeFn) Setup() error {
 	var err error
-	f.folder, err = dataset.NewImageFolder(f.Images)
+	f.folder, err = imagefile.NewImageFolder(f.Images)
 	return err
 }
 
@@ -341,7 +343,7 @@ func (f *decodeFn) ProcessElement(ctx context.Context, _ string, b []byte, emit 
 	it := shardItem{Kind: itemImage, Line: r.Line}
 	if _, err := f.folder.Load(r.Meta.PhotoID, r.PhotoHash(), r.Extension, f.Size, img); err != nil {
 		it.Kind = itemMissing
-		it.Corrupt = errors.Is(err, dataset.ErrImageCorrupt)
+		it.Corrupt = errors.Is(err, imagefile.ErrImageCorrupt)
 		it.Problem = fmt.Errorf("%s line %d: photo %s: %w", f.YFCC, r.Line, r.Meta.PhotoID, err).Error()
 	} else {
 		it.Img = img
@@ -431,11 +433,11 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, shard int, items func
 
 // Ingest builds a sharded dataset from YFCC100M metadata and a folder of
 // photos as a Beam pipeline: each shard's share of the metadata file is
-// parsed (dataset.ReadYFCC; bad lines counted and reported with their
+// parsed (yfcc.Read; bad lines counted and reported with their
 // line), records are joined with their autotags (CoGroupByKey), photos
-// are decoded, cropped and resized (dataset.ImageFolder), and each shard
+// are decoded, cropped and resized (imagefile.ImageFolder), and each shard
 // is written atomically (dataset.CreateDir); the driver writes the
-// sharded manifest last. The counts equal those of dataset.Ingest on the
+// sharded manifest last. The counts equal those of yfcc.Ingest on the
 // same input, and the shards hold the same images in the same order.
 func Ingest(ctx context.Context, cfg IngestConfig) (dataset.ShardedManifest, error) {
 	log := cfg.Logger
@@ -458,7 +460,7 @@ func Ingest(ctx context.Context, cfg IngestConfig) (dataset.ShardedManifest, err
 	if err := cfg.Runner.Validate(); err != nil {
 		return dataset.ShardedManifest{}, err
 	}
-	if _, err := dataset.NewImageFolder(cfg.Images); err != nil {
+	if _, err := imagefile.NewImageFolder(cfg.Images); err != nil {
 		return dataset.ShardedManifest{}, err
 	}
 	if err := prepareOut(cfg.Out, cfg.Replace); err != nil {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/source"
+	"github.com/deepercluster/deepercluster/dataset/yfcc"
 	"github.com/deepercluster/deepercluster/internal/yfccgen"
 )
 
@@ -65,7 +67,7 @@ func TestSplitLinesCoversTheFile(t *testing.T) {
 }
 
 // TestIngestMatchesSingleMachine runs the Beam ingest on Prism and
-// dataset.Ingest on the same input: same counts, same images in the same
+// yfcc.Ingest on the same input: same counts, same images in the same
 // order with the same pixels and metadata.
 func TestIngestMatchesSingleMachine(t *testing.T) {
 	dir := t.TempDir()
@@ -84,7 +86,7 @@ func TestIngestMatchesSingleMachine(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			single := filepath.Join(dir, tc.name+"-single")
-			want, err := dataset.Ingest(ctx, dataset.IngestConfig{YFCC: in.YFCC, Images: in.Images, AutoTags: tc.autotags, Size: 16, Out: single})
+			want, err := yfcc.Ingest(ctx, yfcc.IngestConfig{YFCC: in.YFCC, Images: in.Images, AutoTags: tc.autotags, Size: 16, Out: single})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +124,7 @@ func TestIngestMatchesSingleMachine(t *testing.T) {
 					t.Errorf("problem %q missing from the pipeline's manifest", p)
 				}
 			}
-			sd, err := dataset.Open(out, dataset.OpenOptions{})
+			sd, err := source.Open(out, source.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

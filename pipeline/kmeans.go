@@ -18,6 +18,7 @@ import (
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/cluster"
 	"github.com/deepercluster/deepercluster/internal/atomicfile"
+	"github.com/deepercluster/deepercluster/internal/npy"
 )
 
 func init() {
@@ -31,8 +32,8 @@ func init() {
 }
 
 // Features is a matrix of per-shard feature files in a work directory:
-// shard s holds Rows[s] rows of Dim float32 values (little-endian, row
-// after row) in Prefix-NNNNN.f32.
+// shard s holds Rows[s] rows of Dim float32 values in Prefix-NNNNN.npy
+// (internal/npy, which NumPy loads as it is).
 type Features struct {
 	Work   string
 	Prefix string
@@ -42,7 +43,7 @@ type Features struct {
 
 // Path is the file of shard s.
 func (f Features) Path(s int) string {
-	return filepath.Join(f.Work, fmt.Sprintf("%s-%05d.f32", f.Prefix, s))
+	return filepath.Join(f.Work, fmt.Sprintf("%s-%05d.npy", f.Prefix, s))
 }
 
 // N is the number of rows over all shards.
@@ -59,11 +60,7 @@ func (f Features) WriteShard(s int, x []float32) error {
 	if len(x) != f.Rows[s]*f.Dim {
 		return fmt.Errorf("features of shard %d: %d values, want %d x %d", s, len(x), f.Rows[s], f.Dim)
 	}
-	b := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
-	if err := atomicfile.Write(f.Path(s), b); err != nil {
+	if err := npy.Write(f.Path(s), f.Rows[s], f.Dim, x); err != nil {
 		return fmt.Errorf("features of shard %d: %w", s, err)
 	}
 	return nil
@@ -71,14 +68,14 @@ func (f Features) WriteShard(s int, x []float32) error {
 
 // ReadShard loads shard s's rows.
 func (f Features) ReadShard(s int) ([]float32, error) {
-	b, err := os.ReadFile(f.Path(s))
+	rows, dim, x, err := npy.Read[float32](f.Path(s))
 	if err != nil {
 		return nil, fmt.Errorf("features of shard %d: %w", s, err)
 	}
-	if len(b) != 4*f.Rows[s]*f.Dim {
-		return nil, fmt.Errorf("features of shard %d: %s has %d bytes, want %d", s, f.Path(s), len(b), 4*f.Rows[s]*f.Dim)
+	if rows != f.Rows[s] || dim != f.Dim {
+		return nil, fmt.Errorf("features of shard %d: %s holds %d x %d, want %d x %d", s, f.Path(s), rows, dim, f.Rows[s], f.Dim)
 	}
-	return bytesToFloats(b), nil
+	return x, nil
 }
 
 // readRows reads the given global rows (sorted or not) from the shard
@@ -89,8 +86,7 @@ func (f Features) readRows(rows []int) ([]float32, error) {
 		start[s+1] = start[s] + r
 	}
 	out := make([]float32, len(rows)*f.Dim)
-	buf := make([]byte, 4*f.Dim)
-	files := map[int]*os.File{}
+	files := map[int]*npy.RowReader[float32]{}
 	defer func() {
 		for _, fh := range files {
 			fh.Close()
@@ -102,50 +98,40 @@ func (f Features) readRows(rows []int) ([]float32, error) {
 		fh, ok := files[s]
 		if !ok {
 			var err error
-			if fh, err = os.Open(f.Path(s)); err != nil {
+			if fh, err = npy.OpenRows[float32](f.Path(s)); err != nil {
 				return nil, fmt.Errorf("features of shard %d: %w", s, err)
 			}
 			files[s] = fh
+			if n, d := fh.Shape(); n != f.Rows[s] || d != f.Dim {
+				return nil, fmt.Errorf("features of shard %d: %s holds %d x %d, want %d x %d", s, f.Path(s), n, d, f.Rows[s], f.Dim)
+			}
 		}
-		if _, err := fh.ReadAt(buf, int64(r-start[s])*int64(len(buf))); err != nil {
-			return nil, fmt.Errorf("features of shard %d row %d: %w", s, r-start[s], err)
+		if err := fh.ReadRow(r-start[s], out[i*f.Dim:(i+1)*f.Dim]); err != nil {
+			return nil, fmt.Errorf("features of shard %d: %w", s, err)
 		}
-		copy(out[i*f.Dim:], bytesToFloats(buf))
 	}
 	return out, nil
 }
 
-func bytesToFloats(b []byte) []float32 {
-	x := make([]float32, len(b)/4)
-	for i := range x {
-		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return x
-}
-
+// labelsPath is the file of shard s's labels: an n x 1 int32 .npy.
 func labelsPath(work, prefix string, s int) string {
-	return filepath.Join(work, fmt.Sprintf("%s-%05d.i32", prefix, s))
+	return filepath.Join(work, fmt.Sprintf("%s-%05d.npy", prefix, s))
 }
 
 func writeLabels(path string, l []int32) error {
-	b := make([]byte, 4*len(l))
-	for i, v := range l {
-		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
+	if err := npy.Write(path, len(l), 1, l); err != nil {
+		return fmt.Errorf("labels: %w", err)
 	}
-	return atomicfile.Write(path, b)
+	return nil
 }
 
 func readLabels(path string, n int) ([]int32, error) {
-	b, err := os.ReadFile(path)
+	rows, cols, l, err := npy.Read[int32](path)
 	if err != nil {
 		return nil, fmt.Errorf("labels: %w", err)
 	}
-	if len(b) != 4*n {
-		return nil, fmt.Errorf("labels %s: %d bytes, want %d", path, len(b), 4*n)
-	}
-	l := make([]int32, n)
-	for i := range l {
-		l[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
+	if rows != n || cols != 1 {
+		return nil, fmt.Errorf("labels %s: %d x %d, want %d x 1", path, rows, cols, n)
 	}
 	return l, nil
 }

@@ -8,13 +8,14 @@ import (
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/cluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
 // shardSynthetic writes the synthetic dataset as a sharded dataset.
-func shardSynthetic(t *testing.T, dir string, n, res int, sizes []int) *dataset.Synthetic {
+func shardSynthetic(t *testing.T, dir string, n, res int, sizes []int) *synthetic.Dataset {
 	t.Helper()
-	syn, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 4, N: n, Resolution: res})
+	syn, err := synthetic.New(synthetic.Config{Seed: 4, N: n, Resolution: res})
 	if err != nil {
 		t.Fatal(err)
 	}

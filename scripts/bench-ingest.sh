@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures YFCC100M ingest speed: metadata lines/s over 1,000,000 generated
-# lines through the reader that ingest uses (ReadYFCC with
+# lines through the reader that ingest uses (yfcc.Read with
 # dataset.IngestParseWorkers; "lines_reader" names it) and images/s for
 # find + decode + center crop + resize of 500x375 JPEGs through the whole
 # ingest pipeline.
@@ -18,6 +18,6 @@ cd "$(dirname "$0")/.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (other work on the machine lowers the wall-clock figures; CPU time per item does not depend on it)"
-DEEPERCLUSTER_BENCH_INGEST=1 go test -count=1 -run '^TestBenchIngest$' -v -timeout 20m ./dataset >"$out" 2>&1 || { cat "$out"; exit 1; }
+DEEPERCLUSTER_BENCH_INGEST=1 go test -count=1 -run '^TestBenchIngest$' -v -timeout 20m ./dataset/yfcc >"$out" 2>&1 || { cat "$out"; exit 1; }
 grep -vE '^(=== RUN|--- PASS|PASS|ok )' "$out" | grep -v '^{' || true
 grep '^{' "$out" | tail -1

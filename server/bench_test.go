@@ -6,9 +6,10 @@ import (
 	"testing"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
+
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 )
 
 // benchWS measures publishing one assignment until a Go websocket client on
@@ -16,7 +17,7 @@ import (
 // scripts/bench-ws.sh reads its ns/op and MB/s.
 func benchWS(b *testing.B, delta bool) {
 	const n = 1_000_000
-	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 1, N: n, Resolution: 16})
+	ds, err := synthetic.New(synthetic.Config{Seed: 1, N: n, Resolution: 16})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,16 +18,17 @@ import (
 	"unicode/utf8"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/index"
 	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
+
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 )
 
 // fuzzDataset is a small real synthetic dataset for fuzz targets.
 func fuzzDataset(tb testing.TB, n int) deepercluster.Dataset {
 	tb.Helper()
-	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 1, N: n, Resolution: 16})
+	ds, err := synthetic.New(synthetic.Config{Seed: 1, N: n, Resolution: 16})
 	if err != nil {
 		tb.Fatal(err)
 	}

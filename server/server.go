@@ -234,7 +234,7 @@ func New(cfg Config, ds deepercluster.Dataset, search Searcher, log *slog.Logger
 	}
 	if cfg.DataDir != "" {
 		// Left by writes a crash interrupted; nothing of ours writes yet.
-		err := atomicfile.RemoveTemps(cfg.DataDir, func(name string) bool { return name == NotesFile || name == FeaturesFile })
+		err := atomicfile.RemoveTemps(cfg.DataDir, func(name string) bool { return name == NotesFile || name == FeaturesFile || name == FeaturesMetaFile })
 		if err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}

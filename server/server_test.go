@@ -15,15 +15,16 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
+
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 )
 
 // testDataset is a small real synthetic dataset.
 func testDataset(t *testing.T, n int) deepercluster.Dataset {
 	t.Helper()
-	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 1, N: n, Resolution: 16})
+	ds, err := synthetic.New(synthetic.Config{Seed: 1, N: n, Resolution: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/folder"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 	"github.com/deepercluster/deepercluster/wire"
 )
 
@@ -90,7 +92,7 @@ func TestThumbnailAtRequestedSize(t *testing.T) {
 	var sources []image.Image
 	for i := range 3 {
 		var b bytes.Buffer
-		if err := jpeg.Encode(&b, dataset.ScenePhoto(i, 7, 640, 480), &jpeg.Options{Quality: 95}); err != nil {
+		if err := jpeg.Encode(&b, synthetic.ScenePhoto(i, 7, 640, 480), &jpeg.Options{Quality: 95}); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(photos, string(rune('a'+i))+".jpg"), b.Bytes(), 0o644); err != nil {
@@ -103,7 +105,7 @@ func TestThumbnailAtRequestedSize(t *testing.T) {
 		sources = append(sources, src)
 	}
 	out := filepath.Join(root, "ds")
-	if _, err := dataset.IngestFolder(context.Background(), dataset.FolderConfig{Images: photos, Out: out, Size: 32}); err != nil {
+	if _, err := folder.Ingest(context.Background(), folder.Config{Images: photos, Out: out, Size: 32}); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := dataset.OpenDir(out)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 )
 
 // backends lists every Backend implementation the tests can run here;
@@ -176,7 +176,7 @@ func TestReestimateBN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{N: 64, Resolution: 16, Seed: 2})
+	ds, err := synthetic.New(synthetic.Config{N: 64, Resolution: 16, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 )
 
 // The network of `make bench-train`: the default small VGG at 32x32x3 (and
@@ -90,7 +90,7 @@ func BenchmarkExtract64(b *testing.B) { benchExtract(b, 64) }
 // runs it: ExtractFeatures over the default synthetic dataset (20,000
 // images at 32x32, decoded from the dataset), untrained network.
 func BenchmarkExtractFeatures(b *testing.B) {
-	ds, err := dataset.NewSynthetic(dataset.DefaultSyntheticConfig())
+	ds, err := synthetic.New(synthetic.DefaultConfig())
 	if err != nil {
 		b.Fatal(err)
 	}

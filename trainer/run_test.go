@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 )
 
 // recorder is an Observer that keeps everything it is told.
@@ -50,7 +50,7 @@ func (o *recorder) OnMetrics(m deepercluster.Metrics) {
 
 func synth(t *testing.T, n int) deepercluster.Dataset {
 	t.Helper()
-	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 7, N: n, Resolution: 16})
+	ds, err := synthetic.New(synthetic.Config{Seed: 7, N: n, Resolution: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 	"github.com/deepercluster/deepercluster/index"
 )
 
@@ -75,7 +75,7 @@ type Result struct {
 
 func run(n, m, k, queries, rounds, batch, workers int, dir string) error {
 	ctx := context.Background()
-	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 1, N: n, Resolution: 32})
+	ds, err := synthetic.New(synthetic.Config{Seed: 1, N: n, Resolution: 32})
 	if err != nil {
 		return err
 	}
@@ -293,7 +293,7 @@ func facetPeer(ctx context.Context, check map[string]*deepercluster.SearchResult
 // normalise is what the index does to a query tag (trim, lower-case).
 func normalise(tag string) string { return strings.ToLower(strings.TrimSpace(tag)) }
 
-func synthAssignment(ds *dataset.Synthetic, m, k int, r *rand.Rand) *deepercluster.Assignment {
+func synthAssignment(ds *synthetic.Dataset, m, k int, r *rand.Rand) *deepercluster.Assignment {
 	n := ds.Len()
 	a := &deepercluster.Assignment{Version: 1, M: m, Super: make([]int32, n), Sub: make([]int32, n), SubParent: make([]int32, k)}
 	for j := range a.SubParent {

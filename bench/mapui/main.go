@@ -25,9 +25,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 	"github.com/deepercluster/deepercluster/e2e"
 	"github.com/deepercluster/deepercluster/server"
 )
@@ -77,7 +78,7 @@ func run() error {
 		return fmt.Errorf("%s: %w (make wasm builds it)", wasm, err)
 	}
 	t0 := time.Now()
-	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 3, N: *images, Resolution: 16})
+	ds, err := synthetic.New(synthetic.Config{Seed: 3, N: *images, Resolution: 16})
 	if err != nil {
 		return fmt.Errorf("dataset: %w", err)
 	}

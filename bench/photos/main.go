@@ -1,5 +1,5 @@
 // Command photos writes a folder of generated 640x480 JPEG "photos"
-// (dataset.ScenePhoto: sunsets, forests, cities at night, mountains,
+// (synthetic.ScenePhoto: sunsets, forests, cities at night, mountains,
 // beaches, flowers) in one subfolder per scene, with a CSV table beside
 // them, to try folder ingest and the explorer as a new user would:
 //
@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 )
 
 func main() {
@@ -29,15 +29,15 @@ func main() {
 	var csv strings.Builder
 	csv.WriteString("file,tags,title,label\n")
 	for i := range *n {
-		kind := i % len(dataset.SceneKinds)
-		name := dataset.SceneKinds[kind]
+		kind := i % len(synthetic.SceneKinds)
+		name := synthetic.SceneKinds[kind]
 		rel := fmt.Sprintf("%s/%s_%04d.jpg", name, name, i)
 		p := filepath.Join(*out, "images", filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			log.Fatal(err)
 		}
 		var b bytes.Buffer
-		if err := jpeg.Encode(&b, dataset.ScenePhoto(kind, uint64(i), *w, *h), &jpeg.Options{Quality: 88}); err != nil {
+		if err := jpeg.Encode(&b, synthetic.ScenePhoto(kind, uint64(i), *w, *h), &jpeg.Options{Quality: 88}); err != nil {
 			log.Fatal(err)
 		}
 		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {

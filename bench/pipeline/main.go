@@ -26,6 +26,8 @@ import (
 	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
 	"github.com/deepercluster/deepercluster/cluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
+	"github.com/deepercluster/deepercluster/dataset/yfcc"
 	"github.com/deepercluster/deepercluster/internal/yfccgen"
 	"github.com/deepercluster/deepercluster/pipeline"
 	"github.com/deepercluster/deepercluster/trainer"
@@ -60,7 +62,7 @@ func run(ctx context.Context, lines, nImages, shards, res, iters int) error {
 		return err
 	}
 	t0 := time.Now()
-	single, err := dataset.Ingest(ctx, dataset.IngestConfig{YFCC: in.YFCC, Images: in.Images, AutoTags: in.AutoTags, Size: res, Out: filepath.Join(dir, "single")})
+	single, err := yfcc.Ingest(ctx, yfcc.IngestConfig{YFCC: in.YFCC, Images: in.Images, AutoTags: in.AutoTags, Size: res, Out: filepath.Join(dir, "single")})
 	if err != nil {
 		return err
 	}
@@ -162,7 +164,7 @@ func run(ctx context.Context, lines, nImages, shards, res, iters int) error {
 }
 
 func shardSynthetic(dir string, n, res, shards int) error {
-	syn, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 2, N: n, Resolution: res})
+	syn, err := synthetic.New(synthetic.Config{Seed: 2, N: n, Resolution: res})
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/cluster"
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 	"github.com/deepercluster/deepercluster/server"
 )
 
@@ -79,7 +79,7 @@ type Result struct {
 
 func run(n, dim, centers, queries, k int, python string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ds, err := dataset.NewSynthetic(dataset.SyntheticConfig{Seed: 1, N: n, Resolution: 32})
+	ds, err := synthetic.New(synthetic.Config{Seed: 1, N: n, Resolution: 32})
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
+	"github.com/deepercluster/deepercluster/dataset/folder"
+	"github.com/deepercluster/deepercluster/dataset/source"
 )
 
 // datasetFlags are the flags that shape the built-in datasets, the same in
@@ -26,27 +28,27 @@ func addDatasetFlags(fs *flag.FlagSet) *datasetFlags {
 	f := &datasetFlags{}
 	fs.IntVar(&f.n, "n", 0, "synthetic: number of images, up to 1000000 (0: 20000)")
 	fs.IntVar(&f.size, "size", 0, "synthetic: image side in pixels, 16 to 64 (0: 32); a folder of photos: model resolution, 32 to 96 (0: 32)")
-	fs.IntVar(&f.thumbPx, "thumb-px", dataset.DefaultThumbPx, "a folder of photos: longest side of the display copies, in pixels")
+	fs.IntVar(&f.thumbPx, "thumb-px", folder.DefaultThumbPx, "a folder of photos: longest side of the display copies, in pixels")
 	fs.StringVar(&f.meta, "meta", "", "a folder of photos: optional metadata table (.csv, .tsv, .jsonl or .parquet)")
 	fs.Int64Var(&f.seed, "dataset-seed", 0, "synthetic: generator seed (0: the default, 1)")
-	fs.StringVar(&f.fmnistDir, "fashion-mnist-dir", dataset.DefaultFashionMNISTDir, "fashion-mnist: folder of the gzipped IDX files")
+	fs.StringVar(&f.fmnistDir, "fashion-mnist-dir", fashionmnist.DefaultDir, "fashion-mnist: folder of the gzipped IDX files")
 	return f
 }
 
-// options turns the flags into dataset.Open's options for one split.
-func (f *datasetFlags) options(split dataset.Split) dataset.OpenOptions {
-	return dataset.OpenOptions{Seed: f.seed, N: f.n, Resolution: f.size, FashionMNISTDir: f.fmnistDir, Split: split}
+// options turns the flags into source.Open's options for one split.
+func (f *datasetFlags) options(split fashionmnist.Split) source.Options {
+	return source.Options{Seed: f.seed, N: f.n, Resolution: f.size, FashionMNISTDir: f.fmnistDir, Split: split}
 }
 
 // open gives the dataset spec names. A plain folder of images is ingested
 // into a cache under runDir (once: reused while the folder, the table and
 // the settings are unchanged), with a progress bar, and said so.
-func (f *datasetFlags) open(ctx context.Context, a *app, spec, runDir string, split dataset.Split) (deepercluster.Dataset, error) {
-	if !dataset.IsImageFolder(spec) {
+func (f *datasetFlags) open(ctx context.Context, a *app, spec, runDir string, split fashionmnist.Split) (deepercluster.Dataset, error) {
+	if !folder.IsImageFolder(spec) {
 		if f.meta != "" {
 			return nil, fmt.Errorf("--meta goes with a folder of photos, and %s is not one", spec)
 		}
-		return dataset.Open(spec, f.options(split))
+		return source.Open(spec, f.options(split))
 	}
 	size := f.size
 	if size == 0 {
@@ -54,13 +56,13 @@ func (f *datasetFlags) open(ctx context.Context, a *app, spec, runDir string, sp
 	}
 	cache := filepath.Join(runDir, "dataset")
 	bar, progress := folderBar(a, f.quiet)
-	cfg := dataset.FolderConfig{Images: spec, Meta: f.meta, Out: cache, Size: size, ThumbPx: f.thumbPx, Progress: func(done, total, images int) {
+	cfg := folder.Config{Images: spec, Meta: f.meta, Out: cache, Size: size, ThumbPx: f.thumbPx, Progress: func(done, total, images int) {
 		progress(done, total, images)
 	}}
 	a.log.Info("a folder of images: ingesting it into a cache beside the run unless the cache matches the folder",
 		"folder", spec, "cache", cache, "size", size, "thumb_px", f.thumbPx)
 	start := time.Now()
-	d, ingested, err := dataset.OpenFolder(ctx, cfg)
+	d, ingested, err := folder.Open(ctx, cfg)
 	_ = bar.Finish()
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", spec, err)

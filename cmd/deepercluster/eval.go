@@ -12,7 +12,8 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/cluster"
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
+	"github.com/deepercluster/deepercluster/dataset/source"
 	"github.com/deepercluster/deepercluster/internal/npy"
 	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
@@ -109,7 +110,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	if *dsName != "fashion-mnist" {
 		return fmt.Errorf("eval: --dataset %q: the linear probe needs a labelled train/test split (fashion-mnist)", *dsName)
 	}
-	full, err := dataset.Open(*dsName, dsFlags.options(dataset.Train))
+	full, err := source.Open(*dsName, dsFlags.options(fashionmnist.Train))
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
@@ -119,7 +120,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	}
 	var train, scored deepercluster.Dataset = subset{full, 0, nTrain}, subset{full, nTrain, ValImages}
 	if *split == "test" {
-		if scored, err = dataset.Open(*dsName, dsFlags.options(dataset.Test)); err != nil {
+		if scored, err = source.Open(*dsName, dsFlags.options(fashionmnist.Test)); err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
 	}
@@ -155,8 +156,8 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		if err := os.MkdirAll(*dumpDir, 0o755); err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
-		if err := errors.Join(npy.WriteFloat32(filepath.Join(*dumpDir, "train.npy"), train.Len(), d, trX),
-			npy.WriteFloat32(filepath.Join(*dumpDir, "eval.npy"), scored.Len(), d, teX)); err != nil {
+		if err := errors.Join(npy.Write(filepath.Join(*dumpDir, "train.npy"), train.Len(), d, trX),
+			npy.Write(filepath.Join(*dumpDir, "eval.npy"), scored.Len(), d, teX)); err != nil {
 			return fmt.Errorf("eval: --dump-features: %w", err)
 		}
 	}
@@ -206,14 +207,14 @@ func runEval(ctx context.Context, a *app, args []string) error {
 // readFeatures loads a peer's features: dir/train.npy (one row per training
 // image) and dir/eval.npy (one per scored image), of the same width.
 func readFeatures(dir string, nTrain, nScored int) (trX, teX []float32, d int, err error) {
-	rows, d, trX, err := npy.ReadFloat32(filepath.Join(dir, "train.npy"))
+	rows, d, trX, err := npy.Read[float32](filepath.Join(dir, "train.npy"))
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	if rows < nTrain {
 		return nil, nil, 0, fmt.Errorf("%s: %d rows, want %d (one per training image)", filepath.Join(dir, "train.npy"), rows, nTrain)
 	}
-	rowsE, dE, teX, err := npy.ReadFloat32(filepath.Join(dir, "eval.npy"))
+	rowsE, dE, teX, err := npy.Read[float32](filepath.Join(dir, "eval.npy"))
 	if err != nil {
 		return nil, nil, 0, err
 	}

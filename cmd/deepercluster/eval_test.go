@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
 )
 
 // TestEvalProtocol trains a tiny network on Fashion-MNIST and evaluates it
@@ -17,7 +17,7 @@ import (
 // as .npy files (the peer's path) must give the very same figures as the
 // checkpoint they came from.
 func TestEvalProtocol(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(dataset.DefaultFashionMNISTDir, "train-images-idx3-ubyte.gz")); err != nil {
+	if _, err := os.Stat(filepath.Join(fashionmnist.DefaultDir, "train-images-idx3-ubyte.gz")); err != nil {
 		t.Skip("Fashion-MNIST not installed (Debian dataset-fashion-mnist; .ci/run installs it)")
 	}
 	run := filepath.Join(t.TempDir(), "run")

@@ -7,6 +7,8 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
+	"github.com/deepercluster/deepercluster/dataset/source"
 )
 
 // datasetInfo is what `info --json` prints, as one JSON object.
@@ -50,12 +52,12 @@ func runInfo(ctx context.Context, a *app, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("info: want one dataset, got %d arguments", fs.NArg())
 	}
-	sp, err := dataset.ParseSplit(*split)
+	sp, err := fashionmnist.ParseSplit(*split)
 	if err != nil {
 		return fmt.Errorf("info: %w", err)
 	}
 	spec := fs.Arg(0)
-	ds, err := dataset.Open(spec, dsFlags.options(sp))
+	ds, err := source.Open(spec, dsFlags.options(sp))
 	if err != nil {
 		return fmt.Errorf("info: %w", err)
 	}

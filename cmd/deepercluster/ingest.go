@@ -10,6 +10,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/folder"
+	"github.com/deepercluster/deepercluster/dataset/yfcc"
 )
 
 // runIngest turns a folder of images (with an optional metadata table), or
@@ -17,10 +19,10 @@ import (
 // directory that train, serve and info open by path.
 func runIngest(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "ingest")
-	yfcc := fs.String("yfcc", "", "YFCC100M metadata file (23 or 25 tab-separated columns); without it --images is a folder of photos, walked recursively")
+	yfccFile := fs.String("yfcc", "", "YFCC100M metadata file (23 or 25 tab-separated columns); without it --images is a folder of photos, walked recursively")
 	images := fs.String("images", "", "folder of images: any photos, nested (without --yfcc); with --yfcc flat (<photoid>.jpg) or by hash (<h[0:3]>/<h[3:6]>/<hash>.jpg)")
 	meta := fs.String("meta", "", "folder of photos: optional metadata table (.csv, .tsv, .jsonl or .parquet) with columns among id, file, tags, title, description, date, user, label")
-	thumbPx := fs.Int("thumb-px", dataset.DefaultThumbPx, "folder of photos: longest side of the display copies kept for the explorer, in pixels")
+	thumbPx := fs.Int("thumb-px", folder.DefaultThumbPx, "folder of photos: longest side of the display copies kept for the explorer, in pixels")
 	autotags := fs.String("autotags", "", "optional YFCC100M autotags file (photoid<TAB>concept:prob,...)")
 	size := fs.Int("size", 32, "model resolution in pixels, 32 to 96 (images are center-cropped and resized to size x size)")
 	out := fs.String("out", "", "dataset directory to create")
@@ -33,7 +35,7 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("ingest: unexpected arguments %q", fs.Args())
 	}
-	if *yfcc == "" {
+	if *yfccFile == "" {
 		if *images == "" || *out == "" {
 			fs.Usage()
 			return fmt.Errorf("ingest: want --images DIR --out OUT (a folder of photos) or --yfcc FILE --images DIR --out OUT")
@@ -41,14 +43,14 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 		if *autotags != "" {
 			return fmt.Errorf("ingest: --autotags goes with --yfcc; a folder of photos takes its tags from --meta, embedded keywords and folder names")
 		}
-		return ingestFolder(ctx, a, dataset.FolderConfig{Images: *images, Meta: *meta, Out: *out, Size: *size,
+		return ingestFolder(ctx, a, folder.Config{Images: *images, Meta: *meta, Out: *out, Size: *size,
 			ThumbPx: *thumbPx, Replace: *force, Workers: *workers}, *quiet)
 	}
 	if *meta != "" {
 		return fmt.Errorf("ingest: --meta is for a folder of photos; a YFCC100M subset has its metadata in --yfcc")
 	}
 	var missing []string
-	for name, v := range map[string]string{"--yfcc": *yfcc, "--images": *images, "--out": *out} {
+	for name, v := range map[string]string{"--yfcc": *yfccFile, "--images": *images, "--out": *out} {
 		if v == "" {
 			missing = append(missing, name)
 		}
@@ -66,8 +68,8 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 		progressbar.OptionClearOnFinish(),
 	)
 	start := time.Now()
-	m, err := dataset.Ingest(ctx, dataset.IngestConfig{
-		YFCC: *yfcc, Images: *images, AutoTags: *autotags, Size: *size, Out: *out,
+	m, err := yfcc.Ingest(ctx, yfcc.IngestConfig{
+		YFCC: *yfccFile, Images: *images, AutoTags: *autotags, Size: *size, Out: *out,
 		Replace: *force, Workers: *workers,
 		Progress: func(read, total int64, n int) {
 			bar.ChangeMax64(total)
@@ -114,11 +116,11 @@ func folderBar(a *app, quiet bool) (*progressbar.ProgressBar, func(done, total, 
 }
 
 // ingestFolder runs a folder ingest with a progress bar and reports it.
-func ingestFolder(ctx context.Context, a *app, cfg dataset.FolderConfig, quiet bool) error {
+func ingestFolder(ctx context.Context, a *app, cfg folder.Config, quiet bool) error {
 	bar, progress := folderBar(a, quiet)
 	cfg.Progress = progress
 	start := time.Now()
-	m, err := dataset.IngestFolder(ctx, cfg)
+	m, err := folder.Ingest(ctx, cfg)
 	_ = bar.Finish()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {

@@ -11,7 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
+	"github.com/deepercluster/deepercluster/dataset/source"
 	"github.com/deepercluster/deepercluster/index"
 	"github.com/deepercluster/deepercluster/internal/par"
 	"github.com/deepercluster/deepercluster/internal/runlock"
@@ -25,7 +26,7 @@ import (
 // --data-dir it resumes.
 func runServe(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "serve")
-	dsSpec := fs.String("dataset", dataset.SpecSynthetic, "dataset: synthetic, fashion-mnist, a dataset directory or a folder of photos (ingested into <data-dir>/dataset)")
+	dsSpec := fs.String("dataset", source.SpecSynthetic, "dataset: synthetic, fashion-mnist, a dataset directory or a folder of photos (ingested into <data-dir>/dataset)")
 	dataDir := fs.String("data-dir", "runs/default", "run directory (checkpoints, assignments, index, cluster notes, features); resumed if it holds a run")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address; a non-loopback address requires a token")
 	token := fs.String("token", "", "token for POST endpoints and /ws (generated when listening off loopback)")
@@ -57,7 +58,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer lock.Release()
-	ds, err := dsFlags.open(ctx, a, *dsSpec, *dataDir, dataset.Train)
+	ds, err := dsFlags.open(ctx, a, *dsSpec, *dataDir, fashionmnist.Train)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
 	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
 )
@@ -73,7 +73,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	defer lock.Release()
-	ds, err := dsFlags.open(ctx, a, *dsName, *out, dataset.Train)
+	ds, err := dsFlags.open(ctx, a, *dsName, *out, fashionmnist.Train)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}

@@ -49,6 +49,15 @@ func WriteParts(path string, parts ...[]byte) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	return SyncDir(dir)
+}
+
+// SyncDir fsyncs the directory dir, so that the names created, renamed or
+// removed in it survive a crash: a rename is durable only once its
+// directory is synced. Write does it itself; callers that build a whole
+// directory and rename it into place (a dataset directory) call it for
+// the directory and its parent.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync directory %s: %w", dir, err)

@@ -73,3 +73,27 @@ func TestRemoveTemps(t *testing.T) {
 		t.Fatalf("missing dir: %v", err)
 	}
 }
+
+func TestSyncDir(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	tests := []struct {
+		name    string
+		dir     string
+		wantErr bool
+	}{
+		{"existing directory", dir, false},
+		{"missing directory", missing, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := SyncDir(tc.dir)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("SyncDir(%s) = %v, want error %v", tc.dir, err, tc.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), tc.dir) {
+				t.Errorf("error %q does not name the directory", err)
+			}
+		})
+	}
+}

@@ -16,6 +16,15 @@
 # torch figures, ratio_vs_torch_gpu (ours/torch, train 32 px), kmeans_1m_s.
 # A figure that could not be measured is null, with the reason in "notes".
 #
+# bench-gpu (./bench/gpu, built by make gpu-bundle once it has a Go
+# program) must print, as the last line of its stdout, one JSON object
+# with train_ips and extract_ips (32 px, batch 256), train_ips_64 and
+# extract_ips_64 (64 px, batch 256), and kmeans_1m_s (one assignment and
+# centroid update, 1,000,000 x 256, k = 10,000), measured on the CUDA
+# backend with the network torch_gpu.py builds (bench-train's: the
+# default small VGG, DeeperCluster heads for 16 super-classes and k=16);
+# other keys are kept under "bench". $BENCH_ARGS is passed to it.
+#
 # Budget per step (seconds, override by env): TESTS_S=170 (per test
 # binary) MEMCHECK_S=90 SMOKE_S=45 BENCH_S=120 TORCH_S=60 (per run); and
 # BUDGET_S=450 for the whole: each step's limit is cut to what is left of

@@ -12,7 +12,4 @@
 // photos with metadata tables and embedded keywords: parquet-go, go-exif),
 // and dataset/imagefile (decoding and resizing photo files: x/image).
 // dataset/source finds a dataset by the name a command line gives it.
-//
-// Rotate turns an image by quarter turns (the trainer's rotation targets
-// use trainer's own copy, so the trainer does not import dataset).
 package dataset

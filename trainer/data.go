@@ -1,6 +1,10 @@
 package trainer
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/deepercluster/deepercluster/internal/rotate"
+)
 
 // Pixel normalisation: bytes to roughly zero mean, unit spread.
 const (
@@ -68,7 +72,7 @@ func (s *sampler) sample(dst []float32, src []byte, r int, rng *rand.Rand) {
 		img = s.aug
 	}
 	if r != 0 {
-		rotate(s.rot, img, s.res, r)
+		rotate.Image(s.rot, img, s.res, r)
 		img = s.rot
 	}
 	toCHW(dst, img, s.res)

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/internal/rotate"
 )
 
 func mustSynthetic(t testing.TB, cfg Config) *Dataset {
@@ -430,10 +430,10 @@ func TestSyntheticCanonicalUp(t *testing.T) {
 		if top > bottom {
 			upright++
 		}
-		dataset.Rotate(rot, img, res, 2)
+		rotate.Image(rot, img, res, 2)
 		top, bottom = rowMeans(rot, res)
 		diffRot += top - bottom
-		dataset.Rotate(rot, img, res, 1)
+		rotate.Image(rot, img, res, 1)
 		top, bottom = rowMeans(rot, res)
 		diffSide += top - bottom
 	}

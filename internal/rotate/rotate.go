@@ -1,4 +1,7 @@
-package dataset
+// Package rotate turns square images by quarter turns: the rotation
+// targets of training and the tests that check a dataset's canonical "up"
+// use the one implementation.
+package rotate
 
 import (
 	"fmt"
@@ -6,20 +9,21 @@ import (
 	"github.com/deepercluster/deepercluster"
 )
 
-// Rotate writes into dst the square HWC RGB image src of side res turned
+// Image writes into dst the square HWC RGB image src of side res turned
 // counter-clockwise by quarterTurns * 90 degrees. quarterTurns is taken
-// modulo 4, so -1 is a clockwise quarter turn. The synthetic set's tests
-// turn images with it to check that they have a canonical up; the trainer
-// builds its rotation targets with its own copy (trainer/rotate.go), so
-// that it does not import dataset.
+// modulo 4, so -1 is a clockwise quarter turn. The rotation targets of
+// DeeperCluster (r in {0, 90, 180, 270}) are built with it (the trainer's
+// sampler), so it is written as four straight copy loops rather than a
+// general affine warp. It is a package of its own so that neither the
+// trainer nor the dataset sources import the other for it.
 //
 // dst and src must not overlap and must both hold res*res*3 bytes; a shorter
 // buffer is a programming error and panics, as copy-like helpers do.
-func Rotate(dst, src []byte, res int, quarterTurns int) {
+func Image(dst, src []byte, res int, quarterTurns int) {
 	const c = deepercluster.Channels
 	n := res * res * c
 	if res < 0 || len(dst) < n || len(src) < n {
-		panic(fmt.Sprintf("dataset.Rotate: res %d needs %d bytes, got dst %d and src %d", res, n, len(dst), len(src)))
+		panic(fmt.Sprintf("rotate.Image: res %d needs %d bytes, got dst %d and src %d", res, n, len(dst), len(src)))
 	}
 	dst, src = dst[:n], src[:n]
 	last := res - 1

@@ -1,4 +1,4 @@
-package trainer
+package rotate
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ func TestRotateKnown(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := make([]byte, len(tc.src))
-			rotate(dst, tc.src, tc.res, tc.turns)
+			Image(dst, tc.src, tc.res, tc.turns)
 			if !bytes.Equal(dst, tc.want) {
 				t.Fatalf("got %v, want %v", dst, tc.want)
 			}
@@ -58,7 +58,7 @@ func TestRotateGroup(t *testing.T) {
 		}
 		rot := func(img []byte, k int) []byte {
 			out := make([]byte, len(img))
-			rotate(out, img, res, k)
+			Image(out, img, res, k)
 			return out
 		}
 		// Four quarter turns are the identity; a then b equals a+b.
@@ -86,5 +86,5 @@ func TestRotateShortBufferPanicsWithMessage(t *testing.T) {
 			t.Fatalf("panic message %q does not say what is needed", s)
 		}
 	}()
-	rotate(make([]byte, 3), make([]byte, 12), 2, 1)
+	Image(make([]byte, 3), make([]byte, 12), 2, 1)
 }

@@ -1,4 +1,4 @@
-package dataset
+package rotate
 
 import (
 	"strconv"
@@ -12,7 +12,7 @@ func BenchmarkRotate(b *testing.B) {
 		b.Run("quarter-turns="+strconv.Itoa(k), func(b *testing.B) {
 			b.SetBytes(int64(len(src)))
 			for b.Loop() {
-				Rotate(dst, src, res, k)
+				Image(dst, src, res, k)
 			}
 		})
 	}

@@ -313,19 +313,19 @@ func (f *joinFn) ProcessElement(key string, recs func(*[]byte) bool, tags func(*
 }
 
 // decodeFn finds, decodes, crops and resizes a record's photo with
-// imagefile.ImageFolder, as yfcc.Ingest does.
+// yfcc.ImageFolder, as yfcc.Ingest does.
 type decodeFn struct {
 	Images string
 	YFCC   string
 	Size   int
 
-	folder *imagefile.ImageFolder
+	folder *yfcc.ImageFolder
 }
 
 // Setup opens the images folder.
 func (f *decodeFn) Setup() error {
 	var err error
-	f.folder, err = imagefile.NewImageFolder(f.Images)
+	f.folder, err = yfcc.NewImageFolder(f.Images)
 	return err
 }
 
@@ -435,7 +435,7 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, shard int, items func
 // photos as a Beam pipeline: each shard's share of the metadata file is
 // parsed (yfcc.Read; bad lines counted and reported with their
 // line), records are joined with their autotags (CoGroupByKey), photos
-// are decoded, cropped and resized (imagefile.ImageFolder), and each shard
+// are decoded, cropped and resized (yfcc.ImageFolder), and each shard
 // is written atomically (dataset.CreateDir); the driver writes the
 // sharded manifest last. The counts equal those of yfcc.Ingest on the
 // same input, and the shards hold the same images in the same order.
@@ -460,7 +460,7 @@ func Ingest(ctx context.Context, cfg IngestConfig) (dataset.ShardedManifest, err
 	if err := cfg.Runner.Validate(); err != nil {
 		return dataset.ShardedManifest{}, err
 	}
-	if _, err := imagefile.NewImageFolder(cfg.Images); err != nil {
+	if _, err := yfcc.NewImageFolder(cfg.Images); err != nil {
 		return dataset.ShardedManifest{}, err
 	}
 	if err := prepareOut(cfg.Out, cfg.Replace); err != nil {

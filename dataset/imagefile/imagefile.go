@@ -8,110 +8,34 @@ import (
 	_ "image/gif" // registered for image.Decode
 	_ "image/jpeg"
 	_ "image/png"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 
 	_ "golang.org/x/image/webp"
 
 	"github.com/deepercluster/deepercluster"
 )
 
-// ErrImageMissing is wrapped when no file for a photo exists in the folder.
-var ErrImageMissing = errors.New("image missing")
-
 // ErrImageCorrupt is wrapped when a file exists but does not decode.
 var ErrImageCorrupt = errors.New("image corrupt")
 
-// imageExts are the extensions tried, after the one the metadata names.
-var imageExts = []string{"jpg", "jpeg", "png", "gif", "webp", "JPG", "JPEG", "PNG"}
-
-// ImageFolder finds the image of a YFCC record in a local folder, laid out
-// either flat (<photoid>.jpg) or by hash (<h[0:3]>/<h[3:6]>/<hash>.jpg).
-// It is safe for concurrent use.
-type ImageFolder struct {
-	root string
-}
-
-// NewImageFolder checks that root is a readable directory.
-func NewImageFolder(root string) (*ImageFolder, error) {
-	st, err := os.Stat(root)
+// Load decodes the photo file at path (JPEG, PNG, GIF or WebP), then
+// center-crops and resizes it into dst (res*res*3 bytes, RGB). A file that
+// does not exist gives an error wrapping fs.ErrNotExist; one that does not
+// decode, ErrImageCorrupt; both name the file.
+func Load(path string, res int, dst []byte) error {
+	file, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("images folder: %w", err)
+		return fmt.Errorf("open %s: %w", path, err)
 	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("images folder %s: not a directory", root)
+	img, _, err := image.Decode(bufio.NewReaderSize(file, 64<<10))
+	file.Close()
+	if err != nil {
+		return fmt.Errorf("%w: decode %s: %v", ErrImageCorrupt, path, err)
 	}
-	return &ImageFolder{root: root}, nil
-}
-
-// Candidates lists the paths where the image of a photo may be, most
-// likely first: flat by photo id, then by hash (zero-padded to 32 hex
-// digits, then without the padding, as some tools print it).
-func (f *ImageFolder) Candidates(photoID, hash, ext string) []string {
-	exts := imageExts
-	if ext != "" && !strings.ContainsAny(ext, `/\.`) {
-		exts = append([]string{ext}, imageExts...)
+	if err := Thumbnail(img, res, dst); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrImageCorrupt, path, err)
 	}
-	var names []string
-	if photoID != "" && isDigits(photoID) {
-		names = append(names, photoID)
-	}
-	var hashes []string
-	if hash != "" && isHex(hash) && len(hash) <= 32 {
-		h := strings.ToLower(hash)
-		padded := strings.Repeat("0", 32-len(h)) + h
-		trimmed := strings.TrimLeft(h, "0")
-		hashes = append(hashes, padded)
-		if trimmed != padded && len(trimmed) >= 6 {
-			hashes = append(hashes, trimmed)
-		}
-	}
-	var out []string
-	seen := map[string]bool{}
-	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	for _, e := range exts {
-		for _, n := range names {
-			add(filepath.Join(f.root, n+"."+e))
-		}
-	}
-	for _, e := range exts {
-		for _, h := range hashes {
-			add(filepath.Join(f.root, h[0:3], h[3:6], h+"."+e))
-		}
-	}
-	return out
-}
-
-// Load finds, decodes, center-crops and resizes the image of a photo into
-// dst (res*res*3 bytes, RGB). The error wraps ErrImageMissing or
-// ErrImageCorrupt and names the file.
-func (f *ImageFolder) Load(photoID, hash, ext string, res int, dst []byte) (string, error) {
-	for _, p := range f.Candidates(photoID, hash, ext) {
-		file, err := os.Open(p)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
-				continue
-			}
-			return p, fmt.Errorf("open %s: %w", p, err)
-		}
-		img, _, err := image.Decode(bufio.NewReaderSize(file, 64<<10))
-		file.Close()
-		if err != nil {
-			return p, fmt.Errorf("%w: decode %s: %v", ErrImageCorrupt, p, err)
-		}
-		if err := Thumbnail(img, res, dst); err != nil {
-			return p, fmt.Errorf("%w: %s: %v", ErrImageCorrupt, p, err)
-		}
-		return p, nil
-	}
-	return "", fmt.Errorf("%w: photo %s (hash %q) in %s", ErrImageMissing, photoID, hash, f.root)
+	return nil
 }
 
 // Thumbnail center-crops img to a square and resizes it to res x res,
@@ -320,33 +244,4 @@ func thumbGeneric(img image.Image, x0, y0, res int, lo, hi func(int) int, dst []
 			dst[o], dst[o+1], dst[o+2] = uint8((sr+n/2)/n), uint8((sg+n/2)/n), uint8((sb+n/2)/n)
 		}
 	}
-}
-
-// isDigits reports whether s is a non-empty run of ASCII digits (a photo
-// id), so a metadata value never becomes a path with separators in it.
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isHex reports whether s is a non-empty run of hexadecimal digits (a
-// photo hash), for the same reason.
-func isHex(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }

@@ -2,99 +2,66 @@ package yfcc
 
 import (
 	"bytes"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
-	"os"
+	"errors"
 	"path/filepath"
 	"testing"
+
+	"github.com/deepercluster/deepercluster/dataset/imagefile"
+	"github.com/deepercluster/deepercluster/dataset/internal/testimage"
 )
 
-// The image helpers of dataset/imagefile's tests, for the ingest's
-// fixtures: pictures whose thumbnails are known.
-
-var (
-	red   = color.RGBA{220, 30, 30, 255}
-	blue  = color.RGBA{30, 30, 220, 255}
-	green = color.RGBA{30, 200, 30, 255}
-)
-
-// threeColours is the palette of paletted test images (GIF).
-var threeColours = color.Palette{red, blue, green}
-
-// stripes is a w x h picture whose outer quarters are green and whose
-// middle half is red on the left, blue on the right: after a center crop
-// of a 2:1 picture only red and blue remain.
-func stripes(w, h int) *image.RGBA {
-	m := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			c := green
-			switch {
-			case x >= w/4 && x < w/2:
-				c = red
-			case x >= w/2 && x < 3*w/4:
-				c = blue
-			}
-			m.SetRGBA(x, y, c)
-		}
-	}
-	return m
-}
-
-// encodeImage writes m in the named format.
-func encodeImage(t testing.TB, m image.Image, format string) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	var err error
-	switch format {
-	case "jpg":
-		err = jpeg.Encode(&b, m, &jpeg.Options{Quality: 95})
-	case "png":
-		err = png.Encode(&b, m)
-	case "gif":
-		pal := image.NewPaletted(m.Bounds(), threeColours)
-		draw.Draw(pal, m.Bounds(), m, m.Bounds().Min, draw.Src)
-		err = gif.Encode(&b, pal, nil)
-	default:
-		t.Fatalf("unknown format %s", format)
-	}
+func TestImageFolderLayouts(t *testing.T) {
+	root := t.TempDir()
+	src := testimage.Stripes(64, 32)
+	const hash = "00a1b2c3d4e5f60718293a4b5c6d7e8f"
+	unpadded := "a1b2c3d4e5f60718293a4b5c6d7e8f"
+	testimage.WriteFile(t, filepath.Join(root, "101.jpg"), testimage.Encode(t, src, "jpg"))
+	testimage.WriteFile(t, filepath.Join(root, "102.png"), testimage.Encode(t, src, "png"))
+	testimage.WriteFile(t, filepath.Join(root, "103.gif"), testimage.Encode(t, src, "gif"))
+	testimage.WriteFile(t, filepath.Join(root, "abc", "def", "abcdef0000000000000000000000beef.jpg"), testimage.Encode(t, src, "jpg"))
+	testimage.WriteFile(t, filepath.Join(root, unpadded[0:3], unpadded[3:6], unpadded+".png"), testimage.Encode(t, src, "png"))
+	testimage.WriteFile(t, filepath.Join(root, "104.jpg"), []byte("\xff\xd8\xff\xe0 this is not really a JPEG"))
+	testimage.WriteFile(t, filepath.Join(root, "105.jpg"), testimage.Encode(t, src, "jpg")[:200]) // truncated
+	f, err := NewImageFolder(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
-}
-
-func writeFile(t testing.TB, path string, data []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// checkHalves asserts that a res x res RGB thumbnail is red on its left half
-// and blue on its right half, within tol per channel.
-func checkHalves(t *testing.T, dst []byte, res int, tol int) {
-	t.Helper()
-	for y := range res {
-		for x := range res {
-			want := red
-			if x >= res/2 {
-				want = blue
+	for _, tc := range []struct {
+		name             string
+		id, hash, ext    string
+		wantErr          error
+		wantPathContains string
+	}{
+		{"flat JPEG", "101", "", "jpg", nil, "101.jpg"},
+		{"flat PNG, metadata says jpg", "102", "", "jpg", nil, "102.png"},
+		{"flat GIF", "103", "", "", nil, "103.gif"},
+		{"hashed JPEG", "999", "abcdef0000000000000000000000beef", "jpg", nil, "abc/def/"},
+		{"hashed upper-case", "999", "ABCDEF0000000000000000000000BEEF", "jpg", nil, "abc/def/"},
+		{"hashed without zero padding on disk", "998", hash, "png", nil, unpadded},
+		{"hash printed without padding, file unpadded", "998", unpadded, "png", nil, unpadded},
+		{"corrupt", "104", "", "jpg", imagefile.ErrImageCorrupt, "104.jpg"},
+		{"truncated", "105", "", "jpg", imagefile.ErrImageCorrupt, "105.jpg"},
+		{"missing", "106", "ffffffffffffffffffffffffffffffff", "jpg", ErrImageMissing, ""},
+		{"path tricks ignored", "../101", "", "jpg", ErrImageMissing, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := make([]byte, 8*8*3)
+			p, err := f.Load(tc.id, tc.hash, tc.ext, 8, dst)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
 			}
-			o := (y*res + x) * 3
-			got := [3]int{int(dst[o]), int(dst[o+1]), int(dst[o+2])}
-			for c, w := range []uint8{want.R, want.G, want.B} {
-				if d := got[c] - int(w); d > tol || d < -tol {
-					t.Fatalf("pixel (%d,%d) = %v, want %v within %d", x, y, got, want, tol)
-				}
+			if tc.wantPathContains != "" && !bytes.Contains([]byte(filepath.ToSlash(p)), []byte(tc.wantPathContains)) {
+				t.Errorf("path %q, want it to contain %q", p, tc.wantPathContains)
 			}
-		}
+			if err == nil {
+				testimage.CheckHalves(t, dst, 8, 12)
+			}
+		})
+	}
+	if _, err := NewImageFolder(filepath.Join(root, "101.jpg")); err == nil {
+		t.Error("a file accepted as images folder")
+	}
+	if _, err := NewImageFolder(filepath.Join(root, "nope")); err == nil {
+		t.Error("a missing images folder accepted")
 	}
 }

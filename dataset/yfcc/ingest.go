@@ -56,7 +56,7 @@ func Ingest(ctx context.Context, cfg IngestConfig) (dataset.Manifest, error) {
 	if cfg.YFCC == "" || cfg.Images == "" || cfg.Out == "" {
 		return dataset.Manifest{}, errors.New("ingest needs a metadata file, an images folder and an output directory")
 	}
-	folder, err := imagefile.NewImageFolder(cfg.Images)
+	folder, err := NewImageFolder(cfg.Images)
 	if err != nil {
 		return dataset.Manifest{}, err
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+
+	"github.com/deepercluster/deepercluster/dataset/internal/testimage"
 )
 
 // ingestFixture writes a metadata file with good and bad lines in both
@@ -21,12 +23,12 @@ func ingestFixture(t *testing.T) (meta, images, autotags string) {
 	t.Helper()
 	dir := t.TempDir()
 	images = filepath.Join(dir, "images")
-	src := stripes(96, 48)
+	src := testimage.Stripes(96, 48)
 	const h2 = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-	writeFile(t, filepath.Join(images, "1.jpg"), encodeImage(t, src, "jpg"))
-	writeFile(t, filepath.Join(images, h2[0:3], h2[3:6], h2+".png"), encodeImage(t, src, "png"))
-	writeFile(t, filepath.Join(images, "4.jpg"), []byte("not a jpeg at all"))
-	writeFile(t, filepath.Join(images, "5.gif"), encodeImage(t, src, "gif"))
+	testimage.WriteFile(t, filepath.Join(images, "1.jpg"), testimage.Encode(t, src, "jpg"))
+	testimage.WriteFile(t, filepath.Join(images, h2[0:3], h2[3:6], h2+".png"), testimage.Encode(t, src, "png"))
+	testimage.WriteFile(t, filepath.Join(images, "4.jpg"), []byte("not a jpeg at all"))
+	testimage.WriteFile(t, filepath.Join(images, "5.gif"), testimage.Encode(t, src, "gif"))
 	set := func(id, tags string) func(f []string) {
 		return func(f []string) { f[0], f[8] = id, tags }
 	}
@@ -40,9 +42,9 @@ func ingestFixture(t *testing.T) (meta, images, autotags string) {
 		line23(set("5", "beach,c%2B%2B,sun,k%C3%B6ln")), // 7: good, gif
 	}
 	meta = filepath.Join(dir, "yfcc.tsv")
-	writeFile(t, meta, []byte(strings.Join(lines, "\n")+"\n"))
+	testimage.WriteFile(t, meta, []byte(strings.Join(lines, "\n")+"\n"))
 	autotags = filepath.Join(dir, "autotags.tsv")
-	writeFile(t, autotags, []byte("1\toutdoor:0.9,sky:0.25\n5\t\nnot a line\n42\tunused:0.5\n"))
+	testimage.WriteFile(t, autotags, []byte("1\toutdoor:0.9,sky:0.25\n5\t\nnot a line\n42\tunused:0.5\n"))
 	return meta, images, autotags
 }
 
@@ -86,7 +88,7 @@ func TestIngest(t *testing.T) {
 		if err := d.Image(i, buf); err != nil {
 			t.Fatal(err)
 		}
-		checkHalves(t, buf, 8, 12)
+		testimage.CheckHalves(t, buf, 8, 12)
 	}
 	if want := []string{"1", "2", "5"}; !slices.Equal(ids, want) {
 		t.Errorf("photo ids %q, want %q in metadata order", ids, want)
@@ -119,10 +121,10 @@ func TestIngestLarge(t *testing.T) {
 	images := filepath.Join(dir, "images")
 	var b strings.Builder
 	const n = 300
-	jpg := encodeImage(t, stripes(40, 20), "jpg")
+	jpg := testimage.Encode(t, testimage.Stripes(40, 20), "jpg")
 	for i := 1; i <= n; i++ {
 		if i%7 != 0 {
-			writeFile(t, filepath.Join(images, fmt.Sprintf("%d.jpg", i)), jpg)
+			testimage.WriteFile(t, filepath.Join(images, fmt.Sprintf("%d.jpg", i)), jpg)
 		}
 		b.WriteString(line23(func(f []string) { f[0], f[8] = fmt.Sprint(i), fmt.Sprintf("t%d", i%5) }) + "\n")
 		if i%50 == 0 {
@@ -130,7 +132,7 @@ func TestIngestLarge(t *testing.T) {
 		}
 	}
 	meta := filepath.Join(dir, "meta.tsv")
-	writeFile(t, meta, []byte(b.String()))
+	testimage.WriteFile(t, meta, []byte(b.String()))
 	out := filepath.Join(dir, "out")
 	m, err := Ingest(context.Background(), IngestConfig{YFCC: meta, Images: images, Size: 4, Out: out, Workers: 3})
 	if err != nil {
@@ -177,15 +179,15 @@ func bigIngestFixture(t *testing.T, n int) (meta, images string) {
 	t.Helper()
 	dir := t.TempDir()
 	images = filepath.Join(dir, "images")
-	png := encodeImage(t, stripes(24, 24), "png")
+	png := testimage.Encode(t, testimage.Stripes(24, 24), "png")
 	var lines []string
 	for i := 1; i <= n; i++ {
 		id := fmt.Sprint(i)
-		writeFile(t, filepath.Join(images, id+".png"), png)
+		testimage.WriteFile(t, filepath.Join(images, id+".png"), png)
 		lines = append(lines, line23(func(f []string) { f[0], f[8], f[22] = id, "beach", "0" }))
 	}
 	meta = filepath.Join(dir, "yfcc.tsv")
-	writeFile(t, meta, []byte(strings.Join(lines, "\n")+"\n"))
+	testimage.WriteFile(t, meta, []byte(strings.Join(lines, "\n")+"\n"))
 	return meta, images
 }
 

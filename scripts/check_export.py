@@ -2,7 +2,7 @@
 scripts/deepercluster_model.py (strict load_state_dict) and require its
 features of the dumped images to equal ours: relative error <= 1e-4, each
 image's error divided by the largest |feature| of its row. Prints one JSON
-object. Usage: check_export.py MODEL.safetensors DUMPDIR"""
+object. Usage: check_export.py MODEL.safetensors DUMPDIR [NAME]"""
 import json
 import os
 import sys
@@ -16,6 +16,7 @@ import deepercluster_model as dm  # noqa: E402
 
 def main():
     path, dump = sys.argv[1], sys.argv[2]
+    name = sys.argv[3] if len(sys.argv) > 3 else path
     try:
         import safetensors.torch as st
         tensors = st.load_file(path)
@@ -37,7 +38,7 @@ def main():
         got = model(x).numpy()
     scale = np.maximum(np.abs(ours).max(axis=1, keepdims=True), 1e-12)
     rel = float((np.abs(got.astype(np.float64) - ours) / scale).max())
-    out = {"images": int(x.shape[0]), "feature_dim": int(got.shape[1]), "max_rel_err": rel,
+    out = {"name": name, "sobel": meta["sobel"] == "true", "resolution": r, "images": int(x.shape[0]), "feature_dim": int(got.shape[1]), "max_rel_err": rel,
            "tensors": len(tensors), "reader": reader, "torch": torch.__version__, "ok": rel <= 1e-4}
     print(json.dumps(out))
     if not out["ok"]:

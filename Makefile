@@ -12,7 +12,7 @@ WASMTEST := e2e/testdata/static-dctest
 
 .PHONY: build build-pipeline wasm run test deps bench-deps fmt-check lint fuzz ptx gpu-bundle \
 	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-similar \
-	bench-map bench-pipeline
+	bench-map bench-pipeline check-export
 
 build: wasm
 	$(GO) build -o $(BIN) ./cmd/deepercluster
@@ -107,6 +107,12 @@ bench-train: bench-deps
 	@scripts/bench-train.sh
 bench-quality: bench-deps
 	@scripts/bench-quality.sh
+
+# A network trained briefly, exported as safetensors and loaded into
+# PyTorch (scripts/deepercluster_model.py): its features of 64 images must
+# equal ours (relative error <= 1e-4). Needs python3-torch (bench-deps).
+check-export: bench-deps
+	@scripts/check-export.sh
 bench-ws:
 	@scripts/bench-ws.sh
 bench-ui:

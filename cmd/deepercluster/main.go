@@ -8,6 +8,7 @@
 //	deepercluster ingest  [flags]   turn a folder of photos or a YFCC100M subset into a dataset directory
 //	deepercluster info    [flags] DATASET
 //	deepercluster eval    [flags]   linear-probe evaluation of a checkpoint
+//	deepercluster export-model [flags]   a checkpoint's network as safetensors or ONNX
 package main
 
 import (
@@ -43,6 +44,8 @@ func commands() map[string]command {
 		"ingest": {"turn a folder of photos (with a metadata table) or a YFCC100M subset into a dataset directory", runIngest},
 		"info":   {"describe a dataset (synthetic, fashion-mnist or a directory)", runInfo},
 		"eval":   {"linear-probe evaluation of a checkpoint's features", runEval},
+
+		"export-model": {"write a checkpoint's network as safetensors (PyTorch) or ONNX", runExportModel},
 	}
 }
 

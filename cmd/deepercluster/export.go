@@ -14,6 +14,8 @@ import (
 	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
 	"github.com/deepercluster/deepercluster/export"
 	"github.com/deepercluster/deepercluster/internal/atomicfile"
+	"github.com/deepercluster/deepercluster/internal/par"
+	"github.com/deepercluster/deepercluster/layout2d"
 	"github.com/deepercluster/deepercluster/server"
 	"github.com/deepercluster/deepercluster/trainer"
 )
@@ -22,7 +24,7 @@ import (
 // Parquet without a server: the rows GET /api/export answers (package
 // export builds both). The 2D layout is not kept on disk (a server computes
 // it after each version), so x and y are absent (CSV, JSONL) or null
-// (Parquet); tags come from --dataset when it is given (the run directory
+// (Parquet) unless --layout computes it from the features; tags come from --dataset when it is given (the run directory
 // does not record its dataset). It takes no lock: every file it reads is
 // replaced atomically, so it can run beside `serve`.
 func runExport(ctx context.Context, a *app, args []string) error {
@@ -31,6 +33,7 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	format := fs.String("format", export.CSV, "output format: "+export.Formats)
 	version := fs.Uint("version", 0, "assignment version to export (0: the latest in the run directory)")
 	features := fs.Bool("features", false, "add each image's feature vector (features.npy; the latest version only)")
+	withLayout := fs.Bool("layout", false, "compute the 2D map (x, y) from the features as serve does (layout2d; the latest version only; minutes for a million images)")
 	out := fs.String("out", "", "output file (written atomically; required)")
 	dsSpec := fs.String("dataset", "", "the run's dataset, for the tags column (empty: no tags)")
 	dsFlags := addDatasetFlags(fs)
@@ -66,16 +69,27 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	if t.Notes, err = server.LoadExportNotes(*dataDir, v); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	if *features {
+	if *features || *withLayout {
+		flag := "--features"
+		if !*features {
+			flag = "--layout"
+		}
 		f, err := server.LoadFeatures(*dataDir)
 		if err != nil {
-			return fmt.Errorf("export: --features: %w", err)
+			return fmt.Errorf("export: %s: %w", flag, err)
 		}
 		if f.Version != v || f.N != len(asg.Super) {
-			return fmt.Errorf("export: --features: %s holds the features of version %d (%d images), not of version %d (%d images); a run keeps only the latest version's",
-				filepath.Join(*dataDir, server.FeaturesFile), f.Version, f.N, v, len(asg.Super))
+			return fmt.Errorf("export: %s: %s holds the features of version %d (%d images), not of version %d (%d images); a run keeps only the latest version's",
+				flag, filepath.Join(*dataDir, server.FeaturesFile), f.Version, f.N, v, len(asg.Super))
 		}
-		t.Features, t.Dim = f.Data, f.Dim
+		if *features {
+			t.Features, t.Dim = f.Data, f.Dim
+		}
+		if *withLayout {
+			if t.X, t.Y, err = computeLayout(ctx, a, f); err != nil {
+				return fmt.Errorf("export: --layout: %w", err)
+			}
+		}
 	}
 	if *dsSpec != "" {
 		ds, err := dsFlags.open(ctx, a, *dsSpec, *dataDir, fashionmnist.Train)
@@ -98,6 +112,28 @@ func runExport(ctx context.Context, a *app, args []string) error {
 	a.log.Info("exported", "out", *out, "format", *format, "version", v, "rows", len(asg.Super),
 		"features", t.Dim, "bytes", st.Size(), "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// computeLayout lays out f's 2D map as the server does (layout2d, the same
+// neighbours, epochs and seed, so the same map), logging progress lines.
+func computeLayout(ctx context.Context, a *app, f *deepercluster.Features) (xs, ys []float32, err error) {
+	threads := par.Threads()
+	lines := newProgressLines(a.log, "layout progress")
+	start := time.Now()
+	g, err := layout2d.KNN(ctx, f.Data, f.N, f.Dim, layout2d.KNNOptions{K: server.LayoutK, Threads: threads, Seed: uint64(f.Version),
+		Progress: func(done float64) { lines.report("knn", done >= 1, "stage", "knn", "done", fmt.Sprintf("%.0f%%", 100*done)) }})
+	if err != nil {
+		return nil, nil, fmt.Errorf("knn graph: %w", err)
+	}
+	xs, ys, err = layout2d.Embed(ctx, g, f.Data, f.Dim, layout2d.EmbedOptions{Epochs: layout2d.DefaultEpochs(f.N), Threads: threads, Seed: uint64(f.Version),
+		Progress: func(done float64) {
+			lines.report("layout", done >= 1, "stage", "layout", "done", fmt.Sprintf("%.0f%%", 100*done))
+		}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("embed: %w", err)
+	}
+	a.log.Info("layout ready", "images", f.N, "took", time.Since(start).Round(time.Millisecond))
+	return xs, ys, nil
 }
 
 // assignmentName matches the file names of trainer.AssignmentPath.

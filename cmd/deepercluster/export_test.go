@@ -101,6 +101,27 @@ func TestExportCommand(t *testing.T) {
 			}
 		}
 	})
+	t.Run("layout", func(t *testing.T) {
+		out := export(t, "parquet", "--layout")
+		type prow struct {
+			X *float32 `parquet:"x,optional"`
+			Y *float32 `parquet:"y,optional"`
+		}
+		rows, err := parquet.ReadFile[prow](out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spread := map[float32]bool{}
+		for i, r := range rows {
+			if r.X == nil || r.Y == nil {
+				t.Fatalf("row %d: no x, y with --layout", i)
+			}
+			spread[*r.X] = true
+		}
+		if len(rows) != n || len(spread) < n/2 {
+			t.Fatalf("%d rows, %d distinct x: want %d rows laid out apart", len(rows), len(spread), n)
+		}
+	})
 	t.Run("csv and jsonl", func(t *testing.T) {
 		recs, err := csv.NewReader(strings.NewReader(readFile(t, export(t, "csv")))).ReadAll()
 		if err != nil {

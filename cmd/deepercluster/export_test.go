@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -194,6 +196,24 @@ func TestHelpAndVersion(t *testing.T) {
 				t.Errorf("stdout shows serve's flags:\n%s", out)
 			}
 		})
+	}
+}
+
+func TestVersionFromBuildInfo(t *testing.T) {
+	cases := []struct {
+		name string
+		bi   *debug.BuildInfo
+		want buildVersion
+	}{
+		{"none", nil, buildVersion{Module: "github.com/deepercluster/deepercluster", Version: "unknown", Commit: "unknown", Go: runtime.Version()}},
+		{"tagged, from git", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/deepercluster/deepercluster", Version: "v0.3.0"},
+			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.time", Value: "2026-12-06T18:00:00Z"}, {Key: "vcs.modified", Value: "true"}}},
+			buildVersion{Module: "github.com/deepercluster/deepercluster", Version: "v0.3.0", Commit: "abc123", Time: "2026-12-06T18:00:00Z", Modified: true, Go: "go1.26.8"}},
+	}
+	for _, c := range cases {
+		if got := versionFrom(c.bi, c.bi != nil); got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
 	}
 }
 

@@ -20,10 +20,15 @@ type buildVersion struct {
 // readBuildVersion reads the binary's build information
 // (runtime/debug.ReadBuildInfo); a binary built without it (a test, go run
 // outside a module) says "unknown".
-func readBuildVersion() buildVersion {
+func readBuildVersion() buildVersion { return versionFrom(debug.ReadBuildInfo()) }
+
+// versionFrom reads bi (ok false: none). Go stamps the VCS settings only
+// for a build inside a git checkout whose .git is a directory (not a
+// worktree's .git file) without -buildvcs=false; elsewhere the commit is
+// "unknown".
+func versionFrom(bi *debug.BuildInfo, ok bool) buildVersion {
 	v := buildVersion{Module: "github.com/deepercluster/deepercluster", Version: "unknown", Commit: "unknown", Go: runtime.Version()}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
+	if !ok || bi == nil {
 		return v
 	}
 	if bi.Main.Path != "" {

@@ -121,7 +121,9 @@ func computeLayout(ctx context.Context, a *app, f *deepercluster.Features) (xs, 
 	lines := newProgressLines(a.log, "layout progress")
 	start := time.Now()
 	g, err := layout2d.KNN(ctx, f.Data, f.N, f.Dim, layout2d.KNNOptions{K: server.LayoutK, Threads: threads, Seed: uint64(f.Version),
-		Progress: func(done float64) { lines.report("knn", done >= 1, "stage", "knn", "done", fmt.Sprintf("%.0f%%", 100*done)) }})
+		Progress: func(done float64) {
+			lines.report("knn", done >= 1, "stage", "knn", "done", fmt.Sprintf("%.0f%%", 100*done))
+		}})
 	if err != nil {
 		return nil, nil, fmt.Errorf("knn graph: %w", err)
 	}

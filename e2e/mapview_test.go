@@ -44,6 +44,7 @@ type mapState struct {
 	FlowBands        int      `json:"flow_bands"`
 	FlowSuper        bool     `json:"flow_super"`
 	FlowError        string   `json:"flow_error"`
+	FlowRightNames   []string `json:"flow_right_names"`
 	VersionsReceived int      `json:"versions_received"`
 }
 
@@ -298,6 +299,19 @@ func TestBrowserMapAndFlow(t *testing.T) {
 		t.Fatalf("flow v%d -> v%d: %d images, columns sum to %d and %d; want %d each", st.FlowFrom, st.FlowTo, st.FlowImages, st.FlowLeftSum, st.FlowRightSum, n)
 	}
 	t.Logf("flow v%d -> v%d: %d bands, %d images each side", st.FlowFrom, st.FlowTo, st.FlowBands, st.FlowLeftSum)
+	// The current version's clusters carry the treemap's names (keyword or
+	// top tag, "#..."), not their ids ("c37"), once the summaries are in.
+	st = pollMap(t, bctx, "the flow's names as the treemap's", 20*time.Second, func(st mapState) bool {
+		if len(st.FlowRightNames) == 0 {
+			return false
+		}
+		for _, nm := range st.FlowRightNames {
+			if !strings.HasPrefix(nm, "#") {
+				return false
+			}
+		}
+		return true
+	})
 	shot(t, bctx, "flow-view.png")
 	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#flow-super"))); err != nil {
 		t.Fatal(err)

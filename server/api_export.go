@@ -1,8 +1,6 @@
 package server
 
 import (
-	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/deepercluster/deepercluster/export"
 	"github.com/labstack/echo/v4"
 )
 
@@ -31,17 +30,27 @@ func (s *Server) postExport(c echo.Context) error {
 // export streams the clusters and tags of every image, or of the selection
 // that selection picks among n images (rows for those ids, in increasing
 // order, each once; nil for every image), with the note of its sub-cluster
-// (name, verdict, text) where there is one and the image's position on the
-// 2D map (x, y) when a layout is published, so a million rows never sit in
-// memory as one answer. The format is checked before the selection is read,
-// so a bad format is the 400 whatever the ids.
+// (name, verdict, text) where there is one, the image's position on the 2D
+// map (x, y) when a layout is published and, with ?features=1, its feature
+// vector, so a million rows never sit in memory as one answer. The rows
+// are built by package export, the same code as `deepercluster export`.
+// The format is checked before the selection is read, so a bad format is
+// the 400 whatever the ids.
 func (s *Server) export(c echo.Context, selection func(n int) ([]int32, error)) error {
 	format := c.QueryParam("format")
 	if format == "" {
-		format = "csv"
+		format = export.CSV
 	}
-	if format != "csv" && format != "jsonl" {
-		return fail(http.StatusBadRequest, "format", "format %q: want csv or jsonl", format)
+	if err := export.CheckFormat(format); err != nil {
+		return fail(http.StatusBadRequest, "format", "%v", err)
+	}
+	withFeatures := false
+	if v := c.QueryParam("features"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fail(http.StatusBadRequest, "features", "features %q: want 1 or 0", v)
+		}
+		withFeatures = b
 	}
 	st := s.current()
 	if st == nil {
@@ -52,98 +61,35 @@ func (s *Server) export(c echo.Context, selection func(n int) ([]int32, error)) 
 	if err != nil {
 		return err
 	}
-	lay := s.currentLayout()
-	if lay != nil && len(lay.X) != len(a.Super) {
-		lay = nil
+	t := &export.Table{A: a, Tags: func(i int) []string { return s.ds.Meta(i).Tags }, Notes: map[int32]export.Note{}}
+	if lay := s.currentLayout(); lay != nil && len(lay.X) == len(a.Super) {
+		t.X, t.Y = lay.X, lay.Y
 	}
-	resp := c.Response()
-	if format == "csv" {
-		resp.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	} else {
-		resp.Header().Set(echo.HeaderContentType, "application/x-ndjson")
+	if withFeatures {
+		s.mu.Lock()
+		sim := s.similar
+		s.mu.Unlock()
+		if sim == nil || sim.f.Version != a.Version {
+			return fail(http.StatusServiceUnavailable, "features", "the features of version %d are not ready yet", a.Version)
+		}
+		t.Features, t.Dim = sim.f.Data, sim.f.Dim
 	}
-	resp.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="clusters-v%d.%s"`, a.Version, format))
-	resp.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(resp, 64<<10)
-	ctx := c.Request().Context()
-	type noteRow struct {
-		Name    string `json:"name"`
-		Verdict string `json:"verdict"`
-		Text    string `json:"text"`
-	}
-	type row struct {
-		ID    int      `json:"id"`
-		Super int32    `json:"super"`
-		Sub   int32    `json:"sub"`
-		Tags  []string `json:"tags"`
-		// Note is the note on the image's sub-cluster, absent when none.
-		Note *noteRow `json:"note,omitempty"`
-		// X and Y are the image's position on the 2D map, absent when
-		// no layout is published.
-		X *float32 `json:"x,omitempty"`
-		Y *float32 `json:"y,omitempty"`
-	}
-	notes := map[int32]*noteRow{}
 	for z, n := range s.notes.all() {
 		if n.Version == a.Version {
-			notes[z] = &noteRow{n.Name, n.Verdict, n.Text}
+			t.Notes[z] = export.Note{Name: n.Name, Verdict: n.Verdict, Text: n.Text}
 		}
 	}
-	var cw *csv.Writer
-	var je *json.Encoder
-	if format == "csv" {
-		cw = csv.NewWriter(bw)
-		head := []string{"id", "super", "sub", "tags", "cluster_name", "verdict", "note"}
-		if lay != nil {
-			head = append(head, "x", "y")
+	resp := c.Response()
+	resp.Header().Set(echo.HeaderContentType, export.ContentType(format))
+	resp.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="clusters-v%d.%s"`, a.Version, format))
+	resp.WriteHeader(http.StatusOK)
+	ctx := c.Request().Context()
+	if err := export.Write(ctx, resp, format, t, sel); err != nil {
+		// The status is sent: a failed write can only be logged, and a
+		// client that went away needs nothing.
+		if ctx.Err() == nil {
+			s.log.Warn("export ended early", "format", format, "version", a.Version, "err", err)
 		}
-		cw.Write(head)
-	} else {
-		je = json.NewEncoder(bw)
-	}
-	n := len(a.Super)
-	if sel != nil {
-		n = len(sel)
-	}
-	for j := range n {
-		i := j
-		if sel != nil {
-			i = int(sel[j])
-		}
-		if j%4096 == 0 && ctx.Err() != nil {
-			return nil // the client went away
-		}
-		tags := s.ds.Meta(i).Tags
-		if cw != nil {
-			// Tags may hold spaces and commas; "|" separates them.
-			rec := []string{strconv.Itoa(i), strconv.Itoa(int(a.Super[i])), strconv.Itoa(int(a.Sub[i])), strings.Join(tags, "|"), "", "", ""}
-			if n := notes[a.Sub[i]]; n != nil {
-				rec[4], rec[5], rec[6] = n.Name, n.Verdict, n.Text
-			}
-			if lay != nil {
-				rec = append(rec, strconv.FormatFloat(float64(lay.X[i]), 'g', -1, 32), strconv.FormatFloat(float64(lay.Y[i]), 'g', -1, 32))
-			}
-			err := cw.Write(rec)
-			if err != nil {
-				return nil
-			}
-		} else {
-			if tags == nil {
-				tags = []string{}
-			}
-			r := row{ID: i, Super: a.Super[i], Sub: a.Sub[i], Tags: tags, Note: notes[a.Sub[i]]}
-			if lay != nil {
-				r.X, r.Y = &lay.X[i], &lay.Y[i]
-			}
-			if err := je.Encode(r); err != nil {
-				return nil
-			}
-		}
-	}
-	if cw != nil {
-		cw.Flush()
-	}
-	if err := bw.Flush(); err != nil {
 		return nil
 	}
 	resp.Flush()

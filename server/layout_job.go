@@ -15,6 +15,10 @@ import (
 // layoutK is the number of neighbours of the layout's graph.
 const layoutK = 15
 
+// LayoutK is layoutK, for `deepercluster export --layout`, which lays out
+// the same map without a server.
+const LayoutK = layoutK
+
 // startLayout computes the 2D map of features f in the background,
 // cancelling the one under way (an older version's).
 func (s *Server) startLayout(ctx context.Context, f *deepercluster.Features) {

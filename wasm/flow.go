@@ -23,16 +23,18 @@ type flowPanel struct {
 
 	// from and to are the versions chosen (0: the server's default, the
 	// latest two); data the answer, nil before it.
-	from, to  int
-	super     bool
-	data      *flowData
-	lay       *ui.FlowLayout
-	err       string
-	seq       int
-	loading   bool
-	stale     bool // a new version came while the view was hidden
-	hoverBand int
-	dirty     bool
+	from, to int
+	super    bool
+	data     *flowData
+	lay      *ui.FlowLayout
+	// leftStyle and rightStyle name and colour lay's nodes (styles).
+	leftStyle, rightStyle []ui.FlowStyle
+	err                   string
+	seq                   int
+	loading               bool
+	stale                 bool // a new version came while the view was hidden
+	hoverBand             int
+	dirty                 bool
 	// band is the band whose images are listed (-1 none); bandIDs its
 	// images as the server listed them.
 	band    int
@@ -112,7 +114,9 @@ func (p *flowPanel) handle(ev event) {
 				p.stale = true
 			}
 		}
-	case notesEvent:
+	case notesEvent, summariesEvent:
+		// Names (notes, keywords, top tags) as the treemap's.
+		p.styles()
 		p.dirty = true
 	}
 }
@@ -229,6 +233,7 @@ func (p *flowPanel) relayout() {
 	}
 	setText(p.a.dom.byID("flow-info"), "v"+itoa(d.from)+" → v"+itoa(d.to)+": "+itoa(p.lay.Total)+" images, "+
 		itoa(len(p.lay.Left))+" → "+itoa(len(p.lay.Right))+" "+level+", "+itoa(splits)+" split, "+itoa(merges)+" merged")
+	p.styles()
 	p.hoverBand = -1
 	p.dirty = true
 }
@@ -259,15 +264,52 @@ func (p *flowPanel) columns() (xl, xr float64) {
 	return flowMargin + flowNodeW, float64(p.w) - flowMargin - flowNodeW
 }
 
-// nodeColor is a cluster's colour: its super-cluster's, from the map's
-// colour keys for the current version's clusters; by id otherwise.
-func (p *flowPanel) nodeColor(n ui.FlowNode, right bool) ui.Color {
+// styles names and colours the nodes of both columns as the treemap shows
+// their clusters (ui.FlowStyles, ui.ClusterName, ui.ClusterColor); it is
+// run by relayout and whenever names or colours change.
+func (p *flowPanel) styles() {
 	m := &p.a.m
-	key := uint32(max(n.Super, 0))
-	if right && p.data.to == int(m.version()) && int(n.Super) < len(m.stable.SuperKey) && n.Super >= 0 {
-		key = m.stable.SuperKey[n.Super]
+	if p.lay == nil || p.data == nil {
+		p.leftStyle, p.rightStyle = nil, nil
+		return
 	}
-	return ui.SuperColor(key).Mix(ui.White, 0.25)
+	cur := int(m.version())
+	var subParent []int32
+	if m.asg != nil {
+		subParent = m.asg.SubParent
+	}
+	name := func(id int32) string {
+		if p.super {
+			return ""
+		}
+		return ui.ClusterName(m.notes[id].name, m.sums, id)
+	}
+	color := func(id int32) ui.Color {
+		if p.super {
+			return ui.SuperClusterColor(&m.stable, id)
+		}
+		return ui.ClusterColor(&m.stable, subParent, id)
+	}
+	p.leftStyle, p.rightStyle = ui.FlowStyles(p.lay, p.data.from == cur, p.data.to == cur, p.super, name, color)
+}
+
+// nodeColor is a node's colour (see styles).
+func (p *flowPanel) nodeColor(n ui.FlowNode, right bool) ui.Color {
+	return p.style(n, right).Color
+}
+
+// style is the style of node n of a column.
+func (p *flowPanel) style(n ui.FlowNode, right bool) ui.FlowStyle {
+	col, st := p.lay.Left, p.leftStyle
+	if right {
+		col, st = p.lay.Right, p.rightStyle
+	}
+	for i := range col {
+		if col[i].ID == n.ID && i < len(st) {
+			return st[i]
+		}
+	}
+	return ui.FlowStyle{Name: "c" + itoa(int(n.ID)), Color: ui.SuperColor(uint32(max(n.Super, 0)))}
 }
 
 func (p *flowPanel) draw() {
@@ -330,19 +372,9 @@ func (p *flowPanel) draw() {
 	c.Set("textAlign", "left")
 }
 
-// nodeName names a column's cluster: in the current version, as the map
-// does (note name or keyword); otherwise by id.
+// nodeName names a column's cluster as the treemap does (see styles).
 func (p *flowPanel) nodeName(n ui.FlowNode, right bool) string {
-	if p.super {
-		return "s" + itoa(int(n.ID))
-	}
-	m := &p.a.m
-	if right && p.data.to == int(m.version()) {
-		if nt, ok := m.notes[n.ID]; ok && nt.name != "" {
-			return nt.name
-		}
-	}
-	return "c" + itoa(int(n.ID))
+	return p.style(n, right).Name
 }
 
 func (p *flowPanel) bandAt(x, y float64) int {

@@ -332,7 +332,17 @@ func (p *flowPanel) state(o *ui.Obj) {
 	o.Int("flow_from", int64(from)).Int("flow_to", int64(to)).Int("flow_images", int64(images)).
 		Int("flow_left_sum", left).Int("flow_right_sum", right).Int("flow_bands", int64(bands)).
 		Bool("flow_super", p.super).Str("flow_error", p.err).
-		Int("flow_band", int64(p.band)).Ints("flow_band_ids", p.bandIDs).Str("flow_band_error", p.bandErr)
+		Int("flow_band", int64(p.band)).Ints("flow_band_ids", p.bandIDs).Str("flow_band_error", p.bandErr).
+		Strs("flow_right_names", flowNames(p.rightStyle))
+}
+
+// flowNames are the labels of a flow column's nodes.
+func flowNames(st []ui.FlowStyle) []string {
+	out := make([]string, len(st))
+	for i, s := range st {
+		out[i] = s.Name
+	}
+	return out
 }
 
 // installPointsHooks sets the map view's globals.

@@ -136,20 +136,17 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// subLabel names a cell: the name a user gave it (named true), else its
-// best c-TF-IDF keyword (what sets it apart), else its most frequent tag.
+// subLabel names a cell as every view does (ui.ClusterName: the name a
+// user gave it, named true, else its best c-TF-IDF keyword, else its most
+// frequent tag), with its size.
 func (p *mapPanel) subLabel(z int32) (label string, named bool) {
 	m := &p.a.m
 	size := " · " + itoa(m.subSize[z])
 	if n, ok := m.notes[z]; ok && n.name != "" {
 		return n.name + verdictMark(n.verdict) + size, true
 	}
-	if int(z) < len(m.sums) {
-		if cs := m.sums[z]; len(cs.Keywords) > 0 {
-			return "#" + cs.Keywords[0] + size, false
-		} else if len(cs.TopTags) > 0 {
-			return "#" + cs.TopTags[0].Tag + size, false
-		}
+	if name := ui.ClusterName("", m.sums, z); name != "" {
+		return name + size, false
 	}
 	return "sub " + itoa(int(z)) + size, false
 }

@@ -250,16 +250,7 @@ func (p *pointsPanel) pointColors() {
 	on := make([]bool, nsub)
 	anyLit := m.selected >= 0 || p.hl != nil
 	for z := range nsub {
-		sk := uint32(z)
-		if z < len(m.stable.SubKey) {
-			sk = m.stable.SubKey[z]
-		}
-		sup := as.SubParent[z]
-		supKey := uint32(sup)
-		if int(sup) < len(m.stable.SuperKey) {
-			supKey = m.stable.SuperKey[sup]
-		}
-		c := ui.SubColor(supKey, sk)
+		c := ui.ClusterColor(&m.stable, as.SubParent, int32(z))
 		// Points are small: brighter than the treemap's cells.
 		c = c.Mix(ui.White, 0.15)
 		lit[z], dim[z] = c, c
@@ -548,23 +539,11 @@ func (p *pointsPanel) overlay() {
 	}
 }
 
-// clusterName is what the map calls a sub-cluster: the user's note name,
-// else its first c-TF-IDF keyword, else its top tag (as the treemap).
+// clusterName is what the map calls a sub-cluster: ui.ClusterName, as the
+// treemap and the flow view.
 func (p *pointsPanel) clusterName(z int32) string {
 	m := &p.a.m
-	if nt, ok := m.notes[z]; ok && nt.name != "" {
-		return nt.name
-	}
-	if int(z) < len(m.sums) {
-		cs := &m.sums[z]
-		if len(cs.Keywords) > 0 {
-			return "#" + cs.Keywords[0]
-		}
-		if len(cs.TopTags) > 0 {
-			return "#" + cs.TopTags[0].Tag
-		}
-	}
-	return ""
+	return ui.ClusterName(m.notes[z].name, m.sums, z)
 }
 
 // fetchThumbs asks for the thumbnails of the points on screen (one batch

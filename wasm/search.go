@@ -292,7 +292,7 @@ func (p *searchPanel) renderResults() {
 		shown++
 		rank++
 		// Each group is numbered from 1: the headings are list items too.
-		b.WriteString(`<li class="` + class + `" value="` + itoa(rank) + `" data-i="` + itoa(i) + `" title="click to zoom to it"><span class="score">` + ftoa(h.score, 3) + `</span>`)
+		b.WriteString(`<li class="` + class + `" value="` + itoa(rank) + `" data-i="` + itoa(i) + `" title="click to zoom to it"><span class="score" title="` + ui.SearchScoreTitle + `">` + ui.SearchScoreLabel(h.score) + `</span>`)
 		if h.sub >= 0 {
 			b.WriteString("sub " + itoa(int(h.sub)) + " <span class=muted>(super " + itoa(int(h.super)) + ")</span>")
 		} else {

@@ -59,12 +59,17 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("ingest: missing %v", missing)
 	}
+	term := isTerminal(a.stderr)
+	var lines *progressLines // progress without a terminal
+	if !*quiet && !term {
+		lines = newProgressLines(a.log, "ingest progress")
+	}
 	bar := progressbar.NewOptions64(-1,
 		progressbar.OptionSetWriter(a.stderr),
 		progressbar.OptionSetDescription("ingest"),
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSetVisibility(!*quiet),
+		progressbar.OptionSetVisibility(!*quiet && term),
 		progressbar.OptionClearOnFinish(),
 	)
 	start := time.Now()
@@ -75,6 +80,9 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 			bar.ChangeMax64(total)
 			bar.Describe(fmt.Sprintf("ingest: %d images", n))
 			_ = bar.Set64(read)
+			if lines != nil {
+				lines.report("ingest", read == total, "bytes_read", read, "bytes", total, "images", n)
+			}
 		},
 	})
 	_ = bar.Finish()
@@ -96,8 +104,14 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-// folderBar is the progress bar of a folder ingest, counting image files.
+// folderBar is the progress bar of a folder ingest, counting image files;
+// without a terminal the bar stays hidden and progress is logged as lines.
 func folderBar(a *app, quiet bool) (*progressbar.ProgressBar, func(done, total, images int)) {
+	term := isTerminal(a.stderr)
+	var lines *progressLines
+	if !quiet && !term {
+		lines = newProgressLines(a.log, "ingest progress")
+	}
 	bar := progressbar.NewOptions(-1,
 		progressbar.OptionSetWriter(a.stderr),
 		progressbar.OptionSetDescription("ingest"),
@@ -105,13 +119,16 @@ func folderBar(a *app, quiet bool) (*progressbar.ProgressBar, func(done, total, 
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("images"),
 		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSetVisibility(!quiet),
+		progressbar.OptionSetVisibility(!quiet && term),
 		progressbar.OptionClearOnFinish(),
 	)
 	return bar, func(done, total, images int) {
 		bar.ChangeMax(total)
 		bar.Describe(fmt.Sprintf("ingest: %d images kept", images))
 		_ = bar.Set(done)
+		if lines != nil {
+			lines.report("ingest", done == total, "files_done", done, "files", total, "images_kept", images)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -15,16 +16,26 @@ import (
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
-// barObserver draws a run's progress as a bar on stderr. It runs on the
-// trainer's event goroutine, never on the training loop.
+// barObserver draws a run's progress as a bar on stderr, or, where stderr
+// is not a terminal, logs it as lines (lines, see progress.go). It runs on
+// the trainer's event goroutine, never on the training loop.
 type barObserver struct {
 	w     io.Writer
 	bar   *progressbar.ProgressBar
+	lines *progressLines // nil on a terminal
+	// dir and log: where OnFeatures keeps the features, for `export
+	// --features` (export.go).
+	dir   string
+	log   *slog.Logger
 	phase deepercluster.Phase
 	epoch int
 }
 
 func (b *barObserver) OnProgress(p deepercluster.Progress) {
+	if b.lines != nil {
+		b.logProgress(p)
+		return
+	}
 	if b.bar == nil || p.Phase != b.phase || p.Epoch != b.epoch {
 		if b.bar != nil {
 			_ = b.bar.Finish()
@@ -91,7 +102,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	cfg := rf.trainerConfig(trainer.Config{
 		Dir: *out, DatasetName: *dsName, Params: params, Seed: *seed, Logger: a.log, Model: model,
 	})
-	obs := &barObserver{w: a.stderr}
+	obs := newBarObserver(a, *out)
 	run, err := trainer.NewRun(ctx, cfg, ds, obs)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)

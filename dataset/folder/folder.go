@@ -426,16 +426,15 @@ func matchRows(table string, files []folderFile, rows []TableRow, m *dataset.Man
 		return work, probs
 	}
 	byPath := make(map[string]int, len(files))
-	byStem := make(map[string]int, len(files)) // -1: ambiguous
+	// byStem: the files an id names, by path without extension and by
+	// name without extension; more than one is ambiguous (a.jpg and a.png).
+	byStem := make(map[string][]int, len(files))
 	for i, f := range files {
 		byPath[f.rel] = i
 		stem := strings.TrimSuffix(f.rel, path.Ext(f.rel))
-		byStem[stem] = i
-		base := path.Base(stem)
-		if _, ok := byStem[base]; ok && base != stem {
-			byStem[base] = -1
-		} else if !ok {
-			byStem[base] = i
+		byStem[stem] = append(byStem[stem], i)
+		if base := path.Base(stem); base != stem {
+			byStem[base] = append(byStem[base], i)
 		}
 	}
 	for k := range rows {
@@ -443,9 +442,20 @@ func matchRows(table string, files []folderFile, rows []TableRow, m *dataset.Man
 		i, ok := -1, false
 		if r.File != "" {
 			i, ok = byPath[r.File]
-		} else {
-			i, ok = byStem[r.ID]
-			ok = ok && i >= 0
+		} else if c := byStem[r.ID]; len(c) > 1 {
+			names := make([]string, 0, min(len(c), 3))
+			for _, j := range c[:min(len(c), 3)] {
+				names = append(names, files[j].rel)
+			}
+			more := ""
+			if len(c) > 3 {
+				more = fmt.Sprintf(" and %d more", len(c)-3)
+			}
+			probs.Add(fmt.Errorf("%s %s %d: field id: %s matches %d images (%s%s): give the row a file column to say which (row ignored)",
+				table, unit, r.Line, r.ID, len(c), strings.Join(names, ", "), more))
+			continue
+		} else if len(c) == 1 {
+			i, ok = c[0], true
 		}
 		switch {
 		case !ok:

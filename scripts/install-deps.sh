@@ -4,7 +4,9 @@
 # dataset-fashion-mnist (real images with labels), and for the GPU code
 # (gpu/): clang-19 (regenerates the kernels' PTX to check the committed
 # copy), ocl-icd-libopencl1 (libOpenCL.so.1) and pocl-opencl-icd (an OpenCL
-# device on the CPU, where every kernel runs in CI). With "--bench" it also
+# device on the CPU, where every kernel runs in CI), python3-numpy (reads
+# our .npy files in internal/npy's test) and util-linux's prlimit (the
+# full-disk test where no tmpfs can be mounted). With "--bench" it also
 # installs the peers the benchmarks compare against.
 set -euo pipefail
 need=()
@@ -13,6 +15,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v clang-19 >/dev/null 2>&1 || need+=(clang-19)
 [ -n "$(ls /usr/lib/*/libOpenCL.so.1 /usr/lib64/libOpenCL.so.1 2>/dev/null)" ] || need+=(ocl-icd-libopencl1)
 [ -e /etc/OpenCL/vendors/pocl.icd ] || need+=(pocl-opencl-icd)
+/usr/bin/python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
+command -v prlimit >/dev/null 2>&1 || need+=(util-linux)
 if [ "${1:-}" = "--bench" ]; then
 	/usr/bin/python3 -c 'import faiss' 2>/dev/null || need+=(python3-faiss)
 	/usr/bin/python3 -c 'import sklearn' 2>/dev/null || need+=(python3-sklearn)

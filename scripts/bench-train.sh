@@ -8,7 +8,7 @@
 # step is forward, both cross-entropies, backward and SGD (momentum 0.9,
 # weight decay 1e-5) at batch 64; extraction is the eval-mode features of
 # batches of 256. PyTorch (scripts/train_peer.py) is Debian's python3-torch
-# (/usr/bin/python3) with 2 threads (ours: GOMAXPROCS=2),
+# (/usr/bin/python3) with THREADS threads (default 2; ours: GOMAXPROCS=THREADS),
 # OPENBLAS_CORETYPE=SkylakeX, a malloc setting that spares it a page fault
 # per activation (see below), the same batches, warm-up and number of
 # timed steps.
@@ -34,8 +34,11 @@ STEPS=${STEPS:-50}
 WARMUP=${WARMUP:-3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# 2 threads each: torch.set_num_threads(2) (and its BLAS), GOMAXPROCS=2
-export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 GOMAXPROCS=2
+# THREADS (2) each: torch.set_num_threads(THREADS) (and its BLAS, through
+# OMP_NUM_THREADS), GOMAXPROCS=THREADS. THREADS=1 gives the one-thread
+# figures of docs/PERFORMANCE.md.
+THREADS=${THREADS:-2}
+export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS GOMAXPROCS=$THREADS
 # PyTorch's activations at batch 64-256 are 16-67 MB; with glibc's default
 # malloc each one is a fresh mmap, freed to the OS after use, and this VM
 # spends 40-45% of PyTorch's time in page faults (train 32 px, one thread:
@@ -82,7 +85,7 @@ sgemm2=$("$tmp/benchtrain" sgemm)
 echo "  SGEMM peak again after the rounds: $sgemm2" >&2
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-$PY - "$tmp" "$sgemm" "$sgemm2" <<'PY'
+$PY - "$tmp" "$sgemm" "$sgemm2" <<'PY' | go run ./bench/machine -peer-threads "$THREADS"
 import json, os, statistics, sys
 tmp, sg1, sg2 = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 def runs(side, mode, res):

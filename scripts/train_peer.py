@@ -7,15 +7,16 @@ The same network as ours (trainer.DefaultModelConfig: widths 16/32/64, two
 3x3 conv+BN+ReLU per stage, 2x2 max-pool, fc 128, fc 128) with
 DeeperCluster heads for m=4 (16 super-classes) and k=16. train: forward,
 both cross-entropies, backward and SGD (momentum 0.9, weight decay 1e-5)
-at batch 64; extract: the eval-mode features of batches of 256. Two torch
-threads (ours: GOMAXPROCS=2). It times WARMUP untimed and STEPS timed
+at batch 64; extract: the eval-mode features of batches of 256. Torch
+threads: OMP_NUM_THREADS (bench-train.sh's THREADS, default 2; ours:
+GOMAXPROCS, the same). It times WARMUP untimed and STEPS timed
 steps and prints one JSON line: mode, res, ips (images per second),
 cpu_ms_per_img (user+system CPU time) and rss_mb (peak RSS).
 """
-import json, resource, sys, time
+import json, os, resource, sys, time
 import torch, torch.nn as nn, torch.nn.functional as F
 mode, res, steps, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
 torch.manual_seed(0)
 W, H, S, K = 16, 128, 16, 16
 def stage(cin, cout):

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster/dataset/source"
+	"github.com/deepercluster/deepercluster/internal/citest"
 	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
 )
@@ -150,7 +151,7 @@ func TestTrainDiskFull(t *testing.T) {
 		// SIGXFSZ, so the write returns the error).
 		prlimit, err := exec.LookPath("prlimit")
 		if err != nil {
-			t.Skip("neither a tmpfs mount nor prlimit is available to make a disk full")
+			citest.Missing(t, "neither a tmpfs mount nor prlimit (Debian util-linux) is available to make a disk full")
 		}
 		dir = t.TempDir()
 		limit = []string{prlimit, "--fsize=8192"}
@@ -230,7 +231,7 @@ func TestTrainReadOnlyRunDir(t *testing.T) {
 				}
 			}
 			if fi, err := os.Stat(top); err != nil || fi.Mode().Perm()&0o001 == 0 {
-				t.Skipf("%s is closed to other users: the unprivileged run cannot reach the run directory", top)
+				citest.Missing(t, "%s is closed to other users: the unprivileged run cannot reach the run directory (set TMPDIR to a directory others may enter)", top)
 			}
 		}
 	}

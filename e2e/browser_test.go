@@ -23,6 +23,7 @@ import (
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset/synthetic"
 	"github.com/deepercluster/deepercluster/index"
+	"github.com/deepercluster/deepercluster/internal/citest"
 	"github.com/deepercluster/deepercluster/server"
 	"github.com/deepercluster/deepercluster/trainer"
 )
@@ -139,16 +140,12 @@ func (s *stack) getJSON(t *testing.T, path string, v any) int {
 // with the dctest tag is missing; it returns that client's directory.
 func needBrowser(t *testing.T) string {
 	t.Helper()
-	skip := t.Skipf
-	if os.Getenv("CI") != "" {
-		skip = t.Fatalf
-	}
 	if _, err := Chromium(); err != nil {
-		skip("browser test: %v", err)
+		citest.Missing(t, "browser test: %v", err)
 	}
 	dir := filepath.Join("..", TestClientDir)
 	if _, err := os.Stat(filepath.Join(dir, "main.wasm")); err != nil {
-		skip("browser test: the client built with the dctest tag: %v (make wasm builds it; make test does)", err)
+		citest.Missing(t, "browser test: the client built with the dctest tag: %v (make wasm builds it; make test does)", err)
 	}
 	return dir
 }
@@ -266,11 +263,8 @@ func TestBrowserExplorer(t *testing.T) {
 	rec := httptest.NewRecorder()
 	s.handler.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "gzip" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the server's main.wasm: HTTP %d, Content-Encoding %q: run make wasm (make test does) before go test",
-				rec.Code, rec.Header().Get("Content-Encoding"))
-		}
-		t.Skip("static/main.wasm not built: run make wasm")
+		citest.Missing(t, "the server's main.wasm: HTTP %d, Content-Encoding %q: run make wasm (make test does) before go test",
+			rec.Code, rec.Header().Get("Content-Encoding"))
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

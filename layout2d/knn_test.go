@@ -173,13 +173,36 @@ func TestKNNCancel(t *testing.T) {
 	}
 }
 
+// TestKNNBadInput: bad shapes and k out of [1, rows) are ErrBadInput; k 0
+// means the default 15, too many for 10 rows and right for 20, where every
+// row gets 15 neighbours, none itself.
 func TestKNNBadInput(t *testing.T) {
-	x := make([]float32, 10*3)
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, 20*3)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
 	for _, c := range []struct {
 		n, d, k int
-	}{{10, 3, 10}, {10, 3, 0}, {1, 3, 1}, {11, 3, 2}} {
-		if _, err := KNN(context.Background(), x, c.n, c.d, KNNOptions{K: c.k}); !errors.Is(err, ErrBadInput) && c.k != 0 {
-			t.Errorf("n %d d %d k %d: err %v, want ErrBadInput", c.n, c.d, c.k, err)
+		wantK   int // 0: want ErrBadInput
+	}{{10, 3, 10, 0}, {10, 3, 0, 0}, {1, 3, 1, 0}, {21, 3, 2, 0}, {20, 3, 0, 15}, {20, 3, 19, 19}} {
+		g, err := KNN(context.Background(), x, c.n, c.d, KNNOptions{K: c.k})
+		if c.wantK == 0 {
+			if !errors.Is(err, ErrBadInput) {
+				t.Errorf("n %d d %d k %d: err %v, want ErrBadInput", c.n, c.d, c.k, err)
+			}
+			continue
+		}
+		if err != nil || g.N != c.n || g.K != c.wantK || len(g.Index) != c.n*c.wantK {
+			t.Fatalf("n %d d %d k %d: err %v, graph %d x %d, want %d x %d", c.n, c.d, c.k, err, g.N, g.K, c.n, c.wantK)
+		}
+		for r := range c.n {
+			idx, _ := g.Row(r)
+			for _, j := range idx {
+				if int(j) == r || j < 0 || int(j) >= c.n {
+					t.Fatalf("n %d k %d: row %d has neighbour %d", c.n, c.k, r, j)
+				}
+			}
 		}
 	}
 }

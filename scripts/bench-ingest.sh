@@ -20,4 +20,4 @@ trap 'rm -f "$out"' EXIT
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (other work on the machine lowers the wall-clock figures; CPU time per item does not depend on it)"
 DEEPERCLUSTER_BENCH_INGEST=1 go test -count=1 -run '^TestBenchIngest$' -v -timeout 20m ./dataset/yfcc >"$out" 2>&1 || { cat "$out"; exit 1; }
 grep -vE '^(=== RUN|--- PASS|PASS|ok )' "$out" | grep -v '^{' || true
-grep '^{' "$out" | tail -1
+grep '^{' "$out" | tail -1 | go run ./bench/machine

@@ -20,7 +20,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 go build -o "$tmp/benchkmeans" ./bench/kmeans
-export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2
+# THREADS (2) each: ours (GOMAXPROCS), faiss and scikit-learn's BLAS.
+THREADS=${THREADS:-2}
+export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS GOMAXPROCS=$THREADS
 
 cat >"$tmp/peer.py" <<'PYEOF'
 import json, sys, time
@@ -30,7 +32,8 @@ x = np.load(path)
 n, d = x.shape
 if which == "faiss":
     import faiss
-    faiss.omp_set_num_threads(2)
+    import os
+    faiss.omp_set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     km = faiss.Kmeans(d, k, niter=iters, seed=1, max_points_per_centroid=n // k + 1, verbose=False)
     km.train(x)
     t = [s["time"] for s in km.iteration_stats]
@@ -73,7 +76,7 @@ echo "Fashion-MNIST pixels, k=10, k-means++, mean of 3 seeds..."
 fm=$("$tmp/benchkmeans" fmnist)
 echo "$fm"
 
-$PY - "$results" "$rss" "$fm" <<'PYEOF'
+$PY - "$results" "$rss" "$fm" <<'PYEOF' | go run ./bench/machine -peer-threads "$THREADS"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 rss, fm = json.loads(sys.argv[2]), json.loads(sys.argv[3])

@@ -19,6 +19,7 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 PY=${PY:-/usr/bin/python3}
 THREADS=${THREADS:-2}
+export GOMAXPROCS=$THREADS # ours on the peers' threads, whatever the machine's size
 SAMPLE=${SAMPLE:-10000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -35,6 +36,8 @@ if [ -d bench/mapui ]; then
 else
 	echo "bench-map: no bench/mapui (the browser half's frame-time bench): map_frame_p95_ms left out" >&2
 fi
+# bench/map's JSON carries the machine (cpu, gomaxprocs, nproc,
+# peer_threads = THREADS); the merge below keeps those keys.
 "$PY" - "$work/go.out" "$work/py.out" "$work/ui.out" <<'PYEOF'
 import json, sys
 def last(path):

@@ -24,11 +24,16 @@
 # QUALITY_PCA, QUALITY_LR, QUALITY_SCHEDULE, QUALITY_WIDTH, QUALITY_HIDDEN,
 # QUALITY_SOBEL, QUALITY_SEED, QUALITY_RELU (score features after the ReLU),
 # QUALITY_PEER (1; 0 skips the peer), QUALITY_RUN (run directory; default a
-# new temp dir), QUALITY_IMAGES (training images, 50000).
-# Last line: one JSON object.
+# new temp dir), QUALITY_IMAGES (training images, 50000), QUALITY_THREADS
+# (2: ours' GOMAXPROCS and the peer's --threads).
+# Last line: one JSON object, with the machine (bench/machine: cpu,
+# gomaxprocs, nproc, peer_threads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPENBLAS_CORETYPE=SkylakeX
+THREADS=${QUALITY_THREADS:-2}
+# Ours and the peer on the same threads, whatever the machine's size.
+export GOMAXPROCS=$THREADS OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 SPLIT=${QUALITY_SPLIT:-test}
 MINUTES=${QUALITY_MINUTES:-30}
 EPOCHS=${QUALITY_EPOCHS:-12}
@@ -95,7 +100,7 @@ if [ "$PEER" != 0 ]; then
 	load_peer_start=$(load)
 	"$PY" scripts/quality_peer.py --m "$M" --k "$K" --recluster-every "$EVERY" --epochs "$EPOCHS" --pca-dim "$PCA" \
 		--lr "$LR" --lr-schedule "$SCHEDULE" --width "$WIDTH" --hidden "$HIDDEN" --sobel "$SOBEL" --seed "$SEED" \
-		--minutes "$MINUTES" --fit-budget --max-images "$IMAGES" --split "$SPLIT" --out "$RUN/peer" >&2
+		--minutes "$MINUTES" --fit-budget --max-images "$IMAGES" --split "$SPLIT" --threads "$THREADS" --out "$RUN/peer" >&2
 	load_peer_end=$(load)
 	peer=$("$BIN" "${ev[@]}" --features "$RUN/peer" | tail -1)
 	peer_meta=$(cat "$RUN/peer/peer.json")
@@ -103,7 +108,9 @@ if [ "$PEER" != 0 ]; then
 	echo "peer run: $peer_meta" >&2
 fi
 
-$PY - "$learned" "$random" "$peer" "$peer_meta" <<EOF
+peer_threads=0
+[ "$PEER" != 0 ] && peer_threads=$THREADS
+$PY - "$learned" "$random" "$peer" "$peer_meta" <<EOF | go run ./bench/machine -peer-threads "$peer_threads"
 import json, sys
 l, r, p, pm = (json.loads(a) for a in sys.argv[1:5])
 def get(d, k):

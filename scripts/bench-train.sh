@@ -8,19 +8,31 @@
 # step is forward, both cross-entropies, backward and SGD (momentum 0.9,
 # weight decay 1e-5) at batch 64; extraction is the eval-mode features of
 # batches of 256. PyTorch (scripts/train_peer.py) is Debian's python3-torch
-# (/usr/bin/python3) with 2 threads (ours: GOMAXPROCS=2),
+# (/usr/bin/python3) with THREADS threads (default 2; ours: GOMAXPROCS=THREADS),
 # OPENBLAS_CORETYPE=SkylakeX, a malloc setting that spares it a page fault
 # per activation (see below), the same batches, warm-up and number of
 # timed steps.
 #
 # Noise: the machine may be shared. Each of ROUNDS rounds (default 3) runs,
-# for every measurement, ours and then PyTorch, back to back, each for
-# WARMUP untimed and STEPS timed steps (defaults 3 and 50); the figures are
-# medians over the rounds, and a ratio is the median of the rounds' own
-# ratios (ours and torch measured a few seconds apart). CPU time per image
+# for every measurement, ours and PyTorch back to back (ours first in odd
+# rounds, PyTorch first in even ones), each for WARMUP untimed and STEPS
+# timed steps (defaults 3 and 50). Every measurement runs under
+# scripts/quiet_run.py, which records the share of the machine's CPU that
+# other processes used meanwhile (/proc/stat's busy time less the measured
+# process's rusage); a pair is quiet when both shares are under QUIET_MAX
+# (0.10). The figures are medians over the quiet pairs only, and a ratio
+# is the median of those pairs' own ratios; `pairs_quiet` says how many
+# qualified per measurement (of `pairs`), and a measurement with none is
+# an error that says so (exit 1, after the JSON). CPU time per image
 # (user+system) is reported beside the wall-clock figures: it moves much
 # less than wall time under load. The 1-minute load average is printed
 # before every measurement; `load_avg` is the highest seen.
+#
+# Extraction: PyTorch runs the same 256 images in sub-batches of 16, 32, 64
+# and 256 and keeps its best (scripts/train_peer.py; the size is
+# `torch_extract_best_batch`, at 32 and 64 px), as ours splits its batch
+# into cache-sized pieces per worker. `torch_config` is the build torch
+# reports (torch.__config__.show(): oneDNN / MKL / OpenBLAS, CPU capability).
 #
 # Also: the effective GFLOP/s of our training step (trainFLOPs in
 # bench/train: convolutions and fc layers, forward and both gradients) next
@@ -34,8 +46,11 @@ STEPS=${STEPS:-50}
 WARMUP=${WARMUP:-3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# 2 threads each: torch.set_num_threads(2) (and its BLAS), GOMAXPROCS=2
-export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 GOMAXPROCS=2
+# THREADS (2) each: torch.set_num_threads(THREADS) (and its BLAS, through
+# OMP_NUM_THREADS), GOMAXPROCS=THREADS. THREADS=1 gives the one-thread
+# figures of docs/PERFORMANCE.md.
+THREADS=${THREADS:-2}
+export OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS GOMAXPROCS=$THREADS
 # PyTorch's activations at batch 64-256 are 16-67 MB; with glibc's default
 # malloc each one is a fresh mmap, freed to the OS after use, and this VM
 # spends 40-45% of PyTorch's time in page faults (train 32 px, one thread:
@@ -58,15 +73,17 @@ measure() { # side mode res -> JSON line appended to $tmp/<side>_<mode>_<res>
 	l=$(load)
 	echo "$l" >>"$tmp/loads"
 	if [ "$side" = ours ]; then
-		out=$("$tmp/benchtrain" "$mode" -res "$res" -steps "$STEPS" -warmup "$WARMUP")
+		out=$($PY scripts/quiet_run.py "$tmp/benchtrain" "$mode" -res "$res" -steps "$STEPS" -warmup "$WARMUP" | tail -1)
 	else
-		out=$(env "${peer_env[@]}" $PY scripts/train_peer.py "$mode" "$res" "$STEPS" "$WARMUP")
+		out=$($PY scripts/quiet_run.py env "${peer_env[@]}" $PY scripts/train_peer.py "$mode" "$res" "$STEPS" "$WARMUP" | tail -1)
 	fi
 	echo "  load $l  $side $mode ${res}px: $out" >&2
 	echo "$out" >>"$tmp/${side}_${mode}_${res}"
 }
 
 echo "== peer allocator: ${PEER_MALLOC:-tuned} (${peer_env[*]:-glibc defaults}) ==" >&2
+torch_config=$($PY scripts/train_peer.py config)
+echo "  $torch_config" >&2
 echo "== SGEMM peak (cluster.Sgemm, all cores) ==" >&2
 sgemm=$("$tmp/benchtrain" sgemm)
 echo "  $sgemm" >&2
@@ -74,50 +91,79 @@ for r in $(seq 1 "$ROUNDS"); do
 	echo "== round $r of $ROUNDS (load average: $(cut -d' ' -f1-3 /proc/loadavg)) ==" >&2
 	for spec in "train 32" "train 64" "extract 32" "extract 64"; do
 		set -- $spec
-		measure ours "$1" "$2"
-		measure torch "$1" "$2"
+		if [ $((r % 2)) = 1 ]; then
+			measure ours "$1" "$2"
+			measure torch "$1" "$2"
+		else
+			measure torch "$1" "$2"
+			measure ours "$1" "$2"
+		fi
 	done
 done
 sgemm2=$("$tmp/benchtrain" sgemm)
 echo "  SGEMM peak again after the rounds: $sgemm2" >&2
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-$PY - "$tmp" "$sgemm" "$sgemm2" <<'PY'
+rc=0
+$PY - "$tmp" "$sgemm" "$sgemm2" "$torch_config" "${QUIET_MAX:-0.10}" <<'PY' | go run ./bench/machine -peer-threads "$THREADS" || rc=$?
 import json, os, statistics, sys
 tmp, sg1, sg2 = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+torch_config, quiet_max = json.loads(sys.argv[4])["torch_config"], float(sys.argv[5])
+pairs_quiet, not_quiet = {}, []
 def runs(side, mode, res):
     return [json.loads(l) for l in open(f"{tmp}/{side}_{mode}_{res}")]
-med = statistics.median
+def med(xs, nd=4):
+    xs = list(xs)
+    return round(statistics.median(xs), nd) if xs else None
 out, extra = {}, {}
 def pair(mode, res):
-    o, t = runs("ours", mode, res), runs("torch", mode, res)
-    ratios = [a["ips"] / b["ips"] for a, b in zip(o, t)]
-    cpu_ratios = [b["cpu_ms_per_img"] / a["cpu_ms_per_img"] for a, b in zip(o, t)]
-    print(f"{mode} {res}px: ours {[round(a['ips'], 1) for a in o]} img/s, torch {[round(b['ips'], 1) for b in t]} img/s, "
-          f"ratios {[round(r, 3) for r in ratios]}; CPU ms/img ours {[round(a['cpu_ms_per_img'], 3) for a in o]}, "
-          f"torch {[round(b['cpu_ms_per_img'], 3) for b in t]}", file=sys.stderr)
-    return o, t, round(med(ratios), 4), round(med(cpu_ratios), 4)
-o, t, r, cr = pair("train", 32)
-out.update(train_ours_ips=round(med(a["ips"] for a in o), 2), train_torch_ips=round(med(b["ips"] for b in t), 2), ratio_vs_torch=r)
+    """The rounds' pairs of one measurement; the quiet ones (both sides'
+    others_cpu_share < quiet_max) give the figures."""
+    o_all, t_all = runs("ours", mode, res), runs("torch", mode, res)
+    quiet = [a["others_cpu_share"] < quiet_max and b["others_cpu_share"] < quiet_max for a, b in zip(o_all, t_all)]
+    o = [a for a, q in zip(o_all, quiet) if q]
+    t = [b for b, q in zip(t_all, quiet) if q]
+    pairs_quiet[f"{mode}_{res}px"] = len(o)
+    print(f"{mode} {res}px: ours {[round(a['ips'], 1) for a in o_all]} img/s, torch {[round(b['ips'], 1) for b in t_all]} img/s, "
+          f"ratios {[round(a['ips'] / b['ips'], 3) for a, b in zip(o_all, t_all)]}; CPU ms/img ours {[round(a['cpu_ms_per_img'], 3) for a in o_all]}, "
+          f"torch {[round(b['cpu_ms_per_img'], 3) for b in t_all]}; others' CPU share ours {[a['others_cpu_share'] for a in o_all]}, "
+          f"torch {[b['others_cpu_share'] for b in t_all]}; quiet pairs {len(o)} of {len(quiet)}", file=sys.stderr)
+    if not o:
+        not_quiet.append(f"{mode} {res}px")
+    return (o, t, med(a["ips"] / b["ips"] for a, b in zip(o, t)),
+            med(b["cpu_ms_per_img"] / a["cpu_ms_per_img"] for a, b in zip(o, t)), o_all, t_all)
+def ips(rs):
+    return med((x["ips"] for x in rs), 2)
+o, t, r, cr, o_all, _ = pair("train", 32)
+out.update(train_ours_ips=ips(o), train_torch_ips=ips(t), ratio_vs_torch=r)
 extra.update(train_cpu_ratio_vs_torch=cr)
-gflops = round(med(a["gflops"] for a in o), 2)
-o, t, r, cr = pair("extract", 32)
-out.update(extract_ours_ips=round(med(a["ips"] for a in o), 2), extract_torch_ips=round(med(b["ips"] for b in t), 2), extract_ratio_vs_torch=r)
+gflops = med((a["gflops"] for a in o), 2)
+o, t, r, cr, _, t_all = pair("extract", 32)
+out.update(extract_ours_ips=ips(o), extract_torch_ips=ips(t), extract_ratio_vs_torch=r)
 extra.update(extract_cpu_ratio_vs_torch=cr)
-o, t, r, cr = pair("train", 64)
+best_batch = {"32px": [b.get("best_batch") for b in t_all]}
+o, t, r, cr, o_all, t_all = pair("train", 64)
 out.update(ratio_vs_torch_64px=r)
-extra.update(train_ours_ips_64px=round(med(a["ips"] for a in o), 2), train_torch_ips_64px=round(med(b["ips"] for b in t), 2),
-             train_cpu_ratio_vs_torch_64px=cr, train_torch_rss_mb_64px=round(max(b["rss_mb"] for b in t), 1))
-rss64 = round(max(a["rss_mb"] for a in o), 1)
-o, t, r, cr = pair("extract", 64)
+extra.update(train_ours_ips_64px=ips(o), train_torch_ips_64px=ips(t),
+             train_cpu_ratio_vs_torch_64px=cr, train_torch_rss_mb_64px=round(max(b["rss_mb"] for b in t_all), 1))
+rss64 = round(max(a["rss_mb"] for a in o_all), 1)
+o, t, r, cr, _, t_all = pair("extract", 64)
 out.update(extract_ratio_vs_torch_64px=r)
-extra.update(extract_ours_ips_64px=round(med(a["ips"] for a in o), 2), extract_torch_ips_64px=round(med(b["ips"] for b in t), 2),
+extra.update(extract_ours_ips_64px=ips(o), extract_torch_ips_64px=ips(t),
              extract_cpu_ratio_vs_torch_64px=cr)
+best_batch["64px"] = [b.get("best_batch") for b in t_all]
 loads = [float(l) for l in open(f"{tmp}/loads")]
 out.update(train_gflops=gflops, sgemm_peak_gflops=round(max(sg1["gflops"], sg2["gflops"]), 1),
            load_avg=max(loads), train_rss_mb_64px=rss64)
+out.update(pairs_quiet=pairs_quiet, pairs=len(o_all), quiet_max=quiet_max,
+           torch_extract_best_batch=best_batch, torch_config=torch_config)
 out.update(extra)
 out["peer_malloc"] = os.environ.get("PEER_MALLOC", "tuned")
 print(f"1-minute load averages before each measurement: {loads}", file=sys.stderr)
 print(json.dumps(out))
+if not_quiet:
+    print(f"bench-train: no quiet pair for {', '.join(not_quiet)} (other processes used {quiet_max:.0%} of the machine's CPU "
+          f"or more during every round): their figures are null; rerun on a quiet machine", file=sys.stderr)
+    sys.exit(1)
 PY
+exit "$rc"

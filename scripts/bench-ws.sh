@@ -53,4 +53,4 @@ fi
 
 awk -v s="$snap_ns" -v m="$snap_mbs" -v d="$delta_ns" 'BEGIN {
 	printf "{\"snapshot_1m_ms\": %.2f, \"snapshot_mb_per_s\": %.1f, \"delta_10pct_ms\": %.2f}\n", s/1e6, m, d/1e6
-}'
+}' | go run ./bench/machine

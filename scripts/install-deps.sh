@@ -5,7 +5,9 @@
 # (gpu/): clang-19 (regenerates the kernels' PTX to check the committed
 # copy), ocl-icd-libopencl1 (libOpenCL.so.1) and pocl-opencl-icd (an OpenCL
 # device on the CPU, where every kernel runs in CI), python3-onnx (the ONNX
-# project's checker of exported models), and npm (node and
+# project's checker of exported models), python3-numpy (reads our .npy
+# files in internal/npy's test), util-linux's prlimit (the full-disk test
+# where no tmpfs can be mounted), and npm (node and
 # @duckdb/node-api in scripts/duckdb/node_modules, the DuckDB that reads our
 # Parquet exports in export/duckdb_test.go). With "--bench" it also
 # installs the peers the benchmarks compare against.
@@ -18,6 +20,8 @@ command -v clang-19 >/dev/null 2>&1 || need+=(clang-19)
 [ -e /etc/OpenCL/vendors/pocl.icd ] || need+=(pocl-opencl-icd)
 /usr/bin/python3 -c 'import onnx' 2>/dev/null || need+=(python3-onnx)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+/usr/bin/python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
+command -v prlimit >/dev/null 2>&1 || need+=(util-linux)
 if [ "${1:-}" = "--bench" ]; then
 	/usr/bin/python3 -c 'import faiss' 2>/dev/null || need+=(python3-faiss)
 	/usr/bin/python3 -c 'import sklearn' 2>/dev/null || need+=(python3-sklearn)

@@ -40,6 +40,14 @@ func TestRestartKeepsHistory(t *testing.T) {
 	l.shutdown(t)
 
 	l2 := startLive(t, dir, n, epochs, Config{})
+	// At once, before any reclustering of this process: the latest
+	// metrics come from history.log (issue 26, item 10).
+	_, info, _ := do(t, "GET", l2.ts.URL+"/api/run", "", nil)
+	last := want.Metrics[1]
+	if m, _ := info["metrics"].(map[string]any); m == nil || m["version"] != float64(last.Version) || m["epoch"] != float64(last.Epoch) ||
+		m["label_nmi"] != last.LabelNMI || m["stability_nmi"] != last.StabilityNMI {
+		t.Fatalf("GET /api/run right after the restart: metrics %v, want version %d's %+v from the history", info["metrics"], last.Version, last)
+	}
 	c := newClient(t, dial(t, l2.wsURL(), nil))
 	c.readUntil("history", func() bool { return c.hist != nil && c.version() >= 2 })
 	h := c.hist

@@ -282,10 +282,29 @@ func (s *Server) Hub() *Hub { return s.hub }
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
 // SetRun attaches the training run; until then /api/run answers 503.
+//
+// The latest reclustering's metrics are seeded from the run's history
+// (history.log of a resumed run), so that GET /api/run and /metrics have
+// them at once after a restart instead of null until the next
+// reclustering, which at a million images is many minutes away.
 func (s *Server) SetRun(r TrainingRun) {
+	var last *deepercluster.Metrics
+	if r != nil {
+		if h := r.History(); len(h.Metrics) > 0 {
+			m := h.Metrics[len(h.Metrics)-1]
+			last = &m
+		}
+	}
 	s.mu.Lock()
 	s.run = r
+	seed := last != nil && s.lastMet == nil
+	if seed {
+		s.lastMet = last
+	}
 	s.mu.Unlock()
+	if seed {
+		s.met.observeMetrics(*last)
+	}
 	s.signal()
 }
 

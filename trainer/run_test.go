@@ -110,16 +110,25 @@ func TestLocalSubsAndHeadShape(t *testing.T) {
 }
 
 // TestTrainEndToEnd trains the tiny network on the synthetic set with every
-// preset: the loss must fall, and the observer must hear about it all.
+// preset: the loss must fall by a margin, and the observer must hear about
+// it all.
+//
+// The margin (maxRatio: the 4th epoch's mean loss over the 1st's) was
+// measured on this test's setup, seeds 11, 12 and 13: a real run gives
+// 0.70-0.75 (DeeperCluster), 0.89-0.95 (DeepCluster), 0.22-0.43 (RotNet);
+// a step that learns nothing (LR 1e-9) gives 0.9999-1.0013 for all three.
+// Each bound sits between the two, so an untrained or broken step fails
+// while seed noise does not.
 func TestTrainEndToEnd(t *testing.T) {
 	ds := synth(t, 384)
 	for _, tc := range []struct {
-		preset deepercluster.Preset
-		m, k   int
+		preset   deepercluster.Preset
+		m, k     int
+		maxRatio float64
 	}{
-		{deepercluster.PresetDeeperCluster, 2, 3},
-		{deepercluster.PresetDeepCluster, 1, 6},
-		{deepercluster.PresetRotNet, 1, 1},
+		{deepercluster.PresetDeeperCluster, 2, 3, 0.85},
+		{deepercluster.PresetDeepCluster, 1, 6, 0.97},
+		{deepercluster.PresetRotNet, 1, 1, 0.6},
 	} {
 		t.Run(string(tc.preset), func(t *testing.T) {
 			cfg := tinyConfig(t.TempDir())
@@ -140,8 +149,8 @@ func TestTrainEndToEnd(t *testing.T) {
 				t.Fatalf("%d epoch summaries, want 4", len(h))
 			}
 			first, last := h[0].LossSuper+h[0].LossSub, h[3].LossSuper+h[3].LossSub
-			if !(last < first) {
-				t.Fatalf("loss did not fall: %+v", h)
+			if !(last <= tc.maxRatio*first) {
+				t.Fatalf("loss fell from %.4f to %.4f (ratio %.4f), want a ratio <= %.2f: %+v", first, last, last/first, tc.maxRatio, h)
 			}
 			obs.mu.Lock()
 			defer obs.mu.Unlock()

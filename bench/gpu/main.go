@@ -18,6 +18,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
 	"github.com/deepercluster/deepercluster/gpu"
 	"github.com/deepercluster/deepercluster/gpu/device"
 	"github.com/deepercluster/deepercluster/trainer"
@@ -35,6 +36,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench-gpu:", err)
 		os.Exit(1)
 	}
+	benchstat.Machine(0).AddTo(res) // the host CPU beside the GPU figures
 	b, err := json.Marshal(res)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-gpu:", err)

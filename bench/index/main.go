@@ -21,6 +21,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -71,6 +72,9 @@ type Result struct {
 	Rounds    int     `json:"rounds"`
 	Queries   int     `json:"queries"`
 	LoadAvg   float64 `json:"load_avg_1m"`
+	// The machine; the peer is bleve in this process, on the same
+	// GOMAXPROCS.
+	benchstat.MachineInfo
 }
 
 func run(n, m, k, queries, rounds, batch, workers int, dir string) error {
@@ -226,7 +230,7 @@ func run(n, m, k, queries, rounds, batch, workers int, dir string) error {
 		BuildDocsPerS: round(float64(n)/build.Seconds(), 1), DiskMB: round(diskMB, 2),
 		UpdateSpeedup: round(build.Seconds()/upd.Seconds(), 2), SearchMedianMS: round(med, 3), SearchP99MS: round(p99, 3),
 		PeerSearchMedianMS: round(pm, 3), PeerSearchP99MS: round(p99p, 3), PeerScore: "none", Rounds: rounds, Queries: queries,
-		LoadAvg: benchstat.LoadAvg(),
+		LoadAvg: benchstat.LoadAvg(), MachineInfo: benchstat.Machine(runtime.GOMAXPROCS(0)),
 	})
 	fmt.Println(string(out))
 	return nil

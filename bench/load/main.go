@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
 	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 )
@@ -85,6 +86,8 @@ type Result struct {
 	FramesPerClient  float64       `json:"-"`
 	DeltasPerClient  float64       `json:"-"`
 	SnapshotsPerClnt float64       `json:"-"`
+	// The machine (no peer: the server alone is measured).
+	benchstat.MachineInfo
 }
 
 func main() {
@@ -115,6 +118,7 @@ func main() {
 	for _, e := range res.ErrorSamples {
 		fmt.Println("error:", e)
 	}
+	res.MachineInfo = benchstat.Machine(0)
 	b, _ := json.Marshal(res)
 	fmt.Println(string(b))
 }

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
 	"github.com/deepercluster/deepercluster/layout2d"
 )
 
@@ -48,7 +49,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchmap: -dir is required")
 		os.Exit(2)
 	}
-	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), *threads))
+	benchstat.SetThreads(*threads) // ours on as many threads as the peers, whatever the machine
 	c := config{dir: *dir, seed: *seed, dim: *dim, clusters: *clusters, threads: *threads, k: *k,
 		small: *small, large: *large, sample: *sample, queries: *queries, cpuprofile: *cpuprofile, epochs: *epochs}
 	if err := run(context.Background(), c); err != nil {
@@ -88,6 +89,8 @@ type Result struct {
 	Epochs100k     int      `json:"epochs_100k"`
 	Epochs1m       int      `json:"epochs_1m,omitempty"`
 	Seed           uint64   `json:"seed"`
+	// The machine; the peers (scripts/bench-map.sh) get Threads too.
+	benchstat.MachineInfo
 }
 
 // mixture draws n L2-normalised rows: cluster j has its centre drawn from a
@@ -181,7 +184,7 @@ func run(ctx context.Context, c config) error {
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		return err
 	}
-	res := Result{Points: c.small, Dim: c.dim, K: c.k, Threads: c.threads, Seed: c.seed}
+	res := Result{Points: c.small, Dim: c.dim, K: c.k, Threads: c.threads, Seed: c.seed, MachineInfo: benchstat.Machine(c.threads)}
 	x := mixture(c.small, c.dim, c.clusters, c.seed)
 	if err := writeF32(filepath.Join(c.dir, "features.f32"), x); err != nil {
 		return err

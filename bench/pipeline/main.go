@@ -155,6 +155,7 @@ func run(ctx context.Context, lines, nImages, shards, res, iters int) error {
 	out["recluster_nmi_vs_single"] = round3(nmi)
 	out["peak_rss_mb"] = peakRSSMB()
 	out["load_avg_1m"] = benchstat.LoadAvg()
+	benchstat.Machine(0).AddTo(out)
 	b, err := json.Marshal(out)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
+	"github.com/deepercluster/deepercluster/internal/citest"
 )
 
 // TestEvalProtocol trains a tiny network on Fashion-MNIST and evaluates it
@@ -18,7 +19,7 @@ import (
 // checkpoint they came from.
 func TestEvalProtocol(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(fashionmnist.DefaultDir, "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skip("Fashion-MNIST not installed (Debian dataset-fashion-mnist; .ci/run installs it)")
+		citest.Missing(t, "Fashion-MNIST not installed (Debian dataset-fashion-mnist: make deps)")
 	}
 	run := filepath.Join(t.TempDir(), "run")
 	a, _, errb := testApp()

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/deepercluster/deepercluster/internal/citest"
 )
 
 // idxBytes builds an uncompressed IDX file: magic, then dims, then data.
@@ -180,7 +182,7 @@ func TestParseSplit(t *testing.T) {
 // it, a developer machine without it skips.
 func TestFashionMNISTReal(t *testing.T) {
 	if _, err := os.Stat(DefaultDir); err != nil {
-		t.Skipf("%s missing (install the Debian package dataset-fashion-mnist to run this test): %v", DefaultDir, err)
+		citest.Missing(t, "%s missing (install the Debian package dataset-fashion-mnist: make deps): %v", DefaultDir, err)
 	}
 	tests := []struct {
 		split Split

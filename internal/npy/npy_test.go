@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/deepercluster/deepercluster/internal/citest"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -76,7 +78,7 @@ func TestReadRefuses(t *testing.T) {
 func TestNumPyReadsOurs(t *testing.T) {
 	py := numpyPython()
 	if py == "" {
-		t.Skip("no python3 with numpy (on PATH or /usr/bin/python3)")
+		citest.Missing(t, "no python3 with numpy (on PATH or /usr/bin/python3): install Debian python3-numpy (make deps)")
 	}
 	dir := t.TempDir()
 	ours := filepath.Join(dir, "ours.npy")

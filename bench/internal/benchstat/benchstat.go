@@ -1,6 +1,7 @@
 // Package benchstat holds the small figures every benchmark program reports
-// the same way: percentiles of samples, rounding for JSON, and the load
-// average beside them.
+// the same way: percentiles of samples, rounding for JSON, the load
+// average beside them, and the machine they ran on (Machine: cpu,
+// gomaxprocs, nproc, peer_threads; scripts add them through bench/machine).
 package benchstat
 
 import (

@@ -1,6 +1,12 @@
 package benchstat
 
-import "testing"
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
 
 func TestPctl(t *testing.T) {
 	cases := []struct {
@@ -27,5 +33,69 @@ func TestPctl(t *testing.T) {
 	}
 	if Round1(16.75) != 16.8 || Round1(33.349) != 33.3 {
 		t.Errorf("Round1: %v %v", Round1(16.75), Round1(33.349))
+	}
+}
+
+// TestReadCPU reads cpuinfo files as the kernel writes them: the widest
+// vector, and Zen 4's half-width AVX-512 said.
+func TestReadCPU(t *testing.T) {
+	for _, c := range []struct {
+		name, text string
+		want       CPU
+	}{
+		{"intel avx512", "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 106\nmodel name\t: Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz\nflags\t\t: fpu sse2 avx avx2 avx512f avx512bw\n\nprocessor\t: 1\nmodel name\t: other\n",
+			CPU{Model: "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz", Vector: "avx512", VectorBits: 512}},
+		{"zen 4", "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC 9R14 96-Core Processor\nflags\t\t: sse2 avx avx2 avx512f\n",
+			CPU{Model: "AMD EPYC 9R14 96-Core Processor", Vector: "avx512", VectorBits: 512, VectorNote: "AMD Zen 4 (family 25, model 17): AVX-512 executes as two 256-bit halves"}},
+		{"zen 5", "vendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\nflags\t\t: sse2 avx2 avx512f\n",
+			CPU{Model: "AMD EPYC", Vector: "avx512", VectorBits: 512}},
+		{"avx2 only", "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel name\t: AMD EPYC 7763\nflags\t\t: sse2 avx avx2\n",
+			CPU{Model: "AMD EPYC 7763", Vector: "avx2", VectorBits: 256}},
+		{"arm64", "processor\t: 0\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\n",
+			CPU{Model: runtime.GOARCH, Vector: "neon", VectorBits: 128}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "cpuinfo")
+			if err := os.WriteFile(p, []byte(c.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if got := ReadCPU(p); got != c.want {
+				t.Errorf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+	if got := ReadCPU(filepath.Join(t.TempDir(), "none")); got.Model != runtime.GOARCH || got.Vector != "none" {
+		t.Errorf("no cpuinfo: %+v", got)
+	}
+}
+
+// TestMachine: the JSON keys every bench carries, with this process's
+// GOMAXPROCS as SetThreads left it, and peer_threads only with a peer.
+func TestMachine(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	if got := SetThreads(1); got != 1 {
+		t.Fatalf("SetThreads(1) = %d", got)
+	}
+	for _, c := range []struct {
+		peer int
+		keys []string
+	}{{0, []string{"cpu", "gomaxprocs", "nproc"}}, {2, []string{"cpu", "gomaxprocs", "nproc", "peer_threads"}}} {
+		b, err := json.Marshal(struct {
+			X int `json:"x"`
+			MachineInfo
+		}{1, Machine(c.peer)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		if len(m) != len(c.keys)+1 || m["gomaxprocs"] != 1.0 || m["nproc"] != float64(runtime.NumCPU()) {
+			t.Fatalf("peer %d: %s", c.peer, b)
+		}
+		for _, k := range c.keys {
+			if _, ok := m[k]; !ok {
+				t.Fatalf("peer %d: no %q in %s", c.peer, k, b)
+			}
+		}
 	}
 }

@@ -97,7 +97,7 @@ func startStackOnIn(t *testing.T, dir string, ds deepercluster.Dataset, epochs i
 	go hs.Serve(ln)
 	trainCtx, stopTrain := context.WithCancel(context.Background())
 	trainDone := make(chan error, 1)
-	go func() { trainDone <- run.Train(trainCtx) }()
+	go func() { trainDone <- run.TrainAndServe(trainCtx) }() // as serve runs it
 	s := &stack{url: "http://" + ln.Addr().String(), handler: h, ds: ds, run: run, srv: srv}
 	var once sync.Once
 	s.stop = func() {

@@ -32,7 +32,10 @@ func (r *Run) Train(ctx context.Context) (err error) {
 		r.training = false
 		// Nothing applies a request once Train is gone, so none may wait;
 		// one left by a cancel (the process is stopping) is dropped.
-		r.ended, r.pending = true, nil
+		// Under TrainAndServe its wait applies them, and ends the run.
+		if !r.serving || ctx.Err() != nil {
+			r.ended, r.pending = true, nil
+		}
 		p := r.progress
 		r.mu.Unlock()
 		p.Phase = deepercluster.PhaseStopped

@@ -52,6 +52,9 @@ type Run struct {
 	started  time.Time
 	training bool
 	ended    bool // Train returned: requests would never be applied
+	serving  bool // TrainAndServe runs: requests after training are applied
+	// wake tells TrainAndServe's wait after training that a request came
+	wake chan struct{}
 	hist     deepercluster.History
 }
 
@@ -88,7 +91,8 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 	if err := removeStaleTemps(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("trainer: run directory: %w", err)
 	}
-	r := &Run{cfg: cfg, ds: ds, log: cfg.Logger, params: cfg.Params, started: time.Now(), schedEpochs: cfg.Epochs, lastCk: time.Now()}
+	r := &Run{cfg: cfg, ds: ds, log: cfg.Logger, params: cfg.Params, started: time.Now(), schedEpochs: cfg.Epochs, lastCk: time.Now(),
+		wake: make(chan struct{}, 1)}
 	r.pcg = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
 	r.rng = rand.New(r.pcg)
 	newBackend := cfg.NewBackend

@@ -66,6 +66,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	rf.logChosen(a.log, ds.Len(), params)
 	model, err := rf.model(ds.Resolution())
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -113,7 +114,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	trainCtx, stopTrain := context.WithCancel(ctx)
 	defer stopTrain()
 	trainDone := make(chan error, 1)
-	go func() { trainDone <- run.Train(trainCtx) }()
+	// Past its epochs the run still applies recluster requests (no training).
+	go func() { trainDone <- run.TrainAndServe(trainCtx) }()
 
 	var result error
 	select {
@@ -123,9 +125,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	case err := <-trainDone:
 		trainDone <- err
 		if err != nil && ctx.Err() == nil {
-			a.log.Error("training stopped", "err", err)
-		} else {
-			a.log.Info("training finished; still serving (Ctrl-C to stop)")
+			a.log.Error("training stopped; still serving (Ctrl-C to stop)", "err", err)
 		}
 		<-ctx.Done()
 	case <-ctx.Done():

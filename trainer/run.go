@@ -55,7 +55,7 @@ type Run struct {
 	serving  bool // TrainAndServe runs: requests after training are applied
 	// wake tells TrainAndServe's wait after training that a request came
 	wake chan struct{}
-	hist     deepercluster.History
+	hist deepercluster.History
 }
 
 // NewRun opens or creates the run directory cfg.Dir and prepares the model;

@@ -75,6 +75,15 @@ func (r *Run) Train(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	if r.assign == nil {
+		// A run on fixed features trains no epoch: its first clustering.
+		if err := r.recluster(ctx); err != nil {
+			if ctx.Err() != nil {
+				return stop()
+			}
+			return err
+		}
+	}
 	// A request that came during the last steps is still applied: the
 	// clustering runs without more training.
 	for r.takePending() {

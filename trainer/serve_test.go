@@ -3,6 +3,7 @@ package trainer
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +77,80 @@ func TestReclusterAfterTrainingServed(t *testing.T) {
 				t.Fatalf("run directory holds up to v%d (%v), want v%d", v, err, c.want)
 			}
 		})
+	}
+}
+
+// TestFixedFeaturesRun: a run on fixed features (no network) clusters
+// them at once, reclusters on request with other parameters, keeps its
+// parameters and version in FeatureRunFile for the next serve, and its run
+// directory is refused to a trained run (and the other way round).
+func TestFixedFeaturesRun(t *testing.T) {
+	dir := t.TempDir()
+	ds := synth(t, 64)
+	// Features that fall in 4 clear groups (by image index mod 4).
+	const dim = 6
+	f := &FixedFeatures{N: 64, Dim: dim, Data: make([]float32, 64*dim), Source: "test"}
+	for i := range 64 {
+		for j := range dim {
+			f.Data[i*dim+j] = float32((i*7+j*3)%5) * 0.01
+		}
+		f.Data[i*dim+i%4] += 10
+	}
+	cfg := tinyConfig(dir)
+	cfg.Features = f
+	cfg.Params = deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 2, K: 2, ReclusterEvery: 1, PCADim: 3}
+	steps := []struct {
+		name string
+		m, k int
+		want uint32
+	}{
+		{"first run", 4, 1, 2},
+		{"served again", 1, 4, 3},
+	}
+	for _, c := range steps {
+		r, err := NewRun(context.Background(), cfg, ds, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- r.TrainAndServe(ctx) }()
+		waitFor(t, "the first clustering", func() bool { return r.Info().Progress.Phase == deepercluster.PhaseStopped })
+		p := r.Info().Params
+		p.M, p.K = c.m, c.k
+		if err := r.RequestRecluster(p); err != nil {
+			t.Fatalf("%s: request: %v", c.name, err)
+		}
+		waitFor(t, "the requested version", func() bool { return r.Assignment().Version == c.want })
+		a := r.Assignment()
+		// The 4 groups of the features are the 4 clusters.
+		for i := range 64 {
+			if a.Sub[i] != a.Sub[i%4] {
+				t.Fatalf("%s: image %d in sub-cluster %d, image %d (same group) in %d", c.name, i, a.Sub[i], i%4, a.Sub[i%4])
+			}
+		}
+		if a.M != c.m || len(a.SubParent) != 4 || len(r.EpochSummaries()) != 0 {
+			t.Fatalf("%s: m %d, %d sub-clusters, %d epochs trained; want m %d, 4, none", c.name, a.M, len(a.SubParent), len(r.EpochSummaries()), c.m)
+		}
+		cancel()
+		<-done
+		r.Close()
+	}
+	trained := tinyConfig(dir)
+	if _, err := NewRun(context.Background(), trained, ds, nil); err == nil || !strings.Contains(err.Error(), FeatureRunFile) {
+		t.Fatalf("a trained run on a features run's directory: %v, want an error naming %s", err, FeatureRunFile)
+	}
+	other := t.TempDir()
+	r, err := NewRun(context.Background(), tinyConfig(other), ds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	cfg.Dir = other
+	if _, err := NewRun(context.Background(), cfg, ds, nil); err == nil || !strings.Contains(err.Error(), CheckpointFile) {
+		t.Fatalf("features on a trained run's directory: %v, want an error naming %s", err, CheckpointFile)
 	}
 }

@@ -34,6 +34,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	dsFlags := addDatasetFlags(fs)
 	fs.IntVar(&dsFlags.n, "images", 0, "synthetic: number of images (same as --n)")
 	rf := addRunFlags(fs, 100)
+	ff := addFeatureFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,6 +68,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	rf.logChosen(a.log, ds.Len(), params)
+	feats, err := ff.load(ctx, ds)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	model, err := rf.model(ds.Resolution())
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -86,8 +91,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		ix.Close()
 		return err
 	}
+	name := *dsSpec
+	if feats != nil {
+		name += " + features " + filepath.Base(ff.path)
+	}
 	run, err := trainer.NewRun(ctx, rf.trainerConfig(trainer.Config{
-		Dir: *dataDir, DatasetName: *dsSpec, Params: params, Logger: a.log, Model: model,
+		Dir: *dataDir, DatasetName: name, Params: params, Logger: a.log, Model: model, Features: feats,
 	}), ds, srv)
 	if err != nil {
 		ix.Close()

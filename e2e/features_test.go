@@ -14,6 +14,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset/embeddings"
+	"github.com/deepercluster/deepercluster/dataset/synthetic"
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
@@ -119,6 +120,21 @@ func TestBrowserExternalFeatures(t *testing.T) {
 	t.Logf("image %d: %d similar images, nearest %v", st.ImageShown, len(api), api[:min(4, len(api))])
 	if err := chromedp.Do(bctx, chromedp.KeyEvent("\x1b")); err != nil {
 		t.Fatal(err)
+	}
+	// The hashtag search answers on this clustering (the folders' names
+	// are the photos' tags).
+	tag := synthetic.SceneKinds[0]
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var ans searchAnswer
+		code := s.getJSON(t, "/api/search?limit=100&q="+tag, &ans)
+		if code == 200 && ans.Result.Version == 1 && len(ans.Result.Subs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("search %q: HTTP %d, %+v", tag, code, ans.Result)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	// 3. The map of every image.
 	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#view-map"))); err != nil {

@@ -69,6 +69,13 @@ func startStackOn(t *testing.T, ds deepercluster.Dataset, params deepercluster.R
 // startStackOnIn is startStackIn on any 16 px dataset.
 func startStackOnIn(t *testing.T, dir string, ds deepercluster.Dataset, epochs int, params deepercluster.RunParams, clientDir string) *stack {
 	t.Helper()
+	return startStackFeatures(t, dir, ds, epochs, params, clientDir, nil)
+}
+
+// startStackFeatures is startStackOnIn, on fixed features when feats is
+// not nil (`serve --features`: no network, no training).
+func startStackFeatures(t *testing.T, dir string, ds deepercluster.Dataset, epochs int, params deepercluster.RunParams, clientDir string, feats *trainer.FixedFeatures) *stack {
+	t.Helper()
 	ix, err := index.Open(filepath.Join(dir, "index"), ds, index.Options{Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +87,7 @@ func startStackOnIn(t *testing.T, dir string, ds deepercluster.Dataset, epochs i
 	run, err := trainer.NewRun(context.Background(), trainer.Config{
 		Dir: dir, DatasetName: "synthetic", Params: params, Epochs: epochs, Batch: 32, Seed: 5,
 		Model:       trainer.ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16},
-		KMeansIters: 5, Logger: quiet(),
+		KMeansIters: 5, Logger: quiet(), Features: feats,
 	}, ds, srv)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +105,7 @@ func startStackOnIn(t *testing.T, dir string, ds deepercluster.Dataset, epochs i
 	go hs.Serve(ln)
 	trainCtx, stopTrain := context.WithCancel(context.Background())
 	trainDone := make(chan error, 1)
-	go func() { trainDone <- run.Train(trainCtx) }()
+	go func() { trainDone <- run.TrainAndServe(trainCtx) }() // as serve runs it
 	s := &stack{url: "http://" + ln.Addr().String(), handler: h, ds: ds, run: run, srv: srv}
 	var once sync.Once
 	s.stop = func() {

@@ -41,10 +41,12 @@ func (r *Run) Assignment() *deepercluster.Assignment {
 // RequestRecluster asks for a reclustering with parameters p at the next
 // safe point (between two training steps); the epoch then starts over on
 // the new clusters. A request that arrives as the last epoch ends is still
-// applied before Train returns. It fails if p is invalid, a request is
-// pending (deepercluster.ErrReclusterPending) or Train has returned
-// (deepercluster.ErrTrainingEnded): a request is never left to wait for
-// training that will not come.
+// applied before Train returns; one that arrives after it, under
+// TrainAndServe, clusters the final network's features without training.
+// It fails if p is invalid, a request is pending
+// (deepercluster.ErrReclusterPending) or nothing will apply it any more
+// (deepercluster.ErrTrainingEnded: Train returned outside TrainAndServe):
+// a request is never left to wait for work that will not come.
 func (r *Run) RequestRecluster(p deepercluster.RunParams) error {
 	if err := p.Validate(r.ds.Len()); err != nil {
 		return err
@@ -58,6 +60,10 @@ func (r *Run) RequestRecluster(p deepercluster.RunParams) error {
 		return deepercluster.ErrReclusterPending
 	}
 	r.pending = &p
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 	return nil
 }
 

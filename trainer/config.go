@@ -56,6 +56,11 @@ type Config struct {
 	Logger *slog.Logger
 	// NewBackend makes the model; nil means NewCPUBackend.
 	NewBackend NewBackendFunc
+	// Features, when set, are the features every reclustering clusters
+	// (another model's embeddings): the run has no network, trains no
+	// epoch (Epochs, Batch and the model fields are ignored) and keeps
+	// FeatureRunFile instead of a checkpoint.
+	Features *FixedFeatures
 }
 
 // DefaultCheckpointEvery is Config.CheckpointEvery's default.

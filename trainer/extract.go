@@ -10,10 +10,11 @@ import (
 // Feature extraction over a whole dataset, for reclustering, the pipeline
 // and eval.
 
-// extractAll computes the features of every image: eval mode, no
-// augmentation, no rotation.
+// extractAll gives the features of every image from the run's
+// FeatureSource: its network (eval mode, no augmentation, no rotation) or
+// the fixed features of a run without one.
 func (r *Run) extractAll(ctx context.Context) ([]float32, error) {
-	return ExtractFeatures(ctx, r.model, r.ds, func(done float64) {
+	return r.source.Features(ctx, func(done float64) {
 		r.setProgress(deepercluster.Progress{Phase: deepercluster.PhaseExtracting, Epoch: r.epoch, Epochs: r.cfg.Epochs, Done: done})
 	})
 }

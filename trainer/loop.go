@@ -32,7 +32,10 @@ func (r *Run) Train(ctx context.Context) (err error) {
 		r.training = false
 		// Nothing applies a request once Train is gone, so none may wait;
 		// one left by a cancel (the process is stopping) is dropped.
-		r.ended, r.pending = true, nil
+		// Under TrainAndServe its wait applies them, and ends the run.
+		if !r.serving || ctx.Err() != nil {
+			r.ended, r.pending = true, nil
+		}
 		p := r.progress
 		r.mu.Unlock()
 		p.Phase = deepercluster.PhaseStopped
@@ -69,6 +72,15 @@ func (r *Run) Train(ctx context.Context) (err error) {
 		r.epoch++
 		r.step = 0
 		if err := r.checkpoint(); err != nil {
+			return err
+		}
+	}
+	if r.assign == nil {
+		// A run on fixed features trains no epoch: its first clustering.
+		if err := r.recluster(ctx); err != nil {
+			if ctx.Err() != nil {
+				return stop()
+			}
 			return err
 		}
 	}

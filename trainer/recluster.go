@@ -41,10 +41,14 @@ func (r *Run) recluster(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		dim := r.source.FeatureDim()
+		if len(feats) != n*dim {
+			return fmt.Errorf("trainer: reclustering: %d feature values for %d images of %d", len(feats), n, dim)
+		}
 		report := func(ph deepercluster.Phase, done float64) {
 			r.setProgress(deepercluster.Progress{Phase: ph, Epoch: r.epoch, Epochs: r.cfg.Epochs, Done: done})
 		}
-		res, err := cluster.Hierarchy(ctx, feats, n, r.model.FeatureDim(), cluster.HierarchyConfig{
+		res, err := cluster.Hierarchy(ctx, feats, n, dim, cluster.HierarchyConfig{
 			Preset: p.Preset, M: p.M, K: p.K, PCADim: p.PCADim, Iters: r.cfg.KMeansIters,
 			Seed: r.cfg.Seed ^ uint64(next)*0x9e3779b97f4a7c15, PCASample: r.cfg.PCASample, Logger: r.log,
 		}, report)
@@ -61,9 +65,11 @@ func (r *Run) recluster(ctx context.Context) error {
 	if err := SaveAssignment(r.cfg.Dir, a); err != nil {
 		return fmt.Errorf("trainer: %w", err)
 	}
-	s, k := headShape(a, r.rotation())
-	if err := r.model.SetHeads(s, k, r.rng); err != nil {
-		return fmt.Errorf("trainer: %w", err)
+	if r.model != nil {
+		s, k := headShape(a, r.rotation())
+		if err := r.model.SetHeads(s, k, r.rng); err != nil {
+			return fmt.Errorf("trainer: %w", err)
+		}
 	}
 	m := deepercluster.Metrics{Version: a.Version, Epoch: r.epoch, StabilityNMI: cluster.StabilityNMI(prev, a),
 		LabelNMI: math.NaN(), LabelARI: math.NaN(), LabelPurity: math.NaN()}

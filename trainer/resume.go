@@ -18,6 +18,9 @@ func (r *Run) checkpoint() error {
 		return fmt.Errorf("trainer: checkpoint: %w", err)
 	}
 	r.lastCk = time.Now()
+	if r.model == nil {
+		return r.saveFeatureRun()
+	}
 	st, err := r.model.State()
 	if err != nil {
 		return fmt.Errorf("trainer: checkpoint: %w", err)

@@ -25,7 +25,8 @@ type Run struct {
 	cfg    Config
 	ds     deepercluster.Dataset
 	events *fanout
-	model  Backend
+	model  Backend // nil on fixed features (Config.Features)
+	source FeatureSource
 	lr     float64 // the learning rate in use
 	// the learning-rate schedule: cfg.LRSchedule from cfg.LR over
 	// schedEpochs epochs (a resumed run keeps its checkpoint's)
@@ -52,7 +53,10 @@ type Run struct {
 	started  time.Time
 	training bool
 	ended    bool // Train returned: requests would never be applied
-	hist     deepercluster.History
+	serving  bool // TrainAndServe runs: requests after training are applied
+	// wake tells TrainAndServe's wait after training that a request came
+	wake chan struct{}
+	hist deepercluster.History
 }
 
 // NewRun opens or creates the run directory cfg.Dir and prepares the model;
@@ -73,6 +77,9 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 	if err := cfg.Params.Validate(ds.Len()); err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
+	if cfg.Features != nil {
+		return newFeatureRun(cfg, ds, obs)
+	}
 	if cfg.Epochs < 0 {
 		return nil, fmt.Errorf("trainer: epochs must not be negative, got %d", cfg.Epochs)
 	}
@@ -82,13 +89,17 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 	if es := cfg.epochSize(ds); es < cfg.Batch {
 		return nil, fmt.Errorf("trainer: an epoch of %d samples is less than one batch of %d", es, cfg.Batch)
 	}
+	if err := checkFeatureRunDir(cfg.Dir, false); err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("trainer: run directory: %w", err)
 	}
 	if err := removeStaleTemps(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("trainer: run directory: %w", err)
 	}
-	r := &Run{cfg: cfg, ds: ds, log: cfg.Logger, params: cfg.Params, started: time.Now(), schedEpochs: cfg.Epochs, lastCk: time.Now()}
+	r := &Run{cfg: cfg, ds: ds, log: cfg.Logger, params: cfg.Params, started: time.Now(), schedEpochs: cfg.Epochs, lastCk: time.Now(),
+		wake: make(chan struct{}, 1)}
 	r.pcg = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
 	r.rng = rand.New(r.pcg)
 	newBackend := cfg.NewBackend
@@ -101,6 +112,7 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
 	r.model, r.lr = model, cfg.LR
+	r.source = networkFeatures{net: model, ds: ds}
 	if _, ok := ds.Label(0); ok {
 		r.labels = make([]int32, ds.Len())
 		for i := range r.labels {
@@ -136,8 +148,57 @@ func NewRun(ctx context.Context, cfg Config, ds deepercluster.Dataset, obs deepe
 // at most a few seconds for a slow observer).
 func (r *Run) Close() {
 	r.events.close(5 * time.Second)
-	r.model.Close()
+	if r.model != nil {
+		r.model.Close()
+	}
 	if err := r.hlog.close(); err != nil {
 		r.log.Warn("closing the history log", "err", err)
 	}
+}
+
+// newFeatureRun is NewRun on fixed features: no network, no training, the
+// parameters and version of FeatureRunFile when the directory holds one.
+func newFeatureRun(cfg Config, ds deepercluster.Dataset, obs deepercluster.Observer) (*Run, error) {
+	f := cfg.Features
+	if f.N != ds.Len() || f.Dim < 1 || len(f.Data) != f.N*f.Dim {
+		return nil, fmt.Errorf("trainer: features %s: %d x %d (%d values) for a dataset of %d images", f.Source, f.N, f.Dim, len(f.Data), ds.Len())
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("trainer: run directory: %w", err)
+	}
+	if err := removeStaleTemps(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("trainer: run directory: %w", err)
+	}
+	if err := checkFeatureRunDir(cfg.Dir, true); err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	cfg.Epochs = 0
+	r := &Run{cfg: cfg, ds: ds, log: cfg.Logger, params: cfg.Params, started: time.Now(), lastCk: time.Now(),
+		wake: make(chan struct{}, 1), source: f}
+	r.pcg = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
+	r.rng = rand.New(r.pcg)
+	if _, ok := ds.Label(0); ok {
+		r.labels = make([]int32, ds.Len())
+		for i := range r.labels {
+			l, _ := ds.Label(i)
+			r.labels[i] = int32(l)
+		}
+	}
+	if err := r.restoreFeatureRun(); err != nil {
+		return nil, err
+	}
+	// The history log keeps the metrics of the versions saved (no steps).
+	ck := &Checkpoint{}
+	if r.assign != nil {
+		ck.Version = r.assign.Version
+	}
+	var err error
+	if r.hlog, r.hist, err = openHistory(cfg.Dir, ck); err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	r.events = newFanout(obs)
+	r.progress = deepercluster.Progress{Phase: deepercluster.PhaseIdle}
+	r.log.Info("run on features from a file: no training", "features", f.Source, "images", f.N, "dim", f.Dim,
+		"m", r.params.M, "k", r.params.K)
+	return r, nil
 }

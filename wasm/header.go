@@ -32,10 +32,14 @@ func (p *headerPanel) update() {
 	d := p.a.dom
 	r := m.run
 	s := r.Dataset + " · " + itoa(r.Images) + " images · " + string(r.Params.Preset) +
-		" m=" + itoa(r.Params.M) + " k=" + itoa(r.Params.K) + " T=" + itoa(r.Params.ReclusterEvery) +
-		" · version " + itoa(int(m.version()))
-	if m.asg != nil {
-		s += " · " + itoa(len(m.asg.SubParent)) + " sub-clusters"
+		" m=" + itoa(r.Params.M) + " k=" + itoa(r.Params.K) + " T=" + itoa(r.Params.ReclusterEvery)
+	if dm, dk := r.Params.Preset.ShapeFor(r.Images); r.Images > 0 && dm == r.Params.M && dk == r.Params.K {
+		// Say where m and k came from (deepercluster.Preset.ShapeFor).
+		s += " (default for " + itoa(r.Images) + " images)"
+	}
+	s += " · version " + itoa(int(m.version()))
+	if m.asg != nil && len(m.asg.SubParent) > 0 {
+		s += " · " + itoa(len(m.asg.SubParent)) + " sub-clusters of ~" + itoa((r.Images+len(m.asg.SubParent)/2)/len(m.asg.SubParent)) + " images"
 	}
 	setText(d.byID("runinfo"), s)
 	pr := m.progress

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"time"
@@ -25,6 +26,41 @@ type runFlags struct {
 	lr                          float64
 	lrSchedule                  string
 	checkpointEvery             time.Duration
+	// chosen says that params picked m or k from the number of images
+	// (deepercluster.Preset.ShapeFor), for the log.
+	chosen bool
+}
+
+// shapeFromFlags fills the m and k the flags leave at 0 from the number
+// of images n (deepercluster.Preset.ShapeFor): both from the rule, or the
+// missing one so that the sub-clusters still hold about
+// deepercluster.ImagesPerSubcluster images on average; the deepcluster
+// and rotnet presets fix m or k to 1. chosen is whether the rule was used.
+func shapeFromFlags(preset deepercluster.Preset, m, k, n int) (int, int, bool) {
+	rm, rk := preset.ShapeFor(n)
+	total := float64(rm * rk)
+	switch {
+	case m == 0 && k == 0:
+		return rm, rk, true
+	case m == 0 && preset == deepercluster.PresetDeepCluster:
+		return 1, k, false
+	case k == 0 && preset == deepercluster.PresetRotNet:
+		return m, 1, false
+	case m == 0:
+		return min(max(1, int(math.Round(total/float64(k)))), max(n, 1)), k, true
+	case k == 0:
+		return m, max(1, int(math.Round(total/float64(m)))), true
+	}
+	return m, k, false
+}
+
+// logChosen says, for a new run, that m and k come from the collection's
+// size (a resumed run keeps its checkpoint's, which the run's log names).
+func (f *runFlags) logChosen(log *slog.Logger, n int, p deepercluster.RunParams) {
+	if f.chosen {
+		log.Info("m and k chosen from the number of images (--m/--k set them)", "images", n, "m", p.M, "k", p.K,
+			"subclusters", p.M*p.K, "images_per_subcluster", math.Round(float64(n)/float64(p.M*p.K)))
+	}
 }
 
 func addRunFlags(fs *flag.FlagSet, epochs int) *runFlags {
@@ -32,8 +68,8 @@ func addRunFlags(fs *flag.FlagSet, epochs int) *runFlags {
 	mdl := trainer.DefaultModelConfig(0)
 	f := &runFlags{fs: fs}
 	fs.StringVar(&f.preset, "preset", string(def.Preset), "method: deepercluster, deepcluster or rotnet")
-	fs.IntVar(&f.m, "m", def.M, "number of super-clusters (deepcluster: 1)")
-	fs.IntVar(&f.k, "k", def.K, "number of sub-clusters per super-cluster (rotnet: 1)")
+	fs.IntVar(&f.m, "m", 0, "number of super-clusters (deepcluster: 1; 0: from the number of images, sub-clusters of about 32 images)")
+	fs.IntVar(&f.k, "k", 0, "number of sub-clusters per super-cluster (rotnet: 1; 0: from the number of images)")
 	fs.IntVar(&f.every, "recluster-every", def.ReclusterEvery, "recluster every T epochs")
 	fs.IntVar(&f.pcaDim, "pca-dim", def.PCADim, "PCA dimensions before k-means")
 	fs.IntVar(&f.epochs, "epochs", epochs, "total training epochs")
@@ -69,15 +105,8 @@ func (f *runFlags) params(n int) (deepercluster.RunParams, error) {
 	if err != nil {
 		return deepercluster.RunParams{}, fmt.Errorf("--preset: %w", err)
 	}
-	set := map[string]bool{}
-	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	p := deepercluster.RunParams{Preset: preset, M: f.m, K: f.k, ReclusterEvery: f.every, PCADim: f.pcaDim}
-	if preset == deepercluster.PresetDeepCluster && !set["m"] {
-		p.M = 1
-	}
-	if preset == deepercluster.PresetRotNet && !set["k"] {
-		p.K = 1
-	}
+	p.M, p.K, f.chosen = shapeFromFlags(preset, f.m, f.k, n)
 	if err := p.Validate(n); err != nil {
 		var fe *deepercluster.FieldError
 		if errors.As(err, &fe) {

@@ -34,6 +34,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	dsFlags := addDatasetFlags(fs)
 	fs.IntVar(&dsFlags.n, "images", 0, "synthetic: number of images (same as --n)")
 	rf := addRunFlags(fs, 100)
+	ff := addFeatureFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,6 +67,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	rf.logChosen(a.log, ds.Len(), params)
+	feats, err := ff.load(ctx, ds)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	model, err := rf.model(ds.Resolution())
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -85,8 +91,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		ix.Close()
 		return err
 	}
+	name := *dsSpec
+	if feats != nil {
+		name += " + features " + filepath.Base(ff.path)
+	}
 	run, err := trainer.NewRun(ctx, rf.trainerConfig(trainer.Config{
-		Dir: *dataDir, DatasetName: *dsSpec, Params: params, Logger: a.log, Model: model,
+		Dir: *dataDir, DatasetName: name, Params: params, Logger: a.log, Model: model, Features: feats,
 	}), ds, srv)
 	if err != nil {
 		ix.Close()
@@ -113,7 +123,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	trainCtx, stopTrain := context.WithCancel(ctx)
 	defer stopTrain()
 	trainDone := make(chan error, 1)
-	go func() { trainDone <- run.Train(trainCtx) }()
+	// Past its epochs the run still applies recluster requests (no training).
+	go func() { trainDone <- run.TrainAndServe(trainCtx) }()
 
 	var result error
 	select {
@@ -123,9 +134,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	case err := <-trainDone:
 		trainDone <- err
 		if err != nil && ctx.Err() == nil {
-			a.log.Error("training stopped", "err", err)
-		} else {
-			a.log.Info("training finished; still serving (Ctrl-C to stop)")
+			a.log.Error("training stopped; still serving (Ctrl-C to stop)", "err", err)
 		}
 		<-ctx.Done()
 	case <-ctx.Done():

@@ -95,6 +95,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	rf.logChosen(a.log, ds.Len(), params)
 	model, err := rf.model(ds.Resolution())
 	if err != nil {
 		return fmt.Errorf("train: %w", err)

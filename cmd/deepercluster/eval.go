@@ -88,7 +88,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	ckDir := fs.String("checkpoint", "", "run directory holding the checkpoint")
 	featDir := fs.String("features", "", "score the features in DIR/train.npy and DIR/eval.npy (a peer's) instead of a checkpoint's")
 	dumpDir := fs.String("dump-features", "", "also write the features scored to DIR/train.npy and DIR/eval.npy")
-	split := fs.String("split", "test", "split to score: val (the last 10000 train images, for choosing settings) or test")
+	split := fs.String("split", "val", "split to score: val (the default: the last 10000 train images, on which every setting is chosen) or test (the final run only: ask for it)")
 	random := fs.Bool("random-init", false, "evaluate the same network with its initial, untrained weights (batch-norm statistics re-estimated)")
 	bnSteps := fs.Int("bn-steps", 200, "--random-init: training-mode batches of 64 that re-estimate the batch-norm statistics")
 	relu := fs.Bool("relu", true, "score the features after the ReLU (h = ReLU(f(x)), what the heads see; chosen on the validation split) rather than before")

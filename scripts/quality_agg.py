@@ -13,6 +13,7 @@ probe_acc_ahead_of_peer) needs the means apart by more than the larger sd.
 
   /usr/bin/python3 scripts/quality_agg.py per-seed SEED LEARNED RANDOM PEER PEER_META TRAIN_MINUTES LOAD_JSON
   /usr/bin/python3 scripts/quality_agg.py aggregate PER_SEED.jsonl KEY=VALUE...
+  /usr/bin/python3 scripts/quality_agg.py table SWEEP.jsonl   (scripts/sweep-quality.sh's lines)
 
 Tests: /usr/bin/python3 scripts/test_quality_agg.py (no torch needed).
 """
@@ -119,6 +120,30 @@ def summary(out):
     return lines
 
 
+def table(entries):
+    """A Markdown table of sweep entries ({"config", "result"}), best
+    validation NMI mean first: each configuration's means ± sds of ours
+    and the peer's NMI mean. An entry scored on another split than val is
+    refused: the sweep chooses settings on validation only."""
+    for e in entries:
+        split = e["result"].get("val_or_test")
+        if split != "val":
+            raise ValueError("sweep entry %s was scored on %r, not val" % (e["config"], split))
+    rows = sorted(entries, key=lambda e: -(e["result"].get("nmi_kmeans10_mean") or -1))
+    out = ["| configuration | seeds | NMI | ACC | ARI | probe | peer NMI |", "|---|---|---|---|---|---|---|"]
+    for e in rows:
+        r = e["result"]
+        cfg = " ".join("%s=%s" % (k, v) for k, v in sorted(e["config"].items())) or "(defaults)"
+        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            cfg, " ".join(str(x) for x in r.get("seeds", [])),
+            fmt(r.get("nmi_kmeans10_mean"), r.get("nmi_kmeans10_sd")),
+            fmt(r.get("acc_kmeans10_mean"), r.get("acc_kmeans10_sd")),
+            fmt(r.get("ari_kmeans10_mean"), r.get("ari_kmeans10_sd")),
+            fmt(r.get("probe_acc_learned_mean"), r.get("probe_acc_learned_sd")),
+            fmt(r.get("nmi_kmeans10_peer_mean"), r.get("nmi_kmeans10_peer_sd"))))
+    return out
+
+
 def parse_value(v):
     try:
         return json.loads(v)
@@ -145,6 +170,11 @@ def main(argv):
         for line in summary(out):
             print(line, file=sys.stderr)
         print(json.dumps(out))
+        return 0
+    if len(argv) == 2 and argv[0] == "table":
+        with open(argv[1]) as f:
+            entries = [json.loads(line) for line in f if line.strip()]
+        print("\n".join(table(entries)))
         return 0
     print(__doc__, file=sys.stderr)
     return 2

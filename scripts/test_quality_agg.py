@@ -95,5 +95,19 @@ class TestAggregate(unittest.TestCase):
             self.assertIn("NMI", res.stderr)
 
 
+    def test_sweep_table(self):
+        good = a.aggregate([row(1, 0.60, 0.59), row(2, 0.62, 0.60)], {"val_or_test": "val"})
+        best = a.aggregate([row(1, 0.70, 0.59), row(2, 0.72, 0.60)], {"val_or_test": "val"})
+        lines = a.table([{"config": {"QUALITY_K": "8"}, "result": good},
+                         {"config": {"QUALITY_K": "16"}, "result": best}])
+        self.assertEqual(len(lines), 4)
+        self.assertIn("QUALITY_K=16", lines[2])  # best NMI first
+        self.assertIn("0.7100 ± 0.0141", lines[2])
+        self.assertIn("QUALITY_K=8", lines[3])
+        test = dict(good, val_or_test="test")
+        with self.assertRaises(ValueError):
+            a.table([{"config": {}, "result": test}])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -12,7 +12,8 @@
 #   lr, schedule and width come from earlier test-split runs and are not
 #   yet re-chosen on validation (docs/QUALITY.md).
 # - Each side trains for at most QUALITY_MINUTES of wall-clock time (the
-#   same budget, 2 threads each, one after the other on a quiet machine).
+#   same budget and QUALITY_THREADS threads each, one after the other on a
+#   quiet machine).
 # - One evaluator (`deepercluster eval`) scores both: linear probe
 #   (multinomial logistic regression, L-BFGS to convergence, its train
 #   accuracy reported) fitted on the 50,000 training images and scored on

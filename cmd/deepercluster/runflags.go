@@ -26,6 +26,7 @@ type runFlags struct {
 	lr                          float64
 	lrSchedule                  string
 	checkpointEvery             time.Duration
+	augmentStrong               bool
 	// chosen says that params picked m or k from the number of images
 	// (deepercluster.Preset.ShapeFor), for the log.
 	chosen bool
@@ -82,6 +83,7 @@ func addRunFlags(fs *flag.FlagSet, epochs int) *runFlags {
 	fs.IntVar(&f.epochSize, "epoch-size", 0, "samples per epoch (0: the dataset's size)")
 	fs.Float64Var(&f.lr, "lr", 0, "learning rate (0: the run's own when resuming, else 0.05)")
 	fs.StringVar(&f.lrSchedule, "lr-schedule", "", "learning-rate schedule: constant, or cosine (anneal to 0 over --epochs); empty: the run's own when resuming, else constant")
+	fs.BoolVar(&f.augmentStrong, "augment-strong", false, "stronger augmentation: random resized crops and brightness/contrast jitter instead of the shift (a lever of issue 28, not yet validated; the PyTorch peer does not mirror it)")
 	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", trainer.DefaultCheckpointEvery, "also checkpoint inside an epoch this often, so a kill loses at most this much training (0: at epoch ends only)")
 	return f
 }
@@ -92,6 +94,7 @@ func (f *runFlags) trainerConfig(cfg trainer.Config) trainer.Config {
 	cfg.Epochs, cfg.Batch, cfg.EpochSize = f.epochs, f.batch, f.epochSize
 	cfg.LR, cfg.LRSchedule = f.lr, f.lrSchedule
 	cfg.CheckpointEvery = f.checkpointEvery
+	cfg.StrongAugment = f.augmentStrong
 	if f.checkpointEvery == 0 {
 		cfg.CheckpointEvery = -1
 	}

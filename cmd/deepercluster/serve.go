@@ -26,7 +26,7 @@ import (
 // --data-dir it resumes.
 func runServe(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "serve")
-	dsSpec := fs.String("dataset", source.SpecSynthetic, "dataset: synthetic, fashion-mnist, a dataset directory or a folder of photos (ingested into <data-dir>/dataset)")
+	dsSpec := fs.String("dataset", source.SpecSynthetic, "dataset: synthetic, fashion-mnist, mnist, a dataset directory or a folder of photos (ingested into <data-dir>/dataset)")
 	dataDir := fs.String("data-dir", "runs/default", "run directory (checkpoints, assignments, index, cluster notes, features); resumed if it holds a run")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address; a non-loopback address requires a token")
 	token := fs.String("token", "", "token for POST endpoints and /ws (generated when listening off loopback)")

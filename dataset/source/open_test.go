@@ -11,6 +11,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
 	"github.com/deepercluster/deepercluster/dataset/synthetic"
 )
 
@@ -37,6 +38,16 @@ func TestOpenBuiltins(t *testing.T) {
 	}
 	if _, err := Open("", Options{}); err == nil {
 		t.Error("empty spec accepted")
+	}
+	mn, err := Open(SpecMNIST, Options{Split: fashionmnist.Test})
+	if err != nil {
+		t.Fatalf("mnist from the Go module cache: %v", err)
+	}
+	if mn.Len() != 10000 || mn.Resolution() != 28 {
+		t.Errorf("mnist test split: %d images at %d, want 10000 at 28", mn.Len(), mn.Resolution())
+	}
+	if _, err := Open(SpecMNIST, Options{MNISTDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "--mnist-dir") {
+		t.Errorf("mnist in an empty folder: %v, want --mnist-dir named", err)
 	}
 	_, err = Open(SpecFashionMNIST, Options{FashionMNISTDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "dataset-fashion-mnist") {

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""golden_peer: the PyTorch peer's losses and gradients for fixed weights
+and one fixed batch, written once as the fixtures of trainer's
+TestGoldenPeer, which requires our CPU backend to reproduce them (relative
+error <= 1e-4) in CI without torch.
+
+  go test -count=1 -run TestGoldenPeer ./trainer/ -args -golden-inputs   # DIR/in: our weights and batch
+  /usr/bin/python3 scripts/golden_peer.py trainer/testdata/golden        # DIR/out: the peer's answers
+
+DIR/in holds our initial weights (InitTrunk, InitHeads; one .npy a tensor
+of trainer.State, stored 2-D: first dimension by the rest; '/' in a name
+as "__"), tensors.txt (names and shapes), and the batch: x.npy (B x
+3*28*28, NCHW), super.npy and sub.npy (B x 1 int32). The peer's network and
+heads are scripts/quality_peer.py's (build_modules), in training mode
+(batch-norm on batch statistics), loss CE(V h, s) + CE(W_s h, z) with
+h = ReLU(f). DIR/out gets loss.npy (1 x 2: super, sub) and grad/<name>.npy,
+the gradient of every learnt tensor in our layout (fc and V weights
+transposed back to (in, out)).
+"""
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import quality_peer as q  # noqa: E402
+
+
+def fname(d, name):
+    return os.path.join(d, name.replace("/", "__") + ".npy")
+
+
+def read_shapes(d):
+    shapes = {}
+    with open(os.path.join(d, "tensors.txt")) as f:
+        for line in f:
+            name, _, shape = line.strip().partition(" ")
+            shapes[name] = tuple(int(v) for v in shape.strip("[]").split())
+    return shapes
+
+
+def load(d, name, shape):
+    return np.load(fname(d, name)).reshape(shape)
+
+
+def main(argv):
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    import torch
+    torch.set_num_threads(1)
+    base = argv[0]
+    src, out = os.path.join(base, "in"), os.path.join(base, "out")
+    shapes = read_shapes(src)
+    S, hidden = shapes["head/V"][1], shapes["head/V"][0]
+    K = shapes["head/W.bias"][1]
+    width = shapes["conv1_1.weight"][0]
+    depth = max(int(n[4]) for n in shapes if n.startswith("conv"))
+    convs = max(int(n[6]) for n in shapes if n.startswith("conv"))
+    Trunk, Heads = q.build_modules(torch)
+    trunk = Trunk(width, depth, convs, hidden, False).double()
+    heads = Heads(S, K, hidden).double()
+    # Our weights into the peer's modules: name by name, transposing the
+    # fc and V weights (ours (in, out), torch's (out, in)).
+    pairs = []  # (our name, torch parameter, transpose)
+    convs_mods = [m for m in trunk.features if isinstance(m, torch.nn.Conv2d)]
+    bns = [m for m in trunk.features if isinstance(m, torch.nn.BatchNorm2d)]
+    i = 0
+    for s in range(1, depth + 1):
+        for c in range(1, convs + 1):
+            n = "conv%d_%d" % (s, c)
+            pairs += [(n + ".weight", convs_mods[i].weight, False), (n + ".bn.weight", bns[i].weight, False),
+                      (n + ".bn.bias", bns[i].bias, False)]
+            with torch.no_grad():
+                bns[i].running_mean.copy_(torch.from_numpy(load(src, n + ".bn.running_mean", -1).astype(np.float64)))
+                bns[i].running_var.copy_(torch.from_numpy(load(src, n + ".bn.running_var", -1).astype(np.float64)))
+            i += 1
+    pairs += [("fc1.weight", trunk.fc1.weight, True), ("fc1.bias", trunk.fc1.bias, False),
+              ("fc2.weight", trunk.fc2.weight, True), ("fc2.bias", trunk.fc2.bias, False),
+              ("head/V", heads.V.weight, True), ("head/V.bias", heads.V.bias, False),
+              ("head/W", heads.W, False), ("head/W.bias", heads.Wb, False)]
+    with torch.no_grad():
+        for name, p, tr in pairs:
+            w = np.load(fname(src, name)).astype(np.float64)
+            if tr:
+                w = w.T
+            p.copy_(torch.from_numpy(np.ascontiguousarray(w)).reshape(p.shape))
+    B = np.load(os.path.join(src, "x.npy")).shape[0]
+    x = torch.from_numpy(np.load(os.path.join(src, "x.npy")).astype(np.float64).reshape(B, 3, q.RES, q.RES))
+    sup = torch.from_numpy(np.load(os.path.join(src, "super.npy")).reshape(B).astype(np.int64))
+    sub = torch.from_numpy(np.load(os.path.join(src, "sub.npy")).reshape(B).astype(np.int64))
+    trunk.train()
+    F = torch.nn.functional
+    h = F.relu(trunk(x))
+    ls, lz = heads(h, sup)
+    l_s, l_z = F.cross_entropy(ls, sup), F.cross_entropy(lz, sub)
+    (l_s + l_z).backward()
+    os.makedirs(os.path.join(out, "grad"), exist_ok=True)
+    np.save(os.path.join(out, "loss.npy"), np.array([[l_s.item(), l_z.item()]], dtype=np.float32))
+    for name, p, tr in pairs:
+        g = p.grad.detach().numpy()
+        if tr:
+            g = g.T
+        rows = shapes[name][0] if len(shapes[name]) > 1 else 1
+        np.save(fname(os.path.join(out, "grad"), name), np.ascontiguousarray(g.reshape(rows, -1).astype(np.float32)))
+    print("golden_peer: loss super %.7f sub %.7f; %d gradients written to %s (torch %s, float64)" % (
+        l_s.item(), l_z.item(), len(pairs), out, torch.__version__))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

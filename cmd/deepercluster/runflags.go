@@ -25,6 +25,7 @@ type runFlags struct {
 	lr                          float64
 	lrSchedule                  string
 	checkpointEvery             time.Duration
+	device                      *string
 }
 
 func addRunFlags(fs *flag.FlagSet, epochs int) *runFlags {
@@ -46,6 +47,7 @@ func addRunFlags(fs *flag.FlagSet, epochs int) *runFlags {
 	fs.IntVar(&f.epochSize, "epoch-size", 0, "samples per epoch (0: the dataset's size)")
 	fs.Float64Var(&f.lr, "lr", 0, "learning rate (0: the run's own when resuming, else 0.05)")
 	fs.StringVar(&f.lrSchedule, "lr-schedule", "", "learning-rate schedule: constant, or cosine (anneal to 0 over --epochs); empty: the run's own when resuming, else constant")
+	f.device = addDeviceFlag(fs)
 	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", trainer.DefaultCheckpointEvery, "also checkpoint inside an epoch this often, so a kill loses at most this much training (0: at epoch ends only)")
 	return f
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
 	"github.com/deepercluster/deepercluster/dataset/source"
+	"github.com/deepercluster/deepercluster/gpu"
 	"github.com/deepercluster/deepercluster/index"
 	"github.com/deepercluster/deepercluster/internal/par"
 	"github.com/deepercluster/deepercluster/internal/runlock"
@@ -85,9 +86,15 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		ix.Close()
 		return err
 	}
-	run, err := trainer.NewRun(ctx, rf.trainerConfig(trainer.Config{
+	comp, err := gpu.OpenCompute(*rf.device, a.log)
+	if err != nil {
+		ix.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer comp.Close()
+	run, err := trainer.NewRun(ctx, withCompute(rf.trainerConfig(trainer.Config{
 		Dir: *dataDir, DatasetName: *dsSpec, Params: params, Logger: a.log, Model: model,
-	}), ds, srv)
+	}), comp), ds, srv)
 	if err != nil {
 		ix.Close()
 		return fmt.Errorf("serve: %w", err)

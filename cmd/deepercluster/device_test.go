@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
 	"github.com/deepercluster/deepercluster/gpu/device"
+	"github.com/deepercluster/deepercluster/internal/npy"
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
@@ -67,15 +70,22 @@ func TestTrainDeviceUnavailable(t *testing.T) {
 		{"opencl missing library", "opencl", []string{device.OpenCLLibraryEnv + "=/nonexistent/libOpenCL.so.1"},
 			[]string{"--device opencl", "libOpenCL.so.1", "/nonexistent/libOpenCL.so.1", "device unavailable"}},
 		{"unknown device", "tpu", nil, []string{`unknown device "tpu"`, "auto, cpu, cuda or opencl"}},
+		{"serve cuda missing library", "cuda", []string{device.CUDALibraryEnv + "=/nonexistent/libcuda.so.1"},
+			[]string{"deepercluster: serve: --device cuda", "libcuda.so.1", "device unavailable"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "run")
-			code, stderr := runMain(t, tc.env, tinyTrain(out, tc.device, 1)...)
+			args, prefix := tinyTrain(out, tc.device, 1), "deepercluster: train: "
+			if strings.HasPrefix(tc.name, "serve") {
+				args = []string{"serve", "--data-dir", out, "--addr", "127.0.0.1:0", "--images", "48", "--size", "16", "--device", tc.device}
+				prefix = "deepercluster: serve: "
+			}
+			code, stderr := runMain(t, tc.env, args...)
 			if code != 1 {
 				t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr)
 			}
 			line := strings.TrimRight(stderr, "\n")
-			if strings.Contains(line, "\n") || !strings.HasPrefix(line, "deepercluster: train: ") {
+			if strings.Contains(line, "\n") || !strings.HasPrefix(line, prefix) {
 				t.Fatalf("stderr is not one error line:\n%s", stderr)
 			}
 			for _, w := range tc.want {
@@ -170,5 +180,42 @@ func TestTrainOpenCLCheckpointMoves(t *testing.T) {
 		if i > 0 && !strings.Contains(logs, "resum") {
 			t.Errorf("step %d (%s) did not resume:\n%s", i, dev, logs)
 		}
+	}
+}
+
+// TestEvalOpenCL: eval --device opencl (PoCL in CI) extracts a
+// checkpoint's features as the CPU does (relative difference <= 1e-3 over
+// every dumped feature), so a probe scores the same network on either.
+func TestEvalOpenCL(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(fashionmnist.DefaultDir, "train-images-idx3-ubyte.gz")); err != nil {
+		t.Skip("Fashion-MNIST not installed (Debian dataset-fashion-mnist; .ci/run installs it)")
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	a, _, errb := testApp()
+	if err := runTrain(context.Background(), a, []string{"--dataset", "fashion-mnist", "--out", run, "--max-images", "200",
+		"--epochs", "1", "--m", "2", "--k", "2", "--width", "4", "--hidden", "16", "--pca-dim", "8", "--device", "cpu"}); err != nil {
+		t.Fatalf("train: %v\n%s", err, errb)
+	}
+	feats := map[string][]float32{}
+	for _, dev := range []string{"cpu", "opencl"} {
+		dump := t.TempDir()
+		a, _, errb := testApp()
+		if err := runEval(context.Background(), a, []string{"--checkpoint", run, "--device", dev, "--split", "val", "--max-train", "200",
+			"--max-test", "100", "--kmeans-restarts", "1", "--dump-features", dump}); err != nil {
+			t.Fatalf("eval --device %s: %v\n%s", dev, err, errb)
+		}
+		rows, cols, f, err := npy.Read[float32](filepath.Join(dump, "train.npy"))
+		if err != nil || rows != 200 || cols != 16 {
+			t.Fatalf("eval --device %s dumped %d x %d features (%v), want 200 x 16", dev, rows, cols, err)
+		}
+		feats[dev] = f
+	}
+	var num, den float64
+	for i, v := range feats["cpu"] {
+		d := float64(feats["opencl"][i] - v)
+		num, den = num+d*d, den+float64(v)*float64(v)
+	}
+	if rel := math.Sqrt(num / den); !(rel <= 1e-3) {
+		t.Fatalf("eval features: relative difference %.2g between --device opencl and cpu, want <= 1e-3", rel)
 	}
 }

@@ -71,6 +71,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// A missing device fails before the port or the index is touched.
+	comp, err := gpu.OpenCompute(*rf.device, a.log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer comp.Close()
 	// Listen first: a taken port fails before any training starts.
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -86,12 +92,6 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		ix.Close()
 		return err
 	}
-	comp, err := gpu.OpenCompute(*rf.device, a.log)
-	if err != nil {
-		ix.Close()
-		return fmt.Errorf("serve: %w", err)
-	}
-	defer comp.Close()
 	run, err := trainer.NewRun(ctx, withCompute(rf.trainerConfig(trainer.Config{
 		Dir: *dataDir, DatasetName: *dsSpec, Params: params, Logger: a.log, Model: model,
 	}), comp), ds, srv)

@@ -24,9 +24,13 @@ import (
 // status and stderr without building the binary.
 const mainEnv = "DEEPERCLUSTER_TEST_RUN_MAIN"
 
+// argSep separates main's arguments in the environment (paths may hold
+// spaces).
+const argSep = "\x1f"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(mainEnv) == "1" {
-		os.Args = append(os.Args[:1], strings.Fields(os.Getenv(mainEnv+"_ARGS"))...)
+		os.Args = append(os.Args[:1], strings.Split(os.Getenv(mainEnv+"_ARGS"), argSep)...)
 		main()
 		os.Exit(0)
 	}
@@ -38,7 +42,7 @@ func TestMain(m *testing.M) {
 func runMain(t *testing.T, env []string, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), append(env, mainEnv+"=1", mainEnv+"_ARGS="+strings.Join(args, " "))...)
+	cmd.Env = append(os.Environ(), append(env, mainEnv+"=1", mainEnv+"_ARGS="+strings.Join(args, argSep))...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()

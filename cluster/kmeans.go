@@ -170,7 +170,8 @@ func kmeans(ctx context.Context, kr *microKernels, x []float32, n, d int, opt KM
 		return nil, fmt.Errorf("%w: unknown init %v", ErrBadInput, opt.Init)
 	}
 	res := &KMeansResult{Centroids: cent, Assign: make([]int32, n), Sizes: make([]int, k)}
-	assign, update := cpuSteps(kr, x, n, d, k, threads)
+	var assign func(ctx context.Context, cent []float32, out []int32) (float64, error)
+	var update func(ctx context.Context, ms *members, labels []int32, cent []float32) error
 	if opt.Engine != nil {
 		ll, err := opt.Engine(x, n, d)
 		if err != nil {
@@ -178,6 +179,8 @@ func kmeans(ctx context.Context, kr *microKernels, x []float32, n, d int, opt KM
 		}
 		defer ll.Close()
 		assign, update = engineSteps(ll, k)
+	} else {
+		assign, update = cpuSteps(kr, x, n, d, k, threads)
 	}
 	ms := newMembers(n, k)
 	prev := math.Inf(1)

@@ -286,6 +286,21 @@ type RunInfo struct {
 	// Version is the latest Assignment version, 0 before the first.
 	Version uint32    `json:"version"`
 	Started time.Time `json:"started"`
+	// Device is what the network trains on (--device), shown in the
+	// page's header; zero when unknown (a run without a trainer).
+	Device DeviceInfo `json:"device"`
+}
+
+// DeviceInfo names the compute device of a run, so that whoever looks at
+// a run can tell a CPU run from a GPU one and which GPU.
+type DeviceInfo struct {
+	// Kind is "cpu", "cuda" or "opencl".
+	Kind string `json:"kind"`
+	// Name is the device's name as its driver reports it (for the CPU,
+	// the architecture and thread count).
+	Name string `json:"name"`
+	// MemoryBytes is the device's global memory; 0 for the CPU.
+	MemoryBytes int64 `json:"memory_bytes"`
 }
 
 // TagCount is a tag and how many images carry it.

@@ -34,6 +34,9 @@ type HierarchyConfig struct {
 	Threads int
 	// Logger receives notes such as clamped k; nil means slog.Default().
 	Logger *slog.Logger
+	// Engine, when set, runs every k-means's assignment and update steps
+	// (a GPU); nil runs them on the CPU.
+	Engine Engine
 }
 
 // HierarchyResult is the two-level clustering of a reclustering.
@@ -141,7 +144,7 @@ func Hierarchy(ctx context.Context, feats []float32, n, d int, cfg HierarchyConf
 		res.SuperSizes = []int{n}
 		res.SuperObjective = sumSqDist(x, nil, dim, res.SuperCentroids)
 	} else {
-		km, err := KMeans(ctx, x, n, dim, KMeansOptions{K: m, Iters: iters, Seed: cfg.Seed, Threads: cfg.Threads,
+		km, err := KMeans(ctx, x, n, dim, KMeansOptions{K: m, Iters: iters, Seed: cfg.Seed, Threads: cfg.Threads, Engine: cfg.Engine,
 			OnIter: func(it int, _ float64) { report(deepercluster.PhaseLevel1, float64(it+1)/float64(iters)) }})
 		if err != nil {
 			return nil, fmt.Errorf("hierarchy level 1: %w", err)
@@ -185,7 +188,7 @@ func Hierarchy(ctx context.Context, feats []float32, n, d int, cfg HierarchyConf
 			for r, i := range rows {
 				copy(part[r*dim:(r+1)*dim], x[int(i)*dim:int(i)*dim+dim])
 			}
-			km, err := KMeans(ctx, part, len(rows), dim, KMeansOptions{K: ks, Iters: iters, Seed: cfg.Seed + uint64(s) + 1, Threads: cfg.Threads})
+			km, err := KMeans(ctx, part, len(rows), dim, KMeansOptions{K: ks, Iters: iters, Seed: cfg.Seed + uint64(s) + 1, Threads: cfg.Threads, Engine: cfg.Engine})
 			if err != nil {
 				return nil, fmt.Errorf("hierarchy level 2, super-cluster %d: %w", s, err)
 			}

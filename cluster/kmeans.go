@@ -66,6 +66,9 @@ type KMeansOptions struct {
 	// iteration (0-based) and the objective, the sum of squared distances
 	// of the points to their centroids.
 	OnIter func(iter int, objective float64)
+	// Engine, when set, runs the assignment and update steps (a GPU);
+	// nil runs them on the CPU.
+	Engine Engine
 }
 
 // KMeansResult is a finished clustering.
@@ -167,12 +170,25 @@ func kmeans(ctx context.Context, kr *microKernels, x []float32, n, d int, opt KM
 		return nil, fmt.Errorf("%w: unknown init %v", ErrBadInput, opt.Init)
 	}
 	res := &KMeansResult{Centroids: cent, Assign: make([]int32, n), Sizes: make([]int, k)}
-	xnorm := rowNorms(x, n, d)
-	es := newEStep(kr, n, d, k, threads)
+	var assign func(ctx context.Context, cent []float32, out []int32) (float64, error)
+	var update func(ctx context.Context, ms *members, labels []int32, cent []float32) error
+	if opt.Engine != nil {
+		ll, err := opt.Engine(x, n, d)
+		if err != nil {
+			return nil, fmt.Errorf("k-means engine: %w", err)
+		}
+		defer ll.Close()
+		assign, update = engineSteps(ll, k)
+	} else {
+		assign, update = cpuSteps(kr, x, n, d, k, threads)
+	}
 	ms := newMembers(n, k)
 	prev := math.Inf(1)
 	for it := 0; it < iters; it++ {
-		obj, err := es.assign(ctx, x, xnorm, cent, res.Assign)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		obj, err := assign(ctx, cent, res.Assign)
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +199,7 @@ func kmeans(ctx context.Context, kr *microKernels, x []float32, n, d int, opt KM
 		}
 		ms.build(res.Assign)
 		res.Splits += splitEmpty(ms, x, d, cent, res.Assign, rng)
-		if err := ms.means(ctx, x, d, cent, threads); err != nil {
+		if err := update(ctx, ms, res.Assign, cent); err != nil {
 			return nil, err
 		}
 		if opt.Tol > 0 && it > 0 && prev-obj <= opt.Tol*math.Abs(prev) {
@@ -195,6 +211,41 @@ func kmeans(ctx context.Context, kr *microKernels, x []float32, n, d int, opt KM
 		res.Sizes[c] = int(ms.start[c+1] - ms.start[c])
 	}
 	return res, nil
+}
+
+// cpuSteps are the assignment and update steps on this package's kernels.
+func cpuSteps(kr *microKernels, x []float32, n, d, k, threads int) (
+	assign func(ctx context.Context, cent []float32, out []int32) (float64, error),
+	update func(ctx context.Context, ms *members, labels []int32, cent []float32) error) {
+	xnorm := rowNorms(x, n, d)
+	es := newEStep(kr, n, d, k, threads)
+	assign = func(ctx context.Context, cent []float32, out []int32) (float64, error) {
+		return es.assign(ctx, x, xnorm, cent, out)
+	}
+	update = func(ctx context.Context, ms *members, _ []int32, cent []float32) error {
+		return ms.means(ctx, x, d, cent, threads)
+	}
+	return assign, update
+}
+
+// engineSteps are the assignment and update steps on an Engine's Lloyd.
+func engineSteps(ll Lloyd, k int) (
+	assign func(ctx context.Context, cent []float32, out []int32) (float64, error),
+	update func(ctx context.Context, ms *members, labels []int32, cent []float32) error) {
+	assign = func(_ context.Context, cent []float32, out []int32) (float64, error) {
+		obj, err := ll.Assign(cent, k, out)
+		if err != nil {
+			return 0, fmt.Errorf("k-means engine: assign: %w", err)
+		}
+		return obj, nil
+	}
+	update = func(_ context.Context, _ *members, labels []int32, cent []float32) error {
+		if _, err := ll.Update(labels, cent, k); err != nil {
+			return fmt.Errorf("k-means engine: update: %w", err)
+		}
+		return nil
+	}
+	return assign, update
 }
 
 func rowNorms(x []float32, n, d int) []float32 {

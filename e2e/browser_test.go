@@ -60,6 +60,10 @@ func startStackIn(t *testing.T, dir string, n, epochs int, params deepercluster.
 	return startStackOnIn(t, dir, ds, epochs, params, clientDir)
 }
 
+// e2eDevice is the device the stacks' runs report (they train on the
+// CPU backend).
+var e2eDevice = deepercluster.DeviceInfo{Kind: "cpu", Name: "e2e CPU"}
+
 // startStackOn is startStack on any 16 px dataset.
 func startStackOn(t *testing.T, ds deepercluster.Dataset, params deepercluster.RunParams, clientDir string) *stack {
 	t.Helper()
@@ -87,7 +91,7 @@ func startStackFeatures(t *testing.T, dir string, ds deepercluster.Dataset, epoc
 	run, err := trainer.NewRun(context.Background(), trainer.Config{
 		Dir: dir, DatasetName: "synthetic", Params: params, Epochs: epochs, Batch: 32, Seed: 5,
 		Model:       trainer.ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16},
-		KMeansIters: 5, Logger: quiet(), Features: feats,
+		KMeansIters: 5, Logger: quiet(), Features: feats, Device: e2eDevice,
 	}, ds, srv)
 	if err != nil {
 		t.Fatal(err)
@@ -535,11 +539,16 @@ func TestBrowserExplorer(t *testing.T) {
 	if st.ClustersDrawn != st.Subclusters || st.LastError != "" {
 		t.Fatalf("after reclustering: %+v", st)
 	}
-	// The header follows the parameters in force, as /api/run says them.
+	// The header follows the parameters in force, as /api/run says them,
+	// and names the device the run trains on.
 	var run struct {
-		Params deepercluster.RunParams `json:"params"`
+		Params deepercluster.RunParams  `json:"params"`
+		Device deepercluster.DeviceInfo `json:"device"`
 	}
 	s.getJSON(t, "/api/run", &run)
+	if run.Device != e2eDevice {
+		t.Fatalf("/api/run device %+v, want %+v", run.Device, e2eDevice)
+	}
 	hdr, err := chromedp.Run(bctx, chromedp.Poll[string](`(() => { const t = document.getElementById("runinfo").textContent; return t.includes("m=3 k=5") ? t : null; })()`,
 		chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil || run.Params.M != 3 || run.Params.K != 5 {
@@ -547,6 +556,9 @@ func TestBrowserExplorer(t *testing.T) {
 	}
 	if !strings.Contains(hdr, "15 sub-clusters") {
 		t.Fatalf("header %q: want 15 sub-clusters", hdr)
+	}
+	if want := "cpu: " + e2eDevice.Name; !strings.Contains(hdr, want) {
+		t.Fatalf("header %q: want the device, %q", hdr, want)
 	}
 	// The search follows the new version, and still lights exactly what
 	// the index answers for it.

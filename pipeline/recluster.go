@@ -13,6 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/deepercluster/deepercluster/dataset"
+	"github.com/deepercluster/deepercluster/gpu"
 	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
 )
@@ -42,6 +43,10 @@ type ReclusterConfig struct {
 	Seed uint64
 	// Runner is where the pipelines run.
 	Runner Runner
+	// Device is where the features are extracted, a --device value
+	// (gpu.OpenCompute: auto, cpu, cuda, opencl); empty means auto. Each
+	// worker opens its own.
+	Device string
 	// Logger gets a line per stage; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -59,26 +64,47 @@ type ReclusterResult struct {
 	KMeans           *KMeansResult
 }
 
-// extractFn computes one shard's features with the run's network (the
-// CPU backend, trainer.LoadBackend) and stores them in the work directory.
-// It only extracts, so it keeps the network as a trainer.Extractor.
+// extractFn computes one shard's features with the run's network
+// (trainer.LoadBackend on the backend Device names) and stores them in the
+// work directory. It only extracts, so it keeps the network as a
+// trainer.Extractor.
 type extractFn struct {
 	RunDir, Dataset string
 	Shards          []string
 	Out             Features
+	Device          string
 
 	net   trainer.Extractor
-	close func() error // frees net
+	close func() error // frees net, then its device
 }
 
-// Setup loads the network once per worker.
+// Setup loads the network once per worker, on the worker's device.
 func (f *extractFn) Setup() error {
-	net, _, err := trainer.LoadBackend(f.RunDir, trainer.LoadOptions{})
+	comp, net, err := loadNet(f.RunDir, f.Device, nil)
 	if err != nil {
 		return fmt.Errorf("extract: %w", err)
 	}
-	f.net, f.close = net, net.Close
+	f.net = net
+	f.close = func() error { return errors.Join(net.Close(), comp.Close()) }
 	return nil
+}
+
+// loadNet opens the device a --device value names and loads the run's
+// network on it; the caller closes the network, then the device.
+func loadNet(runDir, dev string, log *slog.Logger) (*gpu.Compute, trainer.Backend, error) {
+	if dev == "" {
+		dev = "auto"
+	}
+	comp, err := gpu.OpenCompute(dev, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	net, _, err := trainer.LoadBackend(runDir, trainer.LoadOptions{NewBackend: comp.NewBackend})
+	if err != nil {
+		comp.Close()
+		return nil, nil, err
+	}
+	return comp, net, nil
 }
 
 // Teardown frees the network.
@@ -144,12 +170,15 @@ func Recluster(ctx context.Context, cfg ReclusterConfig) (*ReclusterResult, erro
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, fmt.Errorf("work directory: %w", err)
 	}
-	net, _, err := trainer.LoadBackend(cfg.RunDir, trainer.LoadOptions{})
+	// The device is opened here once first, so that a --device with no
+	// such device fails before any pipeline runs.
+	comp, net, err := loadNet(cfg.RunDir, cfg.Device, log)
 	if err != nil {
 		return nil, err
 	}
 	dim := net.FeatureDim()
 	net.Close()
+	comp.Close()
 	names := make([]string, len(man.Shards))
 	rows := make([]int, len(man.Shards))
 	for i, s := range man.Shards {
@@ -160,7 +189,7 @@ func Recluster(ctx context.Context, cfg ReclusterConfig) (*ReclusterResult, erro
 
 	start := time.Now()
 	p, s := beam.NewPipelineWithRoot()
-	beam.ParDo0(s.Scope("extract"), &extractFn{RunDir: cfg.RunDir, Dataset: cfg.Dataset, Shards: names, Out: feats},
+	beam.ParDo0(s.Scope("extract"), &extractFn{RunDir: cfg.RunDir, Dataset: cfg.Dataset, Shards: names, Out: feats, Device: cfg.Device},
 		beam.Reshuffle(s, beam.CreateList(s, seq(len(names)))))
 	log.Info("pipeline recluster: extracting features", "images", man.Images, "shards", len(names), "runner", cfg.Runner.label())
 	if err := cfg.Runner.Execute(ctx, p); err != nil {

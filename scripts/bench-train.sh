@@ -38,6 +38,9 @@
 # bench/train: convolutions and fc layers, forward and both gradients) next
 # to our SGEMM's peak on this machine in the same run, and the peak RSS of
 # a process that trains at 64 px, batch 64 (ours, and torch's for scale).
+#
+# The opencl column (opencl_train_ips, opencl_extract_ips at 32 px) is the
+# GPU backend over OpenCL, PoCL on this machine: scripts/bench-train-opencl.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
@@ -102,10 +105,12 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 sgemm2=$("$tmp/benchtrain" sgemm)
 echo "  SGEMM peak again after the rounds: $sgemm2" >&2
+echo "== opencl column (the GPU backend on OpenCL: PoCL here, few steps, no target) ==" >&2
+opencl=$(scripts/bench-train-opencl.sh "$tmp/benchtrain" | tail -n 1)
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 rc=0
-$PY - "$tmp" "$sgemm" "$sgemm2" "$torch_config" "${QUIET_MAX:-0.10}" <<'PY' | go run ./bench/machine -peer-threads "$THREADS" || rc=$?
+$PY - "$tmp" "$sgemm" "$sgemm2" "$torch_config" "${QUIET_MAX:-0.10}" "$opencl" <<'PY' | go run ./bench/machine -peer-threads "$THREADS" || rc=$?
 import json, os, statistics, sys
 tmp, sg1, sg2 = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 torch_config, quiet_max = json.loads(sys.argv[4])["torch_config"], float(sys.argv[5])
@@ -158,6 +163,7 @@ out.update(train_gflops=gflops, sgemm_peak_gflops=round(max(sg1["gflops"], sg2["
 out.update(pairs_quiet=pairs_quiet, pairs=len(o_all), quiet_max=quiet_max,
            torch_extract_best_batch=best_batch, torch_config=torch_config)
 out.update(extra)
+out.update(json.loads(sys.argv[6]))  # the opencl column
 out["peer_malloc"] = os.environ.get("PEER_MALLOC", "tuned")
 print(f"1-minute load averages before each measurement: {loads}", file=sys.stderr)
 print(json.dumps(out))

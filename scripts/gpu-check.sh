@@ -8,7 +8,8 @@
 #      and the backend's CUDA tests where gpu.test is carried), and the
 #      device's launch-cost benchmark (launch_us, graph10_launch_us);
 #   2. compute-sanitizer memcheck on the small self-test shapes, if present;
-#   3. a short `deepercluster train --device cuda`, once that flag exists;
+#   3. a short `deepercluster train --device cuda` (skipped with a note for
+#      a deepercluster binary older than the flag);
 #   4. bench-gpu (ours) and bench/gpu/torch_gpu.py (PyTorch eager, same
 #      network and GPU), if carried;
 # and prints, last, one JSON line: tests_passed/tests_failed/tests_skipped,

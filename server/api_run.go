@@ -56,6 +56,8 @@ type runJSON struct {
 	Metrics  *metricsJSON            `json:"metrics"`
 	Job      *Job                    `json:"job"`
 	Clients  int                     `json:"clients"`
+	// Device is what the run trains on (--device): kind, name, memory.
+	Device deepercluster.DeviceInfo `json:"device"`
 }
 
 func (s *Server) getRunInfo(c echo.Context) error {
@@ -89,5 +91,6 @@ func (s *Server) getRunInfo(c echo.Context) error {
 		Progress: progressJSON{p.Epoch, p.Epochs, p.Step, p.Steps, jsonFloat(p.Done), jsonFloat(p.LossSuper),
 			jsonFloat(p.LossSub), jsonFloat(p.PrecSuper), jsonFloat(p.PrecSub), jsonFloat(p.ImagesPerSec)},
 		Version: info.Version, Started: info.Started, Metrics: toMetricsJSON(met), Job: job, Clients: s.hub.Clients(),
+		Device: info.Device,
 	})
 }

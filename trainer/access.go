@@ -23,6 +23,7 @@ func (r *Run) Info() deepercluster.RunInfo {
 		Params:     r.params,
 		Progress:   r.progress,
 		Started:    r.started,
+		Device:     r.cfg.Device,
 	}
 	if r.assign != nil {
 		info.Version = r.assign.Version

@@ -10,7 +10,10 @@ import (
 )
 
 // backends lists every Backend implementation the tests can run here;
-// a new backend adds itself and inherits the contract tests below.
+// a new backend adds itself and inherits the contract tests below. A
+// backend in a package that imports trainer cannot be named here (an
+// import cycle): backend_opencl_test.go, in package trainer_test, runs the
+// same contract on the GPU backend over OpenCL (TestOpenCLBackendContract).
 var backends = []struct {
 	name string
 	make NewBackendFunc
@@ -35,129 +38,136 @@ func randomBatch(rng *rand.Rand, b, res, s, k int) *Batch {
 // extract the same features and take the same next step: what a checkpoint
 // and a resume rely on.
 func TestBackendContract(t *testing.T) {
-	cfg := BackendConfig{Model: ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16},
-		Batch: 8, LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4, Seed: 3}
-	const s, k = 8, 3
 	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(1, 2))
-			a, err := be.make(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			if a.BatchSize() != cfg.Batch || a.FeatureDim() != cfg.Model.Hidden {
-				t.Fatalf("batch %d, feature dim %d; want %d, %d", a.BatchSize(), a.FeatureDim(), cfg.Batch, cfg.Model.Hidden)
-			}
-			if _, err := a.Step(randomBatch(rng, cfg.Batch, 16, s, k)); err == nil {
-				t.Fatal("a step without heads succeeded")
-			}
-			if err := a.SetHeads(s, k, rng); err != nil {
-				t.Fatal(err)
-			}
-			batches := make([]*Batch, 6)
-			for i := range batches {
-				batches[i] = randomBatch(rng, cfg.Batch, 16, s, k)
-			}
-			var first StepStats
-			for i, b := range batches[:5] {
-				st, err := a.Step(b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if i == 0 {
-					first = st
-				}
-			}
-			// The same batch again after four updates: training must have
-			// lowered its loss.
-			again, err := a.Step(batches[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if again.LossSuper+again.LossSub >= first.LossSuper+first.LossSub {
-				t.Errorf("loss on a repeated batch went from %.4f to %.4f: no learning", first.LossSuper+first.LossSub, again.LossSuper+again.LossSub)
-			}
-			st, err := a.State()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st.HeadS != s || st.HeadK != k || st.Tensor("momentum/head/W") == nil || st.Tensor("conv1_1.bn.running_var") == nil {
-				t.Fatalf("state: heads %dx%d, missing momentum or BN statistics", st.HeadS, st.HeadK)
-			}
-
-			b, err := be.make(BackendConfig{Model: cfg.Model, Batch: cfg.Batch,
-				LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, Seed: 99})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			if err := b.LoadState(st); err != nil {
-				t.Fatal(err)
-			}
-			back, err := b.State()
-			if err != nil {
-				t.Fatal(err)
-			}
-			sameState(t, back, st)
-
-			x := randomBatch(rng, 5, 16, 1, 1).X
-			fa, fb := make([]float32, 5*16), make([]float32, 5*16)
-			if err := a.Extract(x, 5, fa); err != nil {
-				t.Fatal(err)
-			}
-			if err := b.Extract(x, 5, fb); err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(fa, fb) {
-				t.Fatal("features differ between a backend and one loaded from its state")
-			}
-			sa, err := a.Step(batches[5])
-			if err != nil {
-				t.Fatal(err)
-			}
-			sb, err := b.Step(batches[5])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sa != sb {
-				t.Fatalf("next step: %+v, loaded backend %+v", sa, sb)
-			}
-			after, _ := a.State()
-			afterB, _ := b.State()
-			sameState(t, afterB, after)
-		})
+		t.Run(be.name, func(t *testing.T) { backendContract(t, be.make) })
 	}
 }
 
+// backendContract is TestBackendContract for one backend; backends that
+// import trainer (package gpu) run it through export_test.go.
+func backendContract(t *testing.T, newBackend NewBackendFunc) {
+	cfg := BackendConfig{Model: ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16},
+		Batch: 8, LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4, Seed: 3}
+	const s, k = 8, 3
+	rng := rand.New(rand.NewPCG(1, 2))
+	a, err := newBackend(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.BatchSize() != cfg.Batch || a.FeatureDim() != cfg.Model.Hidden {
+		t.Fatalf("batch %d, feature dim %d; want %d, %d", a.BatchSize(), a.FeatureDim(), cfg.Batch, cfg.Model.Hidden)
+	}
+	if _, err := a.Step(randomBatch(rng, cfg.Batch, 16, s, k)); err == nil {
+		t.Fatal("a step without heads succeeded")
+	}
+	if err := a.SetHeads(s, k, rng); err != nil {
+		t.Fatal(err)
+	}
+	batches := make([]*Batch, 6)
+	for i := range batches {
+		batches[i] = randomBatch(rng, cfg.Batch, 16, s, k)
+	}
+	var first StepStats
+	for i, b := range batches[:5] {
+		st, err := a.Step(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = st
+		}
+	}
+	// The same batch again after four updates: training must have
+	// lowered its loss.
+	again, err := a.Step(batches[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.LossSuper+again.LossSub >= first.LossSuper+first.LossSub {
+		t.Errorf("loss on a repeated batch went from %.4f to %.4f: no learning", first.LossSuper+first.LossSub, again.LossSuper+again.LossSub)
+	}
+	st, err := a.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.HeadS != s || st.HeadK != k || st.Tensor("momentum/head/W") == nil || st.Tensor("conv1_1.bn.running_var") == nil {
+		t.Fatalf("state: heads %dx%d, missing momentum or BN statistics", st.HeadS, st.HeadK)
+	}
+
+	b, err := newBackend(BackendConfig{Model: cfg.Model, Batch: cfg.Batch,
+		LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, Seed: 99})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.LoadState(st); err != nil {
+		t.Fatal(err)
+	}
+	back, err := b.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameState(t, back, st)
+
+	x := randomBatch(rng, 5, 16, 1, 1).X
+	fa, fb := make([]float32, 5*16), make([]float32, 5*16)
+	if err := a.Extract(x, 5, fa); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Extract(x, 5, fb); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fa, fb) {
+		t.Fatal("features differ between a backend and one loaded from its state")
+	}
+	sa, err := a.Step(batches[5])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := b.Step(batches[5])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa != sb {
+		t.Fatalf("next step: %+v, loaded backend %+v", sa, sb)
+	}
+	after, _ := a.State()
+	afterB, _ := b.State()
+	sameState(t, afterB, after)
+}
+
 func TestBackendLoadStateRejects(t *testing.T) {
-	cfg := BackendConfig{Model: ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16}, Batch: 4}
 	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
-			a, err := be.make(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			st, err := a.State()
-			if err != nil {
-				t.Fatal(err)
-			}
-			wider := cfg
-			wider.Model.Width = 8
-			b, err := be.make(wider)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			if err := b.LoadState(st); err == nil || !strings.Contains(err.Error(), "conv1_1.weight") {
-				t.Fatalf("loading a narrower model's state: err = %v, want one naming conv1_1.weight", err)
-			}
-			st.Tensors = slices.DeleteFunc(st.Tensors, func(r TensorRecord) bool { return r.Name == "fc2.bias" })
-			if err := a.LoadState(st); err == nil || !strings.Contains(err.Error(), "fc2.bias") {
-				t.Fatalf("loading a state without fc2.bias: err = %v", err)
-			}
-		})
+		t.Run(be.name, func(t *testing.T) { backendLoadStateRejects(t, be.make) })
+	}
+}
+
+// backendLoadStateRejects is TestBackendLoadStateRejects for one backend.
+func backendLoadStateRejects(t *testing.T, newBackend NewBackendFunc) {
+	cfg := BackendConfig{Model: ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 16}, Batch: 4}
+	a, err := newBackend(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	st, err := a.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wider := cfg
+	wider.Model.Width = 8
+	b, err := newBackend(wider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.LoadState(st); err == nil || !strings.Contains(err.Error(), "conv1_1.weight") {
+		t.Fatalf("loading a narrower model's state: err = %v, want one naming conv1_1.weight", err)
+	}
+	st.Tensors = slices.DeleteFunc(st.Tensors, func(r TensorRecord) bool { return r.Name == "fc2.bias" })
+	if err := a.LoadState(st); err == nil || !strings.Contains(err.Error(), "fc2.bias") {
+		t.Fatalf("loading a state without fc2.bias: err = %v", err)
 	}
 }
 

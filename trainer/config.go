@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/cluster"
 )
 
 // What a run is made of: Config, its defaults, and the learning-rate
@@ -66,6 +67,13 @@ type Config struct {
 	// epoch (Epochs, Batch and the model fields are ignored) and keeps
 	// FeatureRunFile instead of a checkpoint.
 	Features *FixedFeatures
+	// KMeans, when set, runs the reclustering's k-means steps on the
+	// device of a GPU backend (cluster.HierarchyConfig.Engine); nil runs
+	// them on the CPU.
+	KMeans cluster.Engine
+	// Device describes what NewBackend computes on, for RunInfo (the
+	// page's header and /api/run).
+	Device deepercluster.DeviceInfo
 }
 
 // DefaultCheckpointEvery is Config.CheckpointEvery's default.

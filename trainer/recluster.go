@@ -50,7 +50,7 @@ func (r *Run) recluster(ctx context.Context) error {
 		}
 		res, err := cluster.Hierarchy(ctx, feats, n, dim, cluster.HierarchyConfig{
 			Preset: p.Preset, M: p.M, K: p.K, PCADim: p.PCADim, Iters: r.cfg.KMeansIters,
-			Seed: r.cfg.Seed ^ uint64(next)*0x9e3779b97f4a7c15, PCASample: r.cfg.PCASample, Logger: r.log,
+			Seed: r.cfg.Seed ^ uint64(next)*0x9e3779b97f4a7c15, PCASample: r.cfg.PCASample, Logger: r.log, Engine: r.cfg.KMeans,
 		}, report)
 		if err != nil {
 			return fmt.Errorf("trainer: reclustering: %w", err)

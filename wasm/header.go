@@ -6,10 +6,11 @@ import (
 	"math"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/wasm/ui"
 )
 
-// headerPanel is the top line: the connection state, the run's dataset and
-// parameters, the version on screen, the trainer's phase and progress bar.
+// headerPanel is the top line: the connection state, the run's dataset,
+// parameters and compute device, the version on screen, the trainer's phase and progress bar.
 type headerPanel struct {
 	a *app
 }
@@ -40,6 +41,9 @@ func (p *headerPanel) update() {
 	s += " · version " + itoa(int(m.version()))
 	if m.asg != nil && len(m.asg.SubParent) > 0 {
 		s += " · " + itoa(len(m.asg.SubParent)) + " sub-clusters of ~" + itoa((r.Images+len(m.asg.SubParent)/2)/len(m.asg.SubParent)) + " images"
+	}
+	if dev := ui.DeviceLabel(r.Device.Kind, r.Device.Name, r.Device.MemoryBytes); dev != "" {
+		s += " · " + dev
 	}
 	setText(d.byID("runinfo"), s)
 	pr := m.progress

@@ -120,8 +120,9 @@ func decodeFrame(b []byte) (any, error) { return DecodeFrame(b) }
 
 func wireFixtures() []wireFixture {
 	const run = 0xC0FFEE
-	info, infoNoTime := fixInfo(), fixInfo()
+	info, infoNoTime, infoDevice := fixInfo(), fixInfo(), fixInfo()
 	infoNoTime.Started = time.Time{}
+	infoDevice.Device = deepercluster.DeviceInfo{Kind: "cuda", Name: "NVIDIA H100 80GB HBM3", MemoryBytes: 85_045_231_616}
 	snap8, snap16, snap32 := fixAssignment(2, 20, 4, 12), fixAssignment(3, 40, 300, 300), fixAssignment(4, 8, 1, 1<<16+1)
 	delta, hist, lay := fixDelta(), fixHistory(), fixLayout()
 	ld := &deepercluster.LayoutDelta{Version: 2, N: 7, Index: []uint32{0, 3, 6}, X: []float32{fixPoint(0), fixPoint(65535), fixPoint(123)}, Y: []float32{fixPoint(65535), fixPoint(9), fixPoint(0)}}
@@ -147,6 +148,8 @@ func wireFixtures() []wireFixture {
 			Frame{Kind: KindRunInfo, Run: RunHash(info.ID), Version: 2, Info: &info}},
 		{"runinfo-no-start", func() []byte { return AppendRunInfo(nil, infoNoTime) }, decodeFrame,
 			Frame{Kind: KindRunInfo, Run: RunHash(info.ID), Version: 2, Info: &infoNoTime}},
+		{"runinfo-device", func() []byte { return AppendRunInfo(nil, infoDevice) }, decodeFrame,
+			Frame{Kind: KindRunInfo, Run: RunHash(info.ID), Version: 2, Info: &infoDevice}},
 		{"summaries", func() []byte { return AppendSummaries(nil, run, 2, fixSums()) }, decodeFrame,
 			Frame{Kind: KindSummaries, Run: run, Version: 2, Summaries: fixSums()}},
 		{"history", func() []byte { return AppendHistory(nil, run, 2, hist) }, decodeFrame,

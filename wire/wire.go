@@ -286,13 +286,34 @@ func appendRunInfo(dst []byte, info deepercluster.RunInfo) []byte {
 	}
 	dst = appendProgress(dst, info.Progress)
 	dst = binary.LittleEndian.AppendUint32(dst, info.Version)
-	if info.Started.IsZero() {
-		return append(dst, 0)
+	// One flags byte: bit 0 says a start time follows, bit 1 a device.
+	// A run info without a device encodes as before devices existed
+	// (flags 0 or 1), so older frames and fixtures read unchanged.
+	var flags byte
+	if !info.Started.IsZero() {
+		flags |= runInfoStarted
 	}
-	dst = append(dst, 1)
-	dst = binary.AppendVarint(dst, info.Started.Unix())
-	return binary.AppendUvarint(dst, uint64(info.Started.Nanosecond()))
+	if info.Device != (deepercluster.DeviceInfo{}) {
+		flags |= runInfoDevice
+	}
+	dst = append(dst, flags)
+	if flags&runInfoStarted != 0 {
+		dst = binary.AppendVarint(dst, info.Started.Unix())
+		dst = binary.AppendUvarint(dst, uint64(info.Started.Nanosecond()))
+	}
+	if flags&runInfoDevice != 0 {
+		dst = appendString(dst, info.Device.Kind)
+		dst = appendString(dst, info.Device.Name)
+		dst = binary.AppendUvarint(dst, uint64(max(info.Device.MemoryBytes, 0)))
+	}
+	return dst
 }
+
+// The flags byte at the end of a run info.
+const (
+	runInfoStarted byte = 1 << iota
+	runInfoDevice
+)
 
 // AppendSnapshot appends a Snapshot frame: the run, the whole Assignment and
 // the cluster summaries, everything a client needs to start drawing. The
@@ -668,17 +689,26 @@ func (r *reader) runInfo() *deepercluster.RunInfo {
 	info.Params.PCADim = r.int("pca_dim")
 	info.Progress = r.progress()
 	info.Version = r.u32("version")
-	switch b := r.byte1("started flag"); b {
-	case 0:
-	case 1:
+	flags := r.byte1("run info flags")
+	if flags&^(runInfoStarted|runInfoDevice) != 0 {
+		r.fail("run info flags: %#x, want bits 0 (started) and 1 (device) only", flags)
+	}
+	if flags&runInfoStarted != 0 {
 		sec := r.varint("started")
 		ns := r.uvarint("started ns")
 		if ns >= 1e9 {
 			r.fail("started: %d nanoseconds", ns)
 		}
 		info.Started = time.Unix(sec, int64(ns)).UTC()
-	default:
-		r.fail("started: flag %d, want 0 or 1", b)
+	}
+	if flags&runInfoDevice != 0 {
+		info.Device.Kind = r.str("device kind")
+		info.Device.Name = r.str("device name")
+		mem := r.uvarint("device memory")
+		if mem > math.MaxInt64 {
+			r.fail("device memory: %d bytes", mem)
+		}
+		info.Device.MemoryBytes = int64(mem)
 	}
 	return info
 }

@@ -252,11 +252,18 @@ func TestDecodeFrameRejects(t *testing.T) {
 	dl = binary.AppendUvarint(dl, 3)
 	dl = appendHierarchy(dl, 1, []int32{0})
 	dl = binary.AppendUvarint(dl, 4)
+	// Run infos: an unknown flag bit, and a device cut short.
+	ri := AppendRunInfo(nil, deepercluster.RunInfo{})
+	withDev := testInfo()
+	withDev.Device = deepercluster.DeviceInfo{Kind: "opencl", Name: "pocl", MemoryBytes: 1 << 30}
+	riDev := AppendRunInfo(nil, withDev)
 	cases := []struct {
 		name string
 		b    []byte
 	}{
 		{"empty", nil},
+		{"unknown run info flag", withByte(ri, len(ri)-1, 4)},
+		{"truncated device", riDev[:len(riDev)-3]},
 		{"short header", []byte("DC\x01")},
 		{"bad magic", withByte(snap, 0, 'X')},
 		{"future version", withByte(snap, 2, 99)},
@@ -291,6 +298,9 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Add(AppendProgress(nil, 1, 1, testInfo().Progress))
 	f.Add(AppendMetrics(nil, 1, deepercluster.Metrics{Version: 1}))
 	f.Add(AppendRunInfo(nil, testInfo()))
+	withDev := testInfo()
+	withDev.Device = deepercluster.DeviceInfo{Kind: "cuda", Name: "NVIDIA H100", MemoryBytes: 80 << 30}
+	f.Add(AppendRunInfo(nil, withDev))
 	f.Add(AppendSummaries(nil, 1, 1, testSums()))
 	f.Add(AppendPing(nil, 3))
 	f.Add(AppendRequestSnapshot(nil, 3))

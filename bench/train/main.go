@@ -1,6 +1,7 @@
 // Command benchtrain is the Go side of scripts/bench-train.sh: it times
-// training steps and feature extraction of the CPU backend through the
-// trainer.Backend interface (what `train` and `serve` use), and the
+// training steps and feature extraction of the CPU backend (or, with
+// -device opencl|cuda, the GPU backend) through the trainer.Backend
+// interface (what `train` and `serve` use), and the
 // machine's SGEMM peak with our kernels. Each subcommand prints one JSON
 // object: images per second (wall), CPU milliseconds per image (user+system,
 // which moves much less than wall time when other work shares the cores),
@@ -11,12 +12,14 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"syscall"
 	"time"
 
 	"github.com/deepercluster/deepercluster/cluster"
+	"github.com/deepercluster/deepercluster/gpu"
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
@@ -97,11 +100,21 @@ func model(mode string, args []string) error {
 	warmup := fs.Int("warmup", 3, "untimed steps or batches first")
 	batch := fs.Int("batch", 64, "training batch")
 	ebatch := fs.Int("extract-batch", 256, "images per Extract call")
+	dev := fs.String("device", "cpu", "compute device, as --device: cpu, opencl, cuda or auto")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	comp, err := gpu.OpenCompute(*dev, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	if err != nil {
+		return err
+	}
+	defer comp.Close()
+	newBackend := comp.NewBackend
+	if newBackend == nil {
+		newBackend = trainer.NewCPUBackend
+	}
 	cfg := trainer.DefaultModelConfig(*res)
-	be, err := trainer.NewCPUBackend(trainer.BackendConfig{Model: cfg, Batch: *batch,
+	be, err := newBackend(trainer.BackendConfig{Model: cfg, Batch: *batch,
 		LR: 0.01, Momentum: 0.9, WeightDecay: 1e-5, Seed: 1})
 	if err != nil {
 		return err
@@ -154,7 +167,7 @@ func model(mode string, args []string) error {
 	}
 	emit(map[string]any{"mode": mode, "res": *res, "batch": n, "steps": *steps,
 		"ips": imgs / wall, "cpu_ms_per_img": 1e3 * (c1 - c0) / imgs, "sys_ms_per_img": 1e3 * (s1 - s0) / imgs,
-		"gflops": flops * imgs / wall / 1e9, "rss_mb": rss})
+		"gflops": flops * imgs / wall / 1e9, "rss_mb": rss, "device": comp.Info.Kind, "device_name": comp.Info.Name})
 	return nil
 }
 

@@ -68,6 +68,7 @@ func runRecluster(ctx context.Context, a *app, args []string) error {
 	pcaSample := fs.Int("pca-sample", 100_000, "rows PCA is fitted on")
 	iters := fs.Int("iters", 0, "Lloyd iterations per level (0: 20)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	dev := fs.String("device", "auto", "where features are extracted: auto, cpu, cuda or opencl (auto: CUDA when a driver and a GPU are found, else the CPU)")
 	rf := addRunnerFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -76,7 +77,7 @@ func runRecluster(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("recluster: unexpected arguments %q", fs.Args())
 	}
 	res, err := pipeline.Recluster(ctx, pipeline.ReclusterConfig{RunDir: *runDir, Dataset: *ds, Work: *work, M: *m, K: *k,
-		PCADim: *pcaDim, PCASample: *pcaSample, Iters: *iters, Runner: rf.runner(), Logger: a.log})
+		PCADim: *pcaDim, PCASample: *pcaSample, Iters: *iters, Runner: rf.runner(), Logger: a.log, Device: *dev})
 	if err != nil {
 		return fmt.Errorf("recluster: %w", err)
 	}

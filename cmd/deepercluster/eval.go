@@ -14,6 +14,7 @@ import (
 	"github.com/deepercluster/deepercluster/cluster"
 	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
 	"github.com/deepercluster/deepercluster/dataset/source"
+	"github.com/deepercluster/deepercluster/gpu"
 	"github.com/deepercluster/deepercluster/internal/npy"
 	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
@@ -98,6 +99,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	maxTrain := fs.Int("max-train", 0, "use only the first N training images (0: all 50000)")
 	maxTest := fs.Int("max-test", 0, "score only the first N images of the split (0: all 10000)")
 	dsFlags := addDatasetFlags(fs)
+	dev := addDeviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,7 +143,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		}
 	} else {
 		res.Features = "checkpoint"
-		if trX, teX, d, err = checkpointFeatures(ctx, a, *ckDir, train, scored, *random, *bnSteps, &res); err != nil {
+		if trX, teX, d, err = checkpointFeatures(ctx, a, *ckDir, *dev, train, scored, *random, *bnSteps, &res); err != nil {
 			return err
 		}
 	}
@@ -228,7 +230,7 @@ func readFeatures(dir string, nTrain, nScored int) (trX, teX []float32, d int, e
 // checkpointFeatures extracts the features of both sets with a checkpoint's
 // network (or the same network untrained, its batch-norm statistics
 // re-estimated), and fills in what the run's own clusters say.
-func checkpointFeatures(ctx context.Context, a *app, ckDir string, train, scored deepercluster.Dataset, random bool, bnSteps int, res *evalResult) (trX, teX []float32, d int, err error) {
+func checkpointFeatures(ctx context.Context, a *app, ckDir, dev string, train, scored deepercluster.Dataset, random bool, bnSteps int, res *evalResult) (trX, teX []float32, d int, err error) {
 	if _, err := os.Stat(ckDir); err != nil {
 		return nil, nil, 0, fmt.Errorf("eval: --checkpoint: %w", err)
 	}
@@ -238,7 +240,12 @@ func checkpointFeatures(ctx context.Context, a *app, ckDir string, train, scored
 		return nil, nil, 0, fmt.Errorf("eval: %w", err)
 	}
 	defer lock.Release()
-	net, ck, err := trainer.LoadBackend(ckDir, trainer.LoadOptions{RandomInit: random})
+	comp, err := gpu.OpenCompute(dev, a.log)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("eval: %w", err)
+	}
+	defer comp.Close()
+	net, ck, err := trainer.LoadBackend(ckDir, trainer.LoadOptions{RandomInit: random, NewBackend: comp.NewBackend})
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("eval: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
 	"github.com/deepercluster/deepercluster/dataset/source"
+	"github.com/deepercluster/deepercluster/gpu"
 	"github.com/deepercluster/deepercluster/index"
 	"github.com/deepercluster/deepercluster/internal/par"
 	"github.com/deepercluster/deepercluster/internal/runlock"
@@ -76,6 +77,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// A missing device fails before the port or the index is touched.
+	comp, err := gpu.OpenCompute(*rf.device, a.log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer comp.Close()
 	// Listen first: a taken port fails before any training starts.
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -95,9 +102,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if feats != nil {
 		name += " + features " + filepath.Base(ff.path)
 	}
-	run, err := trainer.NewRun(ctx, rf.trainerConfig(trainer.Config{
+	run, err := trainer.NewRun(ctx, withCompute(rf.trainerConfig(trainer.Config{
 		Dir: *dataDir, DatasetName: name, Params: params, Logger: a.log, Model: model, Features: feats,
-	}), ds, srv)
+	}), comp), ds, srv)
 	if err != nil {
 		ix.Close()
 		return fmt.Errorf("serve: %w", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
+	"github.com/deepercluster/deepercluster/gpu"
 	"github.com/deepercluster/deepercluster/internal/runlock"
 	"github.com/deepercluster/deepercluster/trainer"
 )
@@ -100,9 +101,14 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	cfg := rf.trainerConfig(trainer.Config{
+	comp, err := gpu.OpenCompute(*rf.device, a.log)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer comp.Close()
+	cfg := withCompute(rf.trainerConfig(trainer.Config{
 		Dir: *out, DatasetName: *dsName, Params: params, Seed: *seed, Logger: a.log, Model: model,
-	})
+	}), comp)
 	obs := newBarObserver(a, *out)
 	run, err := trainer.NewRun(ctx, cfg, ds, obs)
 	if err != nil {

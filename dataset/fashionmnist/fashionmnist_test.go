@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deepercluster/deepercluster/internal/citest"
 	"github.com/deepercluster/deepercluster/dataset/idx"
+	"github.com/deepercluster/deepercluster/internal/citest"
 )
 
 // idxBytes builds an uncompressed IDX file: magic, then dims, then data.

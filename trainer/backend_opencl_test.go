@@ -9,6 +9,7 @@ import (
 	"github.com/deepercluster/deepercluster/dataset/synthetic"
 	"github.com/deepercluster/deepercluster/gpu"
 	"github.com/deepercluster/deepercluster/trainer"
+	"github.com/deepercluster/deepercluster/trainer/backendtest"
 )
 
 // openCL opens the OpenCL device (PoCL in CI, where make deps installs
@@ -24,12 +25,12 @@ func openCL(t *testing.T) *gpu.Compute {
 }
 
 // TestOpenCLBackendContract is the backends table's contract
-// (TestBackendContract, TestBackendLoadStateRejects) for the GPU backend
-// on OpenCL, which the table cannot name: package gpu imports trainer.
+// (TestBackendContract, TestBackendLoadStateRejects in backend_test.go)
+// for the GPU backend on OpenCL.
 func TestOpenCLBackendContract(t *testing.T) {
 	c := openCL(t)
-	t.Run("contract", func(t *testing.T) { trainer.BackendContract(t, c.NewBackend) })
-	t.Run("load-rejects", func(t *testing.T) { trainer.BackendLoadStateRejects(t, c.NewBackend) })
+	t.Run("contract", func(t *testing.T) { backendtest.Contract(t, c.NewBackend) })
+	t.Run("load-rejects", func(t *testing.T) { backendtest.LoadStateRejects(t, c.NewBackend) })
 }
 
 // TestOpenCLRunCheckpointMoves trains a tiny run through trainer.Run on

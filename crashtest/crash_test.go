@@ -264,7 +264,7 @@ func TestTrainSurvivesSIGKILL(t *testing.T) {
 			aimed := true
 			switch kind {
 			case "training":
-				_, aimed = p.waitLine(2*time.Minute, "training loss")
+				_, aimed = p.waitLine(2*time.Minute, "phase=training step=")
 			case "write":
 				aimed = waitTemp(dir, 2*time.Minute, p)
 			case "recluster":

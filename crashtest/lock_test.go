@@ -25,7 +25,7 @@ func TestSecondProcessRefused(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "run")
 	holder := startProc(t, trainArgs(dir, 1000)...)
-	if _, ok := holder.waitLine(2*time.Minute, "training loss"); !ok {
+	if _, ok := holder.waitLine(2*time.Minute, "phase=training step="); !ok {
 		t.Fatalf("holder did not start training:\n%s", tail(holder.output()))
 	}
 	pid := strconv.Itoa(holder.cmd.Process.Pid)
@@ -82,7 +82,7 @@ func TestKillMidEpochResumesSameWeights(t *testing.T) {
 	var ck *trainer.Checkpoint
 	for try := 1; ; try++ {
 		p := startProc(t, args(dir)...)
-		if _, ok := p.waitLine(2*time.Minute, "epoch 2/3 training loss"); !ok {
+		if _, ok := p.waitLine(2*time.Minute, "epoch=2 epochs=3 phase=training step="); !ok {
 			t.Fatalf("no second epoch:\n%s", tail(p.output()))
 		}
 		p.kill()

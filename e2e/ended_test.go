@@ -19,9 +19,10 @@ import (
 	"github.com/deepercluster/deepercluster/dataset/synthetic"
 )
 
-// photoDataset writes n generated photos (one folder per scene kind) and
-// ingests them at 16 px, as `serve --dataset DIR` does.
-func photoDataset(t *testing.T, n int) (deepercluster.Dataset, string) {
+// photoDataset writes n generated w x h photos (one folder per scene kind)
+// and ingests them at 16 px with display copies of thumbPx, as
+// `serve --dataset DIR` does.
+func photoDataset(t *testing.T, n, w, h, thumbPx int) (deepercluster.Dataset, string) {
 	t.Helper()
 	root := t.TempDir()
 	photos := filepath.Join(root, "photos")
@@ -32,7 +33,7 @@ func photoDataset(t *testing.T, n int) (deepercluster.Dataset, string) {
 			t.Fatal(err)
 		}
 		var b bytes.Buffer
-		if err := jpeg.Encode(&b, synthetic.ScenePhoto(kind, uint64(i), 96, 64), nil); err != nil {
+		if err := jpeg.Encode(&b, synthetic.ScenePhoto(kind, uint64(i), w, h), nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
@@ -40,7 +41,7 @@ func photoDataset(t *testing.T, n int) (deepercluster.Dataset, string) {
 		}
 	}
 	out := filepath.Join(root, "ds")
-	if _, err := folder.Ingest(context.Background(), folder.Config{Images: photos, Out: out, Size: 16, ThumbPx: 64}); err != nil {
+	if _, err := folder.Ingest(context.Background(), folder.Config{Images: photos, Out: out, Size: 16, ThumbPx: thumbPx}); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := dataset.OpenDir(out)
@@ -85,7 +86,7 @@ func TestBrowserReclusterAfterTraining(t *testing.T) {
 		t.Skip("trains a network and runs a browser")
 	}
 	clientDir := needBrowser(t)
-	ds, _ := photoDataset(t, 96)
+	ds, _ := photoDataset(t, 96, 96, 64, 64)
 	m, k := deepercluster.PresetDeeperCluster.ShapeFor(ds.Len())
 	if mean := float64(ds.Len()) / float64(m*k); mean < 20 || mean > 50 {
 		t.Fatalf("defaults for %d images: m=%d k=%d, sub-clusters of %.1f images", ds.Len(), m, k, mean)

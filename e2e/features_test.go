@@ -29,7 +29,7 @@ func TestBrowserExternalFeatures(t *testing.T) {
 		t.Skip("runs a browser")
 	}
 	clientDir := needBrowser(t)
-	ds, _ := photoDataset(t, 64)
+	ds, _ := photoDataset(t, 64, 96, 64, 64)
 	n := ds.Len()
 	// The embeddings: our own extractor's, written as Parquet.
 	net, err := trainer.NewCPUBackend(trainer.BackendConfig{Batch: 8, LR: 0.05, Seed: 9,

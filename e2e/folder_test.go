@@ -1,21 +1,14 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image/jpeg"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/dataset"
-	"github.com/deepercluster/deepercluster/dataset/folder"
-	"github.com/deepercluster/deepercluster/dataset/synthetic"
 	"github.com/deepercluster/deepercluster/wasm/ui"
 )
 
@@ -27,31 +20,7 @@ func TestBrowserFolderPhotos(t *testing.T) {
 		t.Skip("trains a network and runs a browser")
 	}
 	clientDir := needBrowser(t)
-	root := t.TempDir()
-	photos := filepath.Join(root, "photos")
-	for i := range 48 {
-		kind := i % len(synthetic.SceneKinds)
-		p := filepath.Join(photos, synthetic.SceneKinds[kind], fmt.Sprintf("%03d.jpg", i))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		if err := jpeg.Encode(&b, synthetic.ScenePhoto(kind, uint64(i), 320, 240), nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := filepath.Join(root, "ds")
-	if _, err := folder.Ingest(context.Background(), folder.Config{Images: photos, Out: out, Size: 16, ThumbPx: 128}); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := dataset.OpenDir(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ds.Close() })
+	ds, _ := photoDataset(t, 48, 320, 240, 128)
 	params := deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 2, K: 3, ReclusterEvery: 1000, PCADim: 8}
 	s := startStackOn(t, ds, params, clientDir)
 

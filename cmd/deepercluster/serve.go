@@ -68,7 +68,6 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	rf.logChosen(a.log, ds.Len(), params)
 	feats, err := ff.load(ctx, ds)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -83,6 +82,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer comp.Close()
+	rf.logChosen(a.log, ds.Len(), params)
 	// Listen first: a taken port fails before any training starts.
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

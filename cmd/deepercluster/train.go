@@ -96,7 +96,6 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	rf.logChosen(a.log, ds.Len(), params)
 	model, err := rf.model(ds.Resolution())
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -106,6 +105,7 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	defer comp.Close()
+	rf.logChosen(a.log, ds.Len(), params)
 	cfg := withCompute(rf.trainerConfig(trainer.Config{
 		Dir: *out, DatasetName: *dsName, Params: params, Seed: *seed, Logger: a.log, Model: model,
 	}), comp)

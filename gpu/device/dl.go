@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"unsafe"
 
@@ -38,7 +39,7 @@ func (s libSearch) open() (uintptr, string, error) {
 				continue
 			}
 		}
-		h, err := purego.Dlopen(c, purego.RTLD_NOW|purego.RTLD_GLOBAL)
+		h, err := dlopen(c)
 		if err == nil {
 			return h, c, nil
 		}
@@ -47,8 +48,8 @@ func (s libSearch) open() (uintptr, string, error) {
 		} else {
 			searched = append(searched, c)
 		}
-		if !strings.Contains(err.Error(), "No such file") {
-			failures = append(failures, err.Error())
+		if e := err.Error(); e != "" && !strings.Contains(e, "No such file") {
+			failures = append(failures, e)
 		}
 	}
 	var msg string
@@ -64,6 +65,15 @@ func (s libSearch) open() (uintptr, string, error) {
 		msg += ": " + strings.Join(failures, "; ")
 	}
 	return 0, "", fmt.Errorf("%s: %w", msg, ErrUnavailable)
+}
+
+// dlopen opens one library on a locked OS thread: dlerror's message is
+// per thread, and a goroutine that moved between dlopen and dlerror would
+// read another thread's (empty) message.
+func dlopen(path string) (uintptr, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_GLOBAL)
 }
 
 // symbols resolves each name into the matching *uintptr.

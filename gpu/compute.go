@@ -13,9 +13,9 @@ import (
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
-// Devices are the values of the --device flag, in the order help lists
-// them.
-var Devices = []string{"auto", "cpu", "cuda", "opencl"}
+// Devices returns the values of the --device flag, in the order help
+// lists them (a function, so no caller can change the list for others).
+func Devices() []string { return []string{"auto", "cpu", "cuda", "opencl"} }
 
 // Compute is what a --device value resolved to: the backend constructor
 // and the k-means engine for trainer.Config (both nil for the CPU, the

@@ -10,7 +10,7 @@ import (
 
 // addDeviceFlag adds --device, which train, serve and eval share.
 func addDeviceFlag(fs *flag.FlagSet) *string {
-	return fs.String("device", "auto", "compute device: "+strings.Join(gpu.Devices, ", ")+
+	return fs.String("device", "auto", "compute device: "+strings.Join(gpu.Devices(), ", ")+
 		" (auto: CUDA when a driver and a GPU are found, else the CPU; cuda or opencl fail where there is none)")
 }
 

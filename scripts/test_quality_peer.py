@@ -30,7 +30,7 @@ def go_augment(src, dx, dy, flip):
 
 
 def go_rotate(src, r):
-    """dataset.Rotate, pixel by pixel."""
+    """internal/rotate.Image, pixel by pixel."""
     dst = np.zeros_like(src)
     last = R - 1
     for y in range(R):

@@ -6,9 +6,9 @@ import (
 	"github.com/deepercluster/deepercluster"
 )
 
-// What other goroutines (the server, through server.Run) may ask of a run
-// while Train runs: its info, clustering, history and older versions, and
-// recluster requests.
+// What other goroutines (the server, through server.TrainingRun) may ask
+// of a run while Train runs: its info, clustering, history and older
+// versions, and recluster requests.
 
 // Info describes the run and where it stands.
 func (r *Run) Info() deepercluster.RunInfo {

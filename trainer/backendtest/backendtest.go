@@ -1,8 +1,8 @@
 // Package backendtest holds the contract every trainer.Backend must meet,
-// as test functions another package's tests call with its own
-// constructor: the GPU backend (package gpu) cannot be listed in trainer's
-// own contract table, since gpu imports trainer. The checks are those of
-// trainer's TestBackendContract and TestBackendLoadStateRejects.
+// as test functions a test calls with a backend's constructor: trainer's
+// backends table (TestBackendContract, TestBackendLoadStateRejects in
+// trainer/backend_test.go, package trainer_test), TestOpenCLBackendContract
+// and package gpu's own tests all run this one copy.
 package backendtest
 
 import (

@@ -278,16 +278,7 @@ func TestBrowserExplorer(t *testing.T) {
 			rec.Code, rec.Header().Get("Content-Encoding"))
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1280, 800)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bcancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate(s.url+"/")); err != nil {
-		t.Fatal(err)
-	}
+	bctx := browsePage(t, s.url+"/", 4*time.Minute, 1280, 800)
 
 	// 1. It connects, receives the first Assignment and draws it.
 	st := pollState(t, bctx, "the first assignment drawn", 2*time.Minute, func(st ClientState) bool {
@@ -589,16 +580,7 @@ func TestBrowserReconnect(t *testing.T) {
 	hs := &http.Server{Handler: srv}
 	go hs.Serve(ln)
 	defer hs.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1024, 700)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bcancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate("http://"+ln.Addr().String()+"/")); err != nil {
-		t.Fatal(err)
-	}
+	bctx := browsePage(t, "http://"+ln.Addr().String()+"/", 2*time.Minute, 1024, 700)
 	st := pollState(t, bctx, "the snapshot drawn", time.Minute, func(st ClientState) bool {
 		return st.Connected && st.Version == 1 && st.ClustersDrawn > 0
 	})
@@ -638,16 +620,7 @@ func TestBrowserChartsAfterRestart(t *testing.T) {
 	s.stop()
 
 	s2 := startStackIn(t, dir, n, epochs, params, clientDir)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1024, 700)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bcancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate(s2.url+"/")); err != nil {
-		t.Fatal(err)
-	}
+	bctx := browsePage(t, s2.url+"/", 2*time.Minute, 1024, 700)
 	st := pollState(t, bctx, "the run's history in the charts", time.Minute, func(st ClientState) bool {
 		return st.Connected && st.Version == epochs && st.MetricsPoints >= epochs
 	})

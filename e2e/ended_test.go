@@ -94,16 +94,7 @@ func TestBrowserReclusterAfterTraining(t *testing.T) {
 	params := deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: m, K: k, ReclusterEvery: 3, PCADim: 8}
 	s := startStackOnIn(t, t.TempDir(), ds, 1, params, clientDir)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1280, 800)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bcancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate(s.url+"/")); err != nil {
-		t.Fatal(err)
-	}
+	bctx := browsePage(t, s.url+"/", 3*time.Minute, 1280, 800)
 	st := pollState(t, bctx, "training ended with the first version drawn", 2*time.Minute, func(st ClientState) bool {
 		return st.Connected && st.Version >= 1 && st.Phase == string(deepercluster.PhaseStopped) && st.ClustersDrawn > 0 && !st.Animating
 	})

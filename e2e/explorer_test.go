@@ -37,17 +37,36 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot saved: %s (%d bytes)", p, len(png))
 }
 
-// openPage starts a browser on url and waits for the first version drawn.
-func openPage(t *testing.T, ctx context.Context, url string) (context.Context, func()) {
+// newPage opens Chromium at w x h under ctx and navigates to url; the
+// returned func closes the browser.
+func newPage(t *testing.T, ctx context.Context, url string, w, h int) (context.Context, func()) {
 	t.Helper()
-	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1280, 800)
+	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), w, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(bctx, chromedp.Navigate(url+"/")); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Navigate(url)); err != nil {
 		bcancel()
 		t.Fatal(err)
 	}
+	return bctx, bcancel
+}
+
+// browsePage is newPage under a timeout of its own, closed when the test
+// ends and before the servers the test started earlier (t.Cleanup runs
+// the last registered first).
+func browsePage(t *testing.T, url string, timeout time.Duration, w, h int) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	bctx, bcancel := newPage(t, ctx, url, w, h)
+	t.Cleanup(func() { bcancel(); cancel() })
+	return bctx
+}
+
+// openPage starts a browser on url and waits for the first version drawn.
+func openPage(t *testing.T, ctx context.Context, url string) (context.Context, func()) {
+	t.Helper()
+	bctx, bcancel := newPage(t, ctx, url+"/", 1280, 800)
 	pollState(t, bctx, "the first assignment drawn", 2*time.Minute, func(st ClientState) bool {
 		return st.Connected && st.Version >= 1 && st.ClustersDrawn > 0 && !st.Animating
 	})

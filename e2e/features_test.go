@@ -65,16 +65,7 @@ func TestBrowserExternalFeatures(t *testing.T) {
 	params := deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: pm, K: pk, ReclusterEvery: 3, PCADim: 8}
 	s := startStackFeatures(t, t.TempDir(), ds, 1, params, clientDir, fixed)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1280, 800)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bcancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate(s.url+"/")); err != nil {
-		t.Fatal(err)
-	}
+	bctx := browsePage(t, s.url+"/", 3*time.Minute, 1280, 800)
 	// 1. The treemap of the first clustering.
 	st := pollState(t, bctx, "the clustering of the file's features drawn", time.Minute, func(st ClientState) bool {
 		return st.Connected && st.Version == 1 && st.Phase == string(deepercluster.PhaseStopped) &&

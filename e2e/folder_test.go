@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -24,16 +23,7 @@ func TestBrowserFolderPhotos(t *testing.T) {
 	params := deepercluster.RunParams{Preset: deepercluster.PresetDeeperCluster, M: 2, K: 3, ReclusterEvery: 1000, PCADim: 8}
 	s := startStackOn(t, ds, params, clientDir)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	bctx, bcancel, err := NewBrowser(ctx, t.TempDir(), 1280, 800)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bcancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate(s.url+"/")); err != nil {
-		t.Fatal(err)
-	}
+	bctx := browsePage(t, s.url+"/", 3*time.Minute, 1280, 800)
 	pollState(t, bctx, "the first assignment drawn", 2*time.Minute, func(st ClientState) bool {
 		return st.Connected && st.Version >= 1 && st.ClustersDrawn > 0 && !st.Animating
 	})

@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/export"
+	"github.com/deepercluster/deepercluster/internal/atomicfile"
 )
 
 // LoadFeatures reads the features a server kept in run directory dir
@@ -28,6 +29,16 @@ func LoadExportNotes(dir string, v uint32) (map[int32]export.Note, error) {
 		}
 	}
 	return out, nil
+}
+
+// RemoveInterruptedWrites deletes, in run directory dir, the temporaries
+// that a crash left of the files the server keeps there (notes, features).
+// New calls it; so does `train`, which keeps the features too
+// (SaveFeatures), before it writes any.
+func RemoveInterruptedWrites(dir string) error {
+	return atomicfile.RemoveTemps(dir, func(name string) bool {
+		return name == NotesFile || name == FeaturesFile || name == FeaturesMetaFile
+	})
 }
 
 // SaveFeatures writes f to run directory dir as the server does

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/internal/atomicfile"
 	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
@@ -234,8 +233,7 @@ func New(cfg Config, ds deepercluster.Dataset, search Searcher, log *slog.Logger
 	}
 	if cfg.DataDir != "" {
 		// Left by writes a crash interrupted; nothing of ours writes yet.
-		err := atomicfile.RemoveTemps(cfg.DataDir, func(name string) bool { return name == NotesFile || name == FeaturesFile || name == FeaturesMetaFile })
-		if err != nil {
+		if err := RemoveInterruptedWrites(cfg.DataDir); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -102,7 +103,7 @@ func runExport(ctx context.Context, a *app, args []string) error {
 		t.Tags = func(i int) []string { return ds.Meta(i).Tags }
 	}
 	start := time.Now()
-	if err := writeFileAtomic(*out, func(f *os.File) error { return export.Write(ctx, f, *format, t, nil) }); err != nil {
+	if err := atomicfile.WriteFunc(*out, func(w io.Writer) error { return export.Write(ctx, w, *format, t, nil) }); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	st, err := os.Stat(*out)
@@ -161,41 +162,6 @@ func latestVersion(dir string) (uint32, error) {
 		return 0, fmt.Errorf("%s holds no clustering yet (%s/ is empty)", dir, filepath.Join(dir, trainer.AssignmentDir))
 	}
 	return best, nil
-}
-
-// writeFileAtomic streams a file through write into a temporary file beside
-// path, syncs it and renames it into place, so a failed or interrupted
-// export leaves no half file under path (internal/atomicfile takes whole
-// byte slices; an export of a million rows with features is streamed).
-func writeFileAtomic(path string, write func(*os.File) error) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		done = true
-		return err
-	}
-	done = true
-	return atomicfile.SyncDir(dir)
 }
 
 // OnFeatures keeps the features of each clustering of `train` in its run

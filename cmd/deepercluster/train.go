@@ -14,6 +14,7 @@ import (
 	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
 	"github.com/deepercluster/deepercluster/gpu"
 	"github.com/deepercluster/deepercluster/internal/runlock"
+	"github.com/deepercluster/deepercluster/server"
 	"github.com/deepercluster/deepercluster/trainer"
 )
 
@@ -109,6 +110,11 @@ func runTrain(ctx context.Context, a *app, args []string) error {
 	cfg := withCompute(rf.trainerConfig(trainer.Config{
 		Dir: *out, DatasetName: *dsName, Params: params, Seed: *seed, Logger: a.log, Model: model,
 	}), comp)
+	// The features this run keeps for export (barObserver.OnFeatures):
+	// temporaries an earlier kill left go before the first write.
+	if err := server.RemoveInterruptedWrites(*out); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	obs := newBarObserver(a, *out)
 	run, err := trainer.NewRun(ctx, cfg, ds, obs)
 	if err != nil {

@@ -7,6 +7,7 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,20 @@ func Write(path string, data []byte) error { return WriteParts(path, data) }
 // WriteParts is Write of the parts one after the other, so a large body
 // need not be copied behind its header first.
 func WriteParts(path string, parts ...[]byte) error {
+	return WriteFunc(path, func(w io.Writer) error {
+		for _, data := range parts {
+			if _, err := w.Write(data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// WriteFunc is Write of what write streams into the temporary file, for
+// a body too large to hold in memory (an export of a million rows). An
+// error from write leaves path as it was and no temporary behind.
+func WriteFunc(path string, write func(w io.Writer) error) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -33,11 +48,9 @@ func WriteParts(path string, parts ...[]byte) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // no-op after the rename
-	for _, data := range parts {
-		if _, err := f.Write(data); err != nil {
-			f.Close()
-			return fmt.Errorf("write %s: %w", tmp, err)
-		}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()

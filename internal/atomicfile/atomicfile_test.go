@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -95,5 +97,30 @@ func TestSyncDir(t *testing.T) {
 				t.Errorf("error %q does not name the directory", err)
 			}
 		})
+	}
+}
+
+// TestWriteFuncErrorKeepsOld: a stream that fails half-way leaves the old
+// file whole and no temporary beside it.
+func TestWriteFuncErrorKeepsOld(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f.bin")
+	if err := Write(path, []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	err := WriteFunc(path, func(w io.Writer) error {
+		w.Write([]byte("half of the new"))
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err %v, want it to wrap the stream's error", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "old" {
+		t.Fatalf("after a failed stream the file holds %q, want %q", got, "old")
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Fatalf("%d entries left in the directory, want only f.bin", len(ents))
 	}
 }

@@ -28,23 +28,47 @@ type microKernels struct {
 	// sgemm uses instead for products of at most narrow.mr columns: a
 	// 32-lane kernel on 16 columns computes as much padding as result.
 	narrow *microKernels
+	// block is the cache blocking sgemm runs this kernel with, chosen
+	// with it per CPU (chooseShape); zero fields take defaultBlocking's.
+	block blocking
 }
 
-// kernels is chosen once from the CPU; it is read-only after init.
-var kernels = pickKernels()
+// blocking is the cache blocking of sgemm: kc is the inner dimension per
+// pass (a kc x mr P panel stays in L1), mc the rows of one work item, nc the
+// columns of op(B) packed per pass.
+type blocking struct{ kc, mc, nc int }
+
+// defaultBlocking is the Intel tuning (48 KiB L1d), for kernel sets used
+// directly rather than through chooseShape.
+var defaultBlocking = blocking{kc: 256, mc: mcRows, nc: ncMax}
+
+// sizes returns b with defaultBlocking's value for every zero field.
+func (b blocking) sizes() (kc, mc, nc int) {
+	kc, mc, nc = b.kc, b.mc, b.nc
+	if kc <= 0 {
+		kc = defaultBlocking.kc
+	}
+	if mc <= 0 {
+		mc = defaultBlocking.mc
+	}
+	if nc <= 0 {
+		nc = defaultBlocking.nc
+	}
+	return kc, mc, nc
+}
+
+// kernels and kernelShape are chosen once from the CPU (the CPU-kind table
+// in cpukind.go); they are read-only after init.
+var kernels, kernelShape = pickKernels()
 
 // KernelName says which micro-kernel this process uses ("avx512", "avx2" or
 // "generic"), for benchmarks and logs.
 func KernelName() string { return kernels.name }
 
-// Blocking sizes. kcBlock bounds the inner dimension handled per pass so a
-// P micro-panel (kcBlock x mr) stays in L1; mcRows bounds the rows of one
-// work item so that its rows of A stay in L2.
-const (
-	kcBlock = 256
-	ncBlock = 3072
-	mcRows  = 120
-)
+// KernelInfo describes the matrix-product configuration chosen for this
+// CPU (kind, kernel, tile, blocking and the caches it came from), so that a
+// benchmark's figure says what ran and not only on which CPU.
+func KernelInfo() KernelShape { return kernelShape }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
 // matrices, where op(A) is m x k (A itself, or A transposed when transA) and
@@ -143,8 +167,8 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 //
 // Layout of the work: C's columns are the lanes of the kernel (P = op(B)
 // transposed, packed in panels of mr columns), C's rows are its broadcast
-// rows (Q = op(A), read in place). Loop order: column block (ncBlock) ->
-// inner-dimension block (kcBlock) -> pack P -> row blocks of mcRows in
+// rows (Q = op(A), read in place). Loop order: column block (nc) ->
+// inner-dimension block (kc) -> pack P -> row blocks of mc rows in
 // parallel -> P panel -> row tile.
 func sgemm(kr *microKernels, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	sgemmBuf(kr, threads, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -174,8 +198,9 @@ func sgemmBuf(kr *microKernels, threads int, buf *Gemm, transA, transB bool, m, 
 		kr = kr.narrow
 	}
 	mr, nr := kr.mr, kr.nr
-	nc := min(n, ncBlock)
-	kc := min(k, kcBlock)
+	kcB, mcB, ncB := kr.block.sizes()
+	nc := min(n, ncB)
+	kc := min(k, kcB)
 	// op(B) of exactly mr contiguous columns is already one packed panel
 	// (an NHWC gradient of 16 or 32 channels, say): read it in place.
 	inPlace := !transB && n == mr && ldb == mr
@@ -187,7 +212,7 @@ func sgemmBuf(kr *microKernels, threads int, buf *Gemm, transA, transB bool, m, 
 		buf.packed = grow32(buf.packed, kc*((nc+mr-1)/mr)*mr)
 		packed = buf.packed
 	}
-	mc := max(nr, mcRows/nr*nr) // whole tiles per row block
+	mc := max(nr, mcB/nr*nr) // whole tiles per row block
 	rowBlocks := (m + mc - 1) / mc
 	buf.tile, buf.qpad = grow32(buf.tile, mr*nr), grow32(buf.qpad, nr*kc)
 	workers := min(threads, rowBlocks)

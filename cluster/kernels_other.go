@@ -2,7 +2,8 @@
 
 package cluster
 
-func pickKernels() *microKernels { return genericKernels }
+// pickKernels chooses the portable kernels: there is no assembly here.
+func pickKernels() (*microKernels, KernelShape) { return chooseShape(cpuFacts{}, nil) }
 
 func cpuKernels() []*microKernels { return []*microKernels{genericKernels} }
 

@@ -74,9 +74,14 @@ func (s KernelShape) String() string {
 
 // Blocking bounds. kc is at least minKC so the kernel's prologue and
 // epilogue (loading and storing C) stay small beside the kc FMA steps, and at
-// most maxKC so that a P panel never outgrows the largest L1 we know.
+// most maxKC, the value tuned on the Intel machine (48 KiB L1d): a larger L1
+// keeps it (larger kc measured no better, docs/PERFORMANCE.md), a smaller
+// one shrinks it. l1Share is the part of L1d a packed P panel (kc x lanes)
+// may fill; the rest holds the broadcast rows of Q and the tile of C (the
+// tuned 256 x 32 lanes is two thirds of 48 KiB).
 const (
-	minKC, maxKC = 64, 512
+	minKC, maxKC = 64, 256
+	l1Share      = 2.0 / 3
 	// defaultL1D and defaultL2 are assumed where CPUID gives no sizes.
 	defaultL1D, defaultL2 = 32 << 10, 1 << 20
 	// mcRows bounds the rows of one work item: about ten row tiles, so
@@ -96,9 +101,6 @@ type kernelChoice struct {
 	kind, kernel string
 	narrow       bool
 	why          string
-	// l1Share is the part of L1d a packed P panel (kc x lanes) may fill:
-	// the rest holds the broadcast rows of Q and the tile of C.
-	l1Share float64
 }
 
 // classify is the CPU-kind table: vendor, family and instruction sets to a
@@ -107,13 +109,13 @@ type kernelChoice struct {
 func classify(f cpuFacts) kernelChoice {
 	switch {
 	case !f.fma || !f.avx2:
-		return kernelChoice{kind: kindGenericScalar, kernel: "generic", why: "no AVX2+FMA: portable Go kernel", l1Share: 0.5}
+		return kernelChoice{kind: kindGenericScalar, kernel: "generic", why: "no AVX2+FMA: portable Go kernel"}
 	case !f.avx512:
-		return kernelChoice{kind: kindGenericAVX2, kernel: "avx2", why: "AVX2+FMA without AVX-512: 16x6 tile of 12 YMM accumulators", l1Share: 0.5}
+		return kernelChoice{kind: kindGenericAVX2, kernel: "avx2", why: "AVX2+FMA without AVX-512: 16x6 tile of 12 YMM accumulators"}
 	case f.vendor == "GenuineIntel":
 		// Tuned here (kc 256 on a 48 KiB L1d: a 32 KiB panel, two thirds).
 		return kernelChoice{kind: kindIntelAVX512, kernel: "avx512", narrow: true,
-			why: "Intel AVX-512, two 512-bit FMA ports: 32x12 tile, 16x16 for <=16 columns (the tuning machine)", l1Share: 2.0 / 3}
+			why: "Intel AVX-512, two 512-bit FMA ports: 32x12 tile, 16x16 for <=16 columns (the tuning machine)"}
 	case f.vendor == "AuthenticAMD" && f.family == 25:
 		// Zen 4: each 512-bit FMA runs as two 256-bit halves on two
 		// 256-bit pipes, so the peak FLOPs per cycle equal AVX2's and
@@ -122,29 +124,29 @@ func classify(f cpuFacts) kernelChoice {
 		// 256-bit halves in flight) exceed the 2 pipes x 4 cycles = 8 it
 		// needs; per FMA half it loads 14/48 against the 16x6 AVX2
 		// kernel's 8/12. So the 512-bit kernels stay; what differs is
-		// the 32 KiB L1d, where kc 256 made a 32 KiB panel that fills it
-		// (unmeasured: no Zen 4 here).
+		// the 32 KiB L1d, where kc 256 made a 32 KiB panel that filled
+		// it: blockingFor gives 160 (unmeasured: no Zen 4 here).
 		return kernelChoice{kind: kindAMDZen4, kernel: "avx512", narrow: true,
-			why: "AMD Zen 4, AVX-512 as 2x256: 512-bit kernels for fewer instructions, kc from the 32 KiB L1d (reasoned, unmeasured)", l1Share: 0.5}
+			why: "AMD Zen 4, AVX-512 as 2x256: 512-bit kernels for fewer instructions, kc from the 32 KiB L1d (reasoned, unmeasured)"}
 	case f.vendor == "AuthenticAMD" && f.family >= 26:
 		// Zen 5 (server parts): full 512-bit datapaths. Measured on an
 		// EPYC family 26 (docs/PERFORMANCE.md).
 		return kernelChoice{kind: kindAMDZen5, kernel: "avx512", narrow: true,
-			why: "AMD Zen 5, full 512-bit FMA: 32x12 tile, 16x16 for <=16 columns (measured)", l1Share: 2.0 / 3}
+			why: "AMD Zen 5, full 512-bit FMA: 32x12 tile, 16x16 for <=16 columns (measured)"}
 	default:
 		return kernelChoice{kind: kindOtherAVX512, kernel: "avx512", narrow: true,
-			why: "AVX-512 on an unlisted CPU: the Intel shape, kc from its L1d", l1Share: 0.5}
+			why: "AVX-512 on an unlisted CPU: the Intel shape, kc from its L1d"}
 	}
 }
 
 // blockingFor sizes kc from the L1d: the largest multiple of 16 whose
-// kc x lanes panel of float32 fits in share of it, within [minKC, maxKC].
+// kc x lanes panel of float32 fits in l1Share of it, within [minKC, maxKC].
 // mc is mcRows in whole tiles; nc is ncMax.
-func blockingFor(l1d int, share float64, lanes, rows int) (kc, mc, nc int) {
+func blockingFor(l1d, lanes, rows int) (kc, mc, nc int) {
 	if l1d <= 0 {
 		l1d = defaultL1D
 	}
-	kc = int(float64(l1d)*share) / (4 * lanes) / 16 * 16
+	kc = int(float64(l1d)*l1Share) / (4 * lanes) / 16 * 16
 	kc = min(max(kc, minKC), maxKC)
 	mc = max(rows, mcRows/rows*rows)
 	return kc, mc, ncMax
@@ -161,7 +163,7 @@ func chooseShape(f cpuFacts, sets map[string]*microKernels) (*microKernels, Kern
 		ch.kernel, ch.narrow = "generic", false
 	}
 	kr := *base
-	kc, mc, nc := blockingFor(f.l1d, ch.l1Share, kr.mr, kr.nr)
+	kc, mc, nc := blockingFor(f.l1d, kr.mr, kr.nr)
 	kr.block = blocking{kc: kc, mc: mc, nc: nc}
 	sh := KernelShape{Kind: ch.kind, Kernel: kr.name, Tile: fmt.Sprintf("%dx%d", kr.mr, kr.nr),
 		KC: kc, MC: mc, NC: nc, L1DKiB: f.l1d >> 10, L2KiB: f.l2 >> 10, CacheDefaulted: !f.cacheFromCPUID, Why: ch.why}

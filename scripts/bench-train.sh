@@ -165,6 +165,9 @@ out.update(pairs_quiet=pairs_quiet, pairs=len(o_all), quiet_max=quiet_max,
 out.update(extra)
 out.update(json.loads(sys.argv[6]))  # the opencl column
 out["peer_malloc"] = os.environ.get("PEER_MALLOC", "tuned")
+# the CPU kind, micro-kernel, tile and blocking cluster chose (cluster.KernelInfo);
+# bench/machine appends "cpu" right after it
+out["kernel"] = sg1["kernel"]
 print(f"1-minute load averages before each measurement: {loads}", file=sys.stderr)
 print(json.dumps(out))
 if not_quiet:

@@ -61,7 +61,18 @@ type KernelShape struct {
 	CacheDefaulted bool `json:"cache_defaulted,omitempty"`
 	// Why says in words why this kernel was chosen for this kind.
 	Why string `json:"why"`
+	// Override is DEEPERCLUSTER_KERNEL's value where it was set, with
+	// " (ignored: ...)" where this CPU cannot run it or it names no kernel.
+	Override string `json:"override,omitempty"`
 }
+
+// KernelEnv names the environment variable that forces the micro-kernel
+// ("avx512", "avx2" or "generic") in place of the CPU-kind table's choice,
+// the blocking still from the caches: to measure on one machine what the
+// table would give another kind (the 256-bit kernel on a Zen 4, say) without
+// rebuilding. A kernel this CPU cannot run is ignored, and KernelInfo's
+// Override says so.
+const KernelEnv = "DEEPERCLUSTER_KERNEL"
 
 // String is the shape in one line, for logs.
 func (s KernelShape) String() string {
@@ -153,10 +164,23 @@ func blockingFor(l1d, lanes, rows int) (kc, mc, nc int) {
 }
 
 // chooseShape turns CPU facts into the kernels this process runs: the
-// table's kernel set (one of sets, by name) with the blocking from the
-// caches, and the KernelShape that describes it.
-func chooseShape(f cpuFacts, sets map[string]*microKernels) (*microKernels, KernelShape) {
+// table's kernel set (one of sets, by name; override, KernelEnv's value,
+// names another where not empty) with the blocking from the caches, and the
+// KernelShape that describes it. sets holds only the kernels this CPU runs.
+func chooseShape(f cpuFacts, sets map[string]*microKernels, override string) (*microKernels, KernelShape) {
 	ch := classify(f)
+	note := override
+	if override != "" {
+		switch _, ok := sets[override]; {
+		case ok:
+			ch.kernel, ch.narrow = override, override == "avx512"
+			ch.why = KernelEnv + "=" + override + " in place of: " + ch.why
+		case override == "avx512" || override == "avx2":
+			note += " (ignored: this CPU cannot run it)"
+		default:
+			note += " (ignored: not avx512, avx2 or generic)"
+		}
+	}
 	base, ok := sets[ch.kernel]
 	if !ok { // the table named a kernel this build lacks (not amd64)
 		base = genericKernels
@@ -166,7 +190,7 @@ func chooseShape(f cpuFacts, sets map[string]*microKernels) (*microKernels, Kern
 	kc, mc, nc := blockingFor(f.l1d, kr.mr, kr.nr)
 	kr.block = blocking{kc: kc, mc: mc, nc: nc}
 	sh := KernelShape{Kind: ch.kind, Kernel: kr.name, Tile: fmt.Sprintf("%dx%d", kr.mr, kr.nr),
-		KC: kc, MC: mc, NC: nc, L1DKiB: f.l1d >> 10, L2KiB: f.l2 >> 10, CacheDefaulted: !f.cacheFromCPUID, Why: ch.why}
+		KC: kc, MC: mc, NC: nc, L1DKiB: f.l1d >> 10, L2KiB: f.l2 >> 10, CacheDefaulted: !f.cacheFromCPUID, Why: ch.why, Override: note}
 	if f.l1d <= 0 {
 		sh.L1DKiB, sh.L2KiB = defaultL1D>>10, defaultL2>>10
 	}

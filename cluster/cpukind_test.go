@@ -46,7 +46,7 @@ var allSets = map[string]*microKernels{"avx512": {name: "avx512", mr: 32, nr: 12
 func TestCPUKindTable(t *testing.T) {
 	for _, r := range kindRows {
 		t.Run(r.name, func(t *testing.T) {
-			kr, sh := chooseShape(r.facts, allSets)
+			kr, sh := chooseShape(r.facts, allSets, "")
 			if sh.Kind != r.kind || sh.Kernel != r.kernel || kr.name != r.kernel || (kr.narrow != nil) != r.narrow || (sh.Narrow != "") != r.narrow {
 				t.Fatalf("got %s (narrow kernel %v), want kind %s kernel %s narrow %v", sh, kr.narrow != nil, r.kind, r.kernel, r.narrow)
 			}
@@ -58,6 +58,35 @@ func TestCPUKindTable(t *testing.T) {
 			}
 			if sh.Why == "" {
 				t.Fatal("no reason given")
+			}
+		})
+	}
+}
+
+// TestKernelOverride: KernelEnv's value replaces the table's kernel where
+// the CPU runs it (the blocking still from the caches) and is ignored, and
+// said to be, where it does not or names nothing.
+func TestKernelOverride(t *testing.T) {
+	zen4 := kindRows[2].facts
+	noAVX512 := map[string]*microKernels{"avx2": allSets["avx2"], "generic": genericKernels}
+	for _, c := range []struct {
+		name, override string
+		sets           map[string]*microKernels
+		kernel         string
+		narrow         bool
+		kc             int
+		note           string
+	}{
+		{"none", "", allSets, "avx512", true, 160, ""},
+		{"avx2 on a Zen 4", "avx2", allSets, "avx2", false, 256, "avx2"},
+		{"generic", "generic", allSets, "generic", false, 256, "generic"},
+		{"avx512 the CPU cannot run", "avx512", noAVX512, "generic", false, 256, "avx512 (ignored: this CPU cannot run it)"},
+		{"no such kernel", "sse9", allSets, "avx512", true, 160, "sse9 (ignored: not avx512, avx2 or generic)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			kr, sh := chooseShape(zen4, c.sets, c.override)
+			if kr.name != c.kernel || sh.Kernel != c.kernel || (kr.narrow != nil) != c.narrow || sh.KC != c.kc || sh.Override != c.note || sh.Kind != kindAMDZen4 {
+				t.Fatalf("got %s narrow %v override %q, want %s narrow %v kc %d override %q", sh, kr.narrow != nil, sh.Override, c.kernel, c.narrow, c.kc, c.note)
 			}
 		})
 	}
@@ -102,7 +131,7 @@ func TestEveryShapeMatchesNaive(t *testing.T) {
 		for _, l1d := range []int{r.facts.l1d, 1} { // 1: minKC
 			f := r.facts
 			f.l1d = l1d
-			kr, sh := chooseShape(f, runnable)
+			kr, sh := chooseShape(f, runnable, "")
 			tried++
 			var g Gemm
 			for _, sz := range [][3]int{{37, 13, 151}, {130, 16, 70}, {5, 33, 300}, {97, 64, 193}, {1, 1, 1}} {

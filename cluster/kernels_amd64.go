@@ -2,6 +2,8 @@
 
 package cluster
 
+import "os"
+
 //go:generate go run gen_kernels.go
 
 // Implemented in kernels_amd64.s (generated).
@@ -64,11 +66,15 @@ func cpuKernels() []*microKernels {
 	return append(out, genericKernels)
 }
 
-// kernelSets are the kernel sets by the names the CPU-kind table uses.
-var kernelSets = map[string]*microKernels{"avx512": avx512Kernels, "avx2": avx2Kernels, "generic": genericKernels}
-
-// pickKernels chooses this CPU's kernels and blocking (cpukind.go).
-func pickKernels() (*microKernels, KernelShape) { return chooseShape(readCPUFacts(), kernelSets) }
+// pickKernels chooses this CPU's kernels and blocking (cpukind.go), or the
+// kernel KernelEnv names.
+func pickKernels() (*microKernels, KernelShape) {
+	sets := map[string]*microKernels{}
+	for _, kr := range cpuKernels() {
+		sets[kr.name] = kr
+	}
+	return chooseShape(readCPUFacts(), sets, os.Getenv(KernelEnv))
+}
 
 // readCPUFacts reads the vendor, family, model, usable vector extensions
 // and data cache sizes from CPUID.

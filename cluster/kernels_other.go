@@ -2,8 +2,12 @@
 
 package cluster
 
+import "os"
+
 // pickKernels chooses the portable kernels: there is no assembly here.
-func pickKernels() (*microKernels, KernelShape) { return chooseShape(cpuFacts{}, nil) }
+func pickKernels() (*microKernels, KernelShape) {
+	return chooseShape(cpuFacts{}, map[string]*microKernels{"generic": genericKernels}, os.Getenv(KernelEnv))
+}
 
 func cpuKernels() []*microKernels { return []*microKernels{genericKernels} }
 

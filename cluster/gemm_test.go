@@ -187,7 +187,10 @@ func TestKernelDetected(t *testing.T) {
 	if KernelName() == "" {
 		t.Fatal("no kernel name")
 	}
-	t.Logf("kernel in use: %s; available: %d sets", KernelName(), len(cpuKernels()))
+	if sh := KernelInfo(); sh.Kernel != KernelName() || sh.KC != kernels.block.kc || sh.KC < minKC || sh.KC > maxKC || sh.Kind == "" {
+		t.Fatalf("KernelInfo %s (kc %d) disagrees with the kernels in use: %s, kc %d", sh, sh.KC, KernelName(), kernels.block.kc)
+	}
+	t.Logf("kernel in use: %s; available: %d sets", KernelInfo(), len(cpuKernels()))
 }
 
 func BenchmarkSgemm(b *testing.B) {

@@ -99,7 +99,7 @@ const (
 	// that the P panel is reused that often from L1 while the items stay
 	// small enough to spread over the cores (a product of 1024 rows gives
 	// eight of them). It is a load-balancing size, not a cache size: a
-	// block of mc rows x kc is at most 240 KiB, inside every L2 we target.
+	// block of mc rows x kc is at most 120 KiB, inside every L2 we target.
 	mcRows = 120
 	// ncMax bounds the columns packed per pass (kc x nc floats, 3 MiB at
 	// kc 256): the packed block is shared by all cores and lives in L3.
@@ -140,7 +140,8 @@ func classify(f cpuFacts) kernelChoice {
 		return kernelChoice{kind: kindAMDZen4, kernel: "avx512", narrow: true,
 			why: "AMD Zen 4, AVX-512 as 2x256: 512-bit kernels for fewer instructions, kc from the 32 KiB L1d (reasoned, unmeasured)"}
 	case f.vendor == "AuthenticAMD" && f.family >= 26:
-		// Zen 5 (server parts): full 512-bit datapaths. Measured on an
+		// Zen 5: full 512-bit datapaths on the server parts (the mobile
+		// ones split them as Zen 4 does; not told apart here). Measured on an
 		// EPYC family 26 (docs/PERFORMANCE.md).
 		return kernelChoice{kind: kindAMDZen5, kernel: "avx512", narrow: true,
 			why: "AMD Zen 5, full 512-bit FMA: 32x12 tile, 16x16 for <=16 columns (measured)"}

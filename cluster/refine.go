@@ -12,43 +12,43 @@ import (
 // means its default (in brackets).
 type RefineOptions struct {
 	// K is the number of clusters [10].
-	K int
+	K int `json:"k"`
 	// Neighbours is the number of nearest neighbours of each image, in
 	// feature space, whose cluster it should share [20].
-	Neighbours int
+	Neighbours int `json:"neighbours"`
 	// Diffuse is the number of feature diffusion steps before clustering:
 	// each step moves a row towards the mean of its neighbours,
 	// x <- normalise((1-Alpha) x + Alpha mean(neighbours)) [0: none].
-	Diffuse int
+	Diffuse int `json:"diffuse"`
 	// Alpha is the weight of the neighbours' mean in a diffusion step [0.5].
-	Alpha float64
+	Alpha float64 `json:"alpha"`
 	// Steps is the number of full-batch Adam steps of the neighbour
 	// consistency objective (SCAN's) on the softmax head [100; negative:
 	// none].
-	Steps int
+	Steps int `json:"steps"`
 	// EntropyWeight weighs the entropy of the mean cluster probability,
 	// which keeps the clusters balanced (SCAN uses 5) [5].
-	EntropyWeight float64
+	EntropyWeight float64 `json:"entropy_weight"`
 	// Threshold is the top cluster probability above which an image is
 	// confident and joins the self-labelling set [0.9; > 1: no self-labelling].
-	Threshold float64
+	Threshold float64 `json:"threshold"`
 	// SelfLabelSteps is the number of full-batch Adam steps of
 	// cross-entropy on the confident images' own labels [100].
-	SelfLabelSteps int
+	SelfLabelSteps int `json:"self_label_steps"`
 	// LR is Adam's learning rate for the head [0.05].
-	LR float64
+	LR float64 `json:"lr"`
 	// Temperature scales the k-means start: the head starts with logits
 	// -|x - centroid|^2 / (Temperature * the k-means objective per row),
 	// the k-means assignment with soft probabilities [1].
-	Temperature float64
+	Temperature float64 `json:"temperature"`
 	// Restarts is the number of k-means++ starts of the initial clustering,
 	// the lowest objective kept [10].
-	Restarts int
+	Restarts int `json:"restarts"`
 	// Seed makes the k-means starts reproducible.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 	// Raw skips the L2 normalisation of the rows (the default normalises,
 	// as the evaluator's k-means does).
-	Raw bool
+	Raw bool `json:"raw"`
 }
 
 func (o RefineOptions) withDefaults() RefineOptions {

@@ -117,7 +117,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	fs.IntVar(&ro.Neighbours, "refine-neighbours", 20, "--refine: nearest neighbours of each training image")
 	fs.IntVar(&ro.Diffuse, "refine-diffuse", 0, "--refine: feature diffusion steps over the neighbour graph before clustering (0: none)")
 	fs.Float64Var(&ro.Alpha, "refine-alpha", 0.5, "--refine: weight of the neighbours' mean in a diffusion step")
-	fs.IntVar(&ro.Steps, "refine-steps", 100, "--refine: Adam steps of the neighbour-consistency objective (-1: none)")
+	fs.IntVar(&ro.Steps, "refine-steps", 1000, "--refine: Adam steps of the neighbour-consistency objective (-1: none; 1000 chosen on the validation split, docs/QUALITY.md)")
 	fs.Float64Var(&ro.EntropyWeight, "refine-entropy", 5, "--refine: weight of the balancing entropy")
 	fs.Float64Var(&ro.Threshold, "refine-threshold", 0.9, "--refine: top probability that makes an image confident for self-labelling (above 1: no self-labelling)")
 	fs.IntVar(&ro.SelfLabelSteps, "refine-self-steps", 100, "--refine: Adam steps of self-labelling (-1: none)")

@@ -8,7 +8,8 @@
 #   the last 10,000 of the train split, never trained on, scored by
 #   default (QUALITY_SPLIT=val). Test split: the 10,000 test images, scored
 #   only when asked for, by the final run (QUALITY_SPLIT=test). Chosen on
-#   validation: the ReLU, the whitening and the epoch count; m, k, T, PCA,
+#   validation: the ReLU, the whitening, the epoch count and the
+#   refinement's settings (QUALITY_REFINE, one seed so far); m, k, T, PCA,
 #   lr, schedule and width come from earlier test-split runs and are not
 #   yet re-chosen on validation (docs/QUALITY.md).
 # - Each side trains for at most QUALITY_MINUTES of wall-clock time (the

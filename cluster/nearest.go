@@ -2,8 +2,11 @@ package cluster
 
 import (
 	"container/heap"
+	"context"
 	"fmt"
 	"math"
+
+	"github.com/deepercluster/deepercluster/internal/par"
 )
 
 // Neighbor is one answer of an exact nearest-neighbour search: a row of the
@@ -103,4 +106,82 @@ func (h *nbHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+// knnQueryBlock is the number of queries scored per product by SearchMany:
+// a block of queries against a block of rows is one matrix product, far
+// faster than one matrix-vector product per query.
+const knnQueryBlock = 256
+
+// SearchMany answers nq queries (q, nq x d, row-major) at once and returns
+// nq*want row indices, query i's nearest first in [i*want, (i+1)*want).
+// With self set, the queries are the searched rows themselves and query i
+// leaves out row i (a k-nearest-neighbour graph). It batches queries into
+// matrix products, so a graph over tens of thousands of rows takes seconds
+// where one Search per row would take minutes. Fewer than want rows leave
+// the rest of a query's slots at -1.
+func (k *KNN) SearchMany(ctx context.Context, q []float32, nq, want int, self bool) ([]int32, error) {
+	if want < 0 {
+		return nil, fmt.Errorf("knn: %w: k = %d", ErrBadInput, want)
+	}
+	if err := checkMatrix(q, nq, k.d); err != nil {
+		return nil, fmt.Errorf("knn queries: %w", err)
+	}
+	if self && nq != k.n {
+		return nil, fmt.Errorf("knn: %w: self search with %d queries over %d rows", ErrBadInput, nq, k.n)
+	}
+	out := make([]int32, nq*want)
+	for i := range out {
+		out[i] = -1
+	}
+	if want == 0 {
+		return out, nil
+	}
+	rb := min(knnBlock/4, k.n)
+	scores := make([]float32, knnQueryBlock*rb)
+	heaps := make([]nbHeap, knnQueryBlock)
+	for qlo := 0; qlo < nq; qlo += knnQueryBlock {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("knn: %w", err)
+		}
+		qs := min(knnQueryBlock, nq-qlo)
+		for j := range qs {
+			heaps[j] = heaps[j][:0]
+		}
+		for lo := 0; lo < k.n; lo += rb {
+			rows := min(rb, k.n-lo)
+			s := scores[:qs*rows]
+			// s = Q[qlo:qlo+qs] * X[lo:lo+rows]^T.
+			Sgemm(false, true, qs, rows, k.d, 1, q[qlo*k.d:], k.d, k.x[lo*k.d:], k.d, 0, s, rows)
+			par.For(qs, par.Threads(), func(a, b int) {
+				for j := a; j < b; j++ {
+					qi := qlo + j
+					h := &heaps[j]
+					// The query's own squared norm shifts every distance
+					// equally, so the ranking leaves it out.
+					for r, dot := range s[j*rows : (j+1)*rows] {
+						i := lo + r
+						if self && i == qi {
+							continue
+						}
+						d2 := k.norms[i] - 2*dot
+						if len(*h) < want {
+							heap.Push(h, Neighbor{i, d2})
+						} else if d2 < (*h)[0].Dist {
+							(*h)[0] = Neighbor{i, d2}
+							heap.Fix(h, 0)
+						}
+					}
+				}
+			})
+		}
+		for j := range qs {
+			h := &heaps[j]
+			row := out[(qlo+j)*want : (qlo+j+1)*want]
+			for p := len(*h) - 1; p >= 0; p-- {
+				row[p] = int32(heap.Pop(h).(Neighbor).Index)
+			}
+		}
+	}
+	return out, nil
 }

@@ -8,7 +8,8 @@
 #   the last 10,000 of the train split, never trained on, scored by
 #   default (QUALITY_SPLIT=val). Test split: the 10,000 test images, scored
 #   only when asked for, by the final run (QUALITY_SPLIT=test). Chosen on
-#   validation: the ReLU, the whitening and the epoch count; m, k, T, PCA,
+#   validation: the ReLU, the whitening, the epoch count and the
+#   refinement's settings (QUALITY_REFINE, one seed so far); m, k, T, PCA,
 #   lr, schedule and width come from earlier test-split runs and are not
 #   yet re-chosen on validation (docs/QUALITY.md).
 # - Each side trains for at most QUALITY_MINUTES of wall-clock time (the
@@ -33,6 +34,12 @@
 # QUALITY_SEED, one seed, is still read when QUALITY_SEEDS is unset),
 # QUALITY_THREADS (2: GOMAXPROCS of ours, torch threads of the peer),
 # QUALITY_RELU (score features after the ReLU),
+# QUALITY_REFINE (0, the default; 1 also scores the neighbour-consistency
+# refinement, eval --refine, SCAN-style, beyond DeeperCluster: keys
+# *_kmeans10_refined for ours and *_kmeans10_refined_peer, beside the plain
+# columns; left off by default until a 3-seed validation run says it
+# helps; docs/QUALITY.md), QUALITY_REFINE_ARGS (extra eval --refine-*
+# flags, e.g. "--refine-neighbours 20 --refine-threshold 0.9"),
 # QUALITY_PEER (1; 0 skips the peer), QUALITY_RUN (run directory; default a
 # new temp dir), QUALITY_IMAGES (training images, 50000).
 # Last line: one JSON object: the per-seed figures under "per_seed", and
@@ -59,6 +66,8 @@ SOBEL=${QUALITY_SOBEL:-0}
 SEEDS=${QUALITY_SEEDS:-${QUALITY_SEED:-1 2 3}}
 THREADS=${QUALITY_THREADS:-2}
 RELU=${QUALITY_RELU:-1}
+REFINE=${QUALITY_REFINE:-0}
+REFINE_ARGS=${QUALITY_REFINE_ARGS:-}
 PEER=${QUALITY_PEER:-1}
 IMAGES=${QUALITY_IMAGES:-50000}
 RUN=${QUALITY_RUN:-$(mktemp -d /tmp/dc-quality.XXXXXX)}
@@ -95,7 +104,7 @@ PER_SEED=$RUN/per_seed.jsonl
 
 sobel=()
 [ "$SOBEL" = 1 ] && sobel+=(--sobel)
-echo "bench-quality: $DATASET, split $SPLIT, run dir $RUN, $IMAGES training images, $EPOCHS epochs (cap $MINUTES min each side), m=$M k=$K T=$EVERY pca=$PCA lr=$LR ($SCHEDULE) width=$WIDTH hidden=$HIDDEN sobel=$SOBEL seeds=[$SEEDS] threads=$THREADS relu=$RELU peer=$PEER" >&2
+echo "bench-quality: $DATASET, split $SPLIT, run dir $RUN, $IMAGES training images, $EPOCHS epochs (cap $MINUTES min each side), m=$M k=$K T=$EVERY pca=$PCA lr=$LR ($SCHEDULE) width=$WIDTH hidden=$HIDDEN sobel=$SOBEL seeds=[$SEEDS] threads=$THREADS relu=$RELU refine=$REFINE${REFINE_ARGS:+ ($REFINE_ARGS)} peer=$PEER" >&2
 
 # one_seed SEED: train and score ours, ours untrained and the peer with
 # SEED, and append that seed's figures to $PER_SEED.
@@ -118,7 +127,7 @@ one_seed() {
 	esac
 	local train_minutes learned random
 	train_minutes=$($PY -c "print(round(($end - $start) / 60, 2))")
-	learned=$("$BIN" "${ev[@]}" --checkpoint "$dir/ours" | tail -1)
+	learned=$("$BIN" "${ev[@]}" "${refine[@]}" --checkpoint "$dir/ours" | tail -1)
 	random=$("$BIN" "${ev[@]}" --checkpoint "$dir/ours" --random-init | tail -1)
 	echo "seed $seed learned: $learned" >&2
 	echo "seed $seed random:  $random" >&2
@@ -132,7 +141,7 @@ one_seed() {
 			--threads "$THREADS" --minutes "$MINUTES" --fit-budget --max-images "$IMAGES" --split "$SPLIT" \
 			--data-dir "$DATA_DIR" --out "$dir/peer" >&2
 		load_peer_end=$(load)
-		peer=$("$BIN" "${ev[@]}" --features "$dir/peer" | tail -1)
+		peer=$("$BIN" "${ev[@]}" "${refine[@]}" --features "$dir/peer" | tail -1)
 		peer_meta=$(cat "$dir/peer/peer.json")
 		echo "seed $seed peer:    $peer" >&2
 		echo "seed $seed peer run: $peer_meta" >&2
@@ -143,6 +152,14 @@ one_seed() {
 
 ev=(eval --dataset "$DATASET" --split "$SPLIT" --max-train "$IMAGES")
 if [ "$RELU" = 1 ]; then ev+=(--relu=true); else ev+=(--relu=false); fi
+# The refinement scores the learned features only (ours and the peer's),
+# never the untrained baseline.
+refine=()
+case $REFINE in
+0) ;;
+1) refine=(--refine); read -r -a extra <<<"$REFINE_ARGS"; refine+=("${extra[@]}") ;;
+*) echo "bench-quality: QUALITY_REFINE=$REFINE: want 0 or 1" >&2; exit 2 ;;
+esac
 PYTHONDONTWRITEBYTECODE=1 "$PY" scripts/test_quality_agg.py >&2 ||
 	{ echo "bench-quality: scripts/test_quality_agg.py failed" >&2; exit 1; }
 if [ "$PEER" != 0 ]; then

@@ -32,6 +32,10 @@ HEADLINE = [
     "probe_train_acc", "probe_train_acc_random", "probe_train_acc_peer",
     "largest_cluster_share", "nmi_own_clusters",
     "train_minutes", "train_minutes_peer", "epochs", "epochs_peer",
+    # The neighbour-consistency refinement (QUALITY_REFINE=1, eval
+    # --refine): beyond DeeperCluster, a column of its own; None without it.
+    "nmi_kmeans10_refined", "acc_kmeans10_refined", "ari_kmeans10_refined", "refine_confident",
+    "nmi_kmeans10_refined_peer", "acc_kmeans10_refined_peer", "ari_kmeans10_refined_peer",
 ]
 
 
@@ -55,6 +59,12 @@ def per_seed(seed, learned, random, peer, peer_meta, train_minutes, loads):
         "epochs": l["epochs"], "epochs_peer": pm.get("epochs_done"),
         "bn_reestimated_random": r["bn_reestimated"],
         "load_ours": loads.get("ours"), "load_peer": loads.get("peer"),
+        "nmi_kmeans10_refined": l.get("nmi_kmeans10_refined"), "acc_kmeans10_refined": l.get("acc_kmeans10_refined"),
+        "ari_kmeans10_refined": l.get("ari_kmeans10_refined"), "refine_confident": l.get("refine_confident"),
+        "refine": l.get("refine"),
+        "nmi_kmeans10_refined_peer": p.get("nmi_kmeans10_refined"),
+        "acc_kmeans10_refined_peer": p.get("acc_kmeans10_refined"),
+        "ari_kmeans10_refined_peer": p.get("ari_kmeans10_refined"),
     }
 
 
@@ -115,6 +125,11 @@ def summary(out):
             name, fmt(out[key + "_mean"], out[key + "_sd"]),
             fmt(out[base + "_peer_mean"], out[base + "_peer_sd"]),
             fmt(out[base + "_random_mean"], out[base + "_random_sd"])))
+    if out.get("nmi_kmeans10_refined_mean") is not None:
+        for name, key in (("NMI", "nmi_kmeans10"), ("ACC", "acc_kmeans10"), ("ARI", "ari_kmeans10")):
+            lines.append("%-5s refined: ours %s, peer %s" % (
+                name, fmt(out[key + "_refined_mean"], out[key + "_refined_sd"]),
+                fmt(out[key + "_refined_peer_mean"], out[key + "_refined_peer_sd"])))
     lines.append("seeds %s; ahead of the peer by more than the larger sd: NMI %s, probe %s" % (
         out["seeds"], out["nmi_kmeans10_ahead_of_peer"], out["probe_acc_ahead_of_peer"]))
     return lines

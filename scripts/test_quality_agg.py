@@ -71,6 +71,26 @@ class TestAggregate(unittest.TestCase):
         with self.assertRaises(ValueError):
             a.aggregate([])
 
+    def test_refined_keys(self):
+        # QUALITY_REFINE=1: eval --refine adds the refined keys, which get a
+        # _mean and _sd of their own; without it they are None.
+        def refined(nmi):
+            e = ev(0.64, 0.84)
+            e.update({"nmi_kmeans10_refined": nmi, "acc_kmeans10_refined": nmi + 0.02,
+                      "ari_kmeans10_refined": nmi - 0.1, "refine_confident": 0.8, "refine": {"neighbours": 20}})
+            return a.per_seed(1, e, ev(0.42, 0.73), {}, {}, 4.0, {})
+        out = a.aggregate([refined(0.70), refined(0.72)])
+        self.assertAlmostEqual(out["nmi_kmeans10_refined_mean"], 0.71)
+        self.assertAlmostEqual(out["nmi_kmeans10_refined_sd"], statistics.stdev([0.70, 0.72]))
+        self.assertAlmostEqual(out["acc_kmeans10_refined_mean"], 0.73)
+        self.assertAlmostEqual(out["nmi_kmeans10_mean"], 0.64)
+        self.assertIsNone(out["nmi_kmeans10_refined_peer_mean"])
+        self.assertEqual(out["per_seed"][0]["refine"], {"neighbours": 20})
+        self.assertTrue(any("refined" in line for line in a.summary(out)))
+        plain = a.aggregate([row(1, 0.64, 0.6)])
+        self.assertIsNone(plain["nmi_kmeans10_refined_mean"])
+        self.assertFalse(any("refined" in line for line in a.summary(plain)))
+
     def test_unconverged_probe_is_reported(self):
         r = a.per_seed(1, ev(0.6, 0.8, converged=False), ev(0.4, 0.7), {}, {}, 1.0, {})
         self.assertFalse(a.aggregate([r, row(2, 0.6, 0.6)])["probe_converged"])

@@ -64,6 +64,23 @@ func TestEvalProtocol(t *testing.T) {
 		peer.ARIKMeans10 != learned.ARIKMeans10 || peer.ProbeTrainAcc != learned.ProbeTrainAcc {
 		t.Fatalf("the same features as files scored differently:\ncheckpoint %+v\nfiles      %+v", learned, peer)
 	}
+	if learned.NMIKMeans10Refined != nil || learned.Refine != nil {
+		t.Errorf("refined figures without --refine: %+v", learned)
+	}
+	// --refine adds the refined column and leaves the plain one as it was;
+	// --probe=false skips the probe (-1).
+	refined := eval("--features", dump, "--refine", "--refine-neighbours", "5", "--refine-steps", "20",
+		"--refine-self-steps", "20", "--probe=false")
+	if refined.NMIKMeans10Refined == nil || refined.ACCKMeans10Refined == nil || refined.ARIKMeans10Refined == nil ||
+		refined.RefineConfident == nil || refined.Refine == nil || refined.Refine.Neighbours != 5 {
+		t.Fatalf("--refine: refined figures or settings missing: %+v", refined)
+	}
+	if n, acc := *refined.NMIKMeans10Refined, *refined.ACCKMeans10Refined; n <= 0 || n > 1 || acc <= 0.1 || acc > 1 {
+		t.Errorf("--refine: NMI %v, ACC %v: want above chance and at most 1", n, acc)
+	}
+	if refined.NMIKMeans10 != learned.NMIKMeans10 || refined.ProbeAcc != -1 {
+		t.Errorf("--refine --probe=false: plain NMI %v (want %v), probe %v (want -1)", refined.NMIKMeans10, learned.NMIKMeans10, refined.ProbeAcc)
+	}
 	random := eval("--checkpoint", run, "--split", "test", "--random-init", "--bn-steps", "20")
 	if !random.BNReestimated || random.Split != "test" || random.ProbeAcc <= 0.1 {
 		t.Fatalf("random init: %+v", random)

@@ -94,14 +94,14 @@ type Result struct {
 	// layout2d.Trustworthiness; peers.py scores them with scikit-learn).
 	TrustworthyGo     float64 `json:"trustworthiness_go"`
 	Trustworthy100kGo float64 `json:"trustworthiness_100k_go"`
-	SampleLayoutS  float64  `json:"sample_layout_s"`
-	Points         int      `json:"points"`
-	Dim            int      `json:"dim"`
-	K              int      `json:"k"`
-	Threads        int      `json:"threads"`
-	Epochs100k     int      `json:"epochs_100k"`
-	Epochs1m       int      `json:"epochs_1m,omitempty"`
-	Seed           uint64   `json:"seed"`
+	SampleLayoutS     float64 `json:"sample_layout_s"`
+	Points            int     `json:"points"`
+	Dim               int     `json:"dim"`
+	K                 int     `json:"k"`
+	Threads           int     `json:"threads"`
+	Epochs100k        int     `json:"epochs_100k"`
+	Epochs1m          int     `json:"epochs_1m,omitempty"`
+	Seed              uint64  `json:"seed"`
 	// The machine; the peers (scripts/bench-map.sh) get Threads too.
 	benchstat.MachineInfo
 }

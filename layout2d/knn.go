@@ -58,6 +58,10 @@ type KNNOptions struct {
 	// recall falls as N grows (0.86 at 200,000 rows, 0.61 at 1,000,000);
 	// more candidates reach further and also converge in fewer iterations.
 	MaxCandidates int
+	// SearchK is the number of neighbours a row keeps while NN-descent
+	// searches, of which it returns the K nearest (default:
+	// DefaultSearchK(N, K)): longer lists reach further in each join.
+	SearchK int
 	// MaxIters bounds the NN-descent iterations (default max(12,
 	// log2 N)); they stop earlier when fewer than Delta*N*K neighbours
 	// changed in one (default 0.001), which is what ends them on the
@@ -88,6 +92,12 @@ const (
 	candidateSlope = 2.5
 )
 
+// DefaultSearchK is KNNOptions.SearchK's default for n rows and k
+// neighbours.
+func DefaultSearchK(n, k int) int {
+	return k
+}
+
 func (o *KNNOptions) defaults(n int) {
 	if o.K <= 0 {
 		o.K = 15
@@ -104,8 +114,12 @@ func (o *KNNOptions) defaults(n int) {
 	if o.LeafSize <= 0 {
 		o.LeafSize = max(2*o.K, 32)
 	}
+	if o.SearchK <= 0 {
+		o.SearchK = DefaultSearchK(n, o.K)
+	}
+	o.SearchK = max(o.SearchK, o.K)
 	if o.MaxCandidates <= 0 {
-		o.MaxCandidates = DefaultCandidates(n, o.K)
+		o.MaxCandidates = DefaultCandidates(n, o.SearchK)
 	}
 	if o.MaxIters <= 0 {
 		o.MaxIters = max(12, int(math.Round(math.Log2(float64(max(n, 1))))))

@@ -143,7 +143,9 @@ type update struct {
 const joinChunk = 256
 
 func nnDescent(ctx context.Context, x []float32, n, d int, opt KNNOptions) (*Graph, error) {
-	k := opt.K
+	// NN-descent keeps SearchK neighbours a row while it searches and
+	// returns the K nearest of them.
+	k := min(max(opt.K, opt.SearchK), n-1)
 	norms := rowNorms(x, n, d)
 	dist := func(a, b int32) float32 {
 		return max(0, norms[a]+norms[b]-2*dot(x[int(a)*d:int(a+1)*d], x[int(b)*d:int(b+1)*d]))
@@ -370,6 +372,15 @@ func nnDescent(ctx context.Context, x []float32, n, d int, opt KNNOptions) (*Gra
 		g.Dist[c] = float32(math.Sqrt(float64(v)))
 	}
 	sortRows(g)
+	if k > opt.K {
+		out := &Graph{N: n, K: opt.K, Index: make([]int32, n*opt.K), Dist: make([]float32, n*opt.K)}
+		for r := range n {
+			idx, dist := g.Row(r)
+			copy(out.Index[r*opt.K:(r+1)*opt.K], idx)
+			copy(out.Dist[r*opt.K:(r+1)*opt.K], dist)
+		}
+		g = out
+	}
 	opt.report(1)
 	return g, nil
 }

@@ -49,6 +49,7 @@ func main() {
 	queries := flag.Int("queries", 1000, "queries of the recall sample")
 	epochs := flag.Int("epochs", 0, "layout epochs (0: layout2d.DefaultEpochs of each size)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the 100k layout here")
+	knnOnly := flag.Bool("knn-only", false, "time the kNN graphs and their recall only (no layouts, no files for the peers): for tuning layout2d.KNNOptions")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "benchmap: -dir is required")
@@ -56,7 +57,7 @@ func main() {
 	}
 	benchstat.SetThreads(*threads) // ours on as many threads as the peers, whatever the machine
 	c := config{dir: *dir, seed: *seed, dim: *dim, clusters: *clusters, threads: *threads, k: *k,
-		small: *small, large: *large, sample: *sample, queries: *queries, cpuprofile: *cpuprofile, epochs: *epochs}
+		small: *small, large: *large, sample: *sample, queries: *queries, cpuprofile: *cpuprofile, epochs: *epochs, knnOnly: *knnOnly}
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "benchmap:", err)
 		os.Exit(1)
@@ -70,6 +71,7 @@ type config struct {
 	small, large, sample, queries int
 	cpuprofile                    string
 	epochs                        int
+	knnOnly                       bool
 }
 
 // Result is the JSON line.
@@ -193,7 +195,53 @@ func layout(ctx context.Context, x []float32, n int, c config, exactBelow int) (
 	return g, xs, ys, tm, err
 }
 
+// graphRecall builds the kNN graph of n points drawn with seed and measures
+// its recall@10 on c.queries queries: wall and CPU seconds, recall.
+func graphRecall(ctx context.Context, c config, n int, seed uint64) (wall, cpu, recall float64, err error) {
+	x := mixture(n, c.dim, c.clusters, seed)
+	c0, t0 := cpuSeconds(), time.Now()
+	g, err := layout2d.KNN(ctx, x, n, c.dim, layout2d.KNNOptions{K: c.k, Threads: c.threads, Seed: c.seed, ExactBelow: -1})
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("knn of %d points: %w", n, err)
+	}
+	wall, cpu = time.Since(t0).Seconds(), cpuSeconds()-c0
+	qs := drawQueries(c.queries, n, seed)
+	exact, err := layout2d.ExactKNN(ctx, x, n, c.dim, 10, qs, c.threads)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("exact neighbours of %d points: %w", n, err)
+	}
+	recall, err = layout2d.Recall(g, exact, qs)
+	logf("%d points: knn %.1f s (%.1f s CPU), recall@10 %.4f", n, wall, cpu, recall)
+	return wall, cpu, recall, err
+}
+
+// runKNNOnly is -knn-only: the graphs of both sizes (the same draws as the
+// full run) and their recall.
+func runKNNOnly(ctx context.Context, c config) error {
+	res := Result{Points: c.small, Dim: c.dim, K: c.k, Threads: c.threads, Seed: c.seed, MachineInfo: benchstat.Machine(c.threads)}
+	var err error
+	if res.KNN100kS, res.KNN100kCPUS, res.KNNRecall10, err = graphRecall(ctx, c, c.small, c.seed); err != nil {
+		return err
+	}
+	if c.large > 0 {
+		wall, cpu, r, err := graphRecall(ctx, c, c.large, c.seed+100)
+		if err != nil {
+			return err
+		}
+		res.KNN1mS, res.KNN1mCPUS, res.KNNRecall10At1m = &wall, &cpu, &r
+	}
+	out, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(out))
+	return nil
+}
+
 func run(ctx context.Context, c config) error {
+	if c.knnOnly {
+		return runKNNOnly(ctx, c)
+	}
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		return err
 	}

@@ -55,12 +55,14 @@ type KNNOptions struct {
 	// (new and old each, forward and reverse together) that one
 	// NN-descent iteration joins per row (default: DefaultCandidates(N,
 	// K)). With K of them NN-descent settles in a local optimum whose
-	// recall falls as N grows (0.86 at 200,000 rows, 0.61 at 1,000,000);
-	// more candidates reach further and also converge in fewer iterations.
+	// recall falls as N grows (on bench/map's data 0.86 at 200,000 rows,
+	// 0.61 at 1,000,000); more candidates reach further and also converge
+	// in fewer iterations.
 	MaxCandidates int
 	// SearchK is the number of neighbours a row keeps while NN-descent
 	// searches, of which it returns the K nearest (default:
-	// DefaultSearchK(N, K)): longer lists reach further in each join.
+	// DefaultSearchK(N, K)): longer lists reach further in each join,
+	// which at large N more candidates alone do not.
 	SearchK int
 	// MaxIters bounds the NN-descent iterations (default max(12,
 	// log2 N)); they stop earlier when fewer than Delta*N*K neighbours
@@ -72,31 +74,38 @@ type KNNOptions struct {
 	Progress func(done float64)
 }
 
-// DefaultCandidates is KNNOptions.MaxCandidates's default for n rows and k
-// neighbours: k up to 50,000 rows, where k candidates find nearly all
-// neighbours, then k*(1 + log2(n/50,000)/candidateSlope), growing with N so
-// that recall@10 stays >= 0.9 (bench/map's data: about 2.1k at 1,000,000
-// rows). A row's join costs about 1.5*candidates^2 distances per
+// DefaultCandidates is KNNOptions.MaxCandidates's default for n rows and
+// k neighbours a row (SearchK): k up to 50,000 rows, where k candidates find
+// nearly all neighbours, then k*(1 + log2(n/50,000)/2.5), at most 2k (a
+// row's forward and reverse neighbours, about 2k, are all there is to
+// sample). A row's join costs about 1.5*candidates^2 distances per
 // iteration, but the larger joins converge in fewer iterations.
 func DefaultCandidates(n, k int) int {
 	if n <= candidateBase {
 		return k
 	}
-	return int(math.Round(float64(k) * (1 + math.Log2(float64(n)/candidateBase)/candidateSlope)))
+	return min(2*k, int(math.Round(float64(k)*(1+math.Log2(float64(n)/candidateBase)/candidateSlope))))
 }
 
-// The growth of DefaultCandidates: k candidates up to candidateBase rows,
-// another k per candidateSlope doublings of N beyond.
+// DefaultSearchK is KNNOptions.SearchK's default for n rows and k
+// neighbours: k up to 200,000 rows, then k*(1 + log2(n/200,000)/3.8) (24
+// for k 15 at 1,000,000 rows). Past 2k candidates only longer lists raise
+// recall: on bench/map's data at 1,000,000 rows, lists of 15 with 41
+// candidates settled near 0.80, lists of 24 with 48 reached 0.93.
+func DefaultSearchK(n, k int) int {
+	if n <= searchBase {
+		return k
+	}
+	return int(math.Round(float64(k) * (1 + math.Log2(float64(n)/searchBase)/searchSlope)))
+}
+
+// The growth of DefaultCandidates and DefaultSearchK with N.
 const (
 	candidateBase  = 50000
 	candidateSlope = 2.5
+	searchBase     = 200000
+	searchSlope    = 3.8
 )
-
-// DefaultSearchK is KNNOptions.SearchK's default for n rows and k
-// neighbours.
-func DefaultSearchK(n, k int) int {
-	return k
-}
 
 func (o *KNNOptions) defaults(n int) {
 	if o.K <= 0 {

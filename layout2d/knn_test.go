@@ -170,22 +170,31 @@ func TestNNDescentDefaultsRecall(t *testing.T) {
 }
 
 // TestDefaultCandidates: k candidates up to 50,000 rows, then more as N
-// grows, never fewer at a larger N.
+// grows up to 2k, search lists of k up to 200,000 rows, then longer; never
+// fewer at a larger N.
 func TestDefaultCandidates(t *testing.T) {
 	for _, c := range []struct{ n, k, want int }{
-		{1000, 15, 15}, {50000, 15, 15}, {50000, 10, 10}, {200000, 15, 27}, {1000000, 15, 41}, {1000000, 10, 27},
+		{1000, 15, 15}, {50000, 15, 15}, {50000, 10, 10}, {200000, 15, 27}, {1000000, 15, 30}, {1000000, 24, 48}, {1000000, 10, 20},
 	} {
 		if got := DefaultCandidates(c.n, c.k); got != c.want {
 			t.Errorf("DefaultCandidates(%d, %d) = %d, want %d", c.n, c.k, got, c.want)
 		}
 	}
-	prev := 0
-	for n := 1000; n <= 4000000; n = n * 5 / 4 {
-		got := DefaultCandidates(n, 15)
-		if got < prev {
-			t.Fatalf("DefaultCandidates(%d, 15) = %d, below %d at fewer rows", n, got, prev)
+	for _, c := range []struct{ n, k, want int }{
+		{20000, 15, 15}, {200000, 15, 15}, {1000000, 15, 24}, {1000000, 10, 16},
+	} {
+		if got := DefaultSearchK(c.n, c.k); got != c.want {
+			t.Errorf("DefaultSearchK(%d, %d) = %d, want %d", c.n, c.k, got, c.want)
 		}
-		prev = got
+	}
+	prevC, prevS := 0, 0
+	for n := 1000; n <= 4000000; n = n * 5 / 4 {
+		s := DefaultSearchK(n, 15)
+		c := DefaultCandidates(n, s)
+		if c < prevC || s < prevS || s < 15 {
+			t.Fatalf("%d rows: %d candidates, search lists of %d; fewer than %d, %d at fewer rows (or under k)", n, c, s, prevC, prevS)
+		}
+		prevC, prevS = c, s
 	}
 }
 

@@ -54,7 +54,7 @@ type KNNOptions struct {
 	// MaxCandidates is the number of neighbour-of-neighbour candidates
 	// (new and old each, forward and reverse together) that one
 	// NN-descent iteration joins per row (default: DefaultCandidates(N,
-	// K)). With K of them NN-descent settles in a local optimum whose
+	// SearchK)). With K of them NN-descent settles in a local optimum whose
 	// recall falls as N grows (on bench/map's data 0.86 at 200,000 rows,
 	// 0.61 at 1,000,000); more candidates reach further and also converge
 	// in fewer iterations.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -139,6 +140,64 @@ func TestNNDescentRecall(t *testing.T) {
 	}
 }
 
+// TestNNDescentDefaultsRecall: NN-descent with the defaults that scale with
+// N (DefaultCandidates, the iteration bound; ExactBelow set aside) finds
+// >= 0.9 of the ten nearest neighbours of 20,000 rows of many loose
+// clusters in 48 dimensions, whose neighbours are near-equidistant.
+func TestNNDescentDefaultsRecall(t *testing.T) {
+	const n, d, k = 20000, 48, 15
+	x, _ := mixture(n, d, 50, 1.2, 11)
+	g, err := KNN(context.Background(), x, n, d, KNNOptions{K: k, Threads: 2, Seed: 3, ExactBelow: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := make([]int32, 2000)
+	for i := range qs {
+		qs[i] = int32(i * (n / len(qs)))
+	}
+	exact, err := ExactKNN(context.Background(), x, n, d, 10, qs, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Recall(g, exact, qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recall@10 %.4f with %d candidates", r, DefaultCandidates(n, k))
+	if r < 0.9 {
+		t.Fatalf("recall@10 %.4f, want >= 0.9", r)
+	}
+}
+
+// TestDefaultCandidates: k candidates up to 50,000 rows, then more as N
+// grows up to 2k, search lists of k up to 200,000 rows, then longer; never
+// fewer at a larger N.
+func TestDefaultCandidates(t *testing.T) {
+	for _, c := range []struct{ n, k, want int }{
+		{1000, 15, 15}, {50000, 15, 15}, {50000, 10, 10}, {200000, 15, 27}, {1000000, 15, 30}, {1000000, 24, 48}, {1000000, 10, 20},
+	} {
+		if got := DefaultCandidates(c.n, c.k); got != c.want {
+			t.Errorf("DefaultCandidates(%d, %d) = %d, want %d", c.n, c.k, got, c.want)
+		}
+	}
+	for _, c := range []struct{ n, k, want int }{
+		{20000, 15, 15}, {200000, 15, 15}, {1000000, 15, 24}, {1000000, 10, 16},
+	} {
+		if got := DefaultSearchK(c.n, c.k); got != c.want {
+			t.Errorf("DefaultSearchK(%d, %d) = %d, want %d", c.n, c.k, got, c.want)
+		}
+	}
+	prevC, prevS := 0, 0
+	for n := 1000; n <= 4000000; n = n * 5 / 4 {
+		s := DefaultSearchK(n, 15)
+		c := DefaultCandidates(n, s)
+		if c < prevC || s < prevS || s < 15 {
+			t.Fatalf("%d rows: %d candidates, search lists of %d; fewer than %d, %d at fewer rows (or under k)", n, c, s, prevC, prevS)
+		}
+		prevC, prevS = c, s
+	}
+}
+
 func TestNNDescentDeterministicAcrossThreads(t *testing.T) {
 	const n, d = 3000, 16
 	x, _ := mixture(n, d, 20, 0.8, 5)
@@ -174,8 +233,9 @@ func TestKNNCancel(t *testing.T) {
 }
 
 // TestKNNBadInput: bad shapes and k out of [1, rows) are ErrBadInput; k 0
-// means the default 15, too many for 10 rows and right for 20, where every
-// row gets 15 neighbours, none itself.
+// means the default 15, too many for 10 rows (the error names k = 15, so a
+// k 0 refused as such fails here) and right for 20, where every row gets 15
+// neighbours, none itself (a default other than 15 fails there).
 func TestKNNBadInput(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := make([]float32, 20*3)
@@ -183,26 +243,40 @@ func TestKNNBadInput(t *testing.T) {
 		x[i] = rng.Float32()
 	}
 	for _, c := range []struct {
+		name    string
 		n, d, k int
-		wantK   int // 0: want ErrBadInput
-	}{{10, 3, 10, 0}, {10, 3, 0, 0}, {1, 3, 1, 0}, {21, 3, 2, 0}, {20, 3, 0, 15}, {20, 3, 19, 19}} {
-		g, err := KNN(context.Background(), x, c.n, c.d, KNNOptions{K: c.k})
-		if c.wantK == 0 {
-			if !errors.Is(err, ErrBadInput) {
-				t.Errorf("n %d d %d k %d: err %v, want ErrBadInput", c.n, c.d, c.k, err)
+		wantErr string // "": want a graph of wantK neighbours a row
+		wantK   int
+	}{
+		{name: "k = rows", n: 10, d: 3, k: 10, wantErr: "k = 10 for 10 rows"},
+		{name: "default k over rows", n: 10, d: 3, k: 0, wantErr: "k = 15 for 10 rows"},
+		{name: "one row", n: 1, d: 3, k: 1, wantErr: "60 values for 1 rows"},
+		{name: "too few values", n: 21, d: 3, k: 2, wantErr: "60 values for 21 rows"},
+		{name: "default k", n: 20, d: 3, k: 0, wantK: 15},
+		{name: "k = rows - 1", n: 20, d: 3, k: 19, wantK: 19},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g, err := KNN(context.Background(), x, c.n, c.d, KNNOptions{K: c.k})
+			if c.wantErr != "" {
+				if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err %v, want ErrBadInput saying %q", err, c.wantErr)
+				}
+				return
 			}
-			continue
-		}
-		if err != nil || g.N != c.n || g.K != c.wantK || len(g.Index) != c.n*c.wantK {
-			t.Fatalf("n %d d %d k %d: err %v, graph %d x %d, want %d x %d", c.n, c.d, c.k, err, g.N, g.K, c.n, c.wantK)
-		}
-		for r := range c.n {
-			idx, _ := g.Row(r)
-			for _, j := range idx {
-				if int(j) == r || j < 0 || int(j) >= c.n {
-					t.Fatalf("n %d k %d: row %d has neighbour %d", c.n, c.k, r, j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.N != c.n || g.K != c.wantK || len(g.Index) != c.n*c.wantK {
+				t.Fatalf("graph %d x %d (%d entries), want %d x %d", g.N, g.K, len(g.Index), c.n, c.wantK)
+			}
+			for r := range c.n {
+				idx, _ := g.Row(r)
+				for _, j := range idx {
+					if int(j) == r || j < 0 || int(j) >= c.n {
+						t.Fatalf("row %d has neighbour %d", r, j)
+					}
 				}
 			}
-		}
+		})
 	}
 }

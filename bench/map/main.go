@@ -2,11 +2,15 @@
 // generated features: a mixture of -clusters Gaussian clusters of varied
 // spread in -dim dimensions, L2-normalised (the shape of the features the
 // trainer hands the server). It times the kNN graph and the layout of
-// 100,000 and 1,000,000 points on -threads goroutines, measures the graph's
-// recall@10 against exact search on a 1,000-query sample, and lays out the
-// first 10,000 points alone for trustworthiness. It writes the features,
-// the queries and that layout under -dir for the Python peers
-// (bench/map/peers.py), and prints one JSON object as its last line.
+// 100,000 and 1,000,000 points on -threads goroutines and measures each
+// graph's recall@10 against exact search on a 1,000-query sample. For
+// trustworthiness it draws a fixed random sample of 10,000 of the 100,000
+// points, scores the timed 100,000-point layout restricted to that sample
+// and lays the sample out alone as well. It writes the features, the
+// queries, the sample's rows and both layouts of the sample under -dir for
+// the Python peers (bench/map/peers.py: pynndescent, scikit-learn's t-SNE
+// and trustworthiness on the same sample), and prints one JSON object as
+// its last line.
 //
 // The settings (k, epochs, learning rate: layout2d's defaults) were chosen
 // on a draw with -seed 2; the benchmark uses -seed 1.
@@ -24,6 +28,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"syscall"
 	"time"
 
@@ -40,10 +45,11 @@ func main() {
 	k := flag.Int("k", 15, "neighbours of the graph")
 	small := flag.Int("n", 100_000, "points of the first size")
 	large := flag.Int("large", 1_000_000, "points of the second size (0: skip)")
-	sample := flag.Int("sample", 10_000, "points laid out for trustworthiness")
+	sample := flag.Int("sample", 10_000, "points of the trustworthiness sample")
 	queries := flag.Int("queries", 1000, "queries of the recall sample")
 	epochs := flag.Int("epochs", 0, "layout epochs (0: layout2d.DefaultEpochs of each size)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the 100k layout here")
+	knnOnly := flag.Bool("knn-only", false, "time the kNN graphs and their recall only (no layouts, no files for the peers): for tuning layout2d.KNNOptions")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "benchmap: -dir is required")
@@ -51,7 +57,7 @@ func main() {
 	}
 	benchstat.SetThreads(*threads) // ours on as many threads as the peers, whatever the machine
 	c := config{dir: *dir, seed: *seed, dim: *dim, clusters: *clusters, threads: *threads, k: *k,
-		small: *small, large: *large, sample: *sample, queries: *queries, cpuprofile: *cpuprofile, epochs: *epochs}
+		small: *small, large: *large, sample: *sample, queries: *queries, cpuprofile: *cpuprofile, epochs: *epochs, knnOnly: *knnOnly}
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "benchmap:", err)
 		os.Exit(1)
@@ -65,6 +71,7 @@ type config struct {
 	small, large, sample, queries int
 	cpuprofile                    string
 	epochs                        int
+	knnOnly                       bool
 }
 
 // Result is the JSON line.
@@ -75,20 +82,28 @@ type Result struct {
 	KNNRecall10 float64  `json:"knn_recall10"`
 	Embed100kS  float64  `json:"embed_100k_s"`
 	KNN1mS      *float64 `json:"knn_1m_s,omitempty"`
+	// KNNRecall10At1m is the 1,000,000-point graph's recall@10 on 1,000
+	// queries of its own.
+	KNNRecall10At1m *float64 `json:"knn_recall10_1m,omitempty"`
 	// CPU seconds of the process (all goroutines): on a shared machine
 	// they say what the wall times would be without the other load.
 	KNN100kCPUS    float64  `json:"knn_100k_cpu_s"`
 	Layout100kCPUS float64  `json:"layout_100k_cpu_s"`
 	Layout1mCPUS   *float64 `json:"layout_1m_cpu_s,omitempty"`
-	TrustworthyGo  float64  `json:"trustworthiness_go"`
-	SampleLayoutS  float64  `json:"sample_layout_s"`
-	Points         int      `json:"points"`
-	Dim            int      `json:"dim"`
-	K              int      `json:"k"`
-	Threads        int      `json:"threads"`
-	Epochs100k     int      `json:"epochs_100k"`
-	Epochs1m       int      `json:"epochs_1m,omitempty"`
-	Seed           uint64   `json:"seed"`
+	KNN1mCPUS      *float64 `json:"knn_1m_cpu_s,omitempty"`
+	// TrustworthyGo scores the sample laid out alone, Trustworthy100kGo
+	// the timed 100,000-point layout restricted to the sample (both with
+	// layout2d.Trustworthiness; peers.py scores them with scikit-learn).
+	TrustworthyGo     float64 `json:"trustworthiness_go"`
+	Trustworthy100kGo float64 `json:"trustworthiness_100k_go"`
+	SampleLayoutS     float64 `json:"sample_layout_s"`
+	Points            int     `json:"points"`
+	Dim               int     `json:"dim"`
+	K                 int     `json:"k"`
+	Threads           int     `json:"threads"`
+	Epochs100k        int     `json:"epochs_100k"`
+	Epochs1m          int     `json:"epochs_1m,omitempty"`
+	Seed              uint64  `json:"seed"`
 	// The machine; the peers (scripts/bench-map.sh) get Threads too.
 	benchstat.MachineInfo
 }
@@ -180,7 +195,53 @@ func layout(ctx context.Context, x []float32, n int, c config, exactBelow int) (
 	return g, xs, ys, tm, err
 }
 
+// graphRecall builds the kNN graph of n points drawn with seed and measures
+// its recall@10 on c.queries queries: wall and CPU seconds, recall.
+func graphRecall(ctx context.Context, c config, n int, seed uint64) (wall, cpu, recall float64, err error) {
+	x := mixture(n, c.dim, c.clusters, seed)
+	c0, t0 := cpuSeconds(), time.Now()
+	g, err := layout2d.KNN(ctx, x, n, c.dim, layout2d.KNNOptions{K: c.k, Threads: c.threads, Seed: c.seed, ExactBelow: -1})
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("knn of %d points: %w", n, err)
+	}
+	wall, cpu = time.Since(t0).Seconds(), cpuSeconds()-c0
+	qs := drawQueries(c.queries, n, seed)
+	exact, err := layout2d.ExactKNN(ctx, x, n, c.dim, 10, qs, c.threads)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("exact neighbours of %d points: %w", n, err)
+	}
+	recall, err = layout2d.Recall(g, exact, qs)
+	logf("%d points: knn %.1f s (%.1f s CPU), recall@10 %.4f", n, wall, cpu, recall)
+	return wall, cpu, recall, err
+}
+
+// runKNNOnly is -knn-only: the graphs of both sizes (the same draws as the
+// full run) and their recall.
+func runKNNOnly(ctx context.Context, c config) error {
+	res := Result{Points: c.small, Dim: c.dim, K: c.k, Threads: c.threads, Seed: c.seed, MachineInfo: benchstat.Machine(c.threads)}
+	var err error
+	if res.KNN100kS, res.KNN100kCPUS, res.KNNRecall10, err = graphRecall(ctx, c, c.small, c.seed); err != nil {
+		return err
+	}
+	if c.large > 0 {
+		wall, cpu, r, err := graphRecall(ctx, c, c.large, c.seed+100)
+		if err != nil {
+			return err
+		}
+		res.KNN1mS, res.KNN1mCPUS, res.KNNRecall10At1m = &wall, &cpu, &r
+	}
+	out, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(out))
+	return nil
+}
+
 func run(ctx context.Context, c config) error {
+	if c.knnOnly {
+		return runKNNOnly(ctx, c)
+	}
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		return err
 	}
@@ -189,11 +250,7 @@ func run(ctx context.Context, c config) error {
 	if err := writeF32(filepath.Join(c.dir, "features.f32"), x); err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(c.seed, 0x71))
-	qs := make([]int32, c.queries)
-	for i := range qs {
-		qs[i] = int32(rng.IntN(c.small))
-	}
+	qs := drawQueries(c.queries, c.small, c.seed)
 	if err := writeI32(filepath.Join(c.dir, "queries.i32"), qs); err != nil {
 		return err
 	}
@@ -209,7 +266,7 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 	}
-	g, _, _, tm, err := layout(ctx, x, c.small, c, -1)
+	g, lx, ly, tm, err := layout(ctx, x, c.small, c, -1)
 	if c.cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -233,16 +290,32 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 
-	// Trustworthiness: the first sample points laid out on their own.
+	// Trustworthiness: a fixed random sample of the points, scored in
+	// the timed layout and laid out on its own.
 	ns := c.sample
-	xsmp := x[:ns*c.dim]
+	smp := drawSample(ns, c.small, c.seed)
+	if err := writeI32(filepath.Join(c.dir, "sample.i32"), smp); err != nil {
+		return err
+	}
+	xsmp := make([]float32, ns*c.dim)
+	pos := make([]float32, 2*ns)
+	for r, i := range smp {
+		copy(xsmp[r*c.dim:(r+1)*c.dim], x[int(i)*c.dim:(int(i)+1)*c.dim])
+		pos[2*r], pos[2*r+1] = lx[i], ly[i]
+	}
+	if err := writeF32(filepath.Join(c.dir, "sample_layout_100k.f32"), pos); err != nil {
+		return err
+	}
+	if res.Trustworthy100kGo, err = layout2d.Trustworthiness(ctx, xsmp, c.dim, pos, 2, 10, c.threads); err != nil {
+		return err
+	}
+	logf("the %d-point layout on the sample of %d: trustworthiness %.4f (our Go scoring)", c.small, ns, res.Trustworthy100kGo)
 	t0 := time.Now()
 	_, sx, sy, _, err := layout(ctx, xsmp, ns, c, 0)
 	if err != nil {
 		return fmt.Errorf("layout of the sample: %w", err)
 	}
 	res.SampleLayoutS = time.Since(t0).Seconds()
-	pos := make([]float32, 2*ns)
 	for i := range ns {
 		pos[2*i], pos[2*i+1] = sx[i], sy[i]
 	}
@@ -258,13 +331,25 @@ func run(ctx context.Context, c config) error {
 		x = nil
 		runtime.GC()
 		xl := mixture(c.large, c.dim, c.clusters, c.seed+100)
-		_, _, _, tm, err := layout(ctx, xl, c.large, c, -1)
+		gl, _, _, tm, err := layout(ctx, xl, c.large, c, -1)
 		if err != nil {
 			return fmt.Errorf("layout %d: %w", c.large, err)
 		}
 		t := tm.knnS + tm.embedS
 		res.Layout1mS, res.KNN1mS, res.Layout1mCPUS, res.Epochs1m = &t, &tm.knnS, &tm.totalCPU, tm.epochs
+		res.KNN1mCPUS = &tm.knnCPU
 		logf("%d points: knn %.1f s (%.1f s CPU), layout %.1f s (%d epochs; %.1f s CPU in all)", c.large, tm.knnS, tm.knnCPU, tm.embedS, tm.epochs, tm.totalCPU)
+		ql := drawQueries(c.queries, c.large, c.seed+100)
+		exl, err := layout2d.ExactKNN(ctx, xl, c.large, c.dim, 10, ql, c.threads)
+		if err != nil {
+			return fmt.Errorf("exact neighbours of %d points: %w", c.large, err)
+		}
+		r, err := layout2d.Recall(gl, exl, ql)
+		if err != nil {
+			return err
+		}
+		res.KNNRecall10At1m = &r
+		logf("%d points: recall@10 %.4f", c.large, r)
 	}
 	out, err := json.Marshal(res)
 	if err != nil {
@@ -272,4 +357,27 @@ func run(ctx context.Context, c config) error {
 	}
 	fmt.Println(string(out))
 	return nil
+}
+
+// drawQueries draws the rows of the recall sample, with repeats.
+func drawQueries(q, n int, seed uint64) []int32 {
+	rng := rand.New(rand.NewPCG(seed, 0x71))
+	qs := make([]int32, q)
+	for i := range qs {
+		qs[i] = int32(rng.IntN(n))
+	}
+	return qs
+}
+
+// drawSample draws m distinct rows of n, in increasing order: the same
+// rows for a seed.
+func drawSample(m, n int, seed uint64) []int32 {
+	rng := rand.New(rand.NewPCG(seed, 0x73))
+	perm := rng.Perm(n)[:m]
+	out := make([]int32, m)
+	for r, i := range perm {
+		out[r] = int32(i)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -188,7 +188,10 @@ type Server struct {
 	conns        map[*websocket.Conn]struct{}
 	layout       *deepercluster.Layout // the published 2D map, nil before the first
 	layoutFrame  []byte                // its Layout frame (GET /api/layout)
-	layoutStop   context.CancelFunc    // cancels the layout being computed
+	// layoutBusy: a layout job is under way; layoutNext the newest
+	// features that wait for it to end (older ones are dropped unlaid).
+	layoutBusy bool
+	layoutNext *deepercluster.Features
 }
 
 // published is the assignment the clients hold, with what is derived from

@@ -28,7 +28,7 @@ const LayoutK = layoutK
 // priority (par.LowerPriority), so that it takes the cores only while
 // training leaves them idle: training keeps its speed and the map lags a
 // version or so behind. The first map of a run, which clients have
-// nothing in place of, runs at normal priority.
+// nothing in place of, runs at normal priority on FirstLayoutThreads.
 func (s *Server) startLayout(ctx context.Context, f *deepercluster.Features) {
 	if f.N < 2*layoutK {
 		s.log.Info("too few images for a 2D map", "version", f.Version, "images", f.N)
@@ -72,29 +72,34 @@ func (s *Server) startLayout(ctx context.Context, f *deepercluster.Features) {
 // layoutJob computes and publishes the layout of f, on a thread of lowered
 // priority when background is set, and logs how it ended.
 func (s *Server) layoutJob(ctx context.Context, f *deepercluster.Features, background bool) {
-	if background && s.cfg.LayoutThreads == 1 {
-		// With one thread the kernels run on this goroutine alone.
-		if err := par.LowerPriority(); err != nil {
-			s.log.Warn("layout at normal priority", "version", f.Version, "err", err)
+	threads := s.cfg.FirstLayoutThreads
+	if background {
+		threads = s.cfg.LayoutThreads
+		if threads == 1 {
+			// With one thread the kernels run on this goroutine alone.
+			if err := par.LowerPriority(); err != nil {
+				s.log.Warn("layout at normal priority", "version", f.Version, "err", err)
+			}
 		}
 	}
 	start := time.Now()
-	err := s.computeLayout(ctx, f)
+	err := s.computeLayout(ctx, f, threads)
 	switch {
 	case errors.Is(err, context.Canceled):
 		s.log.Info("layout cancelled", "version", f.Version, "after", time.Since(start).Round(time.Millisecond))
 	case err != nil:
 		s.log.Error("layout", "version", f.Version, "err", err)
 	default:
-		s.log.Info("layout ready", "version", f.Version, "images", f.N, "background", background,
+		s.log.Info("layout ready", "version", f.Version, "images", f.N, "background", background, "threads", threads,
 			"took", time.Since(start).Round(time.Millisecond))
 	}
 }
 
-// computeLayout builds the kNN graph and the layout of f, sending progress
+// computeLayout builds the kNN graph and the layout of f on threads
+// goroutines, sending progress
 // frames, a first Layout after a tenth of the epochs, LayoutDelta frames at
 // a quarter, half and three quarters, and the final Layout.
-func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features) error {
+func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features, threads int) error {
 	run := wire.RunHash(s.info().ID)
 	var last time.Time
 	progress := func(stage string, done float64) {
@@ -104,7 +109,7 @@ func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features) e
 		}
 	}
 	progress("knn", 0)
-	g, err := layout2d.KNN(ctx, f.Data, f.N, f.Dim, layout2d.KNNOptions{K: layoutK, Threads: s.cfg.LayoutThreads,
+	g, err := layout2d.KNN(ctx, f.Data, f.N, f.Dim, layout2d.KNNOptions{K: layoutK, Threads: threads,
 		Seed: uint64(f.Version), Progress: func(done float64) { progress("knn", done) }})
 	if err != nil {
 		return fmt.Errorf("knn graph: %w", err)
@@ -134,7 +139,7 @@ func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features) e
 		}
 	}
 	progress("layout", 0)
-	xs, ys, err := layout2d.Embed(ctx, g, f.Data, f.Dim, layout2d.EmbedOptions{Epochs: epochs, Threads: s.cfg.LayoutThreads,
+	xs, ys, err := layout2d.Embed(ctx, g, f.Data, f.Dim, layout2d.EmbedOptions{Epochs: epochs, Threads: threads,
 		Seed: uint64(f.Version), Progress: func(done float64) { progress("layout", done) },
 		SnapshotAt: at, Snapshot: snapshot})
 	if err != nil {

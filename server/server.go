@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/internal/par"
 	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,6 +104,11 @@ type Config struct {
 	// after each reclustering (default 1: it runs beside training and must
 	// not slow it down).
 	LayoutThreads int
+	// FirstLayoutThreads is the number of goroutines of the run's first
+	// map, which clients have nothing in place of and which therefore
+	// runs at normal priority, sharing the cores with training (default:
+	// par.Threads(), every kernel's core; never fewer than LayoutThreads).
+	FirstLayoutThreads int
 	// LayoutEpochs overrides the layout's number of epochs (0: layout2d's
 	// default for the number of images).
 	LayoutEpochs int
@@ -136,6 +142,10 @@ func (c *Config) defaults() {
 	if c.LayoutThreads <= 0 {
 		c.LayoutThreads = 1
 	}
+	if c.FirstLayoutThreads <= 0 {
+		c.FirstLayoutThreads = par.Threads()
+	}
+	c.FirstLayoutThreads = max(c.FirstLayoutThreads, c.LayoutThreads)
 	if c.ThumbCache <= 0 {
 		c.ThumbCache = 4096
 	}

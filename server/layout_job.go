@@ -109,11 +109,13 @@ func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features, t
 		}
 	}
 	progress("knn", 0)
+	began := time.Now()
 	g, err := layout2d.KNN(ctx, f.Data, f.N, f.Dim, layout2d.KNNOptions{K: layoutK, Threads: threads,
 		Seed: uint64(f.Version), Progress: func(done float64) { progress("knn", done) }})
 	if err != nil {
 		return fmt.Errorf("knn graph: %w", err)
 	}
+	knnT := time.Since(began)
 	epochs := s.cfg.LayoutEpochs
 	if epochs <= 0 {
 		epochs = layout2d.DefaultEpochs(f.N)
@@ -148,6 +150,9 @@ func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features, t
 	if pubErr != nil {
 		return pubErr
 	}
+	// Where the time went (bench-start reads it).
+	s.log.Info("layout computed", "version", f.Version, "knn_s", math.Round(knnT.Seconds()*10)/10,
+		"embed_s", math.Round((time.Since(began)-knnT).Seconds()*10)/10, "threads", threads)
 	return s.publishLayoutIf(ctx, &deepercluster.Layout{Version: f.Version, Final: true, X: xs, Y: ys})
 }
 

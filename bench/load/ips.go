@@ -78,8 +78,11 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start %s %s: %w", cfg.Bin, command, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// Closed when the process has exited (waitErr set): every wait below
+	// sees it, also the cleanup's after a loop has.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	defer func() {
 		select {
 		case <-exited:
@@ -105,8 +108,8 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 	var first time.Time
 	for {
 		select {
-		case err := <-exited:
-			return 0, fmt.Errorf("%s exited: %v\n%s", command, err, tail())
+		case <-exited:
+			return 0, fmt.Errorf("%s exited: %v\n%s", command, waitErr, tail())
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
@@ -138,8 +141,8 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 	}
 	t0 := time.Now()
 	select {
-	case err := <-exited:
-		return 0, fmt.Errorf("%s exited: %v\n%s", command, err, tail())
+	case <-exited:
+		return 0, fmt.Errorf("%s exited: %v\n%s", command, waitErr, tail())
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	case <-time.After(cfg.Window):

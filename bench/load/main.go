@@ -211,8 +211,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.Bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// Closed when the process has exited (waitErr set): every wait below
+	// sees it, also the cleanup's after a loop has.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	defer func() {
 		select {
 		case <-exited:
@@ -254,8 +257,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("no indexed Assignment within %v\n%s", cfg.Ready, serveLog())
 		}
 		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("serve exited: %v\n%s", err, serveLog())
+		case <-exited:
+			return nil, fmt.Errorf("serve exited: %v\n%s", waitErr, serveLog())
 		case <-time.After(200 * time.Millisecond):
 		}
 		var s searchAnswer
@@ -306,8 +309,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 loop:
 	for {
 		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("serve exited under load: %v\n%s", err, serveLog())
+		case <-exited:
+			return nil, fmt.Errorf("serve exited under load: %v\n%s", waitErr, serveLog())
 		case <-clock.C:
 			break loop
 		case <-rssTick.C:

@@ -114,8 +114,11 @@ func run(bin, dir string, images int, limit time.Duration) (*Result, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// Closed when the process has exited (waitErr set): every wait below
+	// sees it, also the cleanup's after a loop has.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	defer func() {
 		select {
 		case <-exited:
@@ -164,8 +167,8 @@ func run(bin, dir string, images int, limit time.Duration) (*Result, error) {
 			return nil, fmt.Errorf("no map within %v\n%s", limit, tail())
 		}
 		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("serve exited: %v\n%s", err, tail())
+		case <-exited:
+			return nil, fmt.Errorf("serve exited: %v\n%s", waitErr, tail())
 		case <-time.After(250 * time.Millisecond):
 		}
 		var info struct {

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
-	"github.com/deepercluster/deepercluster/internal/par"
 	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
@@ -106,8 +105,10 @@ type Config struct {
 	LayoutThreads int
 	// FirstLayoutThreads is the number of goroutines of the run's first
 	// map, which clients have nothing in place of and which therefore
-	// runs at normal priority, sharing the cores with training (default:
-	// par.Threads(), every kernel's core; never fewer than LayoutThreads).
+	// runs at normal priority, sharing the cores with training and
+	// requests (default and least: LayoutThreads; par.Threads() made one
+	// bench-load's search p99 982 ms on a shared machine, while the map
+	// of 100,000 images ran in its window).
 	FirstLayoutThreads int
 	// LayoutEpochs overrides the layout's number of epochs (0: layout2d's
 	// default for the number of images).
@@ -141,9 +142,6 @@ func (c *Config) defaults() {
 	}
 	if c.LayoutThreads <= 0 {
 		c.LayoutThreads = 1
-	}
-	if c.FirstLayoutThreads <= 0 {
-		c.FirstLayoutThreads = par.Threads()
 	}
 	c.FirstLayoutThreads = max(c.FirstLayoutThreads, c.LayoutThreads)
 	if c.ThumbCache <= 0 {

@@ -35,9 +35,10 @@ type IPSConfig struct {
 
 // MeasureIPS runs `train`, then `serve`, each for cfg.Window after its
 // warm-up, and gives the images per second each trained, counted the same
-// way for both: training steps recorded in the run's history.log over the
-// window, times the batch. Reclusterings in the window count as time for
-// both.
+// way for both: training steps recorded in the run's history.log between
+// two of its writes at least Window apart (it is written an epoch or so
+// at a time), times the batch, over the time between them. Reclusterings
+// in the window count as time for both.
 func MeasureIPS(ctx context.Context, cfg IPSConfig) (train, serve float64, err error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -135,11 +136,32 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 		}
 		break
 	}
-	s0, err := lastStep(history)
+	// history.log reaches the disk in bursts (an epoch's steps at a
+	// time), so the window runs from one burst to the first burst after
+	// Window: whole bursts over the time between them.
+	nextBurst := func(after int64) (int64, time.Time, error) {
+		for {
+			select {
+			case <-exited:
+				return 0, time.Time{}, fmt.Errorf("%s exited: %v\n%s", command, waitErr, tail())
+			case <-ctx.Done():
+				return 0, time.Time{}, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+			s, err := lastStep(history)
+			if err != nil || s != after {
+				return s, time.Now(), err
+			}
+		}
+	}
+	s, err := lastStep(history)
 	if err != nil {
 		return 0, err
 	}
-	t0 := time.Now()
+	s0, t0, err := nextBurst(s)
+	if err != nil {
+		return 0, err
+	}
 	select {
 	case <-exited:
 		return 0, fmt.Errorf("%s exited: %v\n%s", command, waitErr, tail())
@@ -147,11 +169,15 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 		return 0, ctx.Err()
 	case <-time.After(cfg.Window):
 	}
-	s1, err := lastStep(history)
+	s, err = lastStep(history)
 	if err != nil {
 		return 0, err
 	}
-	el := time.Since(t0).Seconds()
+	s1, t1, err := nextBurst(s)
+	if err != nil {
+		return 0, err
+	}
+	el := t1.Sub(t0).Seconds()
 	ips := float64((s1-s0)*int64(cfg.Batch)) / el
 	cfg.Log.Info("idle training speed", "command", command, "steps", s1-s0, "seconds", el, "images_per_sec", ips)
 	return ips, nil

@@ -11,7 +11,7 @@ WASM     := static/main.wasm
 WASMTEST := e2e/testdata/static-dctest
 
 .PHONY: build build-pipeline wasm run test deps bench-deps fmt-check lint fuzz ptx gpu-bundle \
-	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-similar \
+	bench-ingest bench-kmeans bench-index bench-train bench-quality bench-ws bench-ui bench-load bench-start bench-similar \
 	bench-map bench-pipeline check-export
 
 build: wasm
@@ -122,6 +122,8 @@ bench-ui:
 	@scripts/bench-ui.sh
 bench-load:
 	@scripts/bench-load.sh
+bench-start:
+	@scripts/bench-start.sh
 bench-similar: bench-deps
 	@scripts/bench-similar.sh
 bench-map: bench-deps

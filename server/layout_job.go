@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/internal/par"
 	"github.com/deepercluster/deepercluster/layout2d"
 	"github.com/deepercluster/deepercluster/wire"
 )
@@ -19,43 +20,86 @@ const layoutK = 15
 // the same map without a server.
 const LayoutK = layoutK
 
-// startLayout computes the 2D map of features f in the background,
-// cancelling the one under way (an older version's).
+// startLayout computes the 2D map of features f in the background. A
+// layout under way is not cancelled by newer features: they wait for it
+// (the newest only) and start when it ends, so that the map keeps
+// changing even when each layout takes longer than a reclustering
+// interval. Once a map exists, each layout runs on a thread of lowered
+// priority (par.LowerPriority), so that it takes the cores only while
+// training leaves them idle: training keeps its speed and the map lags a
+// version or so behind. The first map of a run, which clients have
+// nothing in place of, runs at normal priority on FirstLayoutThreads.
 func (s *Server) startLayout(ctx context.Context, f *deepercluster.Features) {
 	if f.N < 2*layoutK {
 		s.log.Info("too few images for a 2D map", "version", f.Version, "images", f.N)
 		return
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	s.layoutMu.Lock()
 	s.mu.Lock()
-	if s.layoutStop != nil {
-		s.layoutStop()
+	if s.layoutBusy {
+		if s.layoutNext == nil || f.Version >= s.layoutNext.Version {
+			s.layoutNext = f
+		}
+		s.mu.Unlock()
+		return
 	}
-	s.layoutStop = cancel
+	s.layoutBusy = true
 	s.mu.Unlock()
-	s.layoutMu.Unlock()
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		defer cancel()
-		start := time.Now()
-		err := s.computeLayout(ctx, f)
-		switch {
-		case errors.Is(err, context.Canceled):
-			s.log.Info("layout cancelled", "version", f.Version, "after", time.Since(start).Round(time.Millisecond))
-		case err != nil:
-			s.log.Error("layout", "version", f.Version, "err", err)
-		default:
-			s.log.Info("layout ready", "version", f.Version, "images", f.N, "took", time.Since(start).Round(time.Millisecond))
+		for f != nil {
+			background := s.currentLayout() != nil
+			done := make(chan struct{})
+			// A goroutine per job: a lowered thread exits with it.
+			go func() {
+				defer close(done)
+				s.layoutJob(ctx, f, background)
+			}()
+			<-done
+			s.mu.Lock()
+			f, s.layoutNext = s.layoutNext, nil
+			if ctx.Err() != nil {
+				f = nil
+			}
+			if f == nil {
+				s.layoutBusy = false
+			}
+			s.mu.Unlock()
 		}
 	}()
 }
 
-// computeLayout builds the kNN graph and the layout of f, sending progress
+// layoutJob computes and publishes the layout of f, on a thread of lowered
+// priority when background is set, and logs how it ended.
+func (s *Server) layoutJob(ctx context.Context, f *deepercluster.Features, background bool) {
+	threads := s.cfg.FirstLayoutThreads
+	if background {
+		threads = s.cfg.LayoutThreads
+		if threads == 1 {
+			// With one thread the kernels run on this goroutine alone.
+			if err := par.LowerPriority(); err != nil {
+				s.log.Warn("layout at normal priority", "version", f.Version, "err", err)
+			}
+		}
+	}
+	start := time.Now()
+	err := s.computeLayout(ctx, f, threads)
+	switch {
+	case errors.Is(err, context.Canceled):
+		s.log.Info("layout cancelled", "version", f.Version, "after", time.Since(start).Round(time.Millisecond))
+	case err != nil:
+		s.log.Error("layout", "version", f.Version, "err", err)
+	default:
+		s.log.Info("layout ready", "version", f.Version, "images", f.N, "background", background, "threads", threads,
+			"took", time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// computeLayout builds the kNN graph and the layout of f on threads
+// goroutines, sending progress
 // frames, a first Layout after a tenth of the epochs, LayoutDelta frames at
 // a quarter, half and three quarters, and the final Layout.
-func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features) error {
+func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features, threads int) error {
 	run := wire.RunHash(s.info().ID)
 	var last time.Time
 	progress := func(stage string, done float64) {
@@ -65,11 +109,13 @@ func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features) e
 		}
 	}
 	progress("knn", 0)
-	g, err := layout2d.KNN(ctx, f.Data, f.N, f.Dim, layout2d.KNNOptions{K: layoutK, Threads: s.cfg.LayoutThreads,
+	began := time.Now()
+	g, err := layout2d.KNN(ctx, f.Data, f.N, f.Dim, layout2d.KNNOptions{K: layoutK, Threads: threads,
 		Seed: uint64(f.Version), Progress: func(done float64) { progress("knn", done) }})
 	if err != nil {
 		return fmt.Errorf("knn graph: %w", err)
 	}
+	knnT := time.Since(began)
 	epochs := s.cfg.LayoutEpochs
 	if epochs <= 0 {
 		epochs = layout2d.DefaultEpochs(f.N)
@@ -95,7 +141,7 @@ func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features) e
 		}
 	}
 	progress("layout", 0)
-	xs, ys, err := layout2d.Embed(ctx, g, f.Data, f.Dim, layout2d.EmbedOptions{Epochs: epochs, Threads: s.cfg.LayoutThreads,
+	xs, ys, err := layout2d.Embed(ctx, g, f.Data, f.Dim, layout2d.EmbedOptions{Epochs: epochs, Threads: threads,
 		Seed: uint64(f.Version), Progress: func(done float64) { progress("layout", done) },
 		SnapshotAt: at, Snapshot: snapshot})
 	if err != nil {
@@ -104,6 +150,9 @@ func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features) e
 	if pubErr != nil {
 		return pubErr
 	}
+	// Where the time went (bench-start reads it).
+	s.log.Info("layout computed", "version", f.Version, "knn_s", math.Round(knnT.Seconds()*10)/10,
+		"embed_s", math.Round((time.Since(began)-knnT).Seconds()*10)/10, "threads", threads)
 	return s.publishLayoutIf(ctx, &deepercluster.Layout{Version: f.Version, Final: true, X: xs, Y: ys})
 }
 

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -561,5 +563,80 @@ func TestLayoutDeltaListsMovedPoints(t *testing.T) {
 	d := layoutDelta(prev, next)
 	if fmt.Sprint(d.Index) != "[1 4]" || d.N != 5 || d.X[0] != next.X[1] || d.Y[1] != next.Y[4] {
 		t.Fatalf("delta %+v", d)
+	}
+}
+
+// logLines is a slog destination that tests read while the server writes.
+type logLines struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestLayoutNotCancelledByNewerFeatures: features of newer versions that
+// arrive while a layout runs wait for it instead of cancelling it; the
+// first map runs at normal priority, the ones after it in the background
+// (par.LowerPriority), and the newest version's is the last.
+func TestLayoutNotCancelledByNewerFeatures(t *testing.T) {
+	const n, d = 600, 8
+	var logs logLines
+	s, err := New(Config{LayoutEpochs: 2000, ProgressEvery: time.Millisecond}, testDataset(t, n), nil,
+		slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	s.OnAssignment(assignmentFor(1, n, 2, 3, 1, 0))
+	waitVersion(t, s, 1)
+	s.OnFeatures(unitFeatures(1, n, d, 3))
+	// The first layout is under way once its first pass is published.
+	waitLayout(t, s, func(l *deepercluster.Layout) bool { return l.Version == 1 })
+	for v := uint32(2); v <= 3; v++ {
+		s.OnAssignment(assignmentFor(v, n, 2, 3, uint64(v), 0))
+		waitVersion(t, s, v)
+		s.OnFeatures(unitFeatures(v, n, d, uint64(v)+3))
+	}
+	waitLayout(t, s, func(l *deepercluster.Layout) bool { return l.Version == 3 && l.Final })
+	out := logs.String()
+	if strings.Contains(out, "layout cancelled") {
+		t.Fatalf("a layout was cancelled:\n%s", out)
+	}
+	for _, want := range []string{
+		`msg="layout ready" version=1 images=600 background=false`,
+		`msg="layout ready" version=3 images=600 background=true`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("no %q in the log:\n%s", want, out)
+		}
+	}
+}
+
+// waitLayout waits for the server's published layout to satisfy ok.
+func waitLayout(t *testing.T, s *Server, ok func(*deepercluster.Layout) bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if l := s.currentLayout(); l != nil && ok(l) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("layout %+v after 60 s", s.currentLayout())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -103,6 +103,13 @@ type Config struct {
 	// after each reclustering (default 1: it runs beside training and must
 	// not slow it down).
 	LayoutThreads int
+	// FirstLayoutThreads is the number of goroutines of the run's first
+	// map, which clients have nothing in place of and which therefore
+	// runs at normal priority, sharing the cores with training and
+	// requests (default and least: LayoutThreads; par.Threads() made one
+	// bench-load's search p99 982 ms on a shared machine, while the map
+	// of 100,000 images ran in its window).
+	FirstLayoutThreads int
 	// LayoutEpochs overrides the layout's number of epochs (0: layout2d's
 	// default for the number of images).
 	LayoutEpochs int
@@ -136,6 +143,7 @@ func (c *Config) defaults() {
 	if c.LayoutThreads <= 0 {
 		c.LayoutThreads = 1
 	}
+	c.FirstLayoutThreads = max(c.FirstLayoutThreads, c.LayoutThreads)
 	if c.ThumbCache <= 0 {
 		c.ThumbCache = 4096
 	}
@@ -188,7 +196,10 @@ type Server struct {
 	conns        map[*websocket.Conn]struct{}
 	layout       *deepercluster.Layout // the published 2D map, nil before the first
 	layoutFrame  []byte                // its Layout frame (GET /api/layout)
-	layoutStop   context.CancelFunc    // cancels the layout being computed
+	// layoutBusy: a layout job is under way; layoutNext the newest
+	// features that wait for it to end (older ones are dropped unlaid).
+	layoutBusy bool
+	layoutNext *deepercluster.Features
 }
 
 // published is the assignment the clients hold, with what is derived from

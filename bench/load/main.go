@@ -71,6 +71,14 @@ type Result struct {
 	// Recluster409s counts the second reclustering requests, sent while
 	// the first one runs, that were refused with 409 as they must be.
 	Recluster409s int `json:"recluster_409s"`
+	// TrainIPS and ServeTrainIPS are the images per second that `train`
+	// and `serve` train at, idle, on the same model and images, measured
+	// one after the other after the load (MeasureIPS); 0 when skipped.
+	TrainIPS      float64 `json:"train_ips"`
+	ServeTrainIPS float64 `json:"serve_train_ips"`
+	// LoadAvg is the machine's 1-minute load average at the end: figures
+	// taken beside other work are noisy.
+	LoadAvg float64 `json:"load_avg_1m"`
 
 	// Details, printed on lines of their own.
 	Searches         int           `json:"-"`
@@ -100,12 +108,32 @@ func main() {
 	flag.DurationVar(&cfg.Duration, "duration", 120*time.Second, "measured duration")
 	flag.DurationVar(&cfg.Ready, "ready", 15*time.Minute, "longest wait for the first indexed Assignment")
 	flag.DurationVar(&cfg.Settle, "settle", 10*time.Minute, "longest wait for the reclustering and the clients after the clock")
+	ips := IPSConfig{Ready: 15 * time.Minute}
+	flag.IntVar(&ips.Images, "ips-images", 20000, "synthetic images of the idle train/serve speed comparison")
+	flag.DurationVar(&ips.Warm, "ips-warm", 45*time.Second, "idle comparison: time skipped after the first step (serve: and until its first map)")
+	flag.DurationVar(&ips.Window, "ips-window", 90*time.Second, "idle comparison: measured time of each (0: skip the comparison)")
 	flag.Parse()
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
+	}
+	if ips.Window > 0 {
+		// After the load's server has exited: both measured idle.
+		d, err := os.MkdirTemp("", "loadbench-ips")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench:", err)
+			os.Exit(1)
+		}
+		ips.Bin, ips.Dir, ips.Log = cfg.Bin, d, cfg.Log
+		res.TrainIPS, res.ServeTrainIPS, err = MeasureIPS(context.Background(), ips)
+		os.RemoveAll(d)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadbench: idle train/serve speed:", err)
+			os.Exit(1)
+		}
+		res.TrainIPS, res.ServeTrainIPS = benchstat.Round1(res.TrainIPS), benchstat.Round1(res.ServeTrainIPS)
 	}
 	fmt.Printf("images %d, clients %d, %.0f searches/s for %v after the first Assignment (ready in %v)\n",
 		cfg.Images, cfg.Clients, cfg.Rate, cfg.Duration, res.ReadyIn.Round(time.Second))
@@ -115,10 +143,15 @@ func main() {
 	fmt.Printf("frames per client: %.1f (snapshots %.1f, deltas %.1f)\n", res.FramesPerClient, res.SnapshotsPerClnt, res.DeltasPerClient)
 	fmt.Printf("server RSS %.1f MB at the start of the clock (just after the first index build), peak %.1f MB, %.1f MB at the end\n",
 		res.RSSStartMB, res.RSSPeakMB, res.RSSEndMB)
+	if res.TrainIPS > 0 {
+		fmt.Printf("idle, %d images, one after the other: train %.1f img/s, serve %.1f img/s (%.3fx)\n",
+			ips.Images, res.TrainIPS, res.ServeTrainIPS, res.ServeTrainIPS/res.TrainIPS)
+	}
 	for _, e := range res.ErrorSamples {
 		fmt.Println("error:", e)
 	}
 	res.MachineInfo = benchstat.Machine(0)
+	res.LoadAvg = benchstat.LoadAvg()
 	b, _ := json.Marshal(res)
 	fmt.Println(string(b))
 }
@@ -178,8 +211,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.Bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// Closed when the process has exited (waitErr set): every wait below
+	// sees it, also the cleanup's after a loop has.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	defer func() {
 		select {
 		case <-exited:
@@ -221,8 +257,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("no indexed Assignment within %v\n%s", cfg.Ready, serveLog())
 		}
 		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("serve exited: %v\n%s", err, serveLog())
+		case <-exited:
+			return nil, fmt.Errorf("serve exited: %v\n%s", waitErr, serveLog())
 		case <-time.After(200 * time.Millisecond):
 		}
 		var s searchAnswer
@@ -273,8 +309,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 loop:
 	for {
 		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("serve exited under load: %v\n%s", err, serveLog())
+		case <-exited:
+			return nil, fmt.Errorf("serve exited under load: %v\n%s", waitErr, serveLog())
 		case <-clock.C:
 			break loop
 		case <-rssTick.C:

@@ -55,3 +55,32 @@ func TestShortLoad(t *testing.T) {
 		t.Errorf("server RSS grew by %.1f MB", res.RSSGrowthMB)
 	}
 }
+
+// TestIdleSpeedCounted is the CI form of the idle train/serve comparison
+// of `make bench-load`: both processes train a tiny model and each is
+// credited with the steps its history.log gained in the window. Speeds
+// are only logged: the check is that both were measured.
+func TestIdleSpeedCounted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts train and serve")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "deepercluster")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/deepercluster")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	train, serve, err := MeasureIPS(context.Background(), IPSConfig{
+		Bin: bin, Dir: filepath.Join(dir, "ips"), Images: 2000, Batch: 32, Warm: time.Second, Window: 3 * time.Second,
+		Ready: 3 * time.Minute, Log: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		ModelArgs: []string{"--size", "16", "--width", "4", "--depth", "2", "--convs", "1", "--hidden", "16", "--pca-dim", "8"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("train %.1f img/s, serve %.1f img/s", train, serve)
+	if train <= 0 || serve <= 0 {
+		t.Fatalf("train %.1f img/s, serve %.1f img/s: a process trained no step in the window", train, serve)
+	}
+}

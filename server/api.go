@@ -31,7 +31,7 @@ func (s *Server) Handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(s.countRequests, s.checkHost)
+	e.Use(lendP, s.countRequests, s.checkHost)
 
 	// Body limits are set per route, here: every route takes at most
 	// Config.MaxBody bytes (first, before any other route middleware),

@@ -8,7 +8,25 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/deepercluster/deepercluster/internal/par"
 )
+
+// lendP lends the request a P of its own (par.RequestStarted) while it is
+// handled, in a process that reserved one (`serve`), so that it does not
+// wait for the Go scheduler to preempt a training kernel. A websocket stays
+// open for the whole visit and would keep the P lent for good: its frames
+// are sent by the hub, which can wait.
+func lendP(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Path() == "/ws" {
+			return next(c)
+		}
+		par.RequestStarted()
+		defer par.RequestDone()
+		return next(c)
+	}
+}
 
 func (s *Server) countRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

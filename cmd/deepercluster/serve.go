@@ -50,10 +50,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 
 	start := time.Now()
-	// Training kernels leave one P to the HTTP and websocket side, so a
-	// search waits for the OS's time slices only, never for the Go
-	// scheduler to preempt a kernel (docs/ENGINEERING-NOTES.md).
-	par.ReserveForRequests()
+	// While a request is in flight the HTTP side gets one P more than the
+	// training kernels use, so a search waits for the OS's time slices
+	// only, never for the Go scheduler to preempt a kernel; idle, the
+	// kernels have the machine to themselves (docs/ENGINEERING-NOTES.md).
+	par.ReserveForRequests(ctx, time.Second)
 	// Before anything reads or writes the directory (the index too).
 	lock, err := runlock.Acquire(*dataDir)
 	if err != nil {

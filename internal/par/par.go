@@ -1,9 +1,14 @@
 // Package par says how many goroutines compute kernels (GEMM, k-means,
 // the CPU backend's ops, index batches) run on. It is GOMAXPROCS, except
-// in a process that keeps a P for request handling (`serve`): there a
-// search never waits for the Go scheduler to preempt a training kernel
-// before it can run, only for the operating system, which shares the
-// cores between the kernels' threads and the one serving it.
+// in a process that lends a P to request handling (`serve`): there the
+// kernels keep the thread count they had, and while a request is in
+// flight GOMAXPROCS is one more, so a search never waits for the Go
+// scheduler to preempt a training kernel before it can run, only for the
+// operating system, which shares the cores between the kernels' threads
+// and the one serving it. While no request is in flight the extra P is
+// taken back: an idle P costs the kernels about a sixth of their speed on
+// 2 cores (its spinning threads wake for every goroutine a kernel starts;
+// docs/PERFORMANCE.md, "serve at train's speed").
 package par
 
 import (
@@ -11,26 +16,86 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
+// The request reservation is process-wide because GOMAXPROCS is.
 var (
-	reserved atomic.Int32
-	once     sync.Once
+	once          sync.Once
+	kernelThreads atomic.Int32 // > 0 once ReserveForRequests ran
+	inFlight      atomic.Int64 // requests between RequestStarted and RequestDone
+	lastDone      atomic.Int64 // time.Now().UnixNano() of the last RequestDone
+	procsMu       sync.Mutex   // orders the GOMAXPROCS changes
 )
 
-// ReserveForRequests raises GOMAXPROCS by one and keeps that P out of
-// compute kernels: the P is idle, and costs nothing, until requests come.
+// ReserveForRequests fixes the kernels' thread count at the current
+// GOMAXPROCS and, from then on, lends one more P while requests are in
+// flight (RequestStarted, RequestDone). The P is taken back once none has
+// been in flight for linger, checked until ctx is done, so that a burst of
+// requests costs one GOMAXPROCS change each way, not one per request.
 // Calls after the first do nothing.
-func ReserveForRequests() {
+func ReserveForRequests(ctx context.Context, linger time.Duration) {
 	once.Do(func() {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
-		reserved.Store(1)
+		kernelThreads.Store(int32(runtime.GOMAXPROCS(0)))
+		tick := max(linger/4, time.Millisecond)
+		go func() {
+			t := time.NewTicker(tick)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					releaseIdle(linger)
+				}
+			}
+		}()
 	})
+}
+
+// RequestStarted says a request is being handled: the first of a burst
+// lends the kernels' spare P to it. It does nothing before
+// ReserveForRequests.
+func RequestStarted() {
+	base := int(kernelThreads.Load())
+	if base == 0 {
+		return
+	}
+	if inFlight.Add(1) == 1 {
+		procsMu.Lock()
+		if runtime.GOMAXPROCS(0) <= base {
+			runtime.GOMAXPROCS(base + 1)
+		}
+		procsMu.Unlock()
+	}
+}
+
+// RequestDone ends what RequestStarted began.
+func RequestDone() {
+	if kernelThreads.Load() == 0 {
+		return
+	}
+	lastDone.Store(time.Now().UnixNano())
+	inFlight.Add(-1)
+}
+
+// releaseIdle takes the lent P back when no request has been in flight
+// for linger.
+func releaseIdle(linger time.Duration) {
+	base := int(kernelThreads.Load())
+	procsMu.Lock()
+	defer procsMu.Unlock()
+	if inFlight.Load() == 0 && time.Since(time.Unix(0, lastDone.Load())) >= linger && runtime.GOMAXPROCS(0) > base {
+		runtime.GOMAXPROCS(base)
+	}
 }
 
 // Threads is the number of goroutines a compute kernel should use.
 func Threads() int {
-	return max(1, runtime.GOMAXPROCS(0)-int(reserved.Load()))
+	if n := kernelThreads.Load(); n > 0 {
+		return int(n)
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // Workers runs work(0), ..., work(n-1) at once, work(0) on the calling

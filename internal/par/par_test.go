@@ -6,24 +6,56 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestReserveForRequests(t *testing.T) {
 	procs := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(procs)
+	ctx, cancel := context.WithCancel(context.Background())
+	// The reservation is once per process: undo it for the next run
+	// (-count) and the other tests.
+	t.Cleanup(func() {
+		cancel()
+		once = sync.Once{}
+		kernelThreads.Store(0)
+		inFlight.Store(0)
+	})
+	const linger = 20 * time.Millisecond
+	// settled polls until GOMAXPROCS is want (the release runs on a ticker).
+	settled := func(want int) bool {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if runtime.GOMAXPROCS(0) == want {
+				return true
+			}
+		}
+		return false
+	}
 	steps := []struct {
 		name             string
 		do               func()
 		wantProcs, wantT int
 	}{
 		{"before: kernels use every P", func() {}, procs, procs},
-		{"reserved: one more P, kernels as before", ReserveForRequests, procs + 1, procs},
-		{"a second call changes nothing", ReserveForRequests, procs + 1, procs},
+		{"a request before the reservation lends nothing", func() { RequestStarted(); RequestDone() }, procs, procs},
+		{"reserved, idle: no extra P", func() { ReserveForRequests(ctx, linger) }, procs, procs},
+		{"a request in flight: one more P, kernels as before", RequestStarted, procs + 1, procs},
+		{"a second one changes nothing", RequestStarted, procs + 1, procs},
+		{"one of two done: still lent", RequestDone, procs + 1, procs},
+		{"a second reservation changes nothing", func() { ReserveForRequests(ctx, time.Hour) }, procs + 1, procs},
+		{"none in flight for the linger: taken back", RequestDone, procs, procs},
 	}
 	for _, s := range steps {
 		s.do()
-		if got, gotT := runtime.GOMAXPROCS(0), Threads(); got != s.wantProcs || gotT != s.wantT {
-			t.Fatalf("%s: GOMAXPROCS %d, Threads %d; want %d and %d", s.name, got, gotT, s.wantProcs, s.wantT)
+		if !settled(s.wantProcs) || Threads() != s.wantT {
+			t.Fatalf("%s: GOMAXPROCS %d, Threads %d; want %d and %d", s.name, runtime.GOMAXPROCS(0), Threads(), s.wantProcs, s.wantT)
+		}
+		if s.wantProcs == procs+1 {
+			// Lent while in flight: the release must not take it back.
+			time.Sleep(3 * linger)
+			if got := runtime.GOMAXPROCS(0); got != procs+1 {
+				t.Fatalf("%s: GOMAXPROCS %d after %v with a request in flight, want %d", s.name, got, 3*linger, procs+1)
+			}
 		}
 	}
 }

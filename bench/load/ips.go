@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/deepercluster/deepercluster/bench/internal/child"
 )
 
 // IPSConfig is the idle training-speed comparison of `train` and `serve`:
@@ -76,27 +78,11 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 	defer logFile.Close()
 	cmd := exec.CommandContext(ctx, cfg.Bin, args...)
 	cmd.Stdout, cmd.Stderr = io.Discard, logFile
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("start %s %s: %w", cfg.Bin, command, err)
+	proc, err := child.Start(cmd)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", command, err)
 	}
-	// Closed when the process has exited (waitErr set): every wait below
-	// sees it, also the cleanup's after a loop has.
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	defer func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-exited:
-			case <-time.After(30 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
-		}
-	}()
+	defer proc.Stop(30 * time.Second)
 	tail := func() string {
 		b, _ := os.ReadFile(logPath)
 		if len(b) > 3000 {
@@ -109,8 +95,8 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 	var first time.Time
 	for {
 		select {
-		case <-exited:
-			return 0, fmt.Errorf("%s exited: %v\n%s", command, waitErr, tail())
+		case <-proc.Exited():
+			return 0, fmt.Errorf("%s exited: %v\n%s", command, proc.Err(), tail())
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
@@ -142,8 +128,8 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 	nextBurst := func(after int64) (int64, time.Time, error) {
 		for {
 			select {
-			case <-exited:
-				return 0, time.Time{}, fmt.Errorf("%s exited: %v\n%s", command, waitErr, tail())
+			case <-proc.Exited():
+				return 0, time.Time{}, fmt.Errorf("%s exited: %v\n%s", command, proc.Err(), tail())
 			case <-ctx.Done():
 				return 0, time.Time{}, ctx.Err()
 			case <-time.After(100 * time.Millisecond):
@@ -163,8 +149,8 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 		return 0, err
 	}
 	select {
-	case <-exited:
-		return 0, fmt.Errorf("%s exited: %v\n%s", command, waitErr, tail())
+	case <-proc.Exited():
+		return 0, fmt.Errorf("%s exited: %v\n%s", command, proc.Err(), tail())
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	case <-time.After(cfg.Window):

@@ -39,6 +39,7 @@ import (
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
+	"github.com/deepercluster/deepercluster/bench/internal/child"
 	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 )
@@ -208,27 +209,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer logFile.Close()
 	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", cfg.Bin, err)
+	proc, err := child.Start(cmd)
+	if err != nil {
+		return nil, err
 	}
-	// Closed when the process has exited (waitErr set): every wait below
-	// sees it, also the cleanup's after a loop has.
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	defer func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-exited:
-			case <-time.After(30 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
-		}
-	}()
+	defer proc.Stop(30 * time.Second)
 	serveLog := func() string {
 		b, _ := os.ReadFile(logFile.Name())
 		if len(b) > 3000 {
@@ -257,8 +242,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("no indexed Assignment within %v\n%s", cfg.Ready, serveLog())
 		}
 		select {
-		case <-exited:
-			return nil, fmt.Errorf("serve exited: %v\n%s", waitErr, serveLog())
+		case <-proc.Exited():
+			return nil, fmt.Errorf("serve exited: %v\n%s", proc.Err(), serveLog())
 		case <-time.After(200 * time.Millisecond):
 		}
 		var s searchAnswer
@@ -309,8 +294,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 loop:
 	for {
 		select {
-		case <-exited:
-			return nil, fmt.Errorf("serve exited under load: %v\n%s", waitErr, serveLog())
+		case <-proc.Exited():
+			return nil, fmt.Errorf("serve exited under load: %v\n%s", proc.Err(), serveLog())
 		case <-clock.C:
 			break loop
 		case <-rssTick.C:

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
+	"github.com/deepercluster/deepercluster/bench/internal/child"
 )
 
 // Result is what one start measured; its JSON is the bench's last line.
@@ -111,27 +112,11 @@ func run(bin, dir string, images int, limit time.Duration) (*Result, error) {
 	}
 	cmd.Stderr = logFile
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	proc, err := child.Start(cmd)
+	if err != nil {
+		return nil, err
 	}
-	// Closed when the process has exited (waitErr set): every wait below
-	// sees it, also the cleanup's after a loop has.
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	defer func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-exited:
-			case <-time.After(60 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
-		}
-	}()
+	defer proc.Stop(60 * time.Second)
 	serveLog := func() string {
 		b, _ := os.ReadFile(logPath)
 		return string(b)
@@ -167,8 +152,8 @@ func run(bin, dir string, images int, limit time.Duration) (*Result, error) {
 			return nil, fmt.Errorf("no map within %v\n%s", limit, tail())
 		}
 		select {
-		case <-exited:
-			return nil, fmt.Errorf("serve exited: %v\n%s", waitErr, tail())
+		case <-proc.Exited():
+			return nil, fmt.Errorf("serve exited: %v\n%s", proc.Err(), tail())
 		case <-time.After(250 * time.Millisecond):
 		}
 		var info struct {

@@ -1,0 +1,59 @@
+package child
+
+import (
+	"bufio"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStartStop(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		wantErr string // in Err's text, "" for none
+	}{
+		{"exits by itself", []string{"true"}, ""},
+		{"stops on interrupt", []string{"sleep", "60"}, "interrupt"},
+		{"ignores the interrupt: killed after the grace", []string{"sh", "-c", `trap "" INT; echo ready; exec sleep 60`}, "killed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(tc.args[0], tc.args[1:]...)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Start(cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.args[0] == "sh" {
+				// Interrupted only once the shell has set its trap.
+				if line, err := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+					t.Fatalf("the shell printed %q (%v), want ready", line, err)
+				}
+			}
+			if tc.wantErr == "" {
+				<-p.Exited() // a wait of the benchmark saw it first
+			}
+			p.Stop(200 * time.Millisecond)
+			select {
+			case <-p.Exited():
+			default:
+				t.Fatal("Stop returned before the process exited")
+			}
+			err = p.Err()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("Err %v, want nil", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("Err %v, want one saying %q", err, tc.wantErr)
+			}
+		})
+	}
+	if _, err := Start(exec.Command("/nonexistent/binary")); err == nil || !strings.Contains(err.Error(), "/nonexistent/binary") {
+		t.Fatalf("Start of a missing binary: %v, want an error naming it", err)
+	}
+}

@@ -19,7 +19,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -273,7 +272,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			cl.run(stopClients, &errCount)
 		}(clients[i])
 	}
-	rss0, err := rssMB(cmd.Process.Pid)
+	rss0, err := proc.RSSMB()
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +298,7 @@ loop:
 		case <-clock.C:
 			break loop
 		case <-rssTick.C:
-			if r, err := rssMB(cmd.Process.Pid); err == nil {
+			if r, err := proc.RSSMB(); err == nil {
 				res.RSSPeakMB = max(res.RSSPeakMB, r)
 			}
 		case <-half.C:
@@ -370,7 +369,7 @@ loop:
 	if latest == v0 {
 		errCount.add("the reclustering asked half way never produced a new version (still %d after %v)", v0, cfg.Settle)
 	}
-	rss1, err := rssMB(cmd.Process.Pid)
+	rss1, err := proc.RSSMB()
 	if err != nil {
 		return nil, err
 	}
@@ -409,24 +408,6 @@ func percentile(sorted []float64, p float64) float64 {
 	}
 	i := int(math.Ceil(p*float64(len(sorted)))) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-// rssMB reads a process's resident set size from /proc.
-func rssMB(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("server RSS: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err != nil {
-				return 0, fmt.Errorf("server RSS %q: %w", line, err)
-			}
-			return kb / 1024, nil
-		}
-	}
-	return 0, errors.New("server RSS: no VmRSS line")
 }
 
 // wsClient keeps the Assignment as the browser does.

@@ -21,7 +21,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -144,7 +143,6 @@ func run(bin, dir string, images int, limit time.Duration) (*Result, error) {
 		defer resp.Body.Close()
 		return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(v) == nil
 	}
-	pid := cmd.Process.Pid
 	res := &Result{Images: images}
 	since := func() float64 { return round1(time.Since(start).Seconds()) }
 	for res.LayoutReadys == 0 {
@@ -165,8 +163,8 @@ func run(bin, dir string, images int, limit time.Duration) (*Result, error) {
 			}
 			if info.Version > 0 {
 				res.FirstAssignments = since()
-				res.RSSFirstMB, _ = rssMB(pid)
-				res.CPUFirstS, _ = cpuSeconds(pid)
+				res.RSSFirstMB, _ = proc.RSSMB()
+				res.CPUFirstS, _ = proc.CPUSeconds()
 			}
 		}
 		if res.FirstAssignments > 0 && res.IndexReadys == 0 {
@@ -181,8 +179,8 @@ func run(bin, dir string, images int, limit time.Duration) (*Result, error) {
 		}
 		if res.FirstAssignments > 0 && strings.Contains(serveLog(), `msg="layout ready"`) {
 			res.LayoutReadys = since()
-			res.RSSMB, _ = rssMB(pid)
-			res.CPULayoutS, _ = cpuSeconds(pid)
+			res.RSSMB, _ = proc.RSSMB()
+			res.CPULayoutS, _ = proc.CPUSeconds()
 		}
 	}
 	if res.IndexReadys == 0 {
@@ -250,43 +248,4 @@ func logField(log, msg, key string) float64 {
 		return 0
 	}
 	return round1(v)
-}
-
-// rssMB is the resident memory of process pid in MB.
-func rssMB(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("server RSS: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err != nil {
-				return 0, fmt.Errorf("server RSS %q: %w", line, err)
-			}
-			return kb / 1024, nil
-		}
-	}
-	return 0, errors.New("server RSS: no VmRSS line")
-}
-
-// cpuSeconds is the user and system CPU time of process pid so far.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("server CPU: %w", err)
-	}
-	// Fields after the command name, which is in parentheses.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("server CPU: short /proc/%d/stat", pid)
-	}
-	ut, err1 := strconv.ParseFloat(f[11], 64)
-	st, err2 := strconv.ParseFloat(f[12], 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("server CPU: %w", err)
-	}
-	const clockTicks = 100 // USER_HZ on Linux
-	return (ut + st) / clockTicks, nil
 }

@@ -4,9 +4,12 @@
 package child
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -55,4 +58,45 @@ func (p *Process) Stop(grace time.Duration) {
 		p.cmd.Process.Kill()
 		<-p.exited
 	}
+}
+
+// RSSMB is the process's resident memory in MB, from /proc.
+func (p *Process) RSSMB() (float64, error) {
+	pid := p.cmd.Process.Pid
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("server RSS: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err != nil {
+				return 0, fmt.Errorf("server RSS %q: %w", line, err)
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, errors.New("server RSS: no VmRSS line")
+}
+
+// CPUSeconds is the process's user and system CPU time so far, from /proc.
+func (p *Process) CPUSeconds() (float64, error) {
+	pid := p.cmd.Process.Pid
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("server CPU: %w", err)
+	}
+	// Fields after the command name, which is in parentheses.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("server CPU: short /proc/%d/stat", pid)
+	}
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("server CPU: %w", err)
+	}
+	const clockTicks = 100 // USER_HZ on Linux
+	return (ut + st) / clockTicks, nil
 }

@@ -37,6 +37,14 @@ func TestStartStop(t *testing.T) {
 			}
 			if tc.wantErr == "" {
 				<-p.Exited() // a wait of the benchmark saw it first
+			} else {
+				// Running: /proc has its memory and CPU time.
+				if rss, err := p.RSSMB(); err != nil || rss <= 0 {
+					t.Fatalf("RSSMB %v, %v: want a positive size", rss, err)
+				}
+				if _, err := p.CPUSeconds(); err != nil {
+					t.Fatalf("CPUSeconds: %v", err)
+				}
 			}
 			p.Stop(200 * time.Millisecond)
 			select {

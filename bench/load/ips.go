@@ -83,13 +83,7 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 		return 0, fmt.Errorf("%s: %w", command, err)
 	}
 	defer proc.Stop(30 * time.Second)
-	tail := func() string {
-		b, _ := os.ReadFile(logPath)
-		if len(b) > 3000 {
-			b = b[len(b)-3000:]
-		}
-		return string(b)
-	}
+	tail := func() string { return child.LogTail(logPath) }
 	history := filepath.Join(dir, "history.log")
 	start := time.Now()
 	var first time.Time

@@ -16,7 +16,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -213,23 +212,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer proc.Stop(30 * time.Second)
-	serveLog := func() string {
-		b, _ := os.ReadFile(logFile.Name())
-		if len(b) > 3000 {
-			b = b[len(b)-3000:]
-		}
-		return string(b)
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	serveLog := func() string { return child.LogTail(logFile.Name()) }
+	base, err := child.ServeURL(stdout)
 	if err != nil {
-		return nil, fmt.Errorf("serve printed no URL: %v\n%s", err, serveLog())
+		return nil, fmt.Errorf("%w\n%s", err, serveLog())
 	}
-	go io.Copy(io.Discard, stdout)
-	i := strings.Index(line, "http://")
-	if i < 0 {
-		return nil, fmt.Errorf("serve printed %q, no URL", line)
-	}
-	base := strings.TrimSuffix(strings.TrimSpace(line[i:]), "/")
 	api := &apiClient{base: base, http: &http.Client{Timeout: 30 * time.Second}}
 	cfg.Log.Info("serve started", "url", base, "pid", cmd.Process.Pid)
 

@@ -18,12 +18,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"os"
@@ -120,20 +118,11 @@ func run(bin, dir string, images int, limit time.Duration) (*Result, error) {
 		b, _ := os.ReadFile(logPath)
 		return string(b)
 	}
-	tail := func() string {
-		s := serveLog()
-		return s[max(0, len(s)-3000):]
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	tail := func() string { return child.LogTail(logPath) }
+	base, err := child.ServeURL(stdout)
 	if err != nil {
-		return nil, fmt.Errorf("serve printed no URL: %v\n%s", err, tail())
+		return nil, fmt.Errorf("%w\n%s", err, tail())
 	}
-	go io.Copy(io.Discard, stdout)
-	i := strings.Index(line, "http://")
-	if i < 0 {
-		return nil, fmt.Errorf("serve printed %q, no URL", line)
-	}
-	base := strings.TrimSuffix(strings.TrimSpace(line[i:]), "/")
 	client := &http.Client{Timeout: 10 * time.Second}
 	get := func(path string, v any) bool {
 		resp, err := client.Get(base + path)

@@ -4,8 +4,10 @@
 package child
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -99,4 +101,27 @@ func (p *Process) CPUSeconds() (float64, error) {
 	}
 	const clockTicks = 100 // USER_HZ on Linux
 	return (ut + st) / clockTicks, nil
+}
+
+// LogTail is the last 3,000 bytes of the log file at path (what an error
+// about the process quotes; "" where it cannot be read).
+func LogTail(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b[max(0, len(b)-3000):])
+}
+
+// ServeURL reads the first line `deepercluster serve` prints on stdout,
+// returns the URL in it without its trailing slash, and discards the
+// rest of stdout from then on, so that the process never blocks writing.
+func ServeURL(stdout io.Reader) (string, error) {
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("serve printed no URL: %w", err)
+	}
+	go io.Copy(io.Discard, stdout)
+	i := strings.Index(line, "http://")
+	if i < 0 {
+		return "", fmt.Errorf("serve printed %q, no URL", line)
+	}
+	return strings.TrimSuffix(strings.TrimSpace(line[i:]), "/"), nil
 }

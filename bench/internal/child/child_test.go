@@ -2,7 +2,9 @@ package child
 
 import (
 	"bufio"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +65,38 @@ func TestStartStop(t *testing.T) {
 	}
 	if _, err := Start(exec.Command("/nonexistent/binary")); err == nil || !strings.Contains(err.Error(), "/nonexistent/binary") {
 		t.Fatalf("Start of a missing binary: %v, want an error naming it", err)
+	}
+}
+
+func TestServeURL(t *testing.T) {
+	cases := []struct {
+		name, stdout, want, wantErr string
+	}{
+		{"the banner", "DeeperCluster Explorer: http://127.0.0.1:4242/?token=x\nmore\n", "http://127.0.0.1:4242/?token=x", ""},
+		{"trailing slash dropped", "DeeperCluster Explorer: http://127.0.0.1:4242/\n", "http://127.0.0.1:4242", ""},
+		{"no URL", "something else\n", "", "no URL"},
+		{"nothing printed", "", "", "printed no URL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ServeURL(strings.NewReader(tc.stdout))
+			if got != tc.want || (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("ServeURL = %q, %v; want %q and an error saying %q", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestLogTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "serve.log")
+	long := strings.Repeat("a", 5000) + "the end"
+	if err := os.WriteFile(path, []byte(long), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := LogTail(path); len(got) != 3000 || !strings.HasSuffix(got, "the end") {
+		t.Fatalf("LogTail: %d bytes ending %q, want the last 3000", len(got), got[max(0, len(got)-10):])
+	}
+	if got := LogTail(filepath.Join(t.TempDir(), "missing")); got != "" {
+		t.Fatalf("LogTail of a missing file: %q", got)
 	}
 }

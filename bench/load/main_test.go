@@ -19,12 +19,7 @@ func TestShortLoad(t *testing.T) {
 		t.Skip("starts the server and trains")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "deepercluster")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/deepercluster")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := buildDeepercluster(t, dir)
 	res, err := Run(context.Background(), Config{
 		Bin: bin, Dir: filepath.Join(dir, "run"), Images: 5000, Clients: 10, Rate: 5, Duration: 10 * time.Second,
 		Ready: 3 * time.Minute, Settle: 3 * time.Minute, Log: slog.New(slog.NewTextHandler(os.Stderr, nil)),
@@ -65,12 +60,7 @@ func TestIdleSpeedCounted(t *testing.T) {
 		t.Skip("starts train and serve")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "deepercluster")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/deepercluster")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := buildDeepercluster(t, dir)
 	train, serve, err := MeasureIPS(context.Background(), IPSConfig{
 		Bin: bin, Dir: filepath.Join(dir, "ips"), Images: 2000, Batch: 32, Warm: time.Second, Window: 3 * time.Second,
 		Ready: 3 * time.Minute, Log: slog.New(slog.NewTextHandler(os.Stderr, nil)),
@@ -83,4 +73,17 @@ func TestIdleSpeedCounted(t *testing.T) {
 	if train <= 0 || serve <= 0 {
 		t.Fatalf("train %.1f img/s, serve %.1f img/s: a process trained no step in the window", train, serve)
 	}
+}
+
+// buildDeepercluster builds the deepercluster command into dir and returns
+// its path: the bench runs the real binary, as `make bench-load` does.
+func buildDeepercluster(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "deepercluster")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/deepercluster")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
 }

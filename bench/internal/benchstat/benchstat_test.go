@@ -2,9 +2,11 @@ package benchstat
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -96,6 +98,91 @@ func TestMachine(t *testing.T) {
 			if _, ok := m[k]; !ok {
 				t.Fatalf("peer %d: no %q in %s", c.peer, k, b)
 			}
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		s    []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{7}, 7},
+		{[]float64{3, 1}, 2},
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{10, 1, 4, 2}, 3},
+	} {
+		in := append([]float64(nil), c.s...)
+		if got := Median(c.s); got != c.want {
+			t.Errorf("Median(%v) = %v, want %v", c.s, got, c.want)
+		}
+		for i := range in {
+			if in[i] != c.s[i] {
+				t.Fatalf("Median reordered its input: %v", c.s)
+			}
+		}
+	}
+}
+
+// TestReadCPUTimes reads /proc/stat files as kernels write them, and says
+// which file and what is wrong with one that is not.
+func TestReadCPUTimes(t *testing.T) {
+	for _, c := range []struct {
+		name, text string
+		want       CPUTimes
+		err        string
+	}{
+		{"linux 6", "cpu  2557944 85328 517232 636185 8483 0 11736 7 0 0\ncpu0 1276709 41735 252978 330445 2606 0 4188 0 0 0\nintr 1 2\n",
+			CPUTimes{Busy: 2557944 + 85328 + 517232 + 11736 + 7, Total: 2557944 + 85328 + 517232 + 11736 + 7 + 636185 + 8483}, ""},
+		{"old kernel without steal", "cpu 10 20 30 40 5 1 2\n", CPUTimes{Busy: 63, Total: 108}, ""},
+		{"cpu line not first", "ctxt 5\ncpu 1 0 1 8\n", CPUTimes{Busy: 2, Total: 10}, ""},
+		{"no aggregate line", "cpu0 1 2 3 4\n", CPUTimes{}, "no cpu line"},
+		{"short line", "cpu 1 2 3\n", CPUTimes{}, "3 fields"},
+		{"not a number", "cpu 1 x 3 4\n", CPUTimes{}, "field 2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "stat")
+			if err := os.WriteFile(p, []byte(c.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadCPUTimes(p)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), p) {
+					t.Fatalf("got %+v, %v; want an error naming %s and %q", got, err, p, c.err)
+				}
+				return
+			}
+			if err != nil || got != c.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, c.want)
+			}
+		})
+	}
+	if _, err := ReadCPUTimes(filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Error("a missing file gave no error")
+	}
+	if _, err := ReadCPUTimes("/proc/stat"); err != nil && runtime.GOOS == "linux" {
+		t.Errorf("this machine's /proc/stat: %v", err)
+	}
+}
+
+func TestOthersCPUShare(t *testing.T) {
+	before := CPUTimes{Busy: 1000, Total: 5000}
+	for _, c := range []struct {
+		name  string
+		after CPUTimes
+		own   float64
+		want  float64
+	}{
+		// 2 cores for 10 s: 2000 ticks, of which the measured process used 15 s.
+		{"measured alone", CPUTimes{Busy: 2500, Total: 7000}, 15, 0},
+		{"others 10%", CPUTimes{Busy: 2700, Total: 7000}, 15, 0.10},
+		{"others take the idle core", CPUTimes{Busy: 3000, Total: 7000}, 10, 0.5},
+		{"own read a tick after the machine's", CPUTimes{Busy: 2500, Total: 7000}, 15.02, 0},
+		{"no time passed", before, 0, 0},
+	} {
+		if got := OthersCPUShare(before, c.after, c.own); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("%s: OthersCPUShare = %v, want %v", c.name, got, c.want)
 		}
 	}
 }

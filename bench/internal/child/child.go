@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
 )
 
 // Process is a started command. Exited is closed once it has exited, so
@@ -99,8 +101,7 @@ func (p *Process) CPUSeconds() (float64, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return 0, fmt.Errorf("server CPU: %w", err)
 	}
-	const clockTicks = 100 // USER_HZ on Linux
-	return (ut + st) / clockTicks, nil
+	return (ut + st) / benchstat.ClockTicks, nil
 }
 
 // LogTail is the last 3,000 bytes of the log file at path (what an error

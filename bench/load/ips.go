@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
 	"github.com/deepercluster/deepercluster/bench/internal/child"
 )
 
@@ -22,9 +24,13 @@ import (
 // other, nothing else asked of either.
 type IPSConfig struct {
 	Bin    string // the deepercluster binary
-	Dir    string // parent of the two run directories
+	Dir    string // parent of the run directories
 	Images int    // synthetic images
 	Batch  int    // training batch (passed to both)
+	// Pairs is how many times the two are measured (at least 1), in
+	// alternating order (ipsOrder): the speed of one process moves by
+	// 15% from run to run, so one pair decides nothing.
+	Pairs int
 	// Warm is skipped after the first training step; serve's window also
 	// waits for its first 2D map ("layout ready"), the one layout that
 	// runs at normal priority. Window is the measured time.
@@ -35,30 +41,124 @@ type IPSConfig struct {
 	Log       *slog.Logger
 }
 
-// MeasureIPS runs `train`, then `serve`, each for cfg.Window after its
-// warm-up, and gives the images per second each trained, counted the same
-// way for both: training steps recorded in the run's history.log between
-// two of its writes at least Window apart (it is written an epoch or so
-// at a time), times the batch, over the time between them. Reclusterings
-// in the window count as time for both.
-func MeasureIPS(ctx context.Context, cfg IPSConfig) (train, serve float64, err error) {
+// quietMax is the largest share of the machine's CPU that other
+// processes may use during a measurement's window for it to count, as
+// scripts/bench-train.sh's QUIET_MAX.
+const quietMax = 0.10
+
+// IPSSummary is what the comparison reports, flattened into the bench's
+// JSON: the speeds are medians over the quiet pairs only (null where no
+// pair was quiet, or the comparison was skipped), and the runs beside
+// them show the spread.
+type IPSSummary struct {
+	TrainIPS      *float64 `json:"train_ips"`
+	ServeTrainIPS *float64 `json:"serve_train_ips"`
+	// ServeTrainRatio is the median of the quiet pairs' own serve/train
+	// ratios, so that a pair measured while the machine was faster
+	// compares with itself.
+	ServeTrainRatio *float64 `json:"serve_train_ratio"`
+	IPSPairs        int      `json:"ips_pairs"`
+	// IPSPairsQuiet counts the pairs both of whose measurements ran
+	// while other processes used under quietMax of the machine's CPU.
+	IPSPairsQuiet int `json:"ips_pairs_quiet"`
+	// TrainIPSRuns and ServeTrainIPSRuns are every measured speed, in
+	// the order they ran, quiet or not.
+	TrainIPSRuns      []float64 `json:"train_ips_runs"`
+	ServeTrainIPSRuns []float64 `json:"serve_train_ips_runs"`
+	// OthersCPUShareMax is the largest share of the machine's CPU that
+	// other processes used during any measurement's window.
+	OthersCPUShareMax float64 `json:"others_cpu_share_max"`
+}
+
+// ipsMeasurement is one process's idle speed and how much of the
+// machine's CPU other processes used while its window ran.
+type ipsMeasurement struct {
+	IPS, OthersCPUShare float64
+}
+
+// quiet says whether the measurement ran on a machine quiet enough.
+func (m ipsMeasurement) quiet() bool { return m.OthersCPUShare < quietMax }
+
+// ipsPair is one measurement of each command.
+type ipsPair struct{ Train, Serve ipsMeasurement }
+
+// ipsOrder is the order of the two commands in pair i (from 0): train
+// first in the first pair, serve first in the second, and so on, so that
+// neither always runs on a machine the other has just warmed or heated.
+func ipsOrder(i int) [2]string {
+	if i%2 == 0 {
+		return [2]string{"train", "serve"}
+	}
+	return [2]string{"serve", "train"}
+}
+
+// summarizeIPS reduces the pairs to the reported figures: a pair counts
+// when both its measurements were quiet (and train trained, so that its
+// ratio exists).
+func summarizeIPS(pairs []ipsPair) IPSSummary {
+	sum := IPSSummary{IPSPairs: len(pairs), TrainIPSRuns: []float64{}, ServeTrainIPSRuns: []float64{}}
+	var train, serve, ratio []float64
+	for _, p := range pairs {
+		sum.TrainIPSRuns = append(sum.TrainIPSRuns, benchstat.Round1(p.Train.IPS))
+		sum.ServeTrainIPSRuns = append(sum.ServeTrainIPSRuns, benchstat.Round1(p.Serve.IPS))
+		sum.OthersCPUShareMax = max(sum.OthersCPUShareMax, p.Train.OthersCPUShare, p.Serve.OthersCPUShare)
+		if !p.Train.quiet() || !p.Serve.quiet() || p.Train.IPS <= 0 {
+			continue
+		}
+		train, serve = append(train, p.Train.IPS), append(serve, p.Serve.IPS)
+		ratio = append(ratio, p.Serve.IPS/p.Train.IPS)
+	}
+	sum.OthersCPUShareMax = math.Round(sum.OthersCPUShareMax*1e4) / 1e4
+	sum.IPSPairsQuiet = len(train)
+	if len(train) > 0 {
+		t, s := benchstat.Round1(benchstat.Median(train)), benchstat.Round1(benchstat.Median(serve))
+		r := math.Round(benchstat.Median(ratio)*1e4) / 1e4
+		sum.TrainIPS, sum.ServeTrainIPS, sum.ServeTrainRatio = &t, &s, &r
+	}
+	return sum
+}
+
+// MeasureIPS runs cfg.Pairs pairs of `train` and `serve` (ipsOrder), each
+// for cfg.Window after its warm-up, and summarizes them (summarizeIPS).
+// Each is credited with the images per second it trained, counted the
+// same way for both: training steps recorded in the run's history.log
+// between two of its writes at least Window apart (it is written an
+// epoch or so at a time), times the batch, over the time between them.
+// Reclusterings in the window count as time for both. No quiet pair is
+// not an error here: the caller prints the figures and then fails.
+func MeasureIPS(ctx context.Context, cfg IPSConfig) (IPSSummary, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 64
 	}
-	if train, err = measureIPS(ctx, cfg, "train"); err != nil {
-		return 0, 0, err
+	if cfg.Pairs < 1 {
+		return IPSSummary{}, fmt.Errorf("idle train/serve speed: %d pairs, want at least 1", cfg.Pairs)
 	}
-	if serve, err = measureIPS(ctx, cfg, "serve"); err != nil {
-		return 0, 0, err
+	pairs := make([]ipsPair, cfg.Pairs)
+	for i := range pairs {
+		for _, command := range ipsOrder(i) {
+			m, err := measureIPS(ctx, cfg, command, i+1)
+			if err != nil {
+				return IPSSummary{}, fmt.Errorf("pair %d: %w", i+1, err)
+			}
+			if command == "train" {
+				pairs[i].Train = m
+			} else {
+				pairs[i].Serve = m
+			}
+		}
 	}
-	return train, serve, nil
+	return summarizeIPS(pairs), nil
 }
 
-func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, error) {
-	dir := filepath.Join(cfg.Dir, "ips-"+command)
+// measureIPS runs command once, in a run directory of its own (pair
+// numbers them), and measures its speed over the window and the share of
+// the machine's CPU that other processes used meanwhile.
+func measureIPS(ctx context.Context, cfg IPSConfig, command string, pair int) (ipsMeasurement, error) {
+	name := fmt.Sprintf("ips-%s-%d", command, pair)
+	dir := filepath.Join(cfg.Dir, name)
 	common := []string{"--n", strconv.Itoa(cfg.Images), "--batch", strconv.Itoa(cfg.Batch), "--epochs", "1000000"}
 	var args []string
 	if command == "train" {
@@ -68,19 +168,19 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 	}
 	args = append(args, cfg.ModelArgs...)
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return 0, err
+		return ipsMeasurement{}, err
 	}
-	logPath := filepath.Join(cfg.Dir, "ips-"+command+".log")
+	logPath := filepath.Join(cfg.Dir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		return 0, err
+		return ipsMeasurement{}, err
 	}
 	defer logFile.Close()
 	cmd := exec.CommandContext(ctx, cfg.Bin, args...)
 	cmd.Stdout, cmd.Stderr = io.Discard, logFile
 	proc, err := child.Start(cmd)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", command, err)
+		return ipsMeasurement{}, fmt.Errorf("%s: %w", command, err)
 	}
 	defer proc.Stop(30 * time.Second)
 	tail := func() string { return child.LogTail(logPath) }
@@ -90,17 +190,17 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 	for {
 		select {
 		case <-proc.Exited():
-			return 0, fmt.Errorf("%s exited: %v\n%s", command, proc.Err(), tail())
+			return ipsMeasurement{}, fmt.Errorf("%s exited: %v\n%s", command, proc.Err(), tail())
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return ipsMeasurement{}, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Since(start) > cfg.Ready {
-			return 0, fmt.Errorf("%s: not warm within %v\n%s", command, cfg.Ready, tail())
+			return ipsMeasurement{}, fmt.Errorf("%s: not warm within %v\n%s", command, cfg.Ready, tail())
 		}
 		steps, err := lastStep(history)
 		if err != nil {
-			return 0, err
+			return ipsMeasurement{}, err
 		}
 		if steps > 0 && first.IsZero() {
 			first = time.Now()
@@ -134,33 +234,58 @@ func measureIPS(ctx context.Context, cfg IPSConfig, command string) (float64, er
 			}
 		}
 	}
+	// The machine's CPU time and the process's own, read at both ends of
+	// the window: the difference is what other processes took.
+	cpuNow := func() (benchstat.CPUTimes, float64, error) {
+		m, err := benchstat.ReadCPUTimes("/proc/stat")
+		if err != nil {
+			return m, 0, err
+		}
+		own, err := proc.CPUSeconds()
+		if err != nil {
+			return m, 0, fmt.Errorf("%s: %w", command, err)
+		}
+		return m, own, nil
+	}
 	s, err := lastStep(history)
 	if err != nil {
-		return 0, err
+		return ipsMeasurement{}, err
 	}
 	s0, t0, err := nextBurst(s)
 	if err != nil {
-		return 0, err
+		return ipsMeasurement{}, err
+	}
+	mach0, own0, err := cpuNow()
+	if err != nil {
+		return ipsMeasurement{}, err
 	}
 	select {
 	case <-proc.Exited():
-		return 0, fmt.Errorf("%s exited: %v\n%s", command, proc.Err(), tail())
+		return ipsMeasurement{}, fmt.Errorf("%s exited: %v\n%s", command, proc.Err(), tail())
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return ipsMeasurement{}, ctx.Err()
 	case <-time.After(cfg.Window):
 	}
 	s, err = lastStep(history)
 	if err != nil {
-		return 0, err
+		return ipsMeasurement{}, err
 	}
 	s1, t1, err := nextBurst(s)
 	if err != nil {
-		return 0, err
+		return ipsMeasurement{}, err
+	}
+	mach1, own1, err := cpuNow()
+	if err != nil {
+		return ipsMeasurement{}, err
 	}
 	el := t1.Sub(t0).Seconds()
-	ips := float64((s1-s0)*int64(cfg.Batch)) / el
-	cfg.Log.Info("idle training speed", "command", command, "steps", s1-s0, "seconds", el, "images_per_sec", ips)
-	return ips, nil
+	m := ipsMeasurement{
+		IPS:            float64((s1-s0)*int64(cfg.Batch)) / el,
+		OthersCPUShare: benchstat.OthersCPUShare(mach0, mach1, own1-own0),
+	}
+	cfg.Log.Info("idle training speed", "pair", pair, "command", command, "steps", s1-s0, "seconds", el,
+		"images_per_sec", m.IPS, "others_cpu_share", m.OthersCPUShare, "process_cpus", (own1-own0)/el)
+	return m, nil
 }
 
 // lastStep is the number of the last training step recorded in a run's

@@ -70,11 +70,13 @@ type Result struct {
 	// Recluster409s counts the second reclustering requests, sent while
 	// the first one runs, that were refused with 409 as they must be.
 	Recluster409s int `json:"recluster_409s"`
-	// TrainIPS and ServeTrainIPS are the images per second that `train`
-	// and `serve` train at, idle, on the same model and images, measured
-	// one after the other after the load (MeasureIPS); 0 when skipped.
-	TrainIPS      float64 `json:"train_ips"`
-	ServeTrainIPS float64 `json:"serve_train_ips"`
+	// The images per second that `train` and `serve` train at, idle, on
+	// the same model and images, measured one after the other after the
+	// load, in pairs (MeasureIPS): train_ips, serve_train_ips,
+	// serve_train_ratio, ips_pairs, ips_pairs_quiet, train_ips_runs,
+	// serve_train_ips_runs, others_cpu_share_max (null speeds and no runs
+	// when skipped).
+	IPSSummary
 	// LoadAvg is the machine's 1-minute load average at the end: figures
 	// taken beside other work are noisy.
 	LoadAvg float64 `json:"load_avg_1m"`
@@ -109,8 +111,9 @@ func main() {
 	flag.DurationVar(&cfg.Settle, "settle", 10*time.Minute, "longest wait for the reclustering and the clients after the clock")
 	ips := IPSConfig{Ready: 15 * time.Minute}
 	flag.IntVar(&ips.Images, "ips-images", 20000, "synthetic images of the idle train/serve speed comparison")
-	flag.DurationVar(&ips.Warm, "ips-warm", 45*time.Second, "idle comparison: time skipped after the first step (serve: and until its first map)")
-	flag.DurationVar(&ips.Window, "ips-window", 90*time.Second, "idle comparison: measured time of each (0: skip the comparison)")
+	flag.IntVar(&ips.Pairs, "ips-pairs", 2, "idle comparison: pairs of train and serve, in alternating order (train first in odd pairs, serve first in even ones)")
+	flag.DurationVar(&ips.Warm, "ips-warm", 30*time.Second, "idle comparison: time skipped after the first step (serve: and until its first map)")
+	flag.DurationVar(&ips.Window, "ips-window", 60*time.Second, "idle comparison: measured time of each (0: skip the comparison)")
 	flag.Parse()
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	res, err := Run(context.Background(), cfg)
@@ -126,13 +129,12 @@ func main() {
 			os.Exit(1)
 		}
 		ips.Bin, ips.Dir, ips.Log = cfg.Bin, d, cfg.Log
-		res.TrainIPS, res.ServeTrainIPS, err = MeasureIPS(context.Background(), ips)
+		res.IPSSummary, err = MeasureIPS(context.Background(), ips)
 		os.RemoveAll(d)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loadbench: idle train/serve speed:", err)
 			os.Exit(1)
 		}
-		res.TrainIPS, res.ServeTrainIPS = benchstat.Round1(res.TrainIPS), benchstat.Round1(res.ServeTrainIPS)
 	}
 	fmt.Printf("images %d, clients %d, %.0f searches/s for %v after the first Assignment (ready in %v)\n",
 		cfg.Images, cfg.Clients, cfg.Rate, cfg.Duration, res.ReadyIn.Round(time.Second))
@@ -142,9 +144,13 @@ func main() {
 	fmt.Printf("frames per client: %.1f (snapshots %.1f, deltas %.1f)\n", res.FramesPerClient, res.SnapshotsPerClnt, res.DeltasPerClient)
 	fmt.Printf("server RSS %.1f MB at the start of the clock (just after the first index build), peak %.1f MB, %.1f MB at the end\n",
 		res.RSSStartMB, res.RSSPeakMB, res.RSSEndMB)
-	if res.TrainIPS > 0 {
-		fmt.Printf("idle, %d images, one after the other: train %.1f img/s, serve %.1f img/s (%.3fx)\n",
-			ips.Images, res.TrainIPS, res.ServeTrainIPS, res.ServeTrainIPS/res.TrainIPS)
+	if res.IPSPairs > 0 {
+		fmt.Printf("idle, %d images, one after the other, %d pairs in alternating order: train %v img/s, serve %v img/s; quiet pairs %d (others' CPU share up to %.3f)\n",
+			ips.Images, res.IPSPairs, res.TrainIPSRuns, res.ServeTrainIPSRuns, res.IPSPairsQuiet, res.OthersCPUShareMax)
+		if res.TrainIPS != nil {
+			fmt.Printf("medians over the quiet pairs: train %.1f img/s, serve %.1f img/s, serve/train %.4fx\n",
+				*res.TrainIPS, *res.ServeTrainIPS, *res.ServeTrainRatio)
+		}
 	}
 	for _, e := range res.ErrorSamples {
 		fmt.Println("error:", e)
@@ -153,6 +159,11 @@ func main() {
 	res.LoadAvg = benchstat.LoadAvg()
 	b, _ := json.Marshal(res)
 	fmt.Println(string(b))
+	if res.IPSPairs > 0 && res.IPSPairsQuiet == 0 {
+		fmt.Fprintf(os.Stderr, "loadbench: no quiet pair for the idle train/serve speed (other processes used %.0f%% of the machine's CPU or more during a measurement of every pair, up to %.1f%%): train_ips, serve_train_ips and serve_train_ratio are null; rerun on a quiet machine\n",
+			quietMax*100, res.OthersCPUShareMax*100)
+		os.Exit(1)
+	}
 }
 
 // errs counts errors and keeps the first few.

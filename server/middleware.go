@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,6 +18,12 @@ import (
 // wait for the Go scheduler to preempt a training kernel. A websocket stays
 // open for the whole visit and would keep the P lent for good: its frames
 // are sent by the hub, which can wait.
+//
+// It also says how long the handler took, in a Server-Timing header
+// ("app;dur=" milliseconds, the W3C header browsers' developer tools
+// show): a client that sees a slow answer can tell the server's own time
+// from the time the request spent on the way and in queues
+// (`make bench-load` reports both).
 func lendP(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if c.Path() == "/ws" {
@@ -24,8 +31,18 @@ func lendP(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		par.RequestStarted()
 		defer par.RequestDone()
+		start := time.Now()
+		res := c.Response()
+		res.Before(func() {
+			res.Header().Set("Server-Timing", serverTiming(time.Since(start)))
+		})
 		return next(c)
 	}
+}
+
+// serverTiming is a Server-Timing header value for a handler that took d.
+func serverTiming(d time.Duration) string {
+	return "app;dur=" + strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64)
 }
 
 func (s *Server) countRequests(next echo.HandlerFunc) echo.HandlerFunc {

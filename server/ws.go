@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -124,7 +125,7 @@ func (s *Server) handleConn(conn *websocket.Conn) {
 			frames, _ := s.hub.next(cl)
 			for _, b := range frames {
 				conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-				if err := conn.WriteMessage(websocket.BinaryMessage, b); err != nil {
+				if err := writeFrame(conn, b); err != nil {
 					return
 				}
 				kind := "unknown"
@@ -162,4 +163,35 @@ func (s *Server) CloseClients() {
 		s.closeWith(c, websocket.CloseGoingAway, "server shutting down")
 		c.Close()
 	}
+}
+
+// framePiece is how much of a frame writeFrame sends before it lets other
+// goroutines run.
+const framePiece = 64 << 10
+
+// writeFrame sends b as one binary message. A frame larger than
+// framePiece (a map of 100,000 points is 400 KB) goes out in pieces, as
+// websocket fragments of one message, with a runtime.Gosched after each:
+// a broadcast wakes every client's writer at once, and unbroken copies of
+// the whole frame to 200 sockets (tens of milliseconds) would queue a
+// search request's goroutine behind all of them; in pieces, it waits for
+// one piece per writer at most.
+func writeFrame(conn *websocket.Conn, b []byte) error {
+	if len(b) <= framePiece {
+		return conn.WriteMessage(websocket.BinaryMessage, b)
+	}
+	w, err := conn.NextWriter(websocket.BinaryMessage)
+	if err != nil {
+		return err
+	}
+	for len(b) > 0 {
+		n := min(len(b), framePiece)
+		if _, err := w.Write(b[:n]); err != nil {
+			w.Close()
+			return err
+		}
+		b = b[n:]
+		runtime.Gosched()
+	}
+	return w.Close()
 }

@@ -32,14 +32,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/bench/internal/benchstat"
 	"github.com/deepercluster/deepercluster/bench/internal/child"
-	"github.com/deepercluster/deepercluster/wire"
-	"github.com/gorilla/websocket"
 )
 
 // Config is one load run.
@@ -66,7 +63,11 @@ type Result struct {
 	Clients         int     `json:"clients"`
 	ClientsOnLatest int     `json:"clients_on_latest"`
 	SearchP99ms     float64 `json:"search_p99_ms"`
-	RSSGrowthMB     float64 `json:"rss_growth_mb"`
+	// SearchServerP99ms is the p99 of the handler's own time (its
+	// Server-Timing header): the rest of a search's round trip is spent
+	// in queues, the Go scheduler's and the kernel's, and on loopback.
+	SearchServerP99ms float64 `json:"search_server_p99_ms"`
+	RSSGrowthMB       float64 `json:"rss_growth_mb"`
 	// Recluster409s counts the second reclustering requests, sent while
 	// the first one runs, that were refused with 409 as they must be.
 	Recluster409s int `json:"recluster_409s"`
@@ -100,6 +101,9 @@ type Result struct {
 }
 
 func main() {
+	if spec := os.Getenv(clientsEnv); spec != "" {
+		os.Exit(clientsMain(spec, os.Stdin, os.Stdout))
+	}
 	cfg := Config{}
 	flag.StringVar(&cfg.Bin, "bin", "bin/deepercluster", "deepercluster binary")
 	flag.StringVar(&cfg.Dir, "dir", "", "run directory (default: a temporary one, removed after)")
@@ -138,7 +142,7 @@ func main() {
 	}
 	fmt.Printf("images %d, clients %d, %.0f searches/s for %v after the first Assignment (ready in %v)\n",
 		cfg.Images, cfg.Clients, cfg.Rate, cfg.Duration, res.ReadyIn.Round(time.Second))
-	fmt.Printf("searches %d: p50 %.1f ms, p99 %.1f ms\n", res.Searches, res.SearchP50ms, res.SearchP99ms)
+	fmt.Printf("searches %d: p50 %.1f ms, p99 %.1f ms (the server's own time: p99 %.1f ms)\n", res.Searches, res.SearchP50ms, res.SearchP99ms, res.SearchServerP99ms)
 	fmt.Printf("reclustering asked half way: version %d -> %d, published %v after the request; a second one asked while it ran: %d refused with 409\n",
 		res.FromVersion, res.LatestVersion, res.ReclusterIn.Round(time.Millisecond), res.Recluster409s)
 	fmt.Printf("frames per client: %.1f (snapshots %.1f, deltas %.1f)\n", res.FramesPerClient, res.SnapshotsPerClnt, res.DeltasPerClient)
@@ -255,21 +259,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	var errCount errs
 	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
-	clients := make([]*wsClient, cfg.Clients)
-	var cwg sync.WaitGroup
-	stopClients := make(chan struct{})
-	for i := range clients {
-		c, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
-		if err != nil {
-			return nil, fmt.Errorf("client %d: dial: %w", i, err)
-		}
-		clients[i] = &wsClient{conn: c}
-		cwg.Add(1)
-		go func(cl *wsClient) {
-			defer cwg.Done()
-			cl.run(stopClients, &errCount)
-		}(clients[i])
+	clients, err := startClients(wsURL, cfg.Clients)
+	if err != nil {
+		return nil, err
 	}
+	defer clients.stop()
 	rss0, err := proc.RSSMB()
 	if err != nil {
 		return nil, err
@@ -278,7 +272,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	// The clock: searches at a fixed rate, a reclustering half way.
 	var latMu sync.Mutex
-	var lats []float64
+	var lats, serverLats []float64 // round trips; the handler's own time (Server-Timing)
 	var swg sync.WaitGroup
 	tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
 	clock := time.NewTimer(cfg.Duration)
@@ -322,13 +316,19 @@ loop:
 				defer swg.Done()
 				t0 := time.Now()
 				var s searchAnswer
-				code, err := api.get("/api/search?"+q, &s)
+				code, h, err := api.getHeader("/api/search?"+q, &s)
 				ms := float64(time.Since(t0).Microseconds()) / 1000
 				if err != nil || code != http.StatusOK {
 					errCount.add("search %s: %d %v", q, code, err)
 					return
 				}
+				serverMs, err := handlerMs(h)
+				if err != nil {
+					errCount.add("search %s: %v", q, err)
+					return
+				}
 				latMu.Lock()
+				serverLats = append(serverLats, serverMs)
 				lats = append(lats, ms)
 				latMu.Unlock()
 			}()
@@ -349,13 +349,11 @@ loop:
 				res.ReclusterIn = r.Job.Finished.Sub(asked)
 			}
 		}
-		onLatest := 0
-		for _, c := range clients {
-			if c.version.Load() == latest {
-				onLatest++
-			}
+		st, err := clients.status()
+		if err != nil {
+			return nil, err
 		}
-		if latest > v0 && onLatest == len(clients) {
+		if latest > v0 && st.onVersion(latest) == st.Clients {
 			break
 		}
 		if time.Since(settle) > cfg.Settle {
@@ -372,29 +370,24 @@ loop:
 		return nil, err
 	}
 	res.RSSEndMB, res.RSSGrowthMB = rss1, math.Round((rss1-rss0)*10)/10
-	close(stopClients)
-	for _, c := range clients {
-		c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-		c.conn.Close()
+	st, err := clients.stop()
+	if err != nil {
+		return nil, err
 	}
-	cwg.Wait()
-	for _, c := range clients {
-		if c.version.Load() == latest {
-			res.ClientsOnLatest++
-		}
-		res.FramesPerClient += float64(c.frames)
-		res.SnapshotsPerClnt += float64(c.snapshots)
-		res.DeltasPerClient += float64(c.deltas)
+	res.ClientsOnLatest = st.onVersion(latest)
+	if k := float64(st.Clients); k > 0 {
+		res.FramesPerClient = float64(st.Frames) / k
+		res.SnapshotsPerClnt = float64(st.Snapshots) / k
+		res.DeltasPerClient = float64(st.Deltas) / k
 	}
-	if k := float64(len(clients)); k > 0 {
-		res.FramesPerClient /= k
-		res.SnapshotsPerClnt /= k
-		res.DeltasPerClient /= k
-	}
+	errCount.n += st.Errors
+	errCount.samples = append(errCount.samples, st.Samples...)
 	slices.Sort(lats)
+	slices.Sort(serverLats)
 	res.Searches = len(lats)
 	res.SearchP50ms = math.Round(percentile(lats, 0.50)*10) / 10
 	res.SearchP99ms = math.Round(percentile(lats, 0.99)*10) / 10
+	res.SearchServerP99ms = math.Round(percentile(serverLats, 0.99)*10) / 10
 	res.Errors = errCount.n
 	res.ErrorSamples = errCount.samples
 	return res, nil
@@ -406,52 +399,6 @@ func percentile(sorted []float64, p float64) float64 {
 	}
 	i := int(math.Ceil(p*float64(len(sorted)))) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-// wsClient keeps the Assignment as the browser does.
-type wsClient struct {
-	conn                      *websocket.Conn
-	a                         *deepercluster.Assignment
-	version                   atomic.Uint32
-	frames, snapshots, deltas int
-}
-
-func (c *wsClient) run(stop <-chan struct{}, e *errs) {
-	for {
-		_, msg, err := c.conn.ReadMessage()
-		if err != nil {
-			select {
-			case <-stop:
-			default:
-				e.add("websocket client dropped: %v", err)
-			}
-			return
-		}
-		c.frames++
-		f, err := wire.DecodeFrame(msg)
-		if err != nil {
-			e.add("decode frame: %v", err)
-			continue
-		}
-		switch f.Kind {
-		case wire.KindSnapshot:
-			c.snapshots++
-			c.a = f.Assignment
-			c.version.Store(c.a.Version)
-		case wire.KindDelta:
-			c.deltas++
-			if c.a == nil {
-				e.add("delta before any snapshot")
-				continue
-			}
-			if err := f.Delta.Apply(c.a); err != nil {
-				e.add("apply delta %d->%d: %v", f.Delta.From, f.Delta.To, err)
-				c.conn.WriteMessage(websocket.BinaryMessage, wire.AppendRequestSnapshot(nil, c.a.Version))
-				continue
-			}
-			c.version.Store(c.a.Version)
-		}
-	}
 }
 
 type searchAnswer struct {
@@ -474,19 +421,40 @@ type apiClient struct {
 }
 
 func (c *apiClient) get(path string, v any) (int, error) {
+	code, _, err := c.getHeader(path, v)
+	return code, err
+}
+
+// getHeader is get that also gives the answer's header.
+func (c *apiClient) getHeader(path string, v any) (int, http.Header, error) {
 	resp, err := c.http.Get(c.base + path)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return resp.StatusCode, err
+		return resp.StatusCode, resp.Header, err
 	}
 	if resp.StatusCode == http.StatusOK && v != nil {
-		return resp.StatusCode, json.Unmarshal(b, v)
+		return resp.StatusCode, resp.Header, json.Unmarshal(b, v)
 	}
-	return resp.StatusCode, nil
+	return resp.StatusCode, resp.Header, nil
+}
+
+// handlerMs reads the server's own time from an answer's Server-Timing
+// header ("app;dur=MS").
+func handlerMs(h http.Header) (float64, error) {
+	v := h.Get("Server-Timing")
+	ms, ok := strings.CutPrefix(v, "app;dur=")
+	if !ok {
+		return 0, fmt.Errorf("Server-Timing %q: want app;dur=MS", v)
+	}
+	d, err := strconv.ParseFloat(ms, 64)
+	if err != nil {
+		return 0, fmt.Errorf("Server-Timing %q: %w", v, err)
+	}
+	return d, nil
 }
 
 func (c *apiClient) post(path, body string) (int, string, error) {

@@ -12,6 +12,15 @@ import (
 	"time"
 )
 
+// TestMain lets the test binary be the websocket clients' process too, as
+// the loadbench binary is (clients.go).
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(clientsEnv); spec != "" {
+		os.Exit(clientsMain(spec, os.Stdin, os.Stdout))
+	}
+	os.Exit(m.Run())
+}
+
 // TestShortLoad is the CI form of `make bench-load`: 5,000 images, 10
 // clients, 5 searches a second for 10 s, a reclustering half way and a
 // second one while it runs; a tiny model to keep CI fast. It checks what
@@ -42,6 +51,12 @@ func TestShortLoad(t *testing.T) {
 	}
 	if res.LatestVersion <= res.FromVersion {
 		t.Errorf("no new version after the reclustering request (still %d)", res.LatestVersion)
+	}
+	if res.SearchServerP99ms <= 0 || res.SearchServerP99ms > res.SearchP99ms {
+		t.Errorf("the server's own p99 %.1f ms against the round trip's %.1f ms: want (0, round trip]", res.SearchServerP99ms, res.SearchP99ms)
+	}
+	if res.FramesPerClient < 2 {
+		t.Errorf("%.1f frames per client: each gets at least a snapshot and the new version", res.FramesPerClient)
 	}
 	if res.Searches < 25 {
 		t.Errorf("only %d searches answered in 10 s at 5/s", res.Searches)

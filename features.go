@@ -1,6 +1,9 @@
 package deepercluster
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // Features are the image features one clustering was made from: for every
 // image, its row of the n x Dim matrix after PCA with whitening and L2
@@ -37,4 +40,23 @@ func (f *Features) Validate() error {
 type FeatureObserver interface {
 	Observer
 	OnFeatures(*Features)
+}
+
+// TrainingHolder is an Observer that may ask training to wait between
+// steps. The server does while it computes a run's first 2D map: clients
+// have nothing in place of it, and on a machine of few cores training
+// would otherwise take most of them, so that the map of 1,000,000 images
+// came minutes later (issue 26). Later maps never hold training: they run
+// beside it in the background.
+//
+// The trainer calls HoldTraining before each step, once the events it
+// queued before (the Features of a clustering above all) have reached
+// the observer, so an observer that holds from OnFeatures on holds from
+// the next step on. HoldTraining returns at once when nothing is held;
+// otherwise when the hold ends or ctx is done. A holder must end its hold
+// whenever what it waits for will not come (a failed or cancelled
+// computation, too few images), or training never goes on.
+type TrainingHolder interface {
+	Observer
+	HoldTraining(ctx context.Context)
 }

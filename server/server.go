@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/deepercluster/deepercluster"
+	"github.com/deepercluster/deepercluster/internal/par"
 	"github.com/deepercluster/deepercluster/wire"
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,15 +101,20 @@ type Config struct {
 	// PageSize is the number of images per page of a cluster (default 100).
 	PageSize int
 	// LayoutThreads is the number of goroutines that compute the 2D map
-	// after each reclustering (default 1: it runs beside training and must
-	// not slow it down).
+	// after each reclustering, once the run has one (default 1: it runs
+	// beside training and must not slow it down).
 	LayoutThreads int
 	// FirstLayoutThreads is the number of goroutines of the run's first
-	// map, which clients have nothing in place of and which therefore
-	// runs at normal priority, sharing the cores with training and
-	// requests (default and least: LayoutThreads; par.Threads() made one
-	// bench-load's search p99 982 ms on a shared machine, while the map
-	// of 100,000 images ran in its window).
+	// map, which clients have nothing in place of: it runs at normal
+	// priority and holds training (HoldTraining) until it is published,
+	// fails or is cancelled, so it has the cores to itself but for
+	// requests (default par.Threads(), the kernels' threads; least
+	// LayoutThreads). On 1 thread beside training, the first map of
+	// 1,000,000 images on 2 cores took 353 s, against about 180 s on 2
+	// idle threads (issue 26, `make bench-start` and `make bench-map`).
+	// While it runs, searches share the cores with it: par.Threads() made
+	// bench-load's search p99 982 ms on a shared machine while the map of
+	// 100,000 images ran in its window.
 	FirstLayoutThreads int
 	// LayoutEpochs overrides the layout's number of epochs (0: layout2d's
 	// default for the number of images).
@@ -142,6 +148,9 @@ func (c *Config) defaults() {
 	}
 	if c.LayoutThreads <= 0 {
 		c.LayoutThreads = 1
+	}
+	if c.FirstLayoutThreads <= 0 {
+		c.FirstLayoutThreads = par.Threads()
 	}
 	c.FirstLayoutThreads = max(c.FirstLayoutThreads, c.LayoutThreads)
 	if c.ThumbCache <= 0 {
@@ -200,6 +209,14 @@ type Server struct {
 	// features that wait for it to end (older ones are dropped unlaid).
 	layoutBusy bool
 	layoutNext *deepercluster.Features
+	// running: Run is doing the background work (only then can a map
+	// come, so only then is training held for one).
+	running bool
+	// trainHold is closed when training, held for the run's first map
+	// (HoldTraining), may go on; nil while nothing is held. holdVersion
+	// is the version whose map it waits for.
+	trainHold   chan struct{}
+	holdVersion uint32
 }
 
 // published is the assignment the clients hold, with what is derived from
@@ -383,6 +400,17 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	defer wg.Wait()
 	defer s.bg.Wait()
+	s.mu.Lock()
+	s.running = true
+	s.mu.Unlock()
+	// First of all on the way out: no map comes any more, so training
+	// held for one goes on (before the layout goroutines are waited for).
+	defer func() {
+		s.mu.Lock()
+		s.running = false
+		s.mu.Unlock()
+		s.releaseTraining()
+	}()
 
 	tick := time.NewTicker(s.cfg.ProgressEvery)
 	defer tick.Stop()
@@ -399,6 +427,10 @@ func (s *Server) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			s.mu.Lock()
+			s.running = false
+			s.mu.Unlock()
+			s.releaseTraining()
 			// Features that came with the last events (a run closing
 			// delivers what it queued) are still indexed and saved.
 			s.takeFeatures(ctx)

@@ -45,6 +45,9 @@ func (s *Server) offerFeatures(f *deepercluster.Features, fromDisk bool) {
 	if s.pendF == nil || f.Version >= s.pendF.Version {
 		s.pendF, s.pendFromDisk = f, fromDisk
 	}
+	// Hold training from now on (the trainer asks once OnFeatures has
+	// returned): these features will be the run's first map.
+	s.holdTrainingLocked(f)
 	s.mu.Unlock()
 	s.signal()
 }
@@ -62,6 +65,12 @@ func (s *Server) takeFeatures(ctx context.Context) {
 	idx, err := newSimilarIndex(f, s.ds.Len())
 	if err != nil {
 		s.log.Error("features for similar images", "version", f.Version, "err", err)
+		s.mu.Lock()
+		busy := s.layoutBusy
+		s.mu.Unlock()
+		if !busy {
+			s.releaseTraining() // no map comes of these features
+		}
 		return
 	}
 	s.mu.Lock()

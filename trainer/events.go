@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -21,6 +22,9 @@ type fanout struct {
 	queue    []func()
 	closed   bool
 	done     chan struct{}
+	// features is closed once the latest Features queued have reached
+	// the observer (nil before any): hold waits for it.
+	features chan struct{}
 }
 
 func newFanout(obs deepercluster.Observer) *fanout {
@@ -87,9 +91,48 @@ func (f *fanout) Metrics(m deepercluster.Metrics)        { f.push(func() { f.obs
 // Features delivers the features of a clustering to an observer that
 // wants them (a deepercluster.FeatureObserver); others never see them.
 func (f *fanout) Features(x *deepercluster.Features) {
-	if fo, ok := f.obs.(deepercluster.FeatureObserver); ok {
-		f.push(func() { fo.OnFeatures(x) })
+	fo, ok := f.obs.(deepercluster.FeatureObserver)
+	if !ok {
+		return
 	}
+	delivered := make(chan struct{})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	f.features = delivered
+	f.queue = append(f.queue, func() {
+		defer close(delivered)
+		fo.OnFeatures(x)
+	})
+	f.cond.Signal()
+}
+
+// hold waits, between two training steps, while an observer that is a
+// deepercluster.TrainingHolder holds training, and returns how long it
+// waited. It first lets the Features queued so far reach the observer,
+// since they are what the server holds for (a run's first map): without
+// that, training would take steps while they wait in the queue. Observers
+// that are not holders never stall training.
+func (f *fanout) hold(ctx context.Context) time.Duration {
+	h, ok := f.obs.(deepercluster.TrainingHolder)
+	if !ok {
+		return 0
+	}
+	start := time.Now()
+	f.mu.Lock()
+	delivered := f.features
+	f.mu.Unlock()
+	if delivered != nil {
+		select {
+		case <-delivered:
+		case <-ctx.Done():
+			return time.Since(start)
+		}
+	}
+	h.HoldTraining(ctx)
+	return time.Since(start)
 }
 
 // close stops accepting events and waits up to wait for the queued ones to

@@ -147,6 +147,15 @@ func (r *Run) trainEpoch(ctx context.Context) (bool, error) {
 		if ctx.Err() != nil || r.hasPending() {
 			return false, nil
 		}
+		// The server holds training while it computes the run's first
+		// map (deepercluster.TrainingHolder); the wait is no training
+		// time, so the speeds leave it out.
+		if held := r.events.hold(ctx); held > 0 {
+			t0, winStart = t0.Add(held), winStart.Add(held)
+			if ctx.Err() != nil || r.hasPending() {
+				return false, nil
+			}
+		}
 		for j := range B {
 			i := int(order[r.step*B+j])
 			if err := r.ds.Image(i, smp.raw); err != nil {

@@ -238,4 +238,5 @@ func (s *Server) publishLayoutIf(ctx context.Context, l *deepercluster.Layout) e
 func (s *Server) publishLayoutDeltaIf(ctx context.Context, d *deepercluster.LayoutDelta) error {
 	return s.publishLayoutDelta(d, func() error { return ctx.Err() })
 }
+
 var _ deepercluster.TrainingHolder = (*Server)(nil)

@@ -49,6 +49,15 @@ func tinyTrainerConfig(dir string, epochs int) trainer.Config {
 // startLive wires dataset, index, trainer and server as `serve` does.
 func startLive(t *testing.T, dir string, n, epochs int, cfg Config) *liveRun {
 	t.Helper()
+	return startLiveWith(t, n, tinyTrainerConfig(dir, epochs), cfg)
+}
+
+// startLiveWith is startLive with the trainer's configuration (its Dir the
+// run directory). Training starts once the server's Run does, as in
+// `serve`, where Run is under way long before the first clustering ends.
+func startLiveWith(t *testing.T, n int, tcfg trainer.Config, cfg Config) *liveRun {
+	t.Helper()
+	dir := tcfg.Dir
 	ds := testDataset(t, n)
 	ix, err := index.Open(filepath.Join(dir, "index"), ds, index.Options{Logger: quiet()})
 	if err != nil {
@@ -58,7 +67,7 @@ func startLive(t *testing.T, dir string, n, epochs int, cfg Config) *liveRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := trainer.NewRun(context.Background(), tinyTrainerConfig(dir, epochs), ds, s)
+	run, err := trainer.NewRun(context.Background(), tcfg, ds, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +75,17 @@ func startLive(t *testing.T, dir string, n, epochs int, cfg Config) *liveRun {
 	bg, stopBG := context.WithCancel(context.Background())
 	l := &liveRun{s: s, run: run, ix: ix, stopBG: stopBG, bgDone: make(chan struct{}), trainE: make(chan error, 1)}
 	go func() { s.Run(bg); close(l.bgDone) }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		running := s.running
+		s.mu.Unlock()
+		if running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server's Run did not start")
+		}
+	}
 	l.ts = httptest.NewServer(s.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	l.cancel = cancel

@@ -538,3 +538,96 @@ func TestFeaturesReachFeatureObservers(t *testing.T) {
 		}
 	}
 }
+
+// holder is a featureRecorder that holds training from the first
+// features on (a deepercluster.TrainingHolder), as the server does for a
+// run's first map, until release is closed.
+type holder struct {
+	featureRecorder
+	release chan struct{}
+	entered chan struct{} // closed when a HoldTraining first waits
+	holding bool
+	waited  bool
+}
+
+func (o *holder) OnFeatures(f *deepercluster.Features) {
+	o.featureRecorder.OnFeatures(f)
+	o.mu.Lock()
+	o.holding = true
+	o.mu.Unlock()
+}
+
+func (o *holder) HoldTraining(ctx context.Context) {
+	o.mu.Lock()
+	hold := o.holding
+	if hold && !o.waited {
+		o.waited = true
+		close(o.entered)
+	}
+	o.mu.Unlock()
+	if !hold {
+		return
+	}
+	select {
+	case <-o.release:
+	case <-ctx.Done():
+	}
+}
+
+// TestTrainingHolderHoldsSteps: an observer that holds training from its
+// first features on gets them before the first step (no step is taken
+// while it holds), and training goes on when the hold ends or stops when
+// ctx is cancelled during it.
+func TestTrainingHolderHoldsSteps(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cancel bool
+	}{
+		{name: "released"},
+		{name: "cancelled while held", cancel: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := synth(t, 128)
+			cfg := tinyConfig(t.TempDir())
+			obs := &holder{release: make(chan struct{}), entered: make(chan struct{})}
+			r, err := NewRun(context.Background(), cfg, ds, obs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- r.Train(ctx) }()
+			select {
+			case <-obs.entered:
+			case <-time.After(60 * time.Second):
+				t.Fatal("training never asked the holder")
+			}
+			if h := r.History(); len(h.Steps) != 0 {
+				t.Fatalf("%d steps taken while held", len(h.Steps))
+			}
+			if tc.cancel {
+				cancel()
+			} else {
+				close(obs.release)
+			}
+			select {
+			case err = <-done:
+			case <-time.After(60 * time.Second):
+				t.Fatal("training did not end")
+			}
+			steps := len(r.History().Steps)
+			switch {
+			case tc.cancel && !errors.Is(err, context.Canceled):
+				t.Fatalf("train after a cancel while held: %v", err)
+			case tc.cancel && steps != 0:
+				t.Fatalf("%d steps after a cancel while held", steps)
+			case !tc.cancel && err != nil:
+				t.Fatal(err)
+			case !tc.cancel && (len(r.EpochSummaries()) != cfg.Epochs || steps == 0):
+				t.Fatalf("%d epochs, %d steps after the hold ended", len(r.EpochSummaries()), steps)
+			}
+		})
+	}
+}

@@ -8,7 +8,8 @@
 // says where the time went from serve's own log lines: the reclustering's
 // features, PCA and k-means ("reclustered"), the index build ("index
 // built") and the layout's kNN graph and embedding ("layout computed"),
-// and the CPU seconds serve had used by each point (figures taken beside
+// how long training waited for the first map ("training resumed" held_s:
+// train_held_s), and the CPU seconds serve had used by each point (figures taken beside
 // other work stretch the wall-clock times, not the CPU seconds). The last
 // line is one JSON object.
 //
@@ -51,6 +52,9 @@ type Result struct {
 	IndexS     float64 `json:"index_s"`
 	LayoutKNNS float64 `json:"layout_knn_s"`
 	EmbedS     float64 `json:"layout_embed_s"`
+	// TrainHeldS is how long training waited for the first map
+	// ("training resumed" held_s): the map has the cores meanwhile.
+	TrainHeldS float64 `json:"train_held_s"`
 	// CPU seconds of serve at the first Assignment and at the map.
 	CPUFirstS  float64 `json:"cpu_first_assignment_s"`
 	CPULayoutS float64 `json:"cpu_layout_ready_s"`
@@ -190,7 +194,16 @@ func run(bin, dir string, images int, limit time.Duration) (*Result, error) {
 			time.Sleep(250 * time.Millisecond)
 		}
 	}
+	// Training resumes right after the map: its line, with the seconds
+	// it was held, follows "layout ready".
+	for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait); time.Sleep(100 * time.Millisecond) {
+		if l := serveLog(); !strings.Contains(l, `msg="training held for the first map"`) ||
+			strings.Contains(l, `msg="training resumed"`) {
+			break
+		}
+	}
 	log := serveLog()
+	res.TrainHeldS = logField(log, "training resumed", "held_s")
 	res.ExtractS = logField(log, "reclustered", "extract_s")
 	res.PCAS = logField(log, "reclustered", "pca_s")
 	res.KMeansS = logField(log, "reclustered", "kmeans_s")

@@ -7,7 +7,8 @@
 # "rss_mb", where the time went (extract_s, pca_s, kmeans_s, index_s,
 # layout_knn_s, layout_embed_s, train_held_s: how long training waited for
 # the first map), serve's CPU seconds, the machine and the load average};
-# targets on 2 cores: first_assignment_s <= 180, layout_ready_s <= 400. Overrides: START_IMAGES.
+# targets on 2 cores: first_assignment_s <= 180, layout_ready_s <= 400.
+# Overrides: START_IMAGES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)

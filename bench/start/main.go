@@ -80,9 +80,9 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	fmt.Printf("serve --n %d: HTTP at %.1f s, first Assignment at %.1f s (features %.1f s, PCA %.1f s, k-means %.1f s; %.0f CPU s, RSS %.0f MB), index at %.1f s (build %.1f s), map at %.1f s (kNN %.1f s, embedding %.1f s; %.0f CPU s, RSS %.0f MB)\n",
+	fmt.Printf("serve --n %d: HTTP at %.1f s, first Assignment at %.1f s (features %.1f s, PCA %.1f s, k-means %.1f s; %.0f CPU s, RSS %.0f MB), index at %.1f s (build %.1f s), map at %.1f s (kNN %.1f s, embedding %.1f s, training held %.1f s; %.0f CPU s, RSS %.0f MB)\n",
 		res.Images, res.HTTPs, res.FirstAssignments, res.ExtractS, res.PCAS, res.KMeansS, res.CPUFirstS, res.RSSFirstMB,
-		res.IndexReadys, res.IndexS, res.LayoutReadys, res.LayoutKNNS, res.EmbedS, res.CPULayoutS, res.RSSMB)
+		res.IndexReadys, res.IndexS, res.LayoutReadys, res.LayoutKNNS, res.EmbedS, res.TrainHeldS, res.CPULayoutS, res.RSSMB)
 	res.MachineInfo = benchstat.Machine(0)
 	res.LoadAvg = benchstat.LoadAvg()
 	b, _ := json.Marshal(res)

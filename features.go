@@ -53,7 +53,9 @@ type FeatureObserver interface {
 // queued before (the Features of a clustering above all) have reached
 // the observer, so an observer that holds from OnFeatures on holds from
 // the next step on. HoldTraining returns at once when nothing is held;
-// otherwise when the hold ends or ctx is done. A holder must end its hold
+// otherwise when the hold ends or ctx is done (the trainer cancels it for
+// a recluster request, which is applied, and asks again before the next
+// step). A holder must end its hold
 // whenever what it waits for will not come (a failed or cancelled
 // computation, too few images), or training never goes on.
 type TrainingHolder interface {

@@ -113,14 +113,25 @@ func (f *fanout) Features(x *deepercluster.Features) {
 // deepercluster.TrainingHolder holds training, and returns how long it
 // waited. It first lets the Features queued so far reach the observer,
 // since they are what the server holds for (a run's first map): without
-// that, training would take steps while they wait in the queue. Observers
-// that are not holders never stall training.
-func (f *fanout) hold(ctx context.Context) time.Duration {
+// that, training would take steps while they wait in the queue. A signal
+// on interrupt (a recluster request) ends the wait, so that a user's
+// request is not put off behind the map. Observers that are not holders
+// never stall training.
+func (f *fanout) hold(ctx context.Context, interrupt <-chan struct{}) time.Duration {
 	h, ok := f.obs.(deepercluster.TrainingHolder)
 	if !ok {
 		return 0
 	}
 	start := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-interrupt:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	f.mu.Lock()
 	delivered := f.features
 	f.mu.Unlock()

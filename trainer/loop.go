@@ -106,6 +106,12 @@ func (r *Run) takePending() bool {
 	}
 	r.params = *r.pending
 	r.pending = nil
+	// Its signal is spent: a stale one would end the next hold of
+	// training (fanout.hold) for nothing.
+	select {
+	case <-r.wake:
+	default:
+	}
 	return true
 }
 
@@ -148,9 +154,10 @@ func (r *Run) trainEpoch(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 		// The server holds training while it computes the run's first
-		// map (deepercluster.TrainingHolder); the wait is no training
-		// time, so the speeds leave it out.
-		if held := r.events.hold(ctx); held > 0 {
+		// map (deepercluster.TrainingHolder); a recluster request (a
+		// signal on r.wake, r.pending the request itself) ends the wait.
+		// The wait is no training time, so the speeds leave it out.
+		if held := r.events.hold(ctx, r.wake); held > 0 {
 			t0, winStart = t0.Add(held), winStart.Add(held)
 			if ctx.Err() != nil || r.hasPending() {
 				return false, nil

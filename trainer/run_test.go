@@ -547,7 +547,13 @@ type holder struct {
 	release chan struct{}
 	entered chan struct{} // closed when a HoldTraining first waits
 	holding bool
-	waited  bool
+	waited  int // HoldTraining calls that waited
+}
+
+func (o *holder) waits() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.waited
 }
 
 func (o *holder) OnFeatures(f *deepercluster.Features) {
@@ -560,9 +566,10 @@ func (o *holder) OnFeatures(f *deepercluster.Features) {
 func (o *holder) HoldTraining(ctx context.Context) {
 	o.mu.Lock()
 	hold := o.holding
-	if hold && !o.waited {
-		o.waited = true
-		close(o.entered)
+	if hold {
+		if o.waited++; o.waited == 1 {
+			close(o.entered)
+		}
 	}
 	o.mu.Unlock()
 	if !hold {
@@ -577,14 +584,17 @@ func (o *holder) HoldTraining(ctx context.Context) {
 // TestTrainingHolderHoldsSteps: an observer that holds training from its
 // first features on gets them before the first step (no step is taken
 // while it holds), and training goes on when the hold ends or stops when
-// ctx is cancelled during it.
+// ctx is cancelled during it; a recluster request during the hold is
+// applied at once, and training is held again after it.
 func TestTrainingHolderHoldsSteps(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		cancel bool
+		name      string
+		cancel    bool
+		recluster bool // then released
 	}{
 		{name: "released"},
 		{name: "cancelled while held", cancel: true},
+		{name: "recluster requested while held", recluster: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ds := synth(t, 128)
@@ -606,6 +616,26 @@ func TestTrainingHolderHoldsSteps(t *testing.T) {
 			}
 			if h := r.History(); len(h.Steps) != 0 {
 				t.Fatalf("%d steps taken while held", len(h.Steps))
+			}
+			if tc.recluster {
+				// The request ends the wait: the run reclusters, and
+				// is held again before its next step.
+				if err := r.RequestRecluster(cfg.Params); err != nil {
+					t.Fatal(err)
+				}
+				for deadline := time.Now().Add(60 * time.Second); r.Info().Version < 2; time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("version %d: the request was not applied while held", r.Info().Version)
+					}
+				}
+				for deadline := time.Now().Add(60 * time.Second); obs.waits() < 2; time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatal("not held again after the reclustering")
+					}
+				}
+				if h := r.History(); len(h.Steps) != 0 {
+					t.Fatalf("%d steps taken around a reclustering while held", len(h.Steps))
+				}
 			}
 			if tc.cancel {
 				cancel()

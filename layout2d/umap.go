@@ -38,7 +38,20 @@ type EmbedOptions struct {
 	// with copies of the positions, which it may keep.
 	SnapshotAt []int
 	Snapshot   func(epoch int, x, y []float32)
+	// InitX and InitY, when set (n values each), are the starting
+	// positions instead of the PCA of the rows: an earlier layout of the
+	// same points, from features that have moved a little since (the
+	// server's map of the previous version). They are scaled as the PCA
+	// start is (the largest coordinate 10). Started there, a fraction of
+	// the epochs gives a layout as faithful as a cold start's (WarmEpochs),
+	// and the map keeps its shape from one version to the next.
+	InitX, InitY []float32
 }
+
+// WarmEpochs is the number of epochs for n points started from an earlier
+// layout (EmbedOptions.InitX): a quarter of DefaultEpochs, at least 30
+// (TestWarmStartKeepsTrustworthiness).
+func WarmEpochs(n int) int { return max(30, DefaultEpochs(n)/4) }
 
 // DefaultEpochs is the number of epochs Embed runs for n points when
 // EmbedOptions.Epochs is 0.
@@ -262,6 +275,32 @@ func pcaInit(ctx context.Context, x []float32, n, d int, seed uint64) ([]float32
 	return pos, nil
 }
 
+// scaledInit interleaves given positions into Embed's (x, y) pairs,
+// centred and scaled as pcaInit's are: the largest coordinate 10.
+func scaledInit(xs, ys []float32) []float32 {
+	n := len(xs)
+	var mx, my float64
+	for i := range n {
+		mx += float64(xs[i])
+		my += float64(ys[i])
+	}
+	mx, my = mx/float64(n), my/float64(n)
+	var big float64
+	for i := range n {
+		big = max(big, math.Abs(float64(xs[i])-mx), math.Abs(float64(ys[i])-my))
+	}
+	scale := 1.0
+	if big > 0 {
+		scale = 10 / big
+	}
+	pos := make([]float32, 2*n)
+	for i := range n {
+		pos[2*i] = float32((float64(xs[i]) - mx) * scale)
+		pos[2*i+1] = float32((float64(ys[i]) - my) * scale)
+	}
+	return pos
+}
+
 // embedChunk is the number of heads one work item of an epoch moves.
 const embedChunk = 1024
 
@@ -279,13 +318,18 @@ func Embed(ctx context.Context, g *Graph, x []float32, d int, opt EmbedOptions) 
 	if x != nil && len(x) < n*d {
 		return nil, nil, fmt.Errorf("embed: %w: %d values for %d rows of %d", ErrBadInput, len(x), n, d)
 	}
+	if (opt.InitX != nil || opt.InitY != nil) && (len(opt.InitX) != n || len(opt.InitY) != n) {
+		return nil, nil, fmt.Errorf("embed: %w: initial positions of %d and %d points for a graph of %d", ErrBadInput, len(opt.InitX), len(opt.InitY), n)
+	}
 	opt.defaults(n)
 	e, err := fuzzyGraph(ctx, g, opt.Epochs, opt.Threads)
 	if err != nil {
 		return nil, nil, fmt.Errorf("embed: fuzzy graph: %w", err)
 	}
-	cur, err := pcaInit(ctx, x, n, d, opt.Seed)
-	if err != nil {
+	var cur []float32
+	if opt.InitX != nil {
+		cur = scaledInit(opt.InitX, opt.InitY)
+	} else if cur, err = pcaInit(ctx, x, n, d, opt.Seed); err != nil {
 		return nil, nil, fmt.Errorf("embed: %w", err)
 	}
 	old := append([]float32(nil), cur...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -161,4 +162,93 @@ func TestEmbedCancel(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("returned %v after the cancel", took)
 	}
+}
+
+// A layout started from the previous version's (EmbedOptions.InitX), with
+// WarmEpochs, of features that moved a little since, is as faithful as a
+// cold start with every epoch, and keeps the earlier map's shape: started
+// from the old map mirrored, it stays mirrored, where a cold start (PCA)
+// would not.
+func TestWarmStartKeepsTrustworthiness(t *testing.T) {
+	const n, d, c = 3000, 32, 10
+	ctx := context.Background()
+	x, _ := mixture(n, d, c, 0.3, 11)
+	layout := func(x []float32, opt EmbedOptions) (xs, ys, pos []float32) {
+		t.Helper()
+		g, err := KNN(ctx, x, n, d, KNNOptions{K: 15, Threads: 2, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.Threads, opt.Seed = 2, 3
+		xs, ys, err = Embed(ctx, g, x, d, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos = make([]float32, 2*n)
+		for i := range n {
+			pos[2*i], pos[2*i+1] = xs[i], ys[i]
+		}
+		return xs, ys, pos
+	}
+	x0, y0, _ := layout(x, EmbedOptions{})
+	// The next version's features: every row moved by noise a third of the
+	// clusters' spread.
+	rng := rand.New(rand.NewPCG(5, 6))
+	moved := append([]float32(nil), x...)
+	for i := range moved {
+		moved[i] += float32(rng.NormFloat64() * 0.1)
+	}
+	coldX, _, coldPos := layout(moved, EmbedOptions{})
+	mirrored := make([]float32, n)
+	for i, v := range x0 {
+		mirrored[i] = -v
+	}
+	wx, wy, warmPos := layout(moved, EmbedOptions{InitX: mirrored, InitY: y0, Epochs: WarmEpochs(n)})
+	twCold, err := Trustworthiness(ctx, moved, d, coldPos, 2, 10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twWarm, err := Trustworthiness(ctx, moved, d, warmPos, 2, 10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrWarm, corrCold := correlation(wx, mirrored), correlation(coldX, mirrored)
+	t.Logf("trustworthiness cold %.4f (%d epochs), warm %.4f (%d epochs); x against the mirrored old map's: warm %.3f, cold %.3f",
+		twCold, DefaultEpochs(n), twWarm, WarmEpochs(n), corrWarm, corrCold)
+	if twWarm < twCold-0.01 {
+		t.Errorf("warm start's trustworthiness %.4f, more than 0.01 under the cold start's %.4f", twWarm, twCold)
+	}
+	if corrWarm < 0.8 {
+		t.Errorf("warm start's x against its start's: correlation %.3f, want >= 0.8 (a cold start: %.3f): the start was not kept", corrWarm, corrCold)
+	}
+	for i := range wx {
+		if math.IsNaN(float64(wx[i])) || math.IsNaN(float64(wy[i])) {
+			t.Fatalf("point %d at (%v,%v)", i, wx[i], wy[i])
+		}
+	}
+	g, err := KNN(ctx, x, n, d, KNNOptions{K: 15, Threads: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Embed(ctx, g, x, d, EmbedOptions{InitX: x0[:n-1], InitY: y0}); !errors.Is(err, ErrBadInput) {
+		t.Errorf("initial positions for %d points of %d: err %v, want ErrBadInput", n-1, n, err)
+	}
+}
+
+// correlation is Pearson's correlation of a and b.
+func correlation(a, b []float32) float64 {
+	var ma, mb float64
+	for i := range a {
+		ma += float64(a[i])
+		mb += float64(b[i])
+	}
+	ma, mb = ma/float64(len(a)), mb/float64(len(b))
+	var sab, saa, sbb float64
+	for i := range a {
+		da, db := float64(a[i])-ma, float64(b[i])-mb
+		sab += da * db
+		saa += da * da
+		sbb += db * db
+	}
+	return sab / math.Sqrt(saa*sbb)
 }

@@ -137,6 +137,10 @@ func (s *Server) layoutJob(ctx context.Context, f *deepercluster.Features, backg
 			if err := par.LowerPriority(); err != nil {
 				s.log.Warn("layout at normal priority", "version", f.Version, "err", err)
 			}
+			// A P of its own, so that the kernel, which knows the
+			// thread's priority, shares the cores, not the Go
+			// scheduler, which does not (par.Lend).
+			defer par.Lend()()
 		}
 	}
 	start := time.Now()
@@ -173,9 +177,18 @@ func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features, t
 		return fmt.Errorf("knn graph: %w", err)
 	}
 	knnT := time.Since(began)
-	epochs := s.cfg.LayoutEpochs
-	if epochs <= 0 {
-		epochs = layout2d.DefaultEpochs(f.N)
+	// A later version's map starts from the map clients hold (the same
+	// images, features moved a little by training) and needs a quarter of
+	// the epochs: the background layout after each reclustering costs
+	// training less, and the map keeps its shape from version to version.
+	var initX, initY []float32
+	epochs := layout2d.DefaultEpochs(f.N)
+	if prev := s.currentLayout(); prev != nil && len(prev.X) == f.N && len(prev.Y) == f.N {
+		initX, initY = prev.X, prev.Y
+		epochs = layout2d.WarmEpochs(f.N)
+	}
+	if s.cfg.LayoutEpochs > 0 {
+		epochs = s.cfg.LayoutEpochs
 	}
 	first := max(1, epochs/10)
 	at := []int{first}
@@ -200,7 +213,7 @@ func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features, t
 	progress("layout", 0)
 	xs, ys, err := layout2d.Embed(ctx, g, f.Data, f.Dim, layout2d.EmbedOptions{Epochs: epochs, Threads: threads,
 		Seed: uint64(f.Version), Progress: func(done float64) { progress("layout", done) },
-		SnapshotAt: at, Snapshot: snapshot})
+		SnapshotAt: at, Snapshot: snapshot, InitX: initX, InitY: initY})
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
@@ -209,7 +222,8 @@ func (s *Server) computeLayout(ctx context.Context, f *deepercluster.Features, t
 	}
 	// Where the time went (bench-start reads it).
 	s.log.Info("layout computed", "version", f.Version, "knn_s", math.Round(knnT.Seconds()*10)/10,
-		"embed_s", math.Round((time.Since(began)-knnT).Seconds()*10)/10, "threads", threads)
+		"embed_s", math.Round((time.Since(began)-knnT).Seconds()*10)/10, "threads", threads,
+		"epochs", epochs, "warm", initX != nil)
 	return s.publishLayoutIf(ctx, &deepercluster.Layout{Version: f.Version, Final: true, X: xs, Y: ys})
 }
 

@@ -117,7 +117,8 @@ type Config struct {
 	// 100,000 images ran in its window.
 	FirstLayoutThreads int
 	// LayoutEpochs overrides the layout's number of epochs (0: layout2d's
-	// default for the number of images).
+	// DefaultEpochs for the number of images, and its WarmEpochs for a
+	// map started from the previous version's).
 	LayoutEpochs int
 	// DataDir is the run directory, where the users' cluster notes are
 	// kept (NotesFile); empty keeps them in memory only.

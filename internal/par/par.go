@@ -79,6 +79,21 @@ func RequestDone() {
 	inFlight.Add(-1)
 }
 
+// Lend lends the spare P, as RequestStarted does, to work that must not
+// take one of the kernels' Ps, until the returned function is called (once
+// or more). The server's background map runs on a thread of lowered
+// priority (LowerPriority), but a goroutine holds a Go P while it runs,
+// whatever its thread's nice value: without a P of its own it would take
+// one of the kernels' and the Go scheduler, not the kernel, would share
+// the cores, at training's expense. With its own P, the kernel runs it
+// only where training leaves a core idle. It does nothing before
+// ReserveForRequests.
+func Lend() (giveBack func()) {
+	RequestStarted()
+	var once sync.Once
+	return func() { once.Do(RequestDone) }
+}
+
 // releaseIdle takes the lent P back when no request has been in flight
 // for linger.
 func releaseIdle(linger time.Duration) {

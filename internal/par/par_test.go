@@ -31,6 +31,7 @@ func TestReserveForRequests(t *testing.T) {
 		}
 		return false
 	}
+	var giveBack func()
 	steps := []struct {
 		name             string
 		do               func()
@@ -44,6 +45,10 @@ func TestReserveForRequests(t *testing.T) {
 		{"one of two done: still lent", RequestDone, procs + 1, procs},
 		{"a second reservation changes nothing", func() { ReserveForRequests(ctx, time.Hour) }, procs + 1, procs},
 		{"none in flight for the linger: taken back", RequestDone, procs, procs},
+		{"lent to background work: one more P", func() { giveBack = Lend() }, procs + 1, procs},
+		{"given back twice, once counted: taken back", func() { giveBack(); giveBack() }, procs, procs},
+		{"a request after that borrows it again", RequestStarted, procs + 1, procs},
+		{"and gives it back", RequestDone, procs, procs},
 	}
 	for _, s := range steps {
 		s.do()

@@ -110,11 +110,11 @@ type Config struct {
 	// fails or is cancelled, so it has the cores to itself but for
 	// requests (default par.Threads(), the kernels' threads; least
 	// LayoutThreads). On 1 thread beside training, the first map of
-	// 1,000,000 images on 2 cores took 353 s, against about 180 s on 2
-	// idle threads (issue 26, `make bench-start` and `make bench-map`).
-	// While it runs, searches share the cores with it: par.Threads() made
-	// bench-load's search p99 982 ms on a shared machine while the map of
-	// 100,000 images ran in its window.
+	// 1,000,000 images on 2 cores took 353 s (kNN graph and embedding);
+	// on 2 threads with training held, 197-234 s (`make bench-start`,
+	// docs/PERFORMANCE.md). Searches share the cores with it: bench-load's
+	// window, which includes the first map of 100,000 images, gave search
+	// p99 26.9 ms.
 	FirstLayoutThreads int
 	// LayoutEpochs overrides the layout's number of epochs (0: layout2d's
 	// DefaultEpochs for the number of images, and its WarmEpochs for a

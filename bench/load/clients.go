@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func runClients(url string, n int, in io.Reader, out io.Writer) error {
 			s.Deltas += c.deltas.Load()
 		}
 		e.mu.Lock()
-		s.Errors, s.Samples = e.n, slicesClone(e.samples)
+		s.Errors, s.Samples = e.n, slices.Clone(e.samples)
 		e.mu.Unlock()
 		return s
 	}
@@ -113,7 +114,6 @@ func runClients(url string, n int, in io.Reader, out io.Writer) error {
 	return enc.Encode(status())
 }
 
-func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
 // clientsProc is the measuring process's handle on the clients' process.
 type clientsProc struct {

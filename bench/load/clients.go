@@ -114,7 +114,6 @@ func runClients(url string, n int, in io.Reader, out io.Writer) error {
 	return enc.Encode(status())
 }
 
-
 // clientsProc is the measuring process's handle on the clients' process.
 type clientsProc struct {
 	cmd  *exec.Cmd

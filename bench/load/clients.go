@@ -116,11 +116,13 @@ func runClients(url string, n int, in io.Reader, out io.Writer) error {
 
 // clientsProc is the measuring process's handle on the clients' process.
 type clientsProc struct {
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	dec  *json.Decoder
-	mu   sync.Mutex
-	last clientStatus
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	dec     *json.Decoder
+	mu      sync.Mutex
+	last    clientStatus
+	stopped bool  // stop ran: the process has exited
+	stopErr error // what stop said
 }
 
 // startClients starts the clients' process and waits until its n clients
@@ -167,10 +169,15 @@ func (p *clientsProc) status() (clientStatus, error) {
 	return s, nil
 }
 
-// stop closes the clients and gives their last status.
+// stop closes the clients and gives their last status; calls after the
+// first give the same status.
 func (p *clientsProc) stop() (clientStatus, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.stopped {
+		return p.last, p.stopErr
+	}
+	p.stopped = true
 	fmt.Fprintln(p.in, "stop")
 	var s clientStatus
 	err := p.dec.Decode(&s)
@@ -179,7 +186,8 @@ func (p *clientsProc) stop() (clientStatus, error) {
 		err = werr
 	}
 	if err != nil {
-		return p.last, fmt.Errorf("websocket clients: %w", err)
+		p.stopErr = fmt.Errorf("websocket clients: %w", err)
+		return p.last, p.stopErr
 	}
 	p.last = s
 	return s, nil

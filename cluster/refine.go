@@ -44,6 +44,17 @@ type RefineOptions struct {
 	// Restarts is the number of k-means++ starts of the initial clustering,
 	// the lowest objective kept [10].
 	Restarts int `json:"restarts"`
+	// Start, when set (one cluster in [0, K) per row), is the clustering
+	// the head starts from instead of k-means of the rows: the head starts
+	// from its groups' means as it would from k-means' centroids. A
+	// clustering found another way (k-means of a 2-D layout of the rows,
+	// eval --refine-start layout) can start the refinement.
+	Start []int32 `json:"-"`
+	// Starts is the number of refinements, each from the k-means of its
+	// own Restarts seeds, of which the one with the lowest SCAN loss (after
+	// its consistency steps, labels unseen) is kept: the loss surface has
+	// local minima near each start [1].
+	Starts int `json:"starts"`
 	// Seed makes the k-means starts reproducible.
 	Seed uint64 `json:"seed"`
 	// Raw skips the L2 normalisation of the rows (the default normalises,
@@ -67,6 +78,7 @@ func (o RefineOptions) withDefaults() RefineOptions {
 	def(&o.Steps, 100)
 	def(&o.SelfLabelSteps, 100)
 	def(&o.Restarts, 10)
+	def(&o.Starts, 1)
 	deff(&o.Alpha, 0.5)
 	deff(&o.EntropyWeight, 5)
 	deff(&o.Threshold, 0.9)
@@ -90,6 +102,9 @@ type Refinement struct {
 	// Initial is the k-means clustering the head started from; Assigned
 	// is the refined clustering of the fitted rows.
 	Initial, Assigned []int32
+	// Loss is the SCAN loss of the kept head after its neighbour
+	// consistency steps (the lowest of the Starts).
+	Loss float64
 	// Confident is the number of fitted rows in the self-labelling set.
 	Confident int
 }
@@ -139,38 +154,28 @@ func RefineNeighbours(ctx context.Context, x []float32, n, d int, opts RefineOpt
 			r.train = diffuse(r.train, r.train, nb, n, d, o)
 		}
 	}
-	// The start: k-means, the best of Restarts k-means++ starts.
-	var best *KMeansResult
-	for s := range max(o.Restarts, 1) {
-		km, err := KMeans(ctx, r.train, n, d, KMeansOptions{K: o.K, Iters: 100, Init: InitPlusPlus, Seed: o.Seed + uint64(s)})
+	// Each of Starts refinements starts from its own clustering and
+	// trains its own head; the one with the lowest SCAN loss is kept.
+	var h *head
+	r.Loss = math.Inf(1)
+	for start := range max(o.Starts, 1) {
+		best, err := refineStart(ctx, r.train, n, d, o, start)
 		if err != nil {
-			return nil, fmt.Errorf("refine: k-means: %w", err)
+			return nil, err
 		}
-		if best == nil || km.Objective < best.Objective {
-			best = km
+		w, b := kmeansHead(best, n, d, o)
+		cand := &head{x: r.train, n: n, d: d, k: o.K, w: w, b: b}
+		if o.Steps > 0 {
+			if err := cand.fit(ctx, o.Steps, o.LR, func(p, g []float64) { scanGrad(p, g, nb, n, o.K, o.Neighbours, o.EntropyWeight) }); err != nil {
+				return nil, fmt.Errorf("refine: neighbour consistency: %w", err)
+			}
 		}
-	}
-	r.Initial = best.Assign
-	// The head starts as k-means: logits -|x - c|^2 / (Temperature * the
-	// mean squared distance to the own centroid), which is 2 x.c - |c|^2
-	// over the same scale (|x|^2 is the same for every cluster).
-	scale := o.Temperature * max(best.Objective/float64(n), 1e-12)
-	r.W, r.B = make([]float64, d*o.K), make([]float64, o.K)
-	for c := range o.K {
-		cen := best.Centroids[c*d : (c+1)*d]
-		var s float64
-		for j, v := range cen {
-			s += float64(v) * float64(v)
-			r.W[j*o.K+c] = 2 * float64(v) / scale
-		}
-		r.B[c] = -s / scale
-	}
-	h := head{x: r.train, n: n, d: d, k: o.K, w: r.W, b: r.B}
-	if o.Steps > 0 {
-		if err := h.fit(ctx, o.Steps, o.LR, func(p, g []float64) { scanGrad(p, g, nb, n, o.K, o.Neighbours, o.EntropyWeight) }); err != nil {
-			return nil, fmt.Errorf("refine: neighbour consistency: %w", err)
+		loss := scanLoss(cand.probs(), nb, n, o.K, o.Neighbours, o.EntropyWeight)
+		if h == nil || loss < r.Loss {
+			h, r.Loss, r.Initial = cand, loss, best.Assign
 		}
 	}
+	r.W, r.B = h.w, h.b
 	if o.Threshold <= 1 && o.SelfLabelSteps > 0 {
 		p := h.probs()
 		target := make([]int32, n)
@@ -473,4 +478,117 @@ func argmaxRows(p []float64, n, k int) []int32 {
 		out[i] = int32(argmax(p[i*k : (i+1)*k]))
 	}
 	return out
+}
+
+// refineStart is the clustering refinement number start begins from:
+// o.Start's groups, or the best (lowest objective) of o.Restarts k-means++
+// runs seeded after the earlier starts' seeds.
+func refineStart(ctx context.Context, x []float32, n, d int, o RefineOptions, start int) (*KMeansResult, error) {
+	if o.Start != nil {
+		best, err := groupMeans(x, n, d, o.K, o.Start)
+		if err != nil {
+			return nil, fmt.Errorf("refine: start: %w", err)
+		}
+		return best, nil
+	}
+	var best *KMeansResult
+	restarts := max(o.Restarts, 1)
+	for s := range restarts {
+		km, err := KMeans(ctx, x, n, d, KMeansOptions{K: o.K, Iters: 100, Init: InitPlusPlus, Seed: o.Seed + uint64(start*restarts+s)})
+		if err != nil {
+			return nil, fmt.Errorf("refine: k-means: %w", err)
+		}
+		if best == nil || km.Objective < best.Objective {
+			best = km
+		}
+	}
+	return best, nil
+}
+
+// kmeansHead returns the weights (d x K) and biases of a softmax head that
+// starts as the clustering km: logits -|x - c|^2 / (Temperature * the mean
+// squared distance to the own centroid), which is 2 x.c - |c|^2 over the
+// same scale (|x|^2 is the same for every cluster).
+func kmeansHead(km *KMeansResult, n, d int, o RefineOptions) (w, b []float64) {
+	scale := o.Temperature * max(km.Objective/float64(n), 1e-12)
+	w, b = make([]float64, d*o.K), make([]float64, o.K)
+	for c := range o.K {
+		cen := km.Centroids[c*d : (c+1)*d]
+		var s float64
+		for j, v := range cen {
+			s += float64(v) * float64(v)
+			w[j*o.K+c] = 2 * float64(v) / scale
+		}
+		b[c] = -s / scale
+	}
+	return w, b
+}
+
+// scanLoss is SCAN's loss (scanGrad is its gradient): -mean over (i, j in
+// N(i)) of log(p_i.p_j), minus weight times the entropy of the mean
+// probability.
+func scanLoss(p []float64, nb []int32, n, k, kn int, weight float64) float64 {
+	var sum float64
+	var pairs int
+	for i := range n {
+		pi := p[i*k : (i+1)*k]
+		for _, j32 := range nb[i*kn : (i+1)*kn] {
+			if j32 < 0 {
+				continue
+			}
+			pj := p[int(j32)*k : (int(j32)+1)*k]
+			var s float64
+			for c := range pi {
+				s += pi[c] * pj[c]
+			}
+			sum -= math.Log(max(s, 1e-12))
+			pairs++
+		}
+	}
+	mean := make([]float64, k)
+	for i := range n {
+		for c, v := range p[i*k : (i+1)*k] {
+			mean[c] += v / float64(n)
+		}
+	}
+	var negEntropy float64
+	for _, m := range mean {
+		negEntropy += m * math.Log(max(m, 1e-12))
+	}
+	return sum/float64(max(n*kn, 1)) + weight*negEntropy
+}
+
+// groupMeans returns the clustering of the n rows of x given by labels
+// (in [0, k)) as a KMeansResult: the groups' means and the sum of squared
+// distances to them.
+func groupMeans(x []float32, n, d, k int, labels []int32) (*KMeansResult, error) {
+	if len(labels) != n {
+		return nil, fmt.Errorf("%w: %d labels for %d rows", ErrBadInput, len(labels), n)
+	}
+	sum := make([]float64, k*d)
+	res := &KMeansResult{Centroids: make([]float32, k*d), Assign: labels, Sizes: make([]int, k)}
+	for i, c := range labels {
+		if c < 0 || int(c) >= k {
+			return nil, fmt.Errorf("%w: label %d of row %d, want [0, %d)", ErrBadInput, c, i, k)
+		}
+		res.Sizes[c]++
+		for j, v := range x[i*d : (i+1)*d] {
+			sum[int(c)*d+j] += float64(v)
+		}
+	}
+	for c, m := range res.Sizes {
+		if m == 0 {
+			return nil, fmt.Errorf("%w: cluster %d of %d has no rows", ErrBadInput, c, k)
+		}
+		for j := range d {
+			res.Centroids[c*d+j] = float32(sum[c*d+j] / float64(m))
+		}
+	}
+	for i, c := range labels {
+		for j, v := range x[i*d : (i+1)*d] {
+			e := float64(v - res.Centroids[int(c)*d+j])
+			res.Objective += e * e
+		}
+	}
+	return res, nil
 }

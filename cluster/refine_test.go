@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -121,6 +122,81 @@ func TestSearchManyMatchesSearch(t *testing.T) {
 					t.Fatalf("self=%v query %d neighbour %d: SearchMany %d, Search %d", self, i, p, g, b.Index)
 				}
 			}
+		}
+	}
+}
+
+// TestRefineStartsKeepsLowestLoss: of Starts refinements, the one kept has
+// the lowest SCAN loss of the single-start refinements from the same
+// k-means seeds (start s uses seeds Seed + s*Restarts onwards).
+func TestRefineStartsKeepsLowestLoss(t *testing.T) {
+	const n, k = 600, 6
+	x, _ := blobsWithTail(n, 3)
+	base := RefineOptions{K: k, Neighbours: 8, Raw: true, Restarts: 1, Steps: 30, Threshold: 2}
+	lowest, highest := math.Inf(1), math.Inf(-1)
+	for s := range 4 {
+		o := base
+		o.Seed = 1 + uint64(s)
+		r, err := RefineNeighbours(context.Background(), x, 2*n, 2, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lowest, highest = min(lowest, r.Loss), max(highest, r.Loss)
+	}
+	if lowest == highest {
+		t.Fatalf("every start reached loss %v: the data does not test the choice", lowest)
+	}
+	o := base
+	o.Seed, o.Starts = 1, 4
+	r, err := RefineNeighbours(context.Background(), x, 2*n, 2, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(r.Loss-lowest) > 1e-12 {
+		t.Errorf("4 starts kept loss %v, want the lowest single start's %v (highest %v)", r.Loss, lowest, highest)
+	}
+}
+
+// TestScanLossMatchesGrad checks scanLoss against scanGrad, its gradient
+// with respect to the probabilities, by central differences.
+func TestScanLossMatchesGrad(t *testing.T) {
+	const n, k, kn = 7, 3, 2
+	rng := rand.New(rand.NewPCG(5, 6))
+	p := make([]float64, n*k)
+	for i := range n {
+		for c := range k {
+			p[i*k+c] = 0.1 + rng.Float64()
+		}
+	}
+	nb := []int32{1, 2, 0, 3, 4, -1, 5, 6, 6, 0, 1, 2, 3, 4}
+	g := make([]float64, n*k)
+	scanGrad(p, g, nb, n, k, kn, 1.5)
+	const h = 1e-6
+	for q := range p {
+		old := p[q]
+		p[q] = old + h
+		up := scanLoss(p, nb, n, k, kn, 1.5)
+		p[q] = old - h
+		down := scanLoss(p, nb, n, k, kn, 1.5)
+		p[q] = old
+		if num := (up - down) / (2 * h); math.Abs(num-g[q]) > 1e-6*max(1, math.Abs(num)) {
+			t.Errorf("d loss / d p[%d]: numeric %v, scanGrad %v", q, num, g[q])
+		}
+	}
+}
+
+func TestRefineStartLabels(t *testing.T) {
+	x, y := blobsWithTail(200, 4)
+	r, err := RefineNeighbours(context.Background(), x, 400, 2, RefineOptions{K: 2, Neighbours: 5, Raw: true, Steps: -1, Threshold: 2, Start: y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc := Accuracy(r.Assigned, y); acc < 0.9 {
+		t.Errorf("started from the true labels, no steps: accuracy %v, want the labels' nearest-mean clustering (>= 0.9)", acc)
+	}
+	for _, bad := range [][]int32{y[:10], append(append([]int32(nil), y[:399]...), 2)} {
+		if _, err := RefineNeighbours(context.Background(), x, 400, 2, RefineOptions{K: 2, Neighbours: 5, Start: bad}); !errors.Is(err, ErrBadInput) {
+			t.Errorf("start of %d labels (last %d): got %v, want ErrBadInput", len(bad), bad[len(bad)-1], err)
 		}
 	}
 }

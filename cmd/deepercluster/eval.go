@@ -56,17 +56,21 @@ type evalResult struct {
 	TestImages  int   `json:"test_images"`
 	// NMIKMeans10Refined, ACCKMeans10Refined and ARIKMeans10Refined score
 	// the neighbour-consistency refinement (--refine,
-	// cluster.RefineNeighbours): fitted on the training images' features,
-	// applied to the scored split. It goes beyond DeeperCluster, so it is
+	// cluster.RefineNeighbours), fitted, its labels unseen, on the scored
+	// split's own features (--refine-fit split, the default, as k-means(10)
+	// is) or on the training images' (train). It goes beyond DeeperCluster, so it is
 	// a column of its own beside the plain k-means figures; absent without
 	// --refine.
 	NMIKMeans10Refined *float64 `json:"nmi_kmeans10_refined,omitempty"`
 	ACCKMeans10Refined *float64 `json:"acc_kmeans10_refined,omitempty"`
 	ARIKMeans10Refined *float64 `json:"ari_kmeans10_refined,omitempty"`
-	// RefineConfident is the share of training images confident enough
+	// RefineConfident is the share of the fitted images confident enough
 	// for the refinement's self-labelling; Refine echoes its settings.
 	RefineConfident *float64               `json:"refine_confident,omitempty"`
 	Refine          *cluster.RefineOptions `json:"refine,omitempty"`
+	// RefineFit says which features the refinement was fitted on: split
+	// (the scored split's own) or train (eval --refine-fit).
+	RefineFit string `json:"refine_fit,omitempty"`
 }
 
 // ValImages is the size of the validation split: the last images of
@@ -123,6 +127,8 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	fs.IntVar(&ro.SelfLabelSteps, "refine-self-steps", 100, "--refine: Adam steps of self-labelling (-1: none)")
 	fs.Float64Var(&ro.LR, "refine-lr", 0.05, "--refine: Adam learning rate of the head")
 	fs.Float64Var(&ro.Temperature, "refine-temperature", 1, "--refine: softness of the k-means start (relative to the mean squared distance to the own centroid)")
+	fs.IntVar(&ro.Starts, "refine-starts", 6, "--refine: refinements from different k-means starts, the one with the lowest SCAN loss kept (labels unseen; 6 chosen on the validation split, docs/QUALITY.md)")
+	refineFit := fs.String("refine-fit", "split", "--refine: the features the refinement is fitted on: split (the scored split's own, as k-means(10) is; labels unseen; chosen on the validation split, docs/QUALITY.md) or train (the training images', the fitted head then clusters the split)")
 	dsFlags := addDatasetFlags(fs)
 	dev := addDeviceFlag(fs)
 	if err := fs.Parse(args); err != nil {
@@ -130,6 +136,9 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	}
 	if (*ckDir == "") == (*featDir == "") {
 		return errors.New("eval: give one of --checkpoint RUNDIR or --features DIR")
+	}
+	if *refineFit != "split" && *refineFit != "train" {
+		return fmt.Errorf("eval: --refine-fit %q: want split or train", *refineFit)
 	}
 	if *split != "val" && *split != "test" {
 		return fmt.Errorf("eval: --split %q: want val or test", *split)
@@ -216,7 +225,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		if kmX, err = p.Apply(teX, scored.Len()); err != nil {
 			return fmt.Errorf("eval: --kmeans-pca: %w", err)
 		}
-		if *refine {
+		if *refine && *refineFit == "train" {
 			if kmTrain, err = p.Apply(trX, train.Len()); err != nil {
 				return fmt.Errorf("eval: --kmeans-pca: %w", err)
 			}
@@ -224,6 +233,9 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		kmD = *kmPCA
 	}
 	if *refine {
+		if *refineFit == "split" {
+			kmTrain = nil
+		}
 		if err := scoreRefined(ctx, a, kmTrain, train.Len(), kmX, scored.Len(), kmD, teY, ro, *restarts, &res); err != nil {
 			return err
 		}
@@ -245,26 +257,34 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-// scoreRefined fits the neighbour-consistency refinement on the training
-// images' features (their labels unseen), clusters the scored split with it
-// and scores that against the split's labels.
+// scoreRefined fits the neighbour-consistency refinement, its labels
+// unseen, on the training images' features (trX) and clusters the scored
+// split with it, or, when trX is nil, fits it on the split's own features
+// (teX) as k-means(10) is; then scores the split's clustering against its
+// labels.
 func scoreRefined(ctx context.Context, a *app, trX []float32, nTrain int, teX []float32, nScored, d int, teY []int32, ro cluster.RefineOptions, restarts int, res *evalResult) error {
 	ro.K, ro.Restarts, ro.Seed = 10, restarts, 1
-	a.log.Info("refinement", "train", nTrain, "scored", nScored, "neighbours", ro.Neighbours, "diffuse", ro.Diffuse,
-		"steps", ro.Steps, "threshold", ro.Threshold, "self_steps", ro.SelfLabelSteps)
-	r, err := cluster.RefineNeighbours(ctx, trX, nTrain, d, ro)
+	fit, fitX, nFit := "train", trX, nTrain
+	if trX == nil {
+		fit, fitX, nFit = "split", teX, nScored
+	}
+	a.log.Info("refinement", "fit", fit, "rows", nFit, "scored", nScored, "neighbours", ro.Neighbours, "diffuse", ro.Diffuse,
+		"steps", ro.Steps, "starts", ro.Starts, "threshold", ro.Threshold, "self_steps", ro.SelfLabelSteps)
+	r, err := cluster.RefineNeighbours(ctx, fitX, nFit, d, ro)
 	if err != nil {
 		return fmt.Errorf("eval: --refine: %w", err)
 	}
-	asg, err := r.Assign(ctx, teX, nScored)
-	if err != nil {
-		return fmt.Errorf("eval: --refine: %w", err)
+	asg := r.Assigned
+	if fit == "train" {
+		if asg, err = r.Assign(ctx, teX, nScored); err != nil {
+			return fmt.Errorf("eval: --refine: %w", err)
+		}
 	}
 	nmi, acc, ari := cluster.NMI(asg, teY), cluster.Accuracy(asg, teY), cluster.ARI(asg, teY)
-	conf := float64(r.Confident) / float64(nTrain)
+	conf := float64(r.Confident) / float64(nFit)
 	res.NMIKMeans10Refined, res.ACCKMeans10Refined, res.ARIKMeans10Refined, res.RefineConfident = &nmi, &acc, &ari, &conf
-	res.Refine = &ro
-	a.log.Info("refined", "nmi", nmi, "acc", acc, "ari", ari, "confident", conf)
+	res.Refine, res.RefineFit = &ro, fit
+	a.log.Info("refined", "nmi", nmi, "acc", acc, "ari", ari, "confident", conf, "scan_loss", r.Loss)
 	return nil
 }
 

@@ -81,6 +81,18 @@ func TestEvalProtocol(t *testing.T) {
 	if refined.NMIKMeans10 != learned.NMIKMeans10 || refined.ProbeAcc != -1 {
 		t.Errorf("--refine --probe=false: plain NMI %v (want %v), probe %v (want -1)", refined.NMIKMeans10, learned.NMIKMeans10, refined.ProbeAcc)
 	}
+	// The refinement is fitted on the split by default; --refine-fit train
+	// fits it on the training images, which gives another clustering.
+	if refined.RefineFit != "split" || refined.Refine.Starts != 6 {
+		t.Errorf("--refine defaults: fit %q starts %d, want split and 6", refined.RefineFit, refined.Refine.Starts)
+	}
+	onTrain := eval("--features", dump, "--refine", "--refine-fit", "train", "--refine-neighbours", "5", "--refine-steps", "20",
+		"--refine-self-steps", "20", "--refine-starts", "2", "--probe=false")
+	if onTrain.RefineFit != "train" || onTrain.Refine.Starts != 2 || onTrain.RefineConfident == nil ||
+		*onTrain.RefineConfident == *refined.RefineConfident {
+		t.Errorf("--refine-fit train: fit %q, starts %d, confident share %v (split's %v): want train, 2 and another share",
+			onTrain.RefineFit, onTrain.Refine.Starts, onTrain.RefineConfident, *refined.RefineConfident)
+	}
 	random := eval("--checkpoint", run, "--split", "test", "--random-init", "--bn-steps", "20")
 	if !random.BNReestimated || random.Split != "test" || random.ProbeAcc <= 0.1 {
 		t.Fatalf("random init: %+v", random)
@@ -88,6 +100,9 @@ func TestEvalProtocol(t *testing.T) {
 	a2, _, _ := testApp()
 	if err := runEval(context.Background(), a2, []string{"--checkpoint", run, "--split", "train"}); err == nil || !strings.Contains(err.Error(), "--split") {
 		t.Fatalf("--split train: got %v, want an error naming --split", err)
+	}
+	if err := runEval(context.Background(), a2, []string{"--checkpoint", run, "--refine", "--refine-fit", "all"}); err == nil || !strings.Contains(err.Error(), "--refine-fit") {
+		t.Fatalf("--refine-fit all: got %v, want an error naming --refine-fit", err)
 	}
 }
 

@@ -39,7 +39,8 @@
 # *_kmeans10_refined for ours and *_kmeans10_refined_peer, beside the plain
 # columns, which stay plain DeeperCluster; on by default since its 3-seed
 # validation run on Fashion-MNIST, NMI +0.021 to +0.033 on every seed,
-# docs/QUALITY.md; 0 skips it), QUALITY_REFINE_ARGS (extra eval --refine-*
+# docs/QUALITY.md; eval's defaults fit it on the scored split's own
+# features with the best of 6 starts, chosen on validation too; 0 skips it), QUALITY_REFINE_ARGS (extra eval --refine-*
 # flags, e.g. "--refine-neighbours 20 --refine-threshold 0.9"),
 # QUALITY_PEER (1; 0 skips the peer), QUALITY_RUN (run directory; default a
 # new temp dir), QUALITY_IMAGES (training images, 50000).

@@ -61,7 +61,7 @@ def per_seed(seed, learned, random, peer, peer_meta, train_minutes, loads):
         "load_ours": loads.get("ours"), "load_peer": loads.get("peer"),
         "nmi_kmeans10_refined": l.get("nmi_kmeans10_refined"), "acc_kmeans10_refined": l.get("acc_kmeans10_refined"),
         "ari_kmeans10_refined": l.get("ari_kmeans10_refined"), "refine_confident": l.get("refine_confident"),
-        "refine": l.get("refine"),
+        "refine": l.get("refine"), "refine_fit": l.get("refine_fit"),
         "nmi_kmeans10_refined_peer": p.get("nmi_kmeans10_refined"),
         "acc_kmeans10_refined_peer": p.get("acc_kmeans10_refined"),
         "ari_kmeans10_refined_peer": p.get("ari_kmeans10_refined"),

@@ -46,14 +46,15 @@ type RefineOptions struct {
 	Restarts int `json:"restarts"`
 	// Start, when set (one cluster in [0, K) per row), is the clustering
 	// the head starts from instead of k-means of the rows: the head starts
-	// from its groups' means as it would from k-means' centroids. A
-	// clustering found another way (k-means of a 2-D layout of the rows,
-	// eval --refine-start layout) can start the refinement.
+	// from its groups' means as it would from k-means' centroids, and
+	// Starts is ignored. A clustering found another way can start the
+	// refinement (k-means of a 2-D layout of the rows was tried so,
+	// docs/QUALITY.md).
 	Start []int32 `json:"-"`
 	// Starts is the number of refinements, each from the k-means of its
-	// own Restarts seeds, of which the one with the lowest SCAN loss (after
-	// its consistency steps, labels unseen) is kept: the loss surface has
-	// local minima near each start [1].
+	// own Restarts seeds, of which the one with the lowest SCAN loss after
+	// its consistency steps is kept. The loss has a local minimum near
+	// each start, and it needs no labels to compare them [1].
 	Starts int `json:"starts"`
 	// Seed makes the k-means starts reproducible.
 	Seed uint64 `json:"seed"`
@@ -158,7 +159,11 @@ func RefineNeighbours(ctx context.Context, x []float32, n, d int, opts RefineOpt
 	// trains its own head; the one with the lowest SCAN loss is kept.
 	var h *head
 	r.Loss = math.Inf(1)
-	for start := range max(o.Starts, 1) {
+	starts := max(o.Starts, 1)
+	if o.Start != nil {
+		starts = 1
+	}
+	for start := range starts {
 		best, err := refineStart(ctx, r.train, n, d, o, start)
 		if err != nil {
 			return nil, err
@@ -529,7 +534,6 @@ func kmeansHead(km *KMeansResult, n, d int, o RefineOptions) (w, b []float64) {
 // probability.
 func scanLoss(p []float64, nb []int32, n, k, kn int, weight float64) float64 {
 	var sum float64
-	var pairs int
 	for i := range n {
 		pi := p[i*k : (i+1)*k]
 		for _, j32 := range nb[i*kn : (i+1)*kn] {
@@ -542,7 +546,6 @@ func scanLoss(p []float64, nb []int32, n, k, kn int, weight float64) float64 {
 				s += pi[c] * pj[c]
 			}
 			sum -= math.Log(max(s, 1e-12))
-			pairs++
 		}
 	}
 	mean := make([]float64, k)

@@ -58,9 +58,9 @@ type evalResult struct {
 	// the neighbour-consistency refinement (--refine,
 	// cluster.RefineNeighbours), fitted, its labels unseen, on the scored
 	// split's own features (--refine-fit split, the default, as k-means(10)
-	// is) or on the training images' (train). It goes beyond DeeperCluster, so it is
-	// a column of its own beside the plain k-means figures; absent without
-	// --refine.
+	// is) or on the training images' (train). It goes beyond
+	// DeeperCluster, so it is a column of its own beside the plain k-means
+	// figures; absent without --refine.
 	NMIKMeans10Refined *float64 `json:"nmi_kmeans10_refined,omitempty"`
 	ACCKMeans10Refined *float64 `json:"acc_kmeans10_refined,omitempty"`
 	ARIKMeans10Refined *float64 `json:"ari_kmeans10_refined,omitempty"`

@@ -8,10 +8,11 @@
 #   the last 10,000 of the train split, never trained on, scored by
 #   default (QUALITY_SPLIT=val). Test split: the 10,000 test images, scored
 #   only when asked for, by the final run (QUALITY_SPLIT=test). Chosen on
-#   validation: the ReLU, the whitening, the epoch count and the
-#   refinement's settings (QUALITY_REFINE; its gain held on 3 seeds); m, k, T, PCA,
-#   lr, schedule and width come from earlier test-split runs and are not
-#   yet re-chosen on validation (docs/QUALITY.md).
+#   validation: the ReLU, the whitening, the epoch count, the
+#   refinement's settings (QUALITY_REFINE; its gain held on 3 seeds), k (8
+#   against 16) and lr (0.05 against 0.1), the last two on our side only;
+#   m, T, PCA, schedule and width come from earlier test-split runs and
+#   are not yet re-chosen on validation (docs/QUALITY.md).
 # - Each side trains for at most QUALITY_MINUTES of wall-clock time (the
 #   same budget and QUALITY_THREADS threads each, one after the other on a
 #   quiet machine).

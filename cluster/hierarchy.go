@@ -37,6 +37,13 @@ type HierarchyConfig struct {
 	// Engine, when set, runs every k-means's assignment and update steps
 	// (a GPU); nil runs them on the CPU.
 	Engine Engine
+	// RefineSuper, when set and M > 1, makes the super-clusters those of
+	// RefineNeighbours (K = M, Seed = Seed) over the clustered features
+	// instead of plain k-means: each image's super-cluster agrees with its
+	// nearest neighbours', so the network trains on pseudo-labels that
+	// cut fewer classes (a lever of issue 28). A refinement that leaves a
+	// super-cluster empty falls back to its k-means start.
+	RefineSuper *RefineOptions
 }
 
 // HierarchyResult is the two-level clustering of a reclustering.
@@ -151,6 +158,11 @@ func Hierarchy(ctx context.Context, feats []float32, n, d int, cfg HierarchyConf
 		}
 		super = km.Assign
 		res.SuperCentroids, res.SuperSizes, res.SuperObjective, res.Splits = km.Centroids, km.Sizes, km.Objective, km.Splits
+		if cfg.RefineSuper != nil {
+			if err := refineSuper(ctx, x, n, dim, m, cfg, log, res, super); err != nil {
+				return nil, err
+			}
+		}
 	}
 	report(deepercluster.PhaseLevel1, 1)
 
@@ -212,6 +224,36 @@ func Hierarchy(ctx context.Context, feats []float32, n, d int, cfg HierarchyConf
 		return nil, fmt.Errorf("hierarchy: internal error: %w", err)
 	}
 	return res, nil
+}
+
+// refineSuper replaces the level-1 clustering in res and super (n rows)
+// by the neighbour-consistency refinement of x (HierarchyConfig.RefineSuper),
+// unless the refinement leaves a super-cluster empty.
+func refineSuper(ctx context.Context, x []float32, n, dim, m int, cfg HierarchyConfig, log *slog.Logger, res *HierarchyResult, super []int32) error {
+	o := *cfg.RefineSuper
+	o.K, o.Seed, o.Start = m, cfg.Seed, nil
+	ref, err := RefineNeighbours(ctx, x, n, dim, o)
+	if err != nil {
+		return fmt.Errorf("hierarchy level 1, refinement: %w", err)
+	}
+	sizes := make([]int, m)
+	for _, s := range ref.Assigned {
+		sizes[s]++
+	}
+	for s, c := range sizes {
+		if c == 0 {
+			log.Info("refined super-clusters: one is empty, kept k-means'", "super", s)
+			return nil
+		}
+	}
+	g, err := groupMeans(x, n, dim, m, ref.Assigned)
+	if err != nil {
+		return fmt.Errorf("hierarchy level 1, refinement: %w", err)
+	}
+	log.Info("refined super-clusters", "nmi_to_kmeans", NMI(super, ref.Assigned), "confident", ref.Confident, "loss", ref.Loss)
+	copy(super, ref.Assigned)
+	res.SuperCentroids, res.SuperSizes, res.SuperObjective = g.Centroids, g.Sizes, g.Objective
+	return nil
 }
 
 // normalizedCopy returns the rows scaled to unit length (zero rows stay 0).

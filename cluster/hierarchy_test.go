@@ -110,3 +110,66 @@ func TestHierarchyDeterministic(t *testing.T) {
 		t.Fatal("same config, different hierarchies")
 	}
 }
+
+// TestHierarchyRefineSuper: with RefineSuper the super-clusters are the
+// refinement's clustering of the clustered features (the same call made
+// directly gives the same labels), the centroids and sizes are theirs, the
+// sub-clusters nest inside them, and on the two classes with a tail, where
+// k-means cuts the wide class, the refined super-clusters match the classes
+// better than plain k-means'.
+func TestHierarchyRefineSuper(t *testing.T) {
+	const n = 1000
+	flat, y := blobsWithTail(n, 1)
+	// A third, constant coordinate, so that the hierarchy's L2
+	// normalisation keeps the two classes apart.
+	x := make([]float32, 0, 3*2*n)
+	for i := range 2 * n {
+		x = append(x, flat[2*i], flat[2*i+1], 4)
+	}
+	ctx := context.Background()
+	cfg := HierarchyConfig{Preset: deepercluster.PresetDeeperCluster, M: 2, K: 3, Iters: 20, Seed: 5}
+	plain, err := Hierarchy(ctx, x, 2*n, 3, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := RefineOptions{Neighbours: 10, Steps: 300}
+	cfg.RefineSuper = &opts
+	res, err := Hierarchy(ctx, x, 2*n, 3, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := RefineNeighbours(ctx, plain.Features, 2*n, 3, RefineOptions{K: 2, Neighbours: 10, Steps: 300, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := res.Assignment
+	if !slices.Equal(a.Super, direct.Assigned) {
+		t.Fatal("super-clusters are not the refinement's clustering")
+	}
+	if err := a.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for i, z := range a.Sub {
+		if a.SubParent[z] != a.Super[i] {
+			t.Fatalf("row %d: sub-cluster %d of super %d, in super %d", i, z, a.SubParent[z], a.Super[i])
+		}
+	}
+	g, err := groupMeans(res.Features, 2*n, 3, 2, a.Super)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(g.Sizes, res.SuperSizes) || !slices.Equal(g.Centroids, res.SuperCentroids) {
+		t.Fatalf("sizes %v centroids %v, want the groups' %v %v", res.SuperSizes, res.SuperCentroids, g.Sizes, g.Centroids)
+	}
+	before, after := Accuracy(plain.Assignment.Super, y), Accuracy(a.Super, y)
+	if before > 0.98 {
+		t.Fatalf("k-means super-clusters already %.3f accurate: the data does not test the refinement", before)
+	}
+	if after < before+0.01 {
+		t.Errorf("refined super-clusters %.3f accurate, k-means' %.3f: want better", after, before)
+	}
+	t.Logf("accuracy of the super-clusters: k-means %.4f, refined %.4f", before, after)
+	if opts.K != 0 || opts.Seed != 0 {
+		t.Errorf("the caller's options were changed: %+v", opts)
+	}
+}

@@ -43,6 +43,9 @@
 # docs/QUALITY.md; eval's defaults fit it on the scored split's own
 # features with the best of 6 starts, chosen on validation too; 0 skips it), QUALITY_REFINE_ARGS (extra eval --refine-*
 # flags, e.g. "--refine-neighbours 20 --refine-threshold 0.9"),
+# QUALITY_TRAIN_ARGS (extra `deepercluster train` flags for ours only, a
+# training lever such as "--refine-super": the plain columns are then no
+# longer plain DeeperCluster; recorded as "train_args" in the JSON),
 # QUALITY_PEER (1; 0 skips the peer), QUALITY_RUN (run directory; default a
 # new temp dir), QUALITY_IMAGES (training images, 50000).
 # Last line: one JSON object: the per-seed figures under "per_seed", and
@@ -71,6 +74,8 @@ THREADS=${QUALITY_THREADS:-2}
 RELU=${QUALITY_RELU:-1}
 REFINE=${QUALITY_REFINE:-1}
 REFINE_ARGS=${QUALITY_REFINE_ARGS:-}
+TRAIN_ARGS=${QUALITY_TRAIN_ARGS:-}
+read -r -a train_extra <<<"$TRAIN_ARGS"
 PEER=${QUALITY_PEER:-1}
 IMAGES=${QUALITY_IMAGES:-50000}
 RUN=${QUALITY_RUN:-$(mktemp -d /tmp/dc-quality.XXXXXX)}
@@ -107,7 +112,7 @@ PER_SEED=$RUN/per_seed.jsonl
 
 sobel=()
 [ "$SOBEL" = 1 ] && sobel+=(--sobel)
-echo "bench-quality: $DATASET, split $SPLIT, run dir $RUN, $IMAGES training images, $EPOCHS epochs (cap $MINUTES min each side), m=$M k=$K T=$EVERY pca=$PCA lr=$LR ($SCHEDULE) width=$WIDTH hidden=$HIDDEN sobel=$SOBEL seeds=[$SEEDS] threads=$THREADS relu=$RELU refine=$REFINE${REFINE_ARGS:+ ($REFINE_ARGS)} peer=$PEER" >&2
+echo "bench-quality: $DATASET, split $SPLIT, run dir $RUN, $IMAGES training images, $EPOCHS epochs (cap $MINUTES min each side), m=$M k=$K T=$EVERY pca=$PCA lr=$LR ($SCHEDULE) width=$WIDTH hidden=$HIDDEN sobel=$SOBEL seeds=[$SEEDS] threads=$THREADS relu=$RELU refine=$REFINE${REFINE_ARGS:+ ($REFINE_ARGS)}${TRAIN_ARGS:+ train_args=($TRAIN_ARGS)} peer=$PEER" >&2
 
 # one_seed SEED: train and score ours, ours untrained and the peer with
 # SEED, and append that seed's figures to $PER_SEED.
@@ -120,7 +125,7 @@ one_seed() {
 	start=$(date +%s.%N)
 	timeout -s INT -k 120 "${MINUTES}m" "$BIN" train --dataset "$DATASET" --preset deepercluster --m "$M" --k "$K" \
 		--recluster-every "$EVERY" --epochs "$EPOCHS" --max-images "$IMAGES" --pca-dim "$PCA" --lr "$LR" \
-		--width "$WIDTH" --hidden "$HIDDEN" --lr-schedule "$SCHEDULE" --seed "$seed" "${sobel[@]}" --out "$dir/ours" >&2 || rc=$?
+		--width "$WIDTH" --hidden "$HIDDEN" --lr-schedule "$SCHEDULE" --seed "$seed" "${sobel[@]}" "${train_extra[@]}" --out "$dir/ours" >&2 || rc=$?
 	end=$(date +%s.%N)
 	load_ours_end=$(load)
 	case $rc in
@@ -177,5 +182,5 @@ done
 peer_threads=null
 [ "$PEER" != 0 ] && peer_threads=$THREADS
 $PY scripts/quality_agg.py aggregate "$PER_SEED" "dataset=$DATASET" "val_or_test=$SPLIT" "gomaxprocs=$GOMAXPROCS" \
-	"peer_threads=$peer_threads" "peer_openblas_threads=$PEER_BLAS" "nproc=$(nproc)" "run_dir=$RUN" |
+	"peer_threads=$peer_threads" "peer_openblas_threads=$PEER_BLAS" "nproc=$(nproc)" "run_dir=$RUN" "train_args=$TRAIN_ARGS" |
 	go run ./bench/machine

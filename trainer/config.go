@@ -49,6 +49,11 @@ type Config struct {
 	// to try on the validation split, off by default and not yet
 	// validated; the PyTorch peer does not mirror it.
 	StrongAugment bool
+	// RefineSuper makes every reclustering's super-clusters those of the
+	// neighbour-consistency refinement (cluster.HierarchyConfig.RefineSuper,
+	// at RefineSuperOptions) instead of k-means': a lever of issue 28, off
+	// by default; the PyTorch peer does not mirror it.
+	RefineSuper bool
 	// KMeansIters is passed to the clustering engine (0: its default).
 	KMeansIters int
 	// PCASample fits PCA on at most this many rows (0: all).

@@ -62,6 +62,7 @@ func (r *Run) recluster(ctx context.Context) error {
 		res, err := cluster.Hierarchy(ctx, feats, n, dim, cluster.HierarchyConfig{
 			Preset: p.Preset, M: p.M, K: p.K, PCADim: p.PCADim, Iters: r.cfg.KMeansIters,
 			Seed: r.cfg.Seed ^ uint64(next)*0x9e3779b97f4a7c15, PCASample: r.cfg.PCASample, Logger: r.log, Engine: r.cfg.KMeans,
+			RefineSuper: r.refineSuper(),
 		}, report)
 		if err != nil {
 			return fmt.Errorf("trainer: reclustering: %w", err)
@@ -121,6 +122,16 @@ func (r *Run) recluster(ctx context.Context) error {
 		"extract_s", round4(extractT.Seconds()), "pca_s", round4(pcaT.Seconds()), "kmeans_s", round4((clusterT - pcaT).Seconds()),
 		"took_s", round4(time.Since(began).Seconds()))
 	return nil
+}
+
+// refineSuper is the level-1 refinement of a reclustering, nil when off:
+// eval's neighbour-consistency steps (1000), one start (each reclustering
+// already draws its own seed).
+func (r *Run) refineSuper() *cluster.RefineOptions {
+	if !r.cfg.RefineSuper {
+		return nil
+	}
+	return &cluster.RefineOptions{Steps: 1000, Starts: 1}
 }
 
 // headShape is the number of super-classes and the sub-head width for an

@@ -12,12 +12,14 @@ import (
 // and reach the trainer's configuration when they are.
 func TestLeverFlags(t *testing.T) {
 	tests := []struct {
-		args       []string
-		wantStrong bool
+		args                   []string
+		wantStrong, wantRefine bool
 	}{
-		{nil, false},
-		{[]string{"--augment-strong"}, true},
-		{[]string{"--augment-strong=false"}, false},
+		{nil, false, false},
+		{[]string{"--augment-strong"}, true, false},
+		{[]string{"--augment-strong=false"}, false, false},
+		{[]string{"--refine-super"}, false, true},
+		{[]string{"--augment-strong", "--refine-super"}, true, true},
 	}
 	for _, tc := range tests {
 		fs := flag.NewFlagSet("train", flag.ContinueOnError)
@@ -26,8 +28,9 @@ func TestLeverFlags(t *testing.T) {
 		if err := fs.Parse(tc.args); err != nil {
 			t.Fatalf("%v: %v", tc.args, err)
 		}
-		if got := f.trainerConfig(trainer.Config{}).StrongAugment; got != tc.wantStrong {
-			t.Errorf("%v: StrongAugment %v, want %v", tc.args, got, tc.wantStrong)
+		cfg := f.trainerConfig(trainer.Config{})
+		if cfg.StrongAugment != tc.wantStrong || cfg.RefineSuper != tc.wantRefine {
+			t.Errorf("%v: StrongAugment %v, RefineSuper %v, want %v, %v", tc.args, cfg.StrongAugment, cfg.RefineSuper, tc.wantStrong, tc.wantRefine)
 		}
 	}
 }

@@ -41,8 +41,8 @@ type HierarchyConfig struct {
 	// RefineNeighbours (K = M, Seed = Seed) over the clustered features
 	// instead of plain k-means: each image's super-cluster agrees with its
 	// nearest neighbours', so the network trains on pseudo-labels that
-	// cut fewer classes (a lever of issue 28). A refinement that leaves a
-	// super-cluster empty falls back to its k-means start.
+	// cut fewer classes (a lever of issue 28). When the refinement leaves
+	// a super-cluster empty, the k-means super-clusters are kept.
 	RefineSuper *RefineOptions
 }
 

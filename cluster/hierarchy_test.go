@@ -173,3 +173,37 @@ func TestHierarchyRefineSuper(t *testing.T) {
 		t.Errorf("the caller's options were changed: %+v", opts)
 	}
 }
+
+// TestHierarchyRefineSuperEmptyKeepsKMeans: a refinement that empties a
+// super-cluster (almost no entropy term, more super-clusters than the
+// data has groups) leaves the k-means super-clusters in place.
+func TestHierarchyRefineSuperEmptyKeepsKMeans(t *testing.T) {
+	const n, d = 600, 8
+	x, _ := blobs(3, n, d, 2, 1)
+	ctx := context.Background()
+	cfg := HierarchyConfig{Preset: deepercluster.PresetDeeperCluster, M: 6, K: 2, Iters: 20, Seed: 2}
+	plain, err := Hierarchy(ctx, x, n, d, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := RefineOptions{Neighbours: 10, Steps: 300, EntropyWeight: 1e-9, LR: 0.5}
+	direct, err := RefineNeighbours(ctx, plain.Features, n, d, RefineOptions{K: 6, Neighbours: 10, Steps: 300, EntropyWeight: 1e-9, LR: 0.5, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[int32]bool{}
+	for _, s := range direct.Assigned {
+		used[s] = true
+	}
+	if len(used) == 6 {
+		t.Fatal("the refinement used all 6 super-clusters: the data does not test the fallback")
+	}
+	cfg.RefineSuper = &opts
+	res, err := Hierarchy(ctx, x, n, d, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Assignment.Super, plain.Assignment.Super) || !slices.Equal(res.SuperSizes, plain.SuperSizes) {
+		t.Errorf("refinement used %d of 6 super-clusters, yet the k-means super-clusters were replaced", len(used))
+	}
+}

@@ -51,8 +51,9 @@ type Config struct {
 	StrongAugment bool
 	// RefineSuper makes every reclustering's super-clusters those of the
 	// neighbour-consistency refinement (cluster.HierarchyConfig.RefineSuper,
-	// at RefineSuperOptions) instead of k-means': a lever of issue 28, off
-	// by default; the PyTorch peer does not mirror it.
+	// at the settings of Run.refineSuper) instead of k-means': a lever of
+	// issue 28, off by default and not kept (lower on validation,
+	// docs/QUALITY.md); the PyTorch peer does not mirror it.
 	RefineSuper bool
 	// KMeansIters is passed to the clustering engine (0: its default).
 	KMeansIters int

@@ -31,7 +31,8 @@
 # Go module cache), QUALITY_SPLIT (val, the default | test), QUALITY_MINUTES (30),
 # QUALITY_EPOCHS, QUALITY_M / QUALITY_K, QUALITY_EVERY (recluster period),
 # QUALITY_PCA, QUALITY_LR, QUALITY_SCHEDULE, QUALITY_WIDTH, QUALITY_HIDDEN,
-# QUALITY_SOBEL, QUALITY_SEEDS ("1 2 3": each side trains once per seed;
+# QUALITY_SOBEL, QUALITY_NO_FLIP (1: no horizontal flips in either side's
+# augmentation, train --no-flip and the peer's --no-flip), QUALITY_SEEDS ("1 2 3": each side trains once per seed;
 # QUALITY_SEED, one seed, is still read when QUALITY_SEEDS is unset),
 # QUALITY_THREADS (2: GOMAXPROCS of ours, torch threads of the peer),
 # QUALITY_RELU (score features after the ReLU),
@@ -69,6 +70,7 @@ SCHEDULE=${QUALITY_SCHEDULE:-cosine}
 WIDTH=${QUALITY_WIDTH:-16}
 HIDDEN=${QUALITY_HIDDEN:-128}
 SOBEL=${QUALITY_SOBEL:-0}
+NO_FLIP=${QUALITY_NO_FLIP:-0}
 SEEDS=${QUALITY_SEEDS:-${QUALITY_SEED:-1 2 3}}
 THREADS=${QUALITY_THREADS:-2}
 RELU=${QUALITY_RELU:-1}
@@ -110,9 +112,10 @@ PEER_BLAS=${OPENBLAS_NUM_THREADS:-1}
 PER_SEED=$RUN/per_seed.jsonl
 : >"$PER_SEED"
 
-sobel=()
-[ "$SOBEL" = 1 ] && sobel+=(--sobel)
-echo "bench-quality: $DATASET, split $SPLIT, run dir $RUN, $IMAGES training images, $EPOCHS epochs (cap $MINUTES min each side), m=$M k=$K T=$EVERY pca=$PCA lr=$LR ($SCHEDULE) width=$WIDTH hidden=$HIDDEN sobel=$SOBEL seeds=[$SEEDS] threads=$THREADS relu=$RELU refine=$REFINE${REFINE_ARGS:+ ($REFINE_ARGS)}${TRAIN_ARGS:+ train_args=($TRAIN_ARGS)} peer=$PEER" >&2
+method_flags=()
+[ "$SOBEL" = 1 ] && method_flags+=(--sobel)
+case $NO_FLIP in 0) ;; 1) method_flags+=(--no-flip) ;; *) echo "bench-quality: QUALITY_NO_FLIP=$NO_FLIP: want 0 or 1" >&2; exit 2 ;; esac
+echo "bench-quality: $DATASET, split $SPLIT, run dir $RUN, $IMAGES training images, $EPOCHS epochs (cap $MINUTES min each side), m=$M k=$K T=$EVERY pca=$PCA lr=$LR ($SCHEDULE) width=$WIDTH hidden=$HIDDEN sobel=$SOBEL no_flip=$NO_FLIP seeds=[$SEEDS] threads=$THREADS relu=$RELU refine=$REFINE${REFINE_ARGS:+ ($REFINE_ARGS)}${TRAIN_ARGS:+ train_args=($TRAIN_ARGS)} peer=$PEER" >&2
 
 # one_seed SEED: train and score ours, ours untrained and the peer with
 # SEED, and append that seed's figures to $PER_SEED.
@@ -125,7 +128,7 @@ one_seed() {
 	start=$(date +%s.%N)
 	timeout -s INT -k 120 "${MINUTES}m" "$BIN" train --dataset "$DATASET" --preset deepercluster --m "$M" --k "$K" \
 		--recluster-every "$EVERY" --epochs "$EPOCHS" --max-images "$IMAGES" --pca-dim "$PCA" --lr "$LR" \
-		--width "$WIDTH" --hidden "$HIDDEN" --lr-schedule "$SCHEDULE" --seed "$seed" "${sobel[@]}" "${train_extra[@]}" --out "$dir/ours" >&2 || rc=$?
+		--width "$WIDTH" --hidden "$HIDDEN" --lr-schedule "$SCHEDULE" --seed "$seed" "${method_flags[@]}" "${train_extra[@]}" --out "$dir/ours" >&2 || rc=$?
 	end=$(date +%s.%N)
 	load_ours_end=$(load)
 	case $rc in
@@ -145,7 +148,7 @@ one_seed() {
 	if [ "$PEER" != 0 ]; then
 		load_peer_start=$(load)
 		"$PY" scripts/quality_peer.py --m "$M" --k "$K" --recluster-every "$EVERY" --epochs "$EPOCHS" --pca-dim "$PCA" \
-			--lr "$LR" --lr-schedule "$SCHEDULE" --width "$WIDTH" --hidden "$HIDDEN" --sobel "$SOBEL" --seed "$seed" \
+			--lr "$LR" --lr-schedule "$SCHEDULE" --width "$WIDTH" --hidden "$HIDDEN" --sobel "$SOBEL" --no-flip "$NO_FLIP" --seed "$seed" \
 			--threads "$THREADS" --minutes "$MINUTES" --fit-budget --max-images "$IMAGES" --split "$SPLIT" \
 			--data-dir "$DATA_DIR" --out "$dir/peer" >&2
 		load_peer_end=$(load)
@@ -182,5 +185,5 @@ done
 peer_threads=null
 [ "$PEER" != 0 ] && peer_threads=$THREADS
 $PY scripts/quality_agg.py aggregate "$PER_SEED" "dataset=$DATASET" "val_or_test=$SPLIT" "gomaxprocs=$GOMAXPROCS" \
-	"peer_threads=$peer_threads" "peer_openblas_threads=$PEER_BLAS" "nproc=$(nproc)" "run_dir=$RUN" "train_args=$TRAIN_ARGS" |
+	"peer_threads=$peer_threads" "peer_openblas_threads=$PEER_BLAS" "nproc=$(nproc)" "no_flip=$NO_FLIP" "run_dir=$RUN" "train_args=$TRAIN_ARGS" |
 	go run ./bench/machine

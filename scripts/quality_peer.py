@@ -158,7 +158,7 @@ class Augmenter:
     shift by (dx, dy) in [-pad, pad] with black fill, then r counter-clockwise
     quarter turns."""
 
-    def __init__(self, images, rng, augmented=True):
+    def __init__(self, images, rng, augmented=True, flip=True):
         self.pad = max(1, RES // 8)
         p = self.pad
         self.padded = np.zeros((len(images), RES + 2 * p, RES + 2 * p), dtype=np.uint8)
@@ -166,6 +166,7 @@ class Augmenter:
         self.images = images
         self.rng = rng
         self.augmented = augmented
+        self.flip = flip
         self.ar = np.arange(RES)
 
     def batch(self, idx, rot):
@@ -174,7 +175,9 @@ class Augmenter:
             return self.apply(idx, None, None, None, rot)
         dx = rng.integers(-p, p + 1, size=B)
         dy = rng.integers(-p, p + 1, size=B)
-        flip = rng.integers(0, 2, size=B) == 1
+        # Drawn even without flips (--no-flip), as trainer/data.go does, so
+        # that the other draws stay those of a run with flips.
+        flip = (rng.integers(0, 2, size=B) == 1) & self.flip
         return self.apply(idx, dx, dy, flip, rot)
 
     def apply(self, idx, dx, dy, flip, rot):
@@ -427,6 +430,9 @@ def build_parser():
     ap.add_argument("--sobel", nargs="?", const=True, default=False, type=parse_bool,
                     help="fixed Sobel front end (--sobel, or --sobel 0|1 as scripts/bench-quality.sh passes it)")
     ap.add_argument("--no-augment", action="store_true", help="no random crop and flip (rotation stays)")
+    ap.add_argument("--no-flip", nargs="?", const=True, default=False, type=parse_bool,
+                    help="no horizontal flip in the augmentation, the shift stays (train --no-flip; "
+                         "--no-flip, or --no-flip 0|1 as scripts/bench-quality.sh passes it)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--kmeans-iters", type=int, default=20)
@@ -479,7 +485,7 @@ def main(argv=None):
     trunk.train()
     trunk_opt = torch.optim.SGD(trunk.parameters(), lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay)
     heads, head_opt = None, None
-    aug = Augmenter(images, rng, augmented=not a.no_augment)
+    aug = Augmenter(images, rng, augmented=not a.no_augment, flip=not a.no_flip)
     F = torch.nn.functional
 
     log("quality_peer: %d training images, %d eval images (%s), m=%d k=%d T=%d pca=%d lr=%g (%s) "

@@ -62,6 +62,24 @@ class TestPeer(unittest.TestCase):
             want = go_rotate(go_augment(imgs[idx[j]], dx[j], dy[j], flip[j]), rot[j])
             np.testing.assert_array_equal(got[j], want, err_msg="sample %d" % j)
 
+    def test_no_flip_draws_like_flip(self):
+        # --no-flip: the same draws as with flips, no sample mirrored, and
+        # the samples that were not flipped identical.
+        imgs = np.random.default_rng(4).integers(1, 256, size=(5, R, R), dtype=np.uint8)
+        with_flip = q.Augmenter(imgs, np.random.default_rng(9))
+        no_flip = q.Augmenter(imgs, np.random.default_rng(9), flip=False)
+        idx, rot = np.arange(5).repeat(40), np.zeros(200, dtype=int)
+        a, b = with_flip.batch(idx, rot), no_flip.batch(idx, rot)
+        rng = np.random.default_rng(9)
+        dx = rng.integers(-3, 4, size=200)
+        dy = rng.integers(-3, 4, size=200)
+        flipped = rng.integers(0, 2, size=200) == 1
+        self.assertTrue(20 < flipped.sum() < 180)
+        for j in range(200):
+            np.testing.assert_array_equal(b[j], go_augment(imgs[idx[j]], dx[j], dy[j], False), err_msg="sample %d" % j)
+            if not flipped[j]:
+                np.testing.assert_array_equal(a[j], b[j], err_msg="sample %d" % j)
+
     def test_input_normalisation(self):
         import torch
         x = q.to_input(torch, np.array([[[0, 255] + [51] * (R - 2)] * R], dtype=np.uint8))

@@ -21,8 +21,9 @@ const (
 // back to res x res by nearest neighbour), a horizontal flip with
 // probability 1/2, then brightness (v * b) and contrast (blend with the
 // image's mean grey: m + (v - m) * c) jitter, clamped to [0, 255]. It
-// writes dst (res*res*3 HWC bytes) from src.
-func augmentStrong(dst, src []byte, res int, rng *rand.Rand) {
+// writes dst (res*res*3 HWC bytes) from src. Without mayFlip the flip is
+// drawn but not applied, as in augment.
+func augmentStrong(dst, src []byte, res int, rng *rand.Rand, mayFlip bool) {
 	area := strongMinArea + (1-strongMinArea)*rng.Float64()
 	logR := math.Log(3.0/4) + (math.Log(4.0/3)-math.Log(3.0/4))*rng.Float64()
 	ratio := math.Exp(logR)
@@ -30,7 +31,7 @@ func augmentStrong(dst, src []byte, res int, rng *rand.Rand) {
 	h := min(res, max(1, int(math.Round(float64(res)*math.Sqrt(area/ratio)))))
 	x0 := rng.IntN(res - w + 1)
 	y0 := rng.IntN(res - h + 1)
-	flip := rng.IntN(2) == 1
+	flip := rng.IntN(2) == 1 && mayFlip
 	bright := 1 - strongJitter + 2*strongJitter*rng.Float64()
 	contrast := 1 - strongJitter + 2*strongJitter*rng.Float64()
 	for y := range res {

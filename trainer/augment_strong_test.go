@@ -37,7 +37,7 @@ func TestAugmentStrong(t *testing.T) {
 			for range draws {
 				// A flat image stays flat: contrast keeps it, brightness
 				// scales it within the jitter.
-				augmentStrong(dst, flat, res, rng)
+				augmentStrong(dst, flat, res, rng, true)
 				v := float64(dst[0])
 				for i, b := range dst {
 					if b != dst[0] {
@@ -50,7 +50,7 @@ func TestAugmentStrong(t *testing.T) {
 				lo, hi = min(lo, v), max(hi, v)
 				// A ramp stays a ramp (monotone along each row, the same on
 				// every row), rising or, flipped, falling.
-				augmentStrong(dst, ramp, res, rng)
+				augmentStrong(dst, ramp, res, rng, true)
 				first, last := int(dst[0]), int(dst[(res-1)*3])
 				if first > last {
 					flips++
@@ -110,7 +110,7 @@ func TestSamplerStrong(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSampler(res, tc.augmented, tc.strong)
+			s := newSampler(res, tc.augmented, tc.strong, true)
 			rng := rand.New(rand.NewPCG(3, 4))
 			dst := make([]float32, 3*res*res)
 			changed := false
@@ -128,5 +128,59 @@ func TestSamplerStrong(t *testing.T) {
 	}
 	if (Config{}).StrongAugment {
 		t.Error("StrongAugment on by default")
+	}
+}
+
+// TestSamplerNoFlip checks Config.NoFlip: with flips off neither
+// augmentation mirrors a horizontal ramp, and the other draws (shift, crop,
+// jitter) stay those of a run with flips, so only the flip differs.
+func TestSamplerNoFlip(t *testing.T) {
+	res := 28
+	ramp := make([]byte, res*res*3)
+	for y := range res {
+		for x := range res {
+			for c := range 3 {
+				ramp[(y*res+x)*3+c] = byte(20 + 200*x/(res-1))
+			}
+		}
+	}
+	// falling reports whether the middle row of a sample falls from left
+	// to right over its inside (the shift's black border aside).
+	falling := func(dst []float32) bool {
+		row := dst[(res/2)*res : (res/2+1)*res]
+		return row[res/4] > row[3*res/4]
+	}
+	for _, strong := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "strong"}[strong], func(t *testing.T) {
+			withFlip, noFlip := newSampler(res, true, strong, true), newSampler(res, true, strong, false)
+			rngA, rngB := rand.New(rand.NewPCG(5, 6)), rand.New(rand.NewPCG(5, 6))
+			a, b := make([]float32, 3*res*res), make([]float32, 3*res*res)
+			flipped, same := 0, 0
+			const draws = 200
+			for range draws {
+				withFlip.sample(a, ramp, 0, rngA)
+				noFlip.sample(b, ramp, 0, rngB)
+				if falling(b) {
+					t.Fatal("--no-flip sampler mirrored the ramp")
+				}
+				if falling(a) {
+					flipped++
+					continue
+				}
+				// Not flipped: the same draws give the same image.
+				for i := range a {
+					if a[i] != b[i] {
+						t.Fatalf("unflipped draw differs at %d: %v against %v", i, a[i], b[i])
+					}
+				}
+				same++
+			}
+			if flipped < draws/4 || same < draws/4 {
+				t.Errorf("with flips: %d of %d mirrored, want about half", flipped, draws)
+			}
+		})
+	}
+	if (Config{}).NoFlip {
+		t.Error("NoFlip on by default")
 	}
 }

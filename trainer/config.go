@@ -49,6 +49,11 @@ type Config struct {
 	// to try on the validation split, off by default and not yet
 	// validated; the PyTorch peer does not mirror it.
 	StrongAugment bool
+	// NoFlip turns off the horizontal flip of both augmentations (the
+	// shift or crop stays): a mirrored digit or letter is another shape,
+	// so the flip teaches the network an invariance such data does not
+	// have. A lever of issue 28; the PyTorch peer mirrors it (--no-flip).
+	NoFlip bool
 	// RefineSuper makes every reclustering's super-clusters those of the
 	// neighbour-consistency refinement (cluster.HierarchyConfig.RefineSuper,
 	// at the settings of Run.refineSuper) instead of k-means': a lever of

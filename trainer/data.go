@@ -26,11 +26,13 @@ func toCHW(dst []float32, src []byte, res int) {
 // flip with probability 1/2, then a random crop of the image padded with
 // res/8 black pixels per side. The rotation comes after (see sample), so
 // that "up" stays what the rotation target says it is.
-func augment(dst, src []byte, res int, rng *rand.Rand) {
+// Without mayFlip the flip is drawn but never applied, so that the other
+// draws stay those of a run with flips.
+func augment(dst, src []byte, res int, rng *rand.Rand, mayFlip bool) {
 	pad := max(1, res/8)
 	dx := rng.IntN(2*pad+1) - pad
 	dy := rng.IntN(2*pad+1) - pad
-	flip := rng.IntN(2) == 1
+	flip := rng.IntN(2) == 1 && mayFlip
 	for y := range res {
 		sy := y + dy
 		for x := range res {
@@ -58,11 +60,13 @@ type sampler struct {
 	augmented bool
 	// strong picks augmentStrong over augment (Config.StrongAugment).
 	strong bool
+	// flip lets the augmentation mirror images (not Config.NoFlip).
+	flip bool
 }
 
-func newSampler(res int, augmented, strong bool) *sampler {
+func newSampler(res int, augmented, strong, flip bool) *sampler {
 	n := res * res * 3
-	return &sampler{res: res, raw: make([]byte, n), aug: make([]byte, n), rot: make([]byte, n), augmented: augmented, strong: strong}
+	return &sampler{res: res, raw: make([]byte, n), aug: make([]byte, n), rot: make([]byte, n), augmented: augmented, strong: strong, flip: flip}
 }
 
 // sample writes image bytes src, augmented and rotated by r quarter turns
@@ -71,10 +75,10 @@ func (s *sampler) sample(dst []float32, src []byte, r int, rng *rand.Rand) {
 	img := src
 	switch {
 	case s.augmented && s.strong:
-		augmentStrong(s.aug, src, s.res, rng)
+		augmentStrong(s.aug, src, s.res, rng, s.flip)
 		img = s.aug
 	case s.augmented:
-		augment(s.aug, src, s.res, rng)
+		augment(s.aug, src, s.res, rng, s.flip)
 		img = s.aug
 	}
 	if r != 0 {

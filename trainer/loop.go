@@ -141,7 +141,7 @@ func (r *Run) trainEpoch(ctx context.Context) (bool, error) {
 	steps := len(order) / B
 	res := r.ds.Resolution()
 	per := 3 * res * res
-	smp := newSampler(res, !r.cfg.NoAugment, r.cfg.StrongAugment)
+	smp := newSampler(res, !r.cfg.NoAugment, r.cfg.StrongAugment, !r.cfg.NoFlip)
 	batch := &Batch{X: make([]float32, B*per), Super: make([]int, B), Sub: make([]int, B)}
 	rot := r.rotation()
 	var sum StepStats

@@ -27,6 +27,7 @@ type runFlags struct {
 	lrSchedule                  string
 	checkpointEvery             time.Duration
 	augmentStrong               bool
+	noFlip                      bool
 	refineSuper                 bool
 	device                      *string
 	// chosen says that params picked m or k from the number of images
@@ -86,6 +87,7 @@ func addRunFlags(fs *flag.FlagSet, epochs int) *runFlags {
 	fs.Float64Var(&f.lr, "lr", 0, "learning rate (0: the run's own when resuming, else 0.05)")
 	fs.StringVar(&f.lrSchedule, "lr-schedule", "", "learning-rate schedule: constant, or cosine (anneal to 0 over --epochs); empty: the run's own when resuming, else constant")
 	fs.BoolVar(&f.augmentStrong, "augment-strong", false, "stronger augmentation: random resized crops and brightness/contrast jitter instead of the shift (a lever of issue 28, not yet validated; the PyTorch peer does not mirror it)")
+	fs.BoolVar(&f.noFlip, "no-flip", false, "no horizontal flips in the augmentation (the shift or crop stays): for data whose mirror images are other shapes, such as digits (a lever of issue 28; the PyTorch peer mirrors it with --no-flip)")
 	fs.BoolVar(&f.refineSuper, "refine-super", false, "super-clusters of every reclustering by the neighbour-consistency refinement instead of k-means (a lever of issue 28, scored lower on validation and not kept; about 1.5 minutes more per reclustering of 50,000 images; the PyTorch peer does not mirror it)")
 	f.device = addDeviceFlag(fs)
 	fs.DurationVar(&f.checkpointEvery, "checkpoint-every", trainer.DefaultCheckpointEvery, "also checkpoint inside an epoch this often, so a kill loses at most this much training (0: at epoch ends only)")
@@ -100,6 +102,7 @@ func (f *runFlags) trainerConfig(cfg trainer.Config) trainer.Config {
 	cfg.CheckpointEvery = f.checkpointEvery
 	cfg.StrongAugment = f.augmentStrong
 	cfg.RefineSuper = f.refineSuper
+	cfg.NoFlip = f.noFlip
 	if f.checkpointEvery == 0 {
 		cfg.CheckpointEvery = -1
 	}

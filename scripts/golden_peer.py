@@ -6,6 +6,16 @@ error <= 1e-4) in CI without torch.
 
   go test -count=1 -run TestGoldenPeer ./trainer/ -args -golden-inputs   # DIR/in: our weights and batch
   /usr/bin/python3 scripts/golden_peer.py trainer/testdata/golden        # DIR/out: the peer's answers
+  /usr/bin/python3 scripts/golden_peer.py --steps 10 trainer/testdata/golden  # DIR/out-steps
+
+With --steps N (TestGoldenPeerSteps) the peer instead trains N SGD steps
+as quality_peer.py does (torch.optim.SGD, lr 0.05, momentum 0.9, weight
+decay 1e-5 on every tensor, batch-norm running statistics updated with
+momentum 0.1 and the unbiased batch variance): step t takes the same
+images with the labels rolled by t (super[(i+t) % B], sub likewise), so
+that every step has other targets. DIR/out-steps gets loss.npy (N x 2)
+and state/<name>.npy, every tensor after the N steps, running statistics
+included, in our layout.
 
 DIR/in holds our initial weights (InitTrunk, InitHeads; one .npy a tensor
 of trainer.State, stored 2-D: first dimension by the rest; '/' in a name
@@ -45,7 +55,10 @@ def load(d, name, shape):
 
 
 def main(argv):
-    if len(argv) != 1:
+    steps = 0
+    if len(argv) == 3 and argv[0] == "--steps":
+        steps, argv = int(argv[1]), argv[2:]
+    if len(argv) != 1 or (steps < 0):
         print(__doc__, file=sys.stderr)
         return 2
     import torch
@@ -92,6 +105,8 @@ def main(argv):
     sub = torch.from_numpy(np.load(os.path.join(src, "sub.npy")).reshape(B).astype(np.int64))
     trunk.train()
     F = torch.nn.functional
+    if steps > 0:
+        return train_steps(torch, trunk, heads, pairs, shapes, x, sup, sub, steps, os.path.join(base, "out-steps"))
     h = F.relu(trunk(x))
     ls, lz = heads(h, sup)
     l_s, l_z = F.cross_entropy(ls, sup), F.cross_entropy(lz, sub)
@@ -106,6 +121,42 @@ def main(argv):
         np.save(fname(os.path.join(out, "grad"), name), np.ascontiguousarray(g.reshape(rows, -1).astype(np.float32)))
     print("golden_peer: loss super %.7f sub %.7f; %d gradients written to %s (torch %s, float64)" % (
         l_s.item(), l_z.item(), len(pairs), out, torch.__version__))
+    return 0
+
+
+def train_steps(torch, trunk, heads, pairs, shapes, x, sup, sub, steps, out):
+    """steps SGD steps of quality_peer.py's training step on x, the labels
+    rolled by the step's index; writes the losses and every tensor after."""
+    F = torch.nn.functional
+    trunk_opt = torch.optim.SGD(trunk.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-5)
+    head_opt = torch.optim.SGD(heads.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-5)
+    losses = []
+    for t in range(steps):
+        s_t, z_t = torch.roll(sup, -t), torch.roll(sub, -t)
+        ls, lz = heads(F.relu(trunk(x)), s_t)
+        l_s, l_z = F.cross_entropy(ls, s_t), F.cross_entropy(lz, z_t)
+        trunk_opt.zero_grad(set_to_none=True)
+        head_opt.zero_grad(set_to_none=True)
+        (l_s + l_z).backward()
+        trunk_opt.step()
+        head_opt.step()
+        losses.append([l_s.item(), l_z.item()])
+    state = os.path.join(out, "state")
+    os.makedirs(state, exist_ok=True)
+    np.save(os.path.join(out, "loss.npy"), np.array(losses, dtype=np.float32))
+    tensors = [(name, p.detach(), tr) for name, p, tr in pairs]
+    bns = [m for m in trunk.features if isinstance(m, torch.nn.BatchNorm2d)]
+    convs = sorted({n.rsplit(".bn.", 1)[0] for n in shapes if ".bn.running_" in n})
+    for n, bn in zip(convs, bns):
+        tensors += [(n + ".bn.running_mean", bn.running_mean, False), (n + ".bn.running_var", bn.running_var, False)]
+    for name, v, tr in tensors:
+        v = v.numpy()
+        if tr:
+            v = v.T
+        rows = shapes[name][0] if len(shapes[name]) > 1 else 1
+        np.save(fname(state, name), np.ascontiguousarray(v.reshape(rows, -1).astype(np.float32)))
+    print("golden_peer: %d steps, losses super %.7f -> %.7f, sub %.7f -> %.7f; %d tensors written to %s (torch %s, float64)" % (
+        steps, losses[0][0], losses[-1][0], losses[0][1], losses[-1][1], len(tensors), out, torch.__version__))
     return 0
 
 

@@ -127,6 +127,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	fs.IntVar(&ro.SelfLabelSteps, "refine-self-steps", 100, "--refine: Adam steps of self-labelling (-1: none)")
 	fs.Float64Var(&ro.LR, "refine-lr", 0.05, "--refine: Adam learning rate of the head")
 	fs.Float64Var(&ro.Temperature, "refine-temperature", 1, "--refine: softness of the k-means start (relative to the mean squared distance to the own centroid)")
+	fs.IntVar(&ro.Restarts, "refine-restarts", 0, "--refine: k-means++ runs behind each refinement start, the lowest objective kept (0: --kmeans-restarts)")
 	fs.IntVar(&ro.Starts, "refine-starts", 6, "--refine: refinements from different k-means starts, the one with the lowest SCAN loss kept (labels unseen; 6 chosen on the validation split, docs/QUALITY.md)")
 	refineFit := fs.String("refine-fit", "split", "--refine: the features the refinement is fitted on: split (the scored split's own, as k-means(10) is; labels unseen; chosen on the validation split, docs/QUALITY.md) or train (the training images', the fitted head then clusters the split)")
 	dsFlags := addDatasetFlags(fs)
@@ -263,7 +264,10 @@ func runEval(ctx context.Context, a *app, args []string) error {
 // (teX) as k-means(10) is; then scores the split's clustering against its
 // labels.
 func scoreRefined(ctx context.Context, a *app, trX []float32, nTrain int, teX []float32, nScored, d int, teY []int32, ro cluster.RefineOptions, restarts int, res *evalResult) error {
-	ro.K, ro.Restarts, ro.Seed = 10, restarts, 1
+	ro.K, ro.Seed = 10, 1
+	if ro.Restarts <= 0 {
+		ro.Restarts = restarts
+	}
 	fit, fitX, nFit := "train", trX, nTrain
 	if trX == nil {
 		fit, fitX, nFit = "split", teX, nScored

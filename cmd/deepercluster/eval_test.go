@@ -83,12 +83,13 @@ func TestEvalProtocol(t *testing.T) {
 	}
 	// The refinement is fitted on the split by default; --refine-fit train
 	// fits it on the training images, which gives another clustering.
-	if refined.RefineFit != "split" || refined.Refine.Starts != 6 {
-		t.Errorf("--refine defaults: fit %q starts %d, want split and 6", refined.RefineFit, refined.Refine.Starts)
+	if refined.RefineFit != "split" || refined.Refine.Starts != 6 || refined.Refine.Restarts != 2 {
+		t.Errorf("--refine defaults: fit %q starts %d restarts %d, want split, 6 and --kmeans-restarts' 2",
+			refined.RefineFit, refined.Refine.Starts, refined.Refine.Restarts)
 	}
 	onTrain := eval("--features", dump, "--refine", "--refine-fit", "train", "--refine-neighbours", "5", "--refine-steps", "20",
-		"--refine-self-steps", "20", "--refine-starts", "2", "--probe=false")
-	if onTrain.RefineFit != "train" || onTrain.Refine.Starts != 2 || onTrain.RefineConfident == nil ||
+		"--refine-self-steps", "20", "--refine-starts", "2", "--refine-restarts", "1", "--probe=false")
+	if onTrain.RefineFit != "train" || onTrain.Refine.Starts != 2 || onTrain.Refine.Restarts != 1 || onTrain.RefineConfident == nil ||
 		*onTrain.RefineConfident == *refined.RefineConfident {
 		t.Errorf("--refine-fit train: fit %q, starts %d, confident share %v (split's %v): want train, 2 and another share",
 			onTrain.RefineFit, onTrain.Refine.Starts, onTrain.RefineConfident, *refined.RefineConfident)

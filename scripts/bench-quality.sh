@@ -10,7 +10,7 @@
 #   only when asked for, by the final run (QUALITY_SPLIT=test). Chosen on
 #   validation: the ReLU, the whitening, the epoch count, the
 #   refinement's settings (QUALITY_REFINE; its gain held on 3 seeds), k (8
-#   against 16) and lr (0.05 against 0.1), the last two on our side only,
+#   against 16, ours) and lr (0.05 against 0.1, on each side),
 #   and, on MNIST, no flips (QUALITY_NO_FLIP: refined NMI 0.931 against
 #   0.892 on 3 seeds, both sides then train without them);
 #   m, T, PCA, schedule and width come from earlier test-split runs and

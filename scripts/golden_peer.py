@@ -54,11 +54,20 @@ def load(d, name, shape):
     return np.load(fname(d, name)).reshape(shape)
 
 
+def save_ours(d, name, v, tr, shapes):
+    """Writes tensor v (numpy) to d in our layout: transposed back when tr,
+    stored 2-D (first dimension by the rest) as float32."""
+    if tr:
+        v = v.T
+    rows = shapes[name][0] if len(shapes[name]) > 1 else 1
+    np.save(fname(d, name), np.ascontiguousarray(v.reshape(rows, -1).astype(np.float32)))
+
+
 def main(argv):
     steps = 0
     if len(argv) == 3 and argv[0] == "--steps":
         steps, argv = int(argv[1]), argv[2:]
-    if len(argv) != 1 or (steps < 0):
+    if len(argv) != 1 or steps < 0:
         print(__doc__, file=sys.stderr)
         return 2
     import torch
@@ -77,6 +86,7 @@ def main(argv):
     # Our weights into the peer's modules: name by name, transposing the
     # fc and V weights (ours (in, out), torch's (out, in)).
     pairs = []  # (our name, torch parameter, transpose)
+    stats = []  # (our name, batch-norm running statistic)
     convs_mods = [m for m in trunk.features if isinstance(m, torch.nn.Conv2d)]
     bns = [m for m in trunk.features if isinstance(m, torch.nn.BatchNorm2d)]
     i = 0
@@ -88,6 +98,7 @@ def main(argv):
             with torch.no_grad():
                 bns[i].running_mean.copy_(torch.from_numpy(load(src, n + ".bn.running_mean", -1).astype(np.float64)))
                 bns[i].running_var.copy_(torch.from_numpy(load(src, n + ".bn.running_var", -1).astype(np.float64)))
+            stats += [(n + ".bn.running_mean", bns[i].running_mean), (n + ".bn.running_var", bns[i].running_var)]
             i += 1
     pairs += [("fc1.weight", trunk.fc1.weight, True), ("fc1.bias", trunk.fc1.bias, False),
               ("fc2.weight", trunk.fc2.weight, True), ("fc2.bias", trunk.fc2.bias, False),
@@ -106,7 +117,7 @@ def main(argv):
     trunk.train()
     F = torch.nn.functional
     if steps > 0:
-        return train_steps(torch, trunk, heads, pairs, shapes, x, sup, sub, steps, os.path.join(base, "out-steps"))
+        return train_steps(torch, trunk, heads, pairs, stats, shapes, x, sup, sub, steps, os.path.join(base, "out-steps"))
     h = F.relu(trunk(x))
     ls, lz = heads(h, sup)
     l_s, l_z = F.cross_entropy(ls, sup), F.cross_entropy(lz, sub)
@@ -114,17 +125,13 @@ def main(argv):
     os.makedirs(os.path.join(out, "grad"), exist_ok=True)
     np.save(os.path.join(out, "loss.npy"), np.array([[l_s.item(), l_z.item()]], dtype=np.float32))
     for name, p, tr in pairs:
-        g = p.grad.detach().numpy()
-        if tr:
-            g = g.T
-        rows = shapes[name][0] if len(shapes[name]) > 1 else 1
-        np.save(fname(os.path.join(out, "grad"), name), np.ascontiguousarray(g.reshape(rows, -1).astype(np.float32)))
+        save_ours(os.path.join(out, "grad"), name, p.grad.detach().numpy(), tr, shapes)
     print("golden_peer: loss super %.7f sub %.7f; %d gradients written to %s (torch %s, float64)" % (
         l_s.item(), l_z.item(), len(pairs), out, torch.__version__))
     return 0
 
 
-def train_steps(torch, trunk, heads, pairs, shapes, x, sup, sub, steps, out):
+def train_steps(torch, trunk, heads, pairs, stats, shapes, x, sup, sub, steps, out):
     """steps SGD steps of quality_peer.py's training step on x, the labels
     rolled by the step's index; writes the losses and every tensor after."""
     F = torch.nn.functional
@@ -144,17 +151,9 @@ def train_steps(torch, trunk, heads, pairs, shapes, x, sup, sub, steps, out):
     state = os.path.join(out, "state")
     os.makedirs(state, exist_ok=True)
     np.save(os.path.join(out, "loss.npy"), np.array(losses, dtype=np.float32))
-    tensors = [(name, p.detach(), tr) for name, p, tr in pairs]
-    bns = [m for m in trunk.features if isinstance(m, torch.nn.BatchNorm2d)]
-    convs = sorted({n.rsplit(".bn.", 1)[0] for n in shapes if ".bn.running_" in n})
-    for n, bn in zip(convs, bns):
-        tensors += [(n + ".bn.running_mean", bn.running_mean, False), (n + ".bn.running_var", bn.running_var, False)]
+    tensors = [(name, p.detach(), tr) for name, p, tr in pairs] + [(name, v, False) for name, v in stats]
     for name, v, tr in tensors:
-        v = v.numpy()
-        if tr:
-            v = v.T
-        rows = shapes[name][0] if len(shapes[name]) > 1 else 1
-        np.save(fname(state, name), np.ascontiguousarray(v.reshape(rows, -1).astype(np.float32)))
+        save_ours(state, name, v.numpy(), tr, shapes)
     print("golden_peer: %d steps, losses super %.7f -> %.7f, sub %.7f -> %.7f; %d tensors written to %s (torch %s, float64)" % (
         steps, losses[0][0], losses[-1][0], losses[0][1], losses[-1][1], len(tensors), out, torch.__version__))
     return 0

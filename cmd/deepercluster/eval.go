@@ -71,6 +71,11 @@ type evalResult struct {
 	// RefineFit says which features the refinement was fitted on: split
 	// (the scored split's own) or train (eval --refine-fit).
 	RefineFit string `json:"refine_fit,omitempty"`
+	// RefinePixels and RefinePixelsDim echo --refine-pixels and its
+	// dimension when the refinement clustered the features with the
+	// images' own pixels beside them.
+	RefinePixels    float64 `json:"refine_pixels,omitempty"`
+	RefinePixelsDim int     `json:"refine_pixels_dim,omitempty"`
 }
 
 // ValImages is the size of the validation split: the last images of
@@ -129,6 +134,8 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	fs.Float64Var(&ro.Temperature, "refine-temperature", 1, "--refine: softness of the k-means start (relative to the mean squared distance to the own centroid)")
 	fs.IntVar(&ro.Restarts, "refine-restarts", 0, "--refine: k-means++ runs behind each refinement start, the lowest objective kept (0: --kmeans-restarts)")
 	fs.IntVar(&ro.Starts, "refine-starts", 6, "--refine: refinements from different k-means starts, the one with the lowest SCAN loss kept (labels unseen; 6 chosen on the validation split, docs/QUALITY.md)")
+	refinePixels := fs.Float64("refine-pixels", 0, "--refine --refine-fit split: weight of the scored images' own pixels, PCA-whitened to --refine-pixels-dim dimensions (fitted on the split, labels unseen), beside the L2-normalised features the refinement clusters (0: the features alone)")
+	refinePixelsDim := fs.Int("refine-pixels-dim", 64, "--refine-pixels: principal components of the pixels kept")
 	refineFit := fs.String("refine-fit", "split", "--refine: the features the refinement is fitted on: split (the scored split's own, as k-means(10) is; labels unseen; chosen on the validation split, docs/QUALITY.md) or train (the training images', the fitted head then clusters the split)")
 	dsFlags := addDatasetFlags(fs)
 	dev := addDeviceFlag(fs)
@@ -140,6 +147,12 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	}
 	if *refineFit != "split" && *refineFit != "train" {
 		return fmt.Errorf("eval: --refine-fit %q: want split or train", *refineFit)
+	}
+	if *refinePixels < 0 || math.IsNaN(*refinePixels) {
+		return fmt.Errorf("eval: --refine-pixels %v: want a weight of 0 or more", *refinePixels)
+	}
+	if *refinePixels > 0 && *refineFit != "split" {
+		return errors.New("eval: --refine-pixels goes with --refine-fit split: the pixels are the scored images' own")
 	}
 	if *split != "val" && *split != "test" {
 		return fmt.Errorf("eval: --split %q: want val or test", *split)
@@ -234,10 +247,17 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		kmD = *kmPCA
 	}
 	if *refine {
+		refX, refD := kmX, kmD
 		if *refineFit == "split" {
 			kmTrain = nil
+			if *refinePixels > 0 {
+				if refX, refD, err = withPixels(ctx, kmX, scored.Len(), kmD, scored, *refinePixelsDim, *refinePixels); err != nil {
+					return fmt.Errorf("eval: %w", err)
+				}
+				res.RefinePixels, res.RefinePixelsDim = *refinePixels, *refinePixelsDim
+			}
 		}
-		if err := scoreRefined(ctx, a, kmTrain, train.Len(), kmX, scored.Len(), kmD, teY, ro, *restarts, &res); err != nil {
+		if err := scoreRefined(ctx, a, kmTrain, train.Len(), refX, scored.Len(), refD, teY, ro, *restarts, &res); err != nil {
 			return err
 		}
 	}

@@ -94,6 +94,20 @@ func TestEvalProtocol(t *testing.T) {
 		t.Errorf("--refine-fit train: fit %q, starts %d, confident share %v (split's %v): want train, 2 and another share",
 			onTrain.RefineFit, onTrain.Refine.Starts, onTrain.RefineConfident, *refined.RefineConfident)
 	}
+	// --refine-pixels clusters the features with the images' own pixels
+	// beside them: another clustering, the plain one unchanged.
+	pixels := eval("--features", dump, "--refine", "--refine-pixels", "1", "--refine-pixels-dim", "16", "--refine-neighbours", "5",
+		"--refine-steps", "20", "--refine-self-steps", "20", "--probe=false")
+	if pixels.RefinePixels != 1 || pixels.RefinePixelsDim != 16 || pixels.NMIKMeans10Refined == nil || pixels.NMIKMeans10 != refined.NMIKMeans10 {
+		t.Fatalf("--refine-pixels: %+v", pixels)
+	}
+	if *pixels.RefineConfident == *refined.RefineConfident && *pixels.NMIKMeans10Refined == *refined.NMIKMeans10Refined {
+		t.Errorf("--refine-pixels: confident share %v and NMI %v, as without the pixels: want another clustering",
+			*pixels.RefineConfident, *pixels.NMIKMeans10Refined)
+	}
+	if refined.RefinePixels != 0 || refined.RefinePixelsDim != 0 {
+		t.Errorf("--refine alone: refine_pixels %v, dim %d: want neither", refined.RefinePixels, refined.RefinePixelsDim)
+	}
 	random := eval("--checkpoint", run, "--split", "test", "--random-init", "--bn-steps", "20")
 	if !random.BNReestimated || random.Split != "test" || random.ProbeAcc <= 0.1 {
 		t.Fatalf("random init: %+v", random)
@@ -104,6 +118,15 @@ func TestEvalProtocol(t *testing.T) {
 	}
 	if err := runEval(context.Background(), a2, []string{"--checkpoint", run, "--refine", "--refine-fit", "all"}); err == nil || !strings.Contains(err.Error(), "--refine-fit") {
 		t.Fatalf("--refine-fit all: got %v, want an error naming --refine-fit", err)
+	}
+	for _, args := range [][]string{
+		{"--refine-pixels", "-1"},
+		{"--refine-pixels", "1", "--refine-fit", "train"},
+	} {
+		args = append([]string{"--features", dump, "--refine", "--probe=false"}, args...)
+		if err := runEval(context.Background(), a2, args); err == nil || !strings.Contains(err.Error(), "--refine-pixels") {
+			t.Errorf("eval %v: got %v, want an error naming --refine-pixels", args, err)
+		}
 	}
 }
 

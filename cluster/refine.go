@@ -243,13 +243,16 @@ func prepareRows(x []float32, n, d int, raw bool) []float32 {
 	xs := append([]float32(nil), x[:n*d]...)
 	if !raw {
 		for i := range n {
-			normalise(xs[i*d : (i+1)*d])
+			Normalise(xs[i*d : (i+1)*d])
 		}
 	}
 	return xs
 }
 
-func normalise(row []float32) {
+// Normalise scales row to unit Euclidean length in place (a zero row
+// stays zero): how the refinement, and eval's --refine-pixels, put rows
+// of different scales on one footing.
+func Normalise(row []float32) {
 	var s float64
 	for _, v := range row {
 		s += float64(v) * float64(v)
@@ -290,7 +293,7 @@ func diffuse(x, base []float32, nb []int32, n, d int, o RefineOptions) []float32
 				row[t] = m
 			}
 			if !o.Raw {
-				normalise(row)
+				Normalise(row)
 			}
 		}
 	})

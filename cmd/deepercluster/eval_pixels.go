@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/deepercluster/deepercluster"
 	"github.com/deepercluster/deepercluster/cluster"
@@ -55,18 +54,8 @@ func withPixels(ctx context.Context, feats []float32, n, d int, ds deepercluster
 	out := make([]float32, n*(d+dim))
 	for i := range n {
 		row := out[i*(d+dim) : (i+1)*(d+dim)]
-		f := row[:d]
-		copy(f, feats[i*d:(i+1)*d])
-		var s float64
-		for _, v := range f {
-			s += float64(v) * float64(v)
-		}
-		if s > 0 {
-			inv := float32(1 / math.Sqrt(s))
-			for j := range f {
-				f[j] *= inv
-			}
-		}
+		copy(row[:d], feats[i*d:(i+1)*d])
+		cluster.Normalise(row[:d])
 		for j, v := range z[i*dim : (i+1)*dim] {
 			row[d+j] = w * v
 		}

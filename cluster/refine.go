@@ -52,16 +52,37 @@ type RefineOptions struct {
 	// docs/QUALITY.md).
 	Start []int32 `json:"-"`
 	// Starts is the number of refinements, each from the k-means of its
-	// own Restarts seeds, of which the one with the lowest SCAN loss after
-	// its consistency steps is kept. The loss has a local minimum near
-	// each start, and it needs no labels to compare them [1].
+	// own Restarts seeds, of which one is kept, chosen by Pick. The loss
+	// has a local minimum near each start, and neither rule needs labels
+	// to compare them [1].
 	Starts int `json:"starts"`
+	// Pick is how one of the Starts refinements is kept: PickLoss, the
+	// lowest SCAN loss after its consistency steps, or PickAgreement, the
+	// one whose clustering agrees most with the others' [PickLoss].
+	Pick Pick `json:"pick,omitempty"`
 	// Seed makes the k-means starts reproducible.
 	Seed uint64 `json:"seed"`
 	// Raw skips the L2 normalisation of the rows (the default normalises,
 	// as the evaluator's k-means does).
 	Raw bool `json:"raw"`
 }
+
+// Pick names a rule that keeps one of several refinements.
+type Pick string
+
+const (
+	// PickLoss keeps the refinement with the lowest SCAN loss.
+	PickLoss Pick = "loss"
+	// PickAgreement keeps the refinement whose clustering (after its
+	// consistency steps) has the highest mean NMI with the other starts'
+	// clusterings, the lowest loss breaking ties: the medoid of the
+	// starts. It exists because the loss does not always rank partitions
+	// as the labels do (a few starts in a poorer basin can reach a
+	// slightly lower loss), while the partition most starts agree on is
+	// the basin most of them fall into (docs/QUALITY.md, "Which start to
+	// keep").
+	PickAgreement Pick = "agreement"
+)
 
 func (o RefineOptions) withDefaults() RefineOptions {
 	def := func(v *int, d int) {
@@ -85,6 +106,9 @@ func (o RefineOptions) withDefaults() RefineOptions {
 	deff(&o.Threshold, 0.9)
 	deff(&o.LR, 0.05)
 	deff(&o.Temperature, 1)
+	if o.Pick == "" {
+		o.Pick = PickLoss
+	}
 	return o
 }
 
@@ -135,6 +159,8 @@ func RefineNeighbours(ctx context.Context, x []float32, n, d int, opts RefineOpt
 		return nil, fmt.Errorf("refine: %w: Alpha = %g, want [0, 1]", ErrBadInput, o.Alpha)
 	case o.Temperature < 0 || o.LR < 0 || o.EntropyWeight < 0:
 		return nil, fmt.Errorf("refine: %w: negative Temperature, LR or EntropyWeight", ErrBadInput)
+	case o.Pick != PickLoss && o.Pick != PickAgreement:
+		return nil, fmt.Errorf("refine: %w: Pick %q, want %q or %q", ErrBadInput, o.Pick, PickLoss, PickAgreement)
 	}
 	r := &Refinement{opts: o, n: n, d: d}
 	xs := prepareRows(x, n, d, o.Raw)
@@ -156,13 +182,12 @@ func RefineNeighbours(ctx context.Context, x []float32, n, d int, opts RefineOpt
 		}
 	}
 	// Each of Starts refinements starts from its own clustering and
-	// trains its own head; the one with the lowest SCAN loss is kept.
-	var h *head
-	r.Loss = math.Inf(1)
+	// trains its own head; Pick keeps one.
 	starts := max(o.Starts, 1)
 	if o.Start != nil {
 		starts = 1
 	}
+	cands := make([]refineCandidate, starts)
 	for start := range starts {
 		best, err := refineStart(ctx, r.train, n, d, o, start)
 		if err != nil {
@@ -175,11 +200,15 @@ func RefineNeighbours(ctx context.Context, x []float32, n, d int, opts RefineOpt
 				return nil, fmt.Errorf("refine: neighbour consistency: %w", err)
 			}
 		}
-		loss := scanLoss(cand.probs(), nb, n, o.K, o.Neighbours, o.EntropyWeight)
-		if h == nil || loss < r.Loss {
-			h, r.Loss, r.Initial = cand, loss, best.Assign
+		p := cand.probs()
+		cands[start] = refineCandidate{h: cand, initial: best.Assign, loss: scanLoss(p, nb, n, o.K, o.Neighbours, o.EntropyWeight)}
+		if o.Pick == PickAgreement {
+			cands[start].assigned = argmaxRows(p, n, o.K)
 		}
 	}
+	kept := cands[pickRefinement(cands, o.Pick)]
+	h := kept.h
+	r.Loss, r.Initial = kept.loss, kept.initial
 	r.W, r.B = h.w, h.b
 	if o.Threshold <= 1 && o.SelfLabelSteps > 0 {
 		p := h.probs()
@@ -212,6 +241,46 @@ func RefineNeighbours(ctx context.Context, x []float32, n, d int, opts RefineOpt
 	}
 	r.Assigned = argmaxRows(h.probs(), n, o.K)
 	return r, nil
+}
+
+// refineCandidate is one start's refinement before self-labelling.
+type refineCandidate struct {
+	h        *head
+	initial  []int32 // the k-means clustering it started from
+	assigned []int32 // its clustering; PickAgreement only
+	loss     float64 // SCAN loss after the consistency steps
+}
+
+// pickRefinement returns the index of the candidate that pick keeps: the
+// lowest loss, or the highest mean NMI with the other candidates'
+// clusterings (ties, and a single candidate, to the lowest loss; the
+// first of equal losses).
+func pickRefinement(cands []refineCandidate, pick Pick) int {
+	lowest := 0
+	for i, c := range cands {
+		if c.loss < cands[lowest].loss {
+			lowest = i
+		}
+	}
+	if pick != PickAgreement || len(cands) < 3 {
+		// With two starts the agreement is symmetric: the loss decides.
+		return lowest
+	}
+	kept, keptAgree := lowest, math.Inf(-1)
+	for i, c := range cands {
+		var agree float64
+		for j, o := range cands {
+			if j != i {
+				agree += NMI(c.assigned, o.assigned)
+			}
+		}
+		// Equal partitions under other ids can differ in the last bits.
+		const eps = 1e-9
+		if agree > keptAgree+eps || agree > keptAgree-eps && c.loss < cands[kept].loss {
+			kept, keptAgree = i, agree
+		}
+	}
+	return kept
 }
 
 // Assign clusters new rows (m x d) with the fitted head: normalised as

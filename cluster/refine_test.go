@@ -81,6 +81,7 @@ func TestRefineNeighboursBadInput(t *testing.T) {
 		{"more clusters than rows", x, 40, 2, RefineOptions{K: 41, Neighbours: 3}},
 		{"as many neighbours as rows", x, 40, 2, RefineOptions{K: 2, Neighbours: 40}},
 		{"alpha above 1", x, 40, 2, RefineOptions{K: 2, Neighbours: 3, Alpha: 1.5}},
+		{"unknown pick", x, 40, 2, RefineOptions{K: 2, Neighbours: 3, Pick: "median"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := RefineNeighbours(context.Background(), tc.x, tc.n, tc.d, tc.opts); !errors.Is(err, ErrBadInput) {
@@ -154,6 +155,34 @@ func TestRefineStartsKeepsLowestLoss(t *testing.T) {
 	}
 	if math.Abs(r.Loss-lowest) > 1e-12 {
 		t.Errorf("4 starts kept loss %v, want the lowest single start's %v (highest %v)", r.Loss, lowest, highest)
+	}
+}
+
+// TestPickRefinement: which of several refinements each rule keeps.
+func TestPickRefinement(t *testing.T) {
+	a := []int32{0, 0, 0, 1, 1, 1, 2, 2, 2}
+	aPerm := []int32{2, 2, 2, 0, 0, 0, 1, 1, 1} // a with other ids: NMI 1
+	b := []int32{0, 1, 2, 0, 1, 2, 0, 1, 2}     // independent of a: NMI 0
+	c := []int32{0, 0, 1, 1, 1, 1, 2, 2, 2}     // close to a
+	cand := func(loss float64, asg []int32) refineCandidate { return refineCandidate{loss: loss, assigned: asg} }
+	for _, tc := range []struct {
+		name  string
+		cands []refineCandidate
+		pick  Pick
+		want  int
+	}{
+		{"loss: the lowest", []refineCandidate{cand(-1, a), cand(-3, b), cand(-2, c)}, PickLoss, 1},
+		{"loss: the first of equal losses", []refineCandidate{cand(-2, a), cand(-2, b)}, PickLoss, 0},
+		{"agreement: the partition most starts share", []refineCandidate{cand(-1, a), cand(-3, b), cand(-2, aPerm)}, PickAgreement, 2},
+		{"agreement: the medoid, not the lowest loss; of equals the lower loss", []refineCandidate{cand(-3, b), cand(-1, c), cand(-1.5, aPerm), cand(-2, a)}, PickAgreement, 3},
+		{"agreement: one start", []refineCandidate{cand(-1, a)}, PickAgreement, 0},
+		{"agreement: two starts, the loss decides", []refineCandidate{cand(-1, a), cand(-2, b)}, PickAgreement, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := pickRefinement(tc.cands, tc.pick); got != tc.want {
+				t.Errorf("kept %d, want %d", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deepercluster/deepercluster/cluster"
 	"github.com/deepercluster/deepercluster/dataset/fashionmnist"
 	"github.com/deepercluster/deepercluster/internal/citest"
 )
@@ -83,9 +84,9 @@ func TestEvalProtocol(t *testing.T) {
 	}
 	// The refinement is fitted on the split by default; --refine-fit train
 	// fits it on the training images, which gives another clustering.
-	if refined.RefineFit != "split" || refined.Refine.Starts != 6 || refined.Refine.Restarts != 2 {
-		t.Errorf("--refine defaults: fit %q starts %d restarts %d, want split, 6 and --kmeans-restarts' 2",
-			refined.RefineFit, refined.Refine.Starts, refined.Refine.Restarts)
+	if refined.RefineFit != "split" || refined.Refine.Starts != 6 || refined.Refine.Restarts != 2 || refined.Refine.Pick != cluster.PickLoss {
+		t.Errorf("--refine defaults: fit %q starts %d restarts %d pick %q, want split, 6, --kmeans-restarts' 2 and loss",
+			refined.RefineFit, refined.Refine.Starts, refined.Refine.Restarts, refined.Refine.Pick)
 	}
 	onTrain := eval("--features", dump, "--refine", "--refine-fit", "train", "--refine-neighbours", "5", "--refine-steps", "20",
 		"--refine-self-steps", "20", "--refine-starts", "2", "--refine-restarts", "1", "--probe=false")
@@ -105,6 +106,13 @@ func TestEvalProtocol(t *testing.T) {
 		t.Errorf("--refine-pixels: confident share %v and NMI %v, as without the pixels: want another clustering",
 			*pixels.RefineConfident, *pixels.NMIKMeans10Refined)
 	}
+	// --refine-pick agreement keeps the start most others agree with; the
+	// JSON says which rule kept it.
+	agree := eval("--features", dump, "--refine", "--refine-pick", "agreement", "--refine-neighbours", "5", "--refine-steps", "20",
+		"--refine-self-steps", "20", "--probe=false")
+	if agree.Refine == nil || agree.Refine.Pick != cluster.PickAgreement || agree.NMIKMeans10Refined == nil {
+		t.Errorf("--refine-pick agreement: %+v", agree.Refine)
+	}
 	if refined.RefinePixels != 0 || refined.RefinePixelsDim != 0 {
 		t.Errorf("--refine alone: refine_pixels %v, dim %d: want neither", refined.RefinePixels, refined.RefinePixelsDim)
 	}
@@ -122,10 +130,11 @@ func TestEvalProtocol(t *testing.T) {
 	for _, args := range [][]string{
 		{"--refine-pixels", "-1"},
 		{"--refine-pixels", "1", "--refine-fit", "train"},
+		{"--refine-pick", "median"},
 	} {
 		args = append([]string{"--features", dump, "--refine", "--probe=false"}, args...)
-		if err := runEval(context.Background(), a2, args); err == nil || !strings.Contains(err.Error(), "--refine-pixels") {
-			t.Errorf("eval %v: got %v, want an error naming --refine-pixels", args, err)
+		if err := runEval(context.Background(), a2, args); err == nil || !strings.Contains(err.Error(), args[4][2:]) {
+			t.Errorf("eval %v: got %v, want an error naming %s", args, err, args[4])
 		}
 	}
 }

@@ -133,9 +133,9 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	fs.Float64Var(&ro.LR, "refine-lr", 0.05, "--refine: Adam learning rate of the head")
 	fs.Float64Var(&ro.Temperature, "refine-temperature", 1, "--refine: softness of the k-means start (relative to the mean squared distance to the own centroid)")
 	fs.IntVar(&ro.Restarts, "refine-restarts", 0, "--refine: k-means++ runs behind each refinement start, the lowest objective kept (0: --kmeans-restarts)")
-	fs.IntVar(&ro.Starts, "refine-starts", 6, "--refine: refinements from different k-means starts, the one with the lowest SCAN loss kept (labels unseen; 6 chosen on the validation split, docs/QUALITY.md)")
+	fs.IntVar(&ro.Starts, "refine-starts", 6, "--refine: refinements from different k-means starts, one kept by --refine-pick (labels unseen; 6 chosen on the validation split, docs/QUALITY.md)")
 	ro.Pick = cluster.PickLoss
-	fs.Var(&refinePick{&ro.Pick}, "refine-pick", "--refine: which of the --refine-starts refinements is kept: loss (the lowest SCAN loss) or agreement (the clustering that agrees most with the other starts'; labels unseen) (default loss)")
+	fs.Var(&refinePick{&ro.Pick}, "refine-pick", "--refine: which of the --refine-starts refinements is kept: loss (the lowest SCAN loss) or agreement (the clustering that agrees most with the other starts'; labels unseen)")
 	refinePixels := fs.Float64("refine-pixels", 0, "--refine --refine-fit split: weight of the scored images' own pixels, PCA-whitened to --refine-pixels-dim dimensions (fitted on the split, labels unseen), beside the L2-normalised features the refinement clusters (0: the features alone)")
 	refinePixelsDim := fs.Int("refine-pixels-dim", 64, "--refine-pixels: principal components of the pixels kept")
 	refineFit := fs.String("refine-fit", "split", "--refine: the features the refinement is fitted on: split (the scored split's own, as k-means(10) is; labels unseen; chosen on the validation split, docs/QUALITY.md) or train (the training images', the fitted head then clusters the split)")

@@ -11,6 +11,9 @@ last fc layer before its ReLU), for the Go evaluator to score like ours:
   DIR/train.npy  the first N images of the train split   (N x hidden, float32)
   DIR/eval.npy   --split val: train-split images 50000..59999,
                  --split test: the 10,000 test images     (10000 x hidden)
+  DIR/eval_stage1.npy, eval_stage2.npy, ...  the same images' output of
+                 each convolution stage after its max-pool (10000 x
+                 side*side*channels, NCHW order), for eval --refine-stages
   DIR/peer.json  {"epochs_done", "steps", "train_minutes", "images_per_s", ...}
 
 What it mirrors of ours (see the file's functions for each):
@@ -397,6 +400,31 @@ def extract(torch, trunk, images, batch=64):
     return out
 
 
+def extract_stages(torch, trunk, images, batch=64):
+    """trainer.ExtractStages: each convolution stage's output after its
+    max-pool, eval mode, no augmentation; one (N, side*side*channels)
+    array per stage (NCHW order: eval --refine-stages whitens each, so
+    the order of the columns does not matter)."""
+    trunk.eval()
+    out = None
+    with torch.no_grad():
+        for off in range(0, len(images), batch):
+            x = to_input(torch, images[off:off + batch])
+            if trunk.sobel:
+                x = torch.nn.functional.conv2d(x, trunk.sobel_w, padding=1)
+            rows = []
+            for layer in trunk.features:
+                x = layer(x)
+                if isinstance(layer, torch.nn.MaxPool2d):
+                    rows.append(torch.flatten(x, 1).numpy())
+            if out is None:
+                out = [np.zeros((len(images), r.shape[1]), dtype=np.float32) for r in rows]
+            for o, r in zip(out, rows):
+                o[off:off + len(r)] = r
+    trunk.train()
+    return out
+
+
 def lr_at(schedule, lr, t):
     if schedule == "cosine":
         return lr * 0.5 * (1 + math.cos(math.pi * min(max(t, 0.0), 1.0)))
@@ -597,6 +625,8 @@ def main(argv=None):
     ev = extract(torch, trunk, eval_images)
     np.save(os.path.join(a.out, "train.npy"), tr)
     np.save(os.path.join(a.out, "eval.npy"), ev)
+    for i, st in enumerate(extract_stages(torch, trunk, eval_images)):
+        np.save(os.path.join(a.out, "eval_stage%d.npy" % (i + 1)), st)
     info = {
         "epochs_done": epoch,
         "steps": total_steps,

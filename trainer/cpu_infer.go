@@ -175,7 +175,7 @@ func (f *inferer) block(p *inferPlan, x []float32, cnt int, dst []float32) {
 	par.Chunks(context.Background(), chunks, threads, func(w, c int) {
 		off := c * per
 		n := min(per, cnt-off)
-		p.trunk(f.scratch[w], x, off, n, f.flat[off*p.flat:(off+n)*p.flat])
+		p.trunk(f.scratch[w], x, off, n, f.flat[off*p.flat:(off+n)*p.flat], nil)
 	})
 	// fc1 + ReLU, fc2 (features are before the last ReLU)
 	f.hid = grow(f.hid, cnt*p.hid)
@@ -196,8 +196,9 @@ func (f *inferer) block(p *inferPlan, x []float32, cnt int, dst []float32) {
 }
 
 // trunk runs images off..off+n-1 of x through the plan's convolutions and
-// writes their flattened (NHWC) outputs into flat.
-func (p *inferPlan) trunk(s *inferScratch, x []float32, off, n int, flat []float32) {
+// writes their flattened (NHWC) outputs into flat; when stages is not nil,
+// also each stage's pooled output into stages[i] (n rows of stageDims()[i]).
+func (p *inferPlan) trunk(s *inferScratch, x []float32, off, n int, flat []float32, stages [][]float32) {
 	// NCHW input -> NHWC
 	side, c := p.inSide, p.inC
 	ss := side * side
@@ -212,6 +213,7 @@ func (p *inferPlan) trunk(s *inferScratch, x []float32, off, n int, flat []float
 			}
 		}
 	}
+	stage := 0
 	for li := range p.convs {
 		l := &p.convs[li]
 		ss, k := l.side*l.side, 3*l.cin
@@ -230,12 +232,51 @@ func (p *inferPlan) trunk(s *inferScratch, x []float32, off, n int, flat []float
 			half := l.side / 2
 			s.a = grow(s.a, n*half*half*l.cout)
 			poolShiftReLU(s.a, s.b, n, l.side, l.cout, l.shift)
+			if stages != nil {
+				copy(stages[stage], s.a[:n*half*half*l.cout])
+			}
+			stage++
 		} else {
 			shiftAct(s.b, l.cout, l.shift, l.relu)
 			s.a, s.b = s.b, s.a
 		}
 	}
 	copy(flat, s.a[:n*p.flat])
+}
+
+// stageDims is the width of each stage's pooled output (side x side x
+// channels), in the order of the stages.
+func (p *inferPlan) stageDims() []int {
+	var dims []int
+	for _, l := range p.convs {
+		if l.pool {
+			dims = append(dims, l.side/2*(l.side/2)*l.cout)
+		}
+	}
+	return dims
+}
+
+// stages writes each stage's pooled output of cnt NCHW images x into
+// dst[i] (cnt rows of stageDims()[i], NHWC order), the chunks on every
+// core as extract's.
+func (f *inferer) stages(p *inferPlan, x []float32, cnt int, dst [][]float32) {
+	dims := p.stageDims()
+	per := inferChunk(p.inSide)
+	chunks := (cnt + per - 1) / per
+	threads := par.Threads()
+	for len(f.scratch) < min(threads, chunks) {
+		f.scratch = append(f.scratch, &inferScratch{})
+	}
+	f.flat = grow(f.flat, cnt*p.flat)
+	par.Chunks(context.Background(), chunks, threads, func(w, c int) {
+		off := c * per
+		n := min(per, cnt-off)
+		rows := make([][]float32, len(dims))
+		for i, d := range dims {
+			rows[i] = dst[i][off*d : (off+n)*d]
+		}
+		p.trunk(f.scratch[w], x, off, n, f.flat[off*p.flat:(off+n)*p.flat], rows)
+	})
 }
 
 // shiftAct adds the per-channel shift to NHWC rows of c channels and, when

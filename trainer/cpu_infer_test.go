@@ -220,3 +220,95 @@ func TestFastOpsMatchGorgonia(t *testing.T) {
 		})
 	}
 }
+
+// TestExtractStagesFeedTheFeatures holds ExtractStages to the feature path:
+// each stage is as wide as the trunk's shape says, the last stage's
+// output through fc1, its ReLU and fc2 gives Extract's features, and an
+// image's stages do not depend on the images extracted beside it (the
+// chunks' offsets).
+func TestExtractStagesFeedTheFeatures(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  ModelConfig
+		n    int
+	}{
+		{"bench net at 28 px", ModelConfig{Resolution: 28, Width: 4, Depth: 3, ConvsPerStage: 2, Hidden: 6}, 9},
+		{"sobel tiny", ModelConfig{Resolution: 16, Width: 4, Depth: 2, ConvsPerStage: 1, Hidden: 8, Sobel: true}, 5},
+		{"more than a chunk", ModelConfig{Resolution: 8, Width: 3, Depth: 2, ConvsPerStage: 1, Hidden: 5}, inferChunk(8) + 3},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(i), 91))
+			trunk, err := trunkFrom(tc.cfg, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			net, err := newNet(trunk, 2, &sgd{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Close()
+			dims := net.StageDims()
+			side, ch := tc.cfg.Resolution, tc.cfg.Width
+			if len(dims) != tc.cfg.Depth {
+				t.Fatalf("StageDims() = %v: want %d stages", dims, tc.cfg.Depth)
+			}
+			for s, d := range dims {
+				side /= 2
+				if d != side*side*ch {
+					t.Errorf("stage %d: %d values, want %d x %d x %d", s+1, d, side, side, ch)
+				}
+				ch *= 2
+			}
+			per := 3 * tc.cfg.Resolution * tc.cfg.Resolution
+			x := make([]float32, tc.n*per)
+			fillNormal(x, 1, rng)
+			stages := make([][]float32, len(dims))
+			for s, d := range dims {
+				stages[s] = make([]float32, tc.n*d)
+			}
+			if err := net.ExtractStages(x, tc.n, stages); err != nil {
+				t.Fatal(err)
+			}
+			H := tc.cfg.Hidden
+			feats := make([]float32, tc.n*H)
+			if err := net.Extract(x, tc.n, feats); err != nil {
+				t.Fatal(err)
+			}
+			// fc1, ReLU, fc2 over the last stage, with the plan's weights
+			// (rows in the stages' NHWC order).
+			p := newInferPlan(net.Trunk)
+			last, flat := stages[len(stages)-1], dims[len(dims)-1]
+			got := make([]float32, tc.n*H)
+			hid := make([]float32, H)
+			for im := range tc.n {
+				for j := range H {
+					v := p.fc1b[j]
+					for k := range flat {
+						v += last[im*flat+k] * p.fc1[k*H+j]
+					}
+					hid[j] = max(v, 0)
+				}
+				for j := range H {
+					v := p.fc2b[j]
+					for k := range H {
+						v += hid[k] * p.fc2[k*H+j]
+					}
+					got[im*H+j] = v
+				}
+			}
+			assertClose(t, got, feats, H, 1e-4)
+			// The last image alone: the same stage rows.
+			one := make([][]float32, len(dims))
+			for s, d := range dims {
+				one[s] = make([]float32, d)
+			}
+			if err := net.ExtractStages(x[(tc.n-1)*per:], 1, one); err != nil {
+				t.Fatal(err)
+			}
+			for s, d := range dims {
+				assertClose(t, one[s], stages[s][(tc.n-1)*d:], d, 1e-6)
+			}
+		})
+	}
+}

@@ -662,6 +662,30 @@ func (n *cpuNet) Extract(x []float32, cnt int, dst []float32) error {
 	return nil
 }
 
+// StageDims implements StageExtractor.
+func (n *cpuNet) StageDims() []int { return newInferPlan(n.Trunk).stageDims() }
+
+// ExtractStages implements StageExtractor with the direct forward pass of
+// cpu_infer.go, as Extract.
+func (n *cpuNet) ExtractStages(x []float32, cnt int, dst [][]float32) error {
+	if per := 3 * n.Trunk.Cfg.Resolution * n.Trunk.Cfg.Resolution; cnt < 0 || len(x) < cnt*per {
+		return fmt.Errorf("model: extract stages of %d images from %d values", cnt, len(x))
+	}
+	n.SyncBN()
+	p := newInferPlan(n.Trunk)
+	dims := p.stageDims()
+	if len(dst) != len(dims) {
+		return fmt.Errorf("model: extract stages: %d destinations for %d stages", len(dst), len(dims))
+	}
+	for i, d := range dims {
+		if len(dst[i]) < cnt*d {
+			return fmt.Errorf("model: extract stages: stage %d: %d values for %d images of %d", i+1, len(dst[i]), cnt, d)
+		}
+	}
+	n.inf.stages(p, x, cnt, dst)
+	return nil
+}
+
 // SyncBN copies the training graph's BN statistics into the trunk, so that
 // a checkpoint sees them.
 func (n *cpuNet) SyncBN() { n.tTrunk.syncStats() }

@@ -35,15 +35,64 @@ var _ Extractor = Backend(nil)
 // ExtractFeatures runs the network over a whole dataset (eval mode, no
 // augmentation) in chunks of 256 images and returns the n x FeatureDim
 // features; report, when not nil, gets the fraction done. It stops with
-// ctx's error between chunks. The images of the next chunk are read (a
-// synthetic set renders them, about a fifteenth of the network's time at
-// 32 px) on a goroutine of their own while the network runs on the
-// current chunk, so that the kernels do not wait for pixels.
+// ctx's error between chunks (forEachChunk).
 func ExtractFeatures(ctx context.Context, net Extractor, ds deepercluster.Dataset, report func(float64)) ([]float32, error) {
-	n, res, H := ds.Len(), ds.Resolution(), net.FeatureDim()
+	H := net.FeatureDim()
+	feats := make([]float32, ds.Len()*H)
+	err := forEachChunk(ctx, ds, report, func(x []float32, off, c int) error {
+		return net.Extract(x, c, feats[off*H:(off+c)*H])
+	})
+	if err != nil {
+		return nil, err
+	}
+	return feats, nil
+}
+
+// StageExtractor is a network that also gives each convolution stage's
+// output (after its max-pool), the mid-level activations beneath the
+// features. The CPU backend is one; eval --refine-stages uses it.
+type StageExtractor interface {
+	Extractor
+	// StageDims is the width of each stage's output (side x side x
+	// channels), in the order of the stages.
+	StageDims() []int
+	// ExtractStages writes each stage's output of n NCHW images x into
+	// dst[i] (n rows of StageDims()[i]), in eval mode.
+	ExtractStages(x []float32, n int, dst [][]float32) error
+}
+
+// ExtractStages runs the network over a whole dataset as ExtractFeatures
+// does and returns each convolution stage's output, one n x StageDims()[i]
+// matrix per stage.
+func ExtractStages(ctx context.Context, net StageExtractor, ds deepercluster.Dataset, report func(float64)) ([][]float32, error) {
+	dims := net.StageDims()
+	out := make([][]float32, len(dims))
+	for i, d := range dims {
+		out[i] = make([]float32, ds.Len()*d)
+	}
+	rows := make([][]float32, len(dims))
+	err := forEachChunk(ctx, ds, report, func(x []float32, off, c int) error {
+		for i, d := range dims {
+			rows[i] = out[i][off*d : (off+c)*d]
+		}
+		return net.ExtractStages(x, c, rows)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// forEachChunk hands fn the images of ds as NCHW floats, 256 at a time
+// (x holds c images, the first at index off), and report the fraction
+// done. It stops with ctx's error between chunks. The images of the next
+// chunk are read (a synthetic set renders them, about a fifteenth of the
+// network's time at 32 px) on a goroutine of their own while fn runs on
+// the current chunk, so that the kernels do not wait for pixels.
+func forEachChunk(ctx context.Context, ds deepercluster.Dataset, report func(float64), fn func(x []float32, off, c int) error) error {
+	n, res := ds.Len(), ds.Resolution()
 	per := 3 * res * res
 	const chunk = 256
-	feats := make([]float32, n*H)
 	type images struct {
 		x      []float32
 		off, c int
@@ -86,21 +135,18 @@ func ExtractFeatures(ctx context.Context, net Extractor, ds deepercluster.Datase
 	}()
 	for b := range ready {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		if b.err != nil {
-			return nil, b.err
+			return b.err
 		}
-		if err := net.Extract(b.x[:b.c*per], b.c, feats[b.off*H:(b.off+b.c)*H]); err != nil {
-			return nil, fmt.Errorf("extract features: images %d-%d: %w", b.off, b.off+b.c-1, err)
+		if err := fn(b.x[:b.c*per], b.off, b.c); err != nil {
+			return fmt.Errorf("extract features: images %d-%d: %w", b.off, b.off+b.c-1, err)
 		}
 		free <- b.x
 		if report != nil {
 			report(float64(b.off+b.c) / float64(n))
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return feats, nil
+	return ctx.Err()
 }

@@ -76,6 +76,13 @@ type evalResult struct {
 	// images' own pixels beside them.
 	RefinePixels    float64 `json:"refine_pixels,omitempty"`
 	RefinePixelsDim int     `json:"refine_pixels_dim,omitempty"`
+	// RefineStages and RefineStagesDim echo --refine-stages and its
+	// dimension when the refinement clustered the features with the
+	// network's convolution stages beside them; RefineStageWidths is the
+	// width of each of the network's stages before the whitening.
+	RefineStages      []int `json:"refine_stages,omitempty"`
+	RefineStagesDim   int   `json:"refine_stages_dim,omitempty"`
+	RefineStageWidths []int `json:"refine_stage_widths,omitempty"`
 }
 
 // ValImages is the size of the validation split: the last images of
@@ -138,6 +145,8 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	fs.Var(&refinePick{&ro.Pick}, "refine-pick", "--refine: which of the --refine-starts refinements is kept: loss (the lowest SCAN loss) or agreement (the clustering that agrees most with the other starts'; labels unseen)")
 	refinePixels := fs.Float64("refine-pixels", 0, "--refine --refine-fit split: weight of the scored images' own pixels, PCA-whitened to --refine-pixels-dim dimensions (fitted on the split, labels unseen), beside the L2-normalised features the refinement clusters (0: the features alone)")
 	refinePixelsDim := fs.Int("refine-pixels-dim", 64, "--refine-pixels: principal components of the pixels kept")
+	refineStages := fs.String("refine-stages", "", "--refine --refine-fit split: the network's convolution stages (numbered from 1, comma-separated, e.g. 2 or 1,2,3) whose output (after the stage's max-pool) for the scored images is PCA-whitened to --refine-stages-dim dimensions (fitted on the split, labels unseen) and set at unit length beside the L2-normalised features the refinement clusters (empty: none; --features DIR reads DIR/eval_stage1.npy, ...)")
+	refineStagesDim := fs.Int("refine-stages-dim", 64, "--refine-stages: principal components kept of each stage (at most the stage's width)")
 	refineFit := fs.String("refine-fit", "split", "--refine: the features the refinement is fitted on: split (the scored split's own, as k-means(10) is; labels unseen; chosen on the validation split, docs/QUALITY.md) or train (the training images', the fitted head then clusters the split)")
 	dsFlags := addDatasetFlags(fs)
 	dev := addDeviceFlag(fs)
@@ -155,6 +164,20 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	}
 	if *refinePixels > 0 && *refineFit != "split" {
 		return errors.New("eval: --refine-pixels goes with --refine-fit split: the pixels are the scored images' own")
+	}
+	stageList, err := parseStages(*refineStages)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	if *refineStagesDim < 1 {
+		return fmt.Errorf("eval: --refine-stages-dim %d: want 1 or more", *refineStagesDim)
+	}
+	if stageList != nil && *refineFit != "split" {
+		return errors.New("eval: --refine-stages goes with --refine-fit split: the activations are the scored images' own")
+	}
+	var stages *stageRows
+	if *refine && stageList != nil {
+		stages = &stageRows{}
 	}
 	if *split != "val" && *split != "test" {
 		return fmt.Errorf("eval: --split %q: want val or test", *split)
@@ -191,9 +214,14 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		if trX, teX, d, err = readFeatures(*featDir, train.Len(), scored.Len()); err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
+		if stages != nil {
+			if *stages, err = readStages(*featDir, scored.Len()); err != nil {
+				return fmt.Errorf("eval: --refine-stages: %w", err)
+			}
+		}
 	} else {
 		res.Features = "checkpoint"
-		if trX, teX, d, err = checkpointFeatures(ctx, a, *ckDir, *dev, train, scored, *random, *bnSteps, &res); err != nil {
+		if trX, teX, d, err = checkpointFeatures(ctx, a, *ckDir, *dev, train, scored, *random, *bnSteps, stages, &res); err != nil {
 			return err
 		}
 	}
@@ -208,8 +236,14 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		if err := os.MkdirAll(*dumpDir, 0o755); err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
-		if err := errors.Join(npy.Write(filepath.Join(*dumpDir, "train.npy"), train.Len(), d, trX),
-			npy.Write(filepath.Join(*dumpDir, "eval.npy"), scored.Len(), d, teX)); err != nil {
+		errs := []error{npy.Write(filepath.Join(*dumpDir, "train.npy"), train.Len(), d, trX),
+			npy.Write(filepath.Join(*dumpDir, "eval.npy"), scored.Len(), d, teX)}
+		if stages != nil {
+			for i, x := range stages.x {
+				errs = append(errs, npy.Write(filepath.Join(*dumpDir, stageFile(i)), scored.Len(), stages.dims[i], x))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("eval: --dump-features: %w", err)
 		}
 	}
@@ -252,11 +286,27 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		refX, refD := kmX, kmD
 		if *refineFit == "split" {
 			kmTrain = nil
+			var blocks []rowBlock
 			if *refinePixels > 0 {
-				if refX, refD, err = withPixels(ctx, kmX, scored.Len(), kmD, scored, *refinePixelsDim, *refinePixels); err != nil {
+				b, err := pixelBlock(ctx, scored, *refinePixelsDim, *refinePixels)
+				if err != nil {
 					return fmt.Errorf("eval: %w", err)
 				}
+				blocks = append(blocks, b)
 				res.RefinePixels, res.RefinePixelsDim = *refinePixels, *refinePixelsDim
+			}
+			if stages != nil {
+				sb, err := stages.blocks(stageList, *refineStagesDim)
+				if err != nil {
+					return fmt.Errorf("eval: %w", err)
+				}
+				blocks = append(blocks, sb...)
+				res.RefineStages, res.RefineStagesDim, res.RefineStageWidths = stageList, *refineStagesDim, stages.dims
+			}
+			if len(blocks) > 0 {
+				if refX, refD, err = refineRows(ctx, kmX, scored.Len(), kmD, blocks); err != nil {
+					return fmt.Errorf("eval: %w", err)
+				}
 			}
 		}
 		if err := scoreRefined(ctx, a, kmTrain, train.Len(), refX, scored.Len(), refD, teY, ro, *restarts, &res); err != nil {
@@ -338,7 +388,9 @@ func readFeatures(dir string, nTrain, nScored int) (trX, teX []float32, d int, e
 // checkpointFeatures extracts the features of both sets with a checkpoint's
 // network (or the same network untrained, its batch-norm statistics
 // re-estimated), and fills in what the run's own clusters say.
-func checkpointFeatures(ctx context.Context, a *app, ckDir, dev string, train, scored deepercluster.Dataset, random bool, bnSteps int, res *evalResult) (trX, teX []float32, d int, err error) {
+// When stages is not nil it also gets each convolution stage's output of
+// the scored images (eval --refine-stages).
+func checkpointFeatures(ctx context.Context, a *app, ckDir, dev string, train, scored deepercluster.Dataset, random bool, bnSteps int, stages *stageRows, res *evalResult) (trX, teX []float32, d int, err error) {
 	if _, err := os.Stat(ckDir); err != nil {
 		return nil, nil, 0, fmt.Errorf("eval: --checkpoint: %w", err)
 	}
@@ -376,6 +428,16 @@ func checkpointFeatures(ctx context.Context, a *app, ckDir, dev string, train, s
 	}
 	if teX, err = trainer.ExtractFeatures(ctx, net, scored, nil); err != nil {
 		return nil, nil, 0, fmt.Errorf("eval: scored features: %w", err)
+	}
+	if stages != nil {
+		se, ok := net.(trainer.StageExtractor)
+		if !ok {
+			return nil, nil, 0, fmt.Errorf("eval: --refine-stages: the %s backend does not give its stages' activations; run with --device cpu", comp.Info.Kind)
+		}
+		stages.dims = se.StageDims()
+		if stages.x, err = trainer.ExtractStages(ctx, se, scored, nil); err != nil {
+			return nil, nil, 0, fmt.Errorf("eval: scored stages: %w", err)
+		}
 	}
 	// The run's own final clusters, on the images it was trained on (train
 	// --max-images N trains on the first N images of the split).

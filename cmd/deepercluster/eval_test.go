@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,6 +117,36 @@ func TestEvalProtocol(t *testing.T) {
 	if refined.RefinePixels != 0 || refined.RefinePixelsDim != 0 {
 		t.Errorf("--refine alone: refine_pixels %v, dim %d: want neither", refined.RefinePixels, refined.RefinePixelsDim)
 	}
+	// --refine-stages clusters the features with each convolution stage's
+	// whitened output beside them; --dump-features writes the stages, and
+	// a features directory that holds them gives the same clustering.
+	stDump := t.TempDir()
+	stageArgs := []string{"--refine", "--refine-stages", "1,3", "--refine-stages-dim", "8", "--refine-neighbours", "5", "--refine-steps", "20",
+		"--refine-self-steps", "20", "--probe=false"}
+	fromNet := eval(append([]string{"--checkpoint", run, "--dump-features", stDump}, stageArgs...)...)
+	if !slices.Equal(fromNet.RefineStages, []int{1, 3}) || fromNet.RefineStagesDim != 8 ||
+		!slices.Equal(fromNet.RefineStageWidths, []int{14 * 14 * 4, 7 * 7 * 8, 3 * 3 * 16}) ||
+		fromNet.NMIKMeans10Refined == nil || fromNet.NMIKMeans10 != learned.NMIKMeans10 {
+		t.Fatalf("--refine-stages: %+v", fromNet)
+	}
+	if *fromNet.RefineConfident == *refined.RefineConfident && *fromNet.NMIKMeans10Refined == *refined.NMIKMeans10Refined {
+		t.Errorf("--refine-stages: confident share %v and NMI %v, as without the stages: want another clustering",
+			*fromNet.RefineConfident, *fromNet.NMIKMeans10Refined)
+	}
+	fromFiles := eval(append([]string{"--features", stDump}, stageArgs...)...)
+	if !slices.Equal(fromFiles.RefineStageWidths, fromNet.RefineStageWidths) || *fromFiles.NMIKMeans10Refined != *fromNet.NMIKMeans10Refined ||
+		*fromFiles.ACCKMeans10Refined != *fromNet.ACCKMeans10Refined {
+		t.Errorf("--refine-stages from the dumped stages: dims %v NMI %v ACC %v, from the network %v %v %v", fromFiles.RefineStageWidths,
+			*fromFiles.NMIKMeans10Refined, *fromFiles.ACCKMeans10Refined, fromNet.RefineStageWidths, *fromNet.NMIKMeans10Refined, *fromNet.ACCKMeans10Refined)
+	}
+	aStages, _, _ := testApp()
+	if err := runEval(context.Background(), aStages, append([]string{"--features", dump, "--max-train", "600", "--max-test", "300"}, stageArgs...)); err == nil || !strings.Contains(err.Error(), "eval_stage1.npy") {
+		t.Errorf("--refine-stages on features without stages: got %v, want an error naming eval_stage1.npy", err)
+	}
+	if err := runEval(context.Background(), aStages, []string{"--features", stDump, "--max-train", "600", "--max-test", "300", "--refine",
+		"--refine-stages", "4", "--probe=false"}); err == nil || !strings.Contains(err.Error(), "has 3 stages") {
+		t.Errorf("--refine-stages 4 of 3: got %v, want an error saying the network has 3 stages", err)
+	}
 	random := eval("--checkpoint", run, "--split", "test", "--random-init", "--bn-steps", "20")
 	if !random.BNReestimated || random.Split != "test" || random.ProbeAcc <= 0.1 {
 		t.Fatalf("random init: %+v", random)
@@ -131,6 +162,10 @@ func TestEvalProtocol(t *testing.T) {
 		{"--refine-pixels", "-1"},
 		{"--refine-pixels", "1", "--refine-fit", "train"},
 		{"--refine-pick", "median"},
+		{"--refine-stages", "0"},
+		{"--refine-stages", "2,2"},
+		{"--refine-stages-dim", "0", "--refine-stages", "2"},
+		{"--refine-stages", "2", "--refine-fit", "train"},
 	} {
 		args = append([]string{"--features", dump, "--refine", "--probe=false"}, args...)
 		if err := runEval(context.Background(), a2, args); err == nil || !strings.Contains(err.Error(), args[4][2:]) {

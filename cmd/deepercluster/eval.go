@@ -432,7 +432,20 @@ func checkpointFeatures(ctx context.Context, a *app, ckDir, dev string, train, s
 	if stages != nil {
 		se, ok := net.(trainer.StageExtractor)
 		if !ok {
-			return nil, nil, 0, fmt.Errorf("eval: --refine-stages: the %s backend does not give its stages' activations; run with --device cpu", comp.Info.Kind)
+			// Only the CPU backend gives its stages: load the same weights
+			// on it (an untrained network would need its batch-norm
+			// statistics re-estimated again, so that is refused).
+			if random {
+				return nil, nil, 0, fmt.Errorf("eval: --refine-stages with --random-init: the %s backend does not give its stages; run with --device cpu", comp.Info.Kind)
+			}
+			onCPU, _, err := trainer.LoadBackend(ckDir, trainer.LoadOptions{})
+			if err != nil {
+				return nil, nil, 0, fmt.Errorf("eval: --refine-stages: %w", err)
+			}
+			defer onCPU.Close()
+			if se, ok = onCPU.(trainer.StageExtractor); !ok {
+				return nil, nil, 0, errors.New("eval: --refine-stages: the CPU backend does not give its stages")
+			}
 		}
 		stages.dims = se.StageDims()
 		if stages.x, err = trainer.ExtractStages(ctx, se, scored, nil); err != nil {

@@ -92,17 +92,3 @@ func pixelBlock(ctx context.Context, ds deepercluster.Dataset, dim int, weight f
 	}
 	return rowBlock{name: "--refine-pixels", x: px, d: pd, dim: dim, weight: weight}, nil
 }
-
-// withPixels returns the rows the refinement clusters when only
-// --refine-pixels is set: the features (n x d), L2-normalised, followed by
-// the images' own pixels whitened to dim dimensions and scaled by weight.
-func withPixels(ctx context.Context, feats []float32, n, d int, ds deepercluster.Dataset, dim int, weight float64) ([]float32, int, error) {
-	if ds.Len() != n {
-		return nil, 0, fmt.Errorf("--refine-pixels: %d feature rows for %d images", n, ds.Len())
-	}
-	b, err := pixelBlock(ctx, ds, dim, weight)
-	if err != nil {
-		return nil, 0, err
-	}
-	return refineRows(ctx, feats, n, d, []rowBlock{b})
-}

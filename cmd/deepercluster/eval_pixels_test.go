@@ -9,7 +9,8 @@ import (
 	"github.com/deepercluster/deepercluster/dataset/source"
 )
 
-// TestWithPixels checks the rows --refine-pixels hands the refinement:
+// TestWithPixels checks the rows --refine-pixels hands the refinement
+// (pixelBlock through refineRows):
 // each image's features at unit length, then its whitened pixel
 // components at length weight, and clear errors for a bad dimension or a
 // feature matrix that does not match the images.
@@ -24,6 +25,13 @@ func TestWithPixels(t *testing.T) {
 	for i := range feats {
 		feats[i] = float32(i%7) + 0.5
 	}
+	withPixels := func(feats []float32, n, dim int, weight float64) ([]float32, int, error) {
+		b, err := pixelBlock(ctx, ds, dim, weight)
+		if err != nil {
+			return nil, 0, err
+		}
+		return refineRows(ctx, feats, n, d, []rowBlock{b})
+	}
 	norm := func(v []float32) float64 {
 		var s float64
 		for _, x := range v {
@@ -35,7 +43,7 @@ func TestWithPixels(t *testing.T) {
 		dim    int
 		weight float64
 	}{{dim: 4, weight: 1}, {dim: 12, weight: 0.5}, {dim: 1, weight: 2}} {
-		rows, width, err := withPixels(ctx, feats, n, d, ds, tc.dim, tc.weight)
+		rows, width, err := withPixels(feats, n, tc.dim, tc.weight)
 		if err != nil {
 			t.Fatalf("dim %d: %v", tc.dim, err)
 		}
@@ -67,9 +75,9 @@ func TestWithPixels(t *testing.T) {
 	}{
 		{"dimension 0", n, 0, "--refine-pixels-dim"},
 		{"more dimensions than pixel values", n, 3*16*16 + 1, "--refine-pixels-dim"},
-		{"fewer feature rows than images", n - 1, 4, "39 feature rows for 40 images"},
+		{"fewer feature rows than images", n - 1, 4, "--refine-pixels: 30720 values for 39 rows of 768"},
 	} {
-		if _, _, err := withPixels(ctx, feats[:tc.n*d], tc.n, d, ds, tc.dim, 1); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := withPixels(feats[:tc.n*d], tc.n, tc.dim, 1); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error naming %q", tc.name, err, tc.want)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,7 +190,9 @@ func TestTrainOpenCLCheckpointMoves(t *testing.T) {
 
 // TestEvalOpenCL: eval --device opencl (PoCL in CI) extracts a
 // checkpoint's features as the CPU does (relative difference <= 1e-3 over
-// every dumped feature), so a probe scores the same network on either.
+// every dumped feature), so a probe scores the same network on either;
+// --refine-stages, which the OpenCL backend does not serve, takes the
+// stages from the same weights on the CPU.
 func TestEvalOpenCL(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(fashionmnist.DefaultDir, "train-images-idx3-ubyte.gz")); err != nil {
 		t.Skip("Fashion-MNIST not installed (Debian dataset-fashion-mnist; .ci/run installs it)")
@@ -200,14 +203,20 @@ func TestEvalOpenCL(t *testing.T) {
 		"--epochs", "1", "--m", "2", "--k", "2", "--width", "4", "--hidden", "16", "--pca-dim", "8", "--device", "cpu"}); err != nil {
 		t.Fatalf("train: %v\n%s", err, errb)
 	}
-	feats := map[string][]float32{}
+	feats, stages := map[string][]float32{}, map[string][]float32{}
 	for _, dev := range []string{"cpu", "opencl"} {
 		dump := t.TempDir()
 		a, _, errb := testApp()
 		if err := runEval(context.Background(), a, []string{"--checkpoint", run, "--device", dev, "--split", "val", "--max-train", "200",
-			"--max-test", "100", "--kmeans-restarts", "1", "--dump-features", dump}); err != nil {
+			"--max-test", "100", "--kmeans-restarts", "1", "--dump-features", dump, "--refine", "--refine-stages", "2",
+			"--refine-stages-dim", "4", "--refine-neighbours", "5", "--refine-steps", "10", "--refine-self-steps", "10", "--refine-starts", "1"}); err != nil {
 			t.Fatalf("eval --device %s: %v\n%s", dev, err, errb)
 		}
+		rows, cols, st, err := npy.Read[float32](filepath.Join(dump, "eval_stage2.npy"))
+		if err != nil || rows != 100 || cols != 7*7*8 {
+			t.Fatalf("eval --device %s dumped %d x %d of stage 2 (%v), want 100 x %d", dev, rows, cols, err, 7*7*8)
+		}
+		stages[dev] = st
 		rows, cols, f, err := npy.Read[float32](filepath.Join(dump, "train.npy"))
 		if err != nil || rows != 200 || cols != 16 {
 			t.Fatalf("eval --device %s dumped %d x %d features (%v), want 200 x 16", dev, rows, cols, err)
@@ -221,5 +230,8 @@ func TestEvalOpenCL(t *testing.T) {
 	}
 	if rel := math.Sqrt(num / den); !(rel <= 1e-3) {
 		t.Fatalf("eval features: relative difference %.2g between --device opencl and cpu, want <= 1e-3", rel)
+	}
+	if !slices.Equal(stages["cpu"], stages["opencl"]) {
+		t.Errorf("--refine-stages: the stages of --device opencl differ from the CPU's: both come from the CPU backend")
 	}
 }

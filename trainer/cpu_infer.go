@@ -163,20 +163,7 @@ func (f *inferer) extract(p *inferPlan, x []float32, cnt int, dst []float32) {
 
 // block is extract for cnt <= inferBlock images.
 func (f *inferer) block(p *inferPlan, x []float32, cnt int, dst []float32) {
-	per := inferChunk(p.inSide)
-	chunks := (cnt + per - 1) / per
-	threads := par.Threads()
-	for len(f.scratch) < min(threads, chunks) {
-		f.scratch = append(f.scratch, &inferScratch{})
-	}
-	f.flat = grow(f.flat, cnt*p.flat)
-	// Each chunk writes its own images' rows: the result does not depend
-	// on which worker ran it.
-	par.Chunks(context.Background(), chunks, threads, func(w, c int) {
-		off := c * per
-		n := min(per, cnt-off)
-		p.trunk(f.scratch[w], x, off, n, f.flat[off*p.flat:(off+n)*p.flat], nil)
-	})
+	f.trunks(p, x, cnt, nil)
 	// fc1 + ReLU, fc2 (features are before the last ReLU)
 	f.hid = grow(f.hid, cnt*p.hid)
 	cluster.Sgemm(false, false, cnt, p.hid, p.flat, 1, f.flat, p.flat, p.fc1, p.hid, 0, f.hid, p.hid)
@@ -257,10 +244,21 @@ func (p *inferPlan) stageDims() []int {
 }
 
 // stages writes each stage's pooled output of cnt NCHW images x into
-// dst[i] (cnt rows of stageDims()[i], NHWC order), the chunks on every
-// core as extract's.
+// dst[i] (cnt rows of stageDims()[i], NHWC order).
 func (f *inferer) stages(p *inferPlan, x []float32, cnt int, dst [][]float32) {
-	dims := p.stageDims()
+	f.trunks(p, x, cnt, dst)
+}
+
+// trunks runs cnt NCHW images x through the plan's convolutions, chunk
+// by chunk on every core, into f.flat (cnt rows of p.flat) and, when
+// stages is not nil, each stage's output into stages[i] (cnt rows of
+// stageDims()[i]). Each chunk writes its own images' rows: the result
+// does not depend on which worker ran it.
+func (f *inferer) trunks(p *inferPlan, x []float32, cnt int, stages [][]float32) {
+	var dims []int
+	if stages != nil {
+		dims = p.stageDims()
+	}
 	per := inferChunk(p.inSide)
 	chunks := (cnt + per - 1) / per
 	threads := par.Threads()
@@ -271,9 +269,12 @@ func (f *inferer) stages(p *inferPlan, x []float32, cnt int, dst [][]float32) {
 	par.Chunks(context.Background(), chunks, threads, func(w, c int) {
 		off := c * per
 		n := min(per, cnt-off)
-		rows := make([][]float32, len(dims))
-		for i, d := range dims {
-			rows[i] = dst[i][off*d : (off+n)*d]
+		var rows [][]float32
+		if stages != nil {
+			rows = make([][]float32, len(dims))
+			for i, d := range dims {
+				rows[i] = stages[i][off*d : (off+n)*d]
+			}
 		}
 		p.trunk(f.scratch[w], x, off, n, f.flat[off*p.flat:(off+n)*p.flat], rows)
 	})

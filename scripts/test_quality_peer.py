@@ -136,6 +136,22 @@ class TestPeer(unittest.TestCase):
         want = torch.relu(f)[1] @ h.W[39] + h.Wb[39]
         torch.testing.assert_close(lz[1], want)
 
+    def test_extract_stages(self):
+        # extract_stages (eval --refine-stages' files): one block per stage,
+        # as wide as the stage, and the last one feeds extract's features.
+        import torch
+        torch.manual_seed(1)
+        Trunk, _ = q.build_modules(torch)
+        t = Trunk(4, 3, 2, 6, False)
+        imgs = np.random.default_rng(2).integers(0, 256, size=(7, R, R), dtype=np.uint8)
+        st = q.extract_stages(torch, t, imgs, batch=3)
+        self.assertEqual([s.shape for s in st], [(7, 14 * 14 * 4), (7, 7 * 7 * 8), (7, 3 * 3 * 16)])
+        self.assertTrue(t.training)
+        t.eval()
+        with torch.no_grad():
+            f = t.fc2(torch.relu(t.fc1(torch.from_numpy(st[-1])))).numpy()
+        np.testing.assert_allclose(f, q.extract(torch, t, imgs), rtol=1e-5, atol=1e-5)
+
     def test_sobel_layout(self):
         w = q.sobel_weights()
         self.assertEqual(w.shape, (2, 3, 3, 3))

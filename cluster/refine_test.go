@@ -199,7 +199,7 @@ func TestScanLossMatchesGrad(t *testing.T) {
 	}
 	nb := []int32{1, 2, 0, 3, 4, -1, 5, 6, 6, 0, 1, 2, 3, 4}
 	g := make([]float64, n*k)
-	scanGrad(p, g, nb, n, k, kn, 1.5)
+	scanGrad(p, g, newNeighbourGraph(nb, n, kn), k, 1.5)
 	const h = 1e-6
 	for q := range p {
 		old := p[q]
@@ -226,6 +226,75 @@ func TestRefineStartLabels(t *testing.T) {
 	for _, bad := range [][]int32{y[:10], append(append([]int32(nil), y[:399]...), 2)} {
 		if _, err := RefineNeighbours(context.Background(), x, 400, 2, RefineOptions{K: 2, Neighbours: 5, Start: bad}); !errors.Is(err, ErrBadInput) {
 			t.Errorf("start of %d labels (last %d): got %v, want ErrBadInput", len(bad), bad[len(bad)-1], err)
+		}
+	}
+}
+
+// TestHeadMatchesFloat64: the head's probabilities and weight gradients,
+// whose products over the rows run in float32 on Sgemm, against the same
+// sums in float64, over sizes that cross the product's tiles.
+func TestHeadMatchesFloat64(t *testing.T) {
+	for _, tc := range []struct{ n, d, k int }{{1, 1, 2}, {50, 7, 4}, {1000, 70, 10}} {
+		rng := rand.New(rand.NewPCG(uint64(tc.n), uint64(tc.d)))
+		h := head{x: make([]float32, tc.n*tc.d), n: tc.n, d: tc.d, k: tc.k, w: make([]float64, tc.d*tc.k), b: make([]float64, tc.k)}
+		for i := range h.x {
+			h.x[i] = float32(rng.NormFloat64())
+		}
+		for i := range h.w {
+			h.w[i] = rng.NormFloat64() / 4
+		}
+		for i := range h.b {
+			h.b[i] = rng.NormFloat64()
+		}
+		g := make([]float64, tc.n*tc.k)
+		for i := range g {
+			g[i] = rng.NormFloat64()
+		}
+		// The float64 reference.
+		wantP := make([]float64, tc.n*tc.k)
+		wantW, wantB := make([]float64, tc.d*tc.k), make([]float64, tc.k)
+		for i := range tc.n {
+			row := wantP[i*tc.k : (i+1)*tc.k]
+			for c := range row {
+				row[c] = h.b[c]
+				for j := range tc.d {
+					row[c] += float64(h.x[i*tc.d+j]) * h.w[j*tc.k+c]
+				}
+			}
+			softmax(row)
+			var s float64
+			for c := range row {
+				s += row[c] * g[i*tc.k+c]
+			}
+			for c := range row {
+				dz := row[c] * (g[i*tc.k+c] - s)
+				wantB[c] += dz
+				for j := range tc.d {
+					wantW[j*tc.k+c] += float64(h.x[i*tc.d+j]) * dz
+				}
+			}
+		}
+		p := h.probs()
+		dw := make([]float32, tc.d*tc.k)
+		db := h.grad(wantP, g, make([]float32, tc.n*tc.k), dw)
+		for i := range p {
+			if math.Abs(p[i]-wantP[i]) > 1e-5 {
+				t.Fatalf("%+v: probability %d = %v, want %v", tc, i, p[i], wantP[i])
+			}
+		}
+		scale := 0.0
+		for _, v := range wantW {
+			scale = max(scale, math.Abs(v))
+		}
+		for i := range dw {
+			if math.Abs(float64(dw[i])-wantW[i]) > 1e-5*scale {
+				t.Fatalf("%+v: weight gradient %d = %v, want %v (largest %v)", tc, i, dw[i], wantW[i], scale)
+			}
+		}
+		for c := range db {
+			if math.Abs(db[c]-wantB[c]) > 1e-5*max(scale, 1) {
+				t.Fatalf("%+v: bias gradient %d = %v, want %v", tc, c, db[c], wantB[c])
+			}
 		}
 	}
 }

@@ -141,6 +141,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	fs.Float64Var(&ro.Temperature, "refine-temperature", 1, "--refine: softness of the k-means start (relative to the mean squared distance to the own centroid)")
 	fs.IntVar(&ro.Restarts, "refine-restarts", 0, "--refine: k-means++ runs behind each refinement start, the lowest objective kept (0: --kmeans-restarts)")
 	fs.IntVar(&ro.Starts, "refine-starts", 6, "--refine: refinements from different k-means starts, one kept by --refine-pick (labels unseen; 6 chosen on the validation split, docs/QUALITY.md)")
+	fs.Uint64Var(&ro.Seed, "refine-seed", 1, "--refine: seed of the refinement's k-means starts (another seed gives other starts; the spread over seeds is how stable the kept basin is)")
 	ro.Pick = cluster.PickLoss
 	fs.Var(&refinePick{&ro.Pick}, "refine-pick", "--refine: which of the --refine-starts refinements is kept: loss (the lowest SCAN loss) or agreement (the clustering that agrees most with the other starts'; labels unseen)")
 	refinePixels := fs.Float64("refine-pixels", 0, "--refine --refine-fit split: weight of the scored images' own pixels, PCA-whitened to --refine-pixels-dim dimensions (fitted on the split, labels unseen), beside the L2-normalised features the refinement clusters (0: the features alone)")
@@ -336,7 +337,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 // (teX) as k-means(10) is; then scores the split's clustering against its
 // labels.
 func scoreRefined(ctx context.Context, a *app, trX []float32, nTrain int, teX []float32, nScored, d int, teY []int32, ro cluster.RefineOptions, restarts int, res *evalResult) error {
-	ro.K, ro.Seed = 10, 1
+	ro.K = 10
 	if ro.Restarts <= 0 {
 		ro.Restarts = restarts
 	}

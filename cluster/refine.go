@@ -60,7 +60,8 @@ type RefineOptions struct {
 	// lowest SCAN loss after its consistency steps, or PickAgreement, the
 	// one whose clustering agrees most with the others' [PickLoss].
 	Pick Pick `json:"pick,omitempty"`
-	// Seed makes the k-means starts reproducible.
+	// Seed makes the k-means starts reproducible. Each seed draws its own
+	// k-means seeds (Seed<<32 onwards), so two seeds share no start.
 	Seed uint64 `json:"seed"`
 	// Raw skips the L2 normalisation of the rows (the default normalises,
 	// as the evaluator's k-means does).
@@ -128,8 +129,12 @@ type Refinement struct {
 	// is the refined clustering of the fitted rows.
 	Initial, Assigned []int32
 	// Loss is the SCAN loss of the kept head after its neighbour
-	// consistency steps (the lowest of the Starts).
+	// consistency steps (with PickLoss the lowest of the Starts).
 	Loss float64
+	// StartLosses is each start's SCAN loss after its consistency steps,
+	// in start order: how many basins the starts fell into, and how far
+	// apart, without labels.
+	StartLosses []float64
 	// Confident is the number of fitted rows in the self-labelling set.
 	Confident int
 }
@@ -206,6 +211,9 @@ func RefineNeighbours(ctx context.Context, x []float32, n, d int, opts RefineOpt
 		if o.Pick == PickAgreement {
 			cands[start].assigned = argmaxRows(p, n, o.K)
 		}
+	}
+	for _, c := range cands {
+		r.StartLosses = append(r.StartLosses, c.loss)
 	}
 	kept := cands[pickRefinement(cands, o.Pick)]
 	h := kept.h
@@ -619,7 +627,7 @@ func refineStart(ctx context.Context, x []float32, n, d int, o RefineOptions, st
 	var best *KMeansResult
 	restarts := max(o.Restarts, 1)
 	for s := range restarts {
-		km, err := KMeans(ctx, x, n, d, KMeansOptions{K: o.K, Iters: 100, Init: InitPlusPlus, Seed: o.Seed + uint64(start*restarts+s)})
+		km, err := KMeans(ctx, x, n, d, KMeansOptions{K: o.K, Iters: 100, Init: InitPlusPlus, Seed: startSeed(o.Seed, start*restarts+s)})
 		if err != nil {
 			return nil, fmt.Errorf("refine: k-means: %w", err)
 		}
@@ -629,6 +637,11 @@ func refineStart(ctx context.Context, x []float32, n, d int, o RefineOptions, st
 	}
 	return best, nil
 }
+
+// startSeed is the k-means seed of run i (start*Restarts + restart) of
+// the refinement seeded by seed: seed<<32 + i, so that two seeds share no
+// run while a seed has fewer than 2^32 of them.
+func startSeed(seed uint64, i int) uint64 { return seed<<32 + uint64(i) }
 
 // kmeansHead returns the weights (d x K) and biases of a softmax head that
 // starts as the clustering km: logits -|x - c|^2 / (Temperature * the mean

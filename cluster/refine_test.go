@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -128,33 +129,49 @@ func TestSearchManyMatchesSearch(t *testing.T) {
 }
 
 // TestRefineStartsKeepsLowestLoss: of Starts refinements, the one kept has
-// the lowest SCAN loss of the single-start refinements from the same
-// k-means seeds (start s uses seeds Seed + s*Restarts onwards).
+// the lowest of their SCAN losses; the first start is the one a single
+// start makes.
 func TestRefineStartsKeepsLowestLoss(t *testing.T) {
 	const n, k = 600, 6
 	x, _ := blobsWithTail(n, 3)
-	base := RefineOptions{K: k, Neighbours: 8, Raw: true, Restarts: 1, Steps: 30, Threshold: 2}
-	lowest, highest := math.Inf(1), math.Inf(-1)
-	for s := range 4 {
-		o := base
-		o.Seed = 1 + uint64(s)
-		r, err := RefineNeighbours(context.Background(), x, 2*n, 2, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lowest, highest = min(lowest, r.Loss), max(highest, r.Loss)
-	}
-	if lowest == highest {
-		t.Fatalf("every start reached loss %v: the data does not test the choice", lowest)
-	}
-	o := base
-	o.Seed, o.Starts = 1, 4
+	o := RefineOptions{K: k, Neighbours: 8, Raw: true, Restarts: 1, Steps: 30, Threshold: 2, Seed: 1, Starts: 4}
 	r, err := RefineNeighbours(context.Background(), x, 2*n, 2, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(r.Loss-lowest) > 1e-12 {
-		t.Errorf("4 starts kept loss %v, want the lowest single start's %v (highest %v)", r.Loss, lowest, highest)
+	if len(r.StartLosses) != 4 {
+		t.Fatalf("%d start losses, want 4", len(r.StartLosses))
+	}
+	lowest, highest := slices.Min(r.StartLosses), slices.Max(r.StartLosses)
+	if lowest == highest {
+		t.Fatalf("every start reached loss %v: the data does not test the choice", lowest)
+	}
+	if r.Loss != lowest {
+		t.Errorf("4 starts kept loss %v, want the lowest, %v (of %v)", r.Loss, lowest, r.StartLosses)
+	}
+	one := o
+	one.Starts = 1
+	r1, err := RefineNeighbours(context.Background(), x, 2*n, 2, one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Loss != r.StartLosses[0] {
+		t.Errorf("one start: loss %v, want the first of 4 starts' %v", r1.Loss, r.StartLosses[0])
+	}
+}
+
+// TestStartSeedsAreDisjoint: two refinement seeds share no k-means run,
+// however many starts and restarts they make.
+func TestStartSeedsAreDisjoint(t *testing.T) {
+	seen := map[uint64]uint64{}
+	for seed := uint64(1); seed <= 5; seed++ {
+		for i := range 1000 {
+			s := startSeed(seed, i)
+			if prev, ok := seen[s]; ok {
+				t.Fatalf("seeds %d and %d both draw k-means seed %d", prev, seed, s)
+			}
+			seen[s] = seed
+		}
 	}
 }
 

@@ -71,6 +71,11 @@ type evalResult struct {
 	// RefineFit says which features the refinement was fitted on: split
 	// (the scored split's own) or train (eval --refine-fit).
 	RefineFit string `json:"refine_fit,omitempty"`
+	// RefineLoss is the kept refinement's SCAN loss and RefineStartLosses
+	// every start's (labels unseen), in start order: starts with nearly
+	// equal losses fell into one basin.
+	RefineLoss        float64   `json:"refine_loss,omitempty"`
+	RefineStartLosses []float64 `json:"refine_start_losses,omitempty"`
 	// RefinePixels and RefinePixelsDim echo --refine-pixels and its
 	// dimension when the refinement clustered the features with the
 	// images' own pixels beside them.
@@ -360,7 +365,7 @@ func scoreRefined(ctx context.Context, a *app, trX []float32, nTrain int, teX []
 	nmi, acc, ari := cluster.NMI(asg, teY), cluster.Accuracy(asg, teY), cluster.ARI(asg, teY)
 	conf := float64(r.Confident) / float64(nFit)
 	res.NMIKMeans10Refined, res.ACCKMeans10Refined, res.ARIKMeans10Refined, res.RefineConfident = &nmi, &acc, &ari, &conf
-	res.Refine, res.RefineFit = &ro, fit
+	res.Refine, res.RefineFit, res.RefineLoss, res.RefineStartLosses = &ro, fit, r.Loss, r.StartLosses
 	a.log.Info("refined", "nmi", nmi, "acc", acc, "ari", ari, "confident", conf, "scan_loss", r.Loss)
 	return nil
 }

@@ -80,6 +80,18 @@ func TestEvalProtocol(t *testing.T) {
 	if n, acc := *refined.NMIKMeans10Refined, *refined.ACCKMeans10Refined; n <= 0 || n > 1 || acc <= 0.1 || acc > 1 {
 		t.Errorf("--refine: NMI %v, ACC %v: want above chance and at most 1", n, acc)
 	}
+	// Every start's loss is reported; the default pick keeps the lowest.
+	if got, want := len(refined.RefineStartLosses), refined.Refine.Starts; got != want || got < 2 {
+		t.Errorf("--refine: %d start losses, want --refine-starts' %d", got, want)
+	} else if lowest := slices.Min(refined.RefineStartLosses); refined.RefineLoss != lowest {
+		t.Errorf("--refine: kept loss %v, want the lowest start's %v", refined.RefineLoss, lowest)
+	}
+	// --refine-seed draws other starts.
+	reseeded := eval("--features", dump, "--refine", "--refine-seed", "2", "--refine-neighbours", "5", "--refine-steps", "20",
+		"--refine-self-steps", "20", "--probe=false")
+	if reseeded.Refine.Seed != 2 || slices.Equal(reseeded.RefineStartLosses, refined.RefineStartLosses) {
+		t.Errorf("--refine-seed 2: seed %d, start losses %v, as seed 1's", reseeded.Refine.Seed, reseeded.RefineStartLosses)
+	}
 	if refined.NMIKMeans10 != learned.NMIKMeans10 || refined.ProbeAcc != -1 {
 		t.Errorf("--refine --probe=false: plain NMI %v (want %v), probe %v (want -1)", refined.NMIKMeans10, learned.NMIKMeans10, refined.ProbeAcc)
 	}

@@ -67,7 +67,8 @@
 # network; and since 2026-12-08 "--refine-starts 20" with eval's own
 # pick, the lowest loss, in place of the agreement pick: with stage 2
 # beside, the lowest-loss start was the best basin on all 3 validation
-# networks while the starts' majority was a poorer one on 2 of them,
+# networks while the starts' majority was a poorer one on 1 or 2 of
+# them (as the starts fell),
 # and the best basin is rare (2 of 20 starts on one network), hence 20
 # starts (docs/QUALITY.md, "Twenty starts, the lowest loss kept");
 # none on MNIST, where none was tried; recorded as refine_args),

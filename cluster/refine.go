@@ -477,9 +477,10 @@ func (h *head) grad(p, g []float64, dz, dw []float32) (db []float64) {
 }
 
 // neighbourGraph is the nearest-neighbour graph that SCAN's loss runs
-// over: nb holds each row's kn neighbours (-1: none), and rev, by start,
-// the edges (i*kn + t) that point at each row, so that the gradient can
-// be gathered row by row in parallel instead of scattered.
+// over: nb holds each row's kn neighbours (-1: none), and
+// edges[start[j]:start[j+1]] the edges (i*kn + t) that point at row j, so
+// that the gradient can be gathered row by row in parallel instead of
+// scattered.
 type neighbourGraph struct {
 	nb           []int32
 	n, kn        int
@@ -548,12 +549,7 @@ func scanGrad(p, g []float64, gr *neighbourGraph, k int, weight float64) {
 			}
 		}
 	})
-	mean := make([]float64, k)
-	for i := range n {
-		for c, v := range p[i*k : (i+1)*k] {
-			mean[c] += v / float64(n)
-		}
-	}
+	mean := meanProb(p, n, k)
 	// d/dp_i of weight * sum_c mean_c log mean_c.
 	dc := make([]float64, k)
 	for c := range mean {
@@ -662,6 +658,18 @@ func kmeansHead(km *KMeansResult, n, d int, o RefineOptions) (w, b []float64) {
 	return w, b
 }
 
+// meanProb is the mean over the n rows of p (n x k) of each cluster's
+// probability: the distribution whose entropy SCAN's loss maximises.
+func meanProb(p []float64, n, k int) []float64 {
+	mean := make([]float64, k)
+	for i := range n {
+		for c, v := range p[i*k : (i+1)*k] {
+			mean[c] += v / float64(n)
+		}
+	}
+	return mean
+}
+
 // scanLoss is SCAN's loss (scanGrad is its gradient): -mean over (i, j in
 // N(i)) of log(p_i.p_j), minus weight times the entropy of the mean
 // probability.
@@ -681,12 +689,7 @@ func scanLoss(p []float64, nb []int32, n, k, kn int, weight float64) float64 {
 			sum -= math.Log(max(s, 1e-12))
 		}
 	}
-	mean := make([]float64, k)
-	for i := range n {
-		for c, v := range p[i*k : (i+1)*k] {
-			mean[c] += v / float64(n)
-		}
-	}
+	mean := meanProb(p, n, k)
 	var negEntropy float64
 	for _, m := range mean {
 		negEntropy += m * math.Log(max(m, 1e-12))
